@@ -1,0 +1,74 @@
+"""The exception hierarchy of contagion.
+
+Every error the library raises on purpose is a :class:`ContagionError`, so callers can
+catch precisely. The subclasses also inherit the matching built-in (``ValueError``,
+``KeyError``...), so code that already catches those keeps working.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+__all__ = [
+    "ContagionError",
+    "InvariantError",
+    "NetworkFormatError",
+    "ParameterError",
+    "UnknownScenarioError",
+]
+
+
+class ContagionError(Exception):
+    """Base class of every error raised on purpose by contagion."""
+
+
+class ParameterError(ContagionError, ValueError):
+    """A parameter is outside its allowed range or of the wrong type.
+
+    Parameters
+    ----------
+    name : str
+        Dotted name of the parameter, e.g. ``"lending[LendA].liquidation_bonus"``.
+    value : object
+        The offending value.
+    allowed : str
+        The allowed range or set, in words, e.g. ``"0 <= x <= 0.5"``.
+    hint : str, optional
+        How to fix it.
+
+    Examples
+    --------
+    >>> err = ParameterError("shock_frac", 1.5, "0 <= x < 1")
+    >>> str(err)
+    "parameter 'shock_frac' = 1.5 is invalid: allowed 0 <= x < 1"
+    """
+
+    def __init__(self, name: str, value: Any, allowed: str, hint: str | None = None) -> None:
+        self.name = name
+        self.value = value
+        self.allowed = allowed
+        self.hint = hint
+        msg = f"parameter {name!r} = {value!r} is invalid: allowed {allowed}"
+        if hint:
+            msg += f" ({hint})"
+        super().__init__(msg)
+
+
+class UnknownScenarioError(ContagionError, KeyError):
+    """A scenario name is not in the registry."""
+
+    def __init__(self, name: str, known: list[str]) -> None:
+        self.name = name
+        self.known = known
+        super().__init__(f"unknown scenario {name!r}; known scenarios: {', '.join(known)}")
+
+    def __str__(self) -> str:  # KeyError would quote the whole message
+        return str(self.args[0])
+
+
+class NetworkFormatError(ContagionError, ValueError):
+    """A user-supplied exposure network cannot be read."""
+
+
+class InvariantError(ContagionError, RuntimeError):
+    """An accounting invariant of the simulation was broken (a bug, please report it)."""
