@@ -1,0 +1,49 @@
+"""Ready scenario models: functions that return a validated :class:`contagion.Scenario`.
+
+Use :func:`get_scenario` with a name from :data:`SCENARIOS` and keyword overrides of the
+preset's own parameters, e.g. ``get_scenario("default", n_traders=1_000_000)``.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable
+from typing import Any
+
+from contagion.errors import ParameterError, UnknownScenarioError
+from contagion.scenario import Scenario
+from models.default import default_market
+
+__all__ = ["SCENARIOS", "get_scenario", "scenario_parameters"]
+
+SCENARIOS: dict[str, Callable[..., Scenario]] = {
+    "default": default_market,
+}
+
+
+def scenario_parameters(name: str) -> dict[str, Any]:
+    """The preset's keyword parameters and their defaults."""
+    if name not in SCENARIOS:
+        raise UnknownScenarioError(name, sorted(SCENARIOS))
+    sig = inspect.signature(SCENARIOS[name])
+    return {k: p.default for k, p in sig.parameters.items()}
+
+
+def get_scenario(name: str = "default", **overrides: Any) -> Scenario:
+    """Build the preset ``name`` with ``overrides`` of its keyword parameters.
+
+    Examples
+    --------
+    >>> get_scenario("default", n_traders=500).traders.n_traders
+    500
+    >>> get_scenario("nope")
+    Traceback (most recent call last):
+    ...
+    contagion.errors.UnknownScenarioError: unknown scenario 'nope'; known scenarios: default
+    """
+    params = scenario_parameters(name)
+    for key in overrides:
+        if key not in params:
+            raise ParameterError(key, overrides[key], "a parameter of scenario "
+                                 f"{name!r}: " + ", ".join(params))
+    return SCENARIOS[name](**overrides)

@@ -1,0 +1,187 @@
+"""A custodial exchange: customer deposits, rehypothecation, a bank run, default."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import mesa
+import numpy as np
+from numpy.typing import NDArray
+
+from contagion.book import DepositBook
+
+if TYPE_CHECKING:
+    from contagion.agents.lending import LendingProtocol
+    from contagion.model import ContagionModel
+    from contagion.params import CustodialParams
+
+__all__ = ["CustodialExchange"]
+
+
+class CustodialExchange(mesa.Agent):
+    """Holds customers' stablecoin and does other things with most of it.
+
+    Assets: ``cash_usd``, its own token, a supply position at a lending protocol, loans to
+    institutions (credit links) and ``illiquid_usd`` (venture stakes, at face value, not
+    saleable). Liabilities: deposits and its own borrowings. Each step depositors withdraw
+    according to its stress (its token's fall and, with ``solvency_proofs``, its published
+    reserve shortfall). It raises cash by selling its token into its pool, withdrawing its
+    lending supply and recalling loans (repaid after ``settlement_delay_steps``). When it
+    cannot pay, it freezes withdrawals and defaults; depositors then hold claims worth the
+    clearing recovery rate.
+    """
+
+    kind = "custodial"
+
+    def __init__(self, model: ContagionModel, params: CustodialParams, book: DepositBook,
+                 *, cash_usd: float, token_units: float, illiquid_usd: float) -> None:
+        super().__init__(model)
+        self.params = params
+        self.name = params.name
+        self.book = book
+        self.cash_usd = cash_usd
+        self.token = model.market.index[params.token] if params.token else None
+        self.token_units = token_units
+        self.illiquid_usd = illiquid_usd
+        self.pool = model.pool_for(params.token, None) if params.token else None
+        self.lending: LendingProtocol | None = None  # set by the model
+        self.loans: dict[str, float] = {}  # borrower -> outstanding
+        self.borrowings: dict[str, float] = {}  # lender -> outstanding
+        self.pending: list[tuple[int, str, float]] = []  # (due step, borrower, amount)
+        self.recovery_rate = 1.0
+        self.defaulted = False
+        self.default_step = -1
+        self.loss_event = -1
+        self.last_loss_event = -1
+        self.stress = 0.0
+        self.withdrawn_usd = 0.0
+        self.step_withdrawn_usd = 0.0
+        self.unpaid_usd = 0.0
+        self._initial_token_price = (float(model.market.price[self.token])
+                                     if self.token is not None else 1.0)
+
+    # ------------------------------------------------------------------ views
+    def deposits_usd(self) -> float:
+        return float(self.book.balance.sum())
+
+    def assets_usd(self) -> float:
+        """Assets at market, loans marked at their borrowers' recovery rates."""
+        market = self.model.market
+        token = self.token_units * float(market.price[self.token]) if self.token is not None else 0
+        supply = self.lending.claim_of(self.name) if self.lending is not None else 0.0
+        loans = sum(amount * self.model.recovery.get(b, 1.0) for b, amount in self.loans.items())
+        return self.cash_usd + token + supply + loans + self.illiquid_usd
+
+    def liabilities_usd(self) -> float:
+        return self.deposits_usd() + sum(self.borrowings.values())
+
+    def reserve_ratio(self) -> float:
+        """Assets / liabilities: what a solvency proof would publish."""
+        li = self.liabilities_usd()
+        return self.assets_usd() / li if li > 0 else np.inf
+
+    def deposit_value(self, owners: NDArray[np.int64]) -> NDArray[np.float64]:
+        """What each owner's deposit is worth now (face value, or the recovery if in default)."""
+        return self.book.balance[owners] * (self.recovery_rate if self.defaulted else 1.0)
+
+    def holdings(self) -> dict[int, float]:
+        m = self.model.market
+        out = {m.numeraire: self.cash_usd}
+        if self.token is not None:
+            out[self.token] = self.token_units
+        return out
+
+    # ------------------------------------------------------------------ flows
+    def seize(self, owners: NDArray[np.int64], amounts: NDArray[np.float64], *, to: str
+              ) -> NDArray[np.float64]:
+        """Pay a cross-margin call out of ``owners``' deposits to venue ``to``."""
+        if self.defaulted:
+            return np.zeros(owners.size)
+        want = np.minimum(amounts, self.book.balance[owners])
+        total = float(want.sum())
+        scale = min(1.0, self.cash_usd / total) if total > 0 else 0.0
+        paid = want * scale
+        self.book.balance[owners] -= paid
+        self.cash_usd -= float(paid.sum())
+        return paid
+
+    def step(self) -> None:
+        """Depositors react to stress; the exchange raises cash and pays, or defaults."""
+        self.step_withdrawn_usd = 0.0
+        if self.defaulted:
+            return
+        self._settle_recalls()
+        p, market = self.params, self.model.market
+        token_drop = 0.0
+        if self.token is not None:
+            token_drop = max(0.0, 1.0 - float(market.price[self.token]) / self._initial_token_price)
+        gap = max(0.0, 1.0 - self.reserve_ratio()) if p.solvency_proofs else 0.0
+        self.stress = min(1.0, max(token_drop, 3.0 * gap))
+        thr = self.book.run_threshold
+        intensity = np.clip((self.stress - thr) / np.maximum(1.0 - thr, 1e-9), 0.0, 1.0)
+        want = self.book.balance * (p.run_speed_frac * intensity)
+        need = float(want.sum())
+        if need <= 0:
+            return
+        if need > self.cash_usd:
+            self._raise_cash(need - self.cash_usd)
+        pay_frac = min(1.0, self.cash_usd / need)
+        paid = want * pay_frac
+        self.book.balance -= paid
+        self.cash_usd -= float(paid.sum())
+        self.model.pay_traders(self.book.owner, paid)
+        total = float(paid.sum())
+        self.withdrawn_usd += total
+        self.step_withdrawn_usd = total
+        ev = self.model.events
+        cause = self.last_loss_event
+        if cause < 0 and self.token is not None:
+            cause = int(market.last_move_event[self.token])
+        eid = ev.add("withdrawal", step=self.model.steps, venue=self.name, value_usd=total,
+                     amount=float((paid > 0).sum()), cause_id=cause,
+                     detail=f"depositors withdrew ${total:,.0f} from {self.name} "
+                            f"(stress {self.stress:.0%}, reserve ratio {self.reserve_ratio():.2f})")
+        if pay_frac < 1.0 - 1e-9:
+            self.unpaid_usd = need - total
+            frz = ev.add("withdrawal_freeze", step=self.model.steps, venue=self.name,
+                         value_usd=need - total, cause_id=eid,
+                         detail=f"{self.name} could not pay ${need - total:,.0f} of withdrawals "
+                                "and froze them")
+            self.model.declare_default(self, frz, f"{self.name} ran out of liquid assets in a run")
+
+    def _raise_cash(self, shortfall: float) -> None:
+        ev, step = self.model.events, self.model.steps
+        if self.token is not None and self.token_units > 0 and self.pool is not None:
+            spot = self.pool.spot
+            units = min(self.token_units, 1.2 * shortfall / max(spot, 1e-12))
+            got = self.pool.sell_base(units)
+            self.token_units -= units
+            self.cash_usd += got
+            shortfall -= got
+            eid = ev.add("token_sale", step=step, venue=self.name, agent=self.pool.name,
+                         asset=self.model.market.assets[self.token], amount=units, value_usd=got,
+                         detail=f"{self.name} sold {units:,.0f} of its own token into "
+                                f"{self.pool.name} for ${got:,.0f}")
+            self.model.market.last_move_event[self.token] = eid
+        if shortfall > 0 and self.lending is not None:
+            got = self.lending.withdraw_supply(self.name, shortfall)
+            self.cash_usd += got
+            shortfall -= got
+        if shortfall > 0:
+            due = self.model.steps + self.params.settlement_delay_steps
+            already = {b for _, b, _ in self.pending}
+            for borrower, amount in self.loans.items():
+                if amount > 0 and borrower not in already:
+                    self.pending.append((due, borrower, amount))
+                    ev.add("loan_recall", step=step, venue=self.name, agent=borrower,
+                           value_usd=amount, detail=f"{self.name} recalled its ${amount:,.0f} "
+                                                    f"loan to {borrower}, due at step {due}")
+
+    def _settle_recalls(self) -> None:
+        now = self.model.steps
+        due = [x for x in self.pending if x[0] <= now]
+        self.pending = [x for x in self.pending if x[0] > now]
+        for _, borrower, amount in due:
+            paid = self.model.institutions[borrower].repay_loan(self.name, amount)
+            self.loans[borrower] -= paid
+            self.cash_usd += paid

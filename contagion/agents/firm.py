@@ -1,0 +1,80 @@
+"""A leveraged trading firm (a 3AC or an Alameda) financed by loans from venues."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import mesa
+
+if TYPE_CHECKING:
+    from contagion.agents.lending import LendingProtocol
+    from contagion.model import ContagionModel
+    from contagion.params import FirmParams
+
+__all__ = ["TradingFirm"]
+
+
+class TradingFirm(mesa.Agent):
+    """Borrows unsecured from venues and runs a leveraged collateral position at a lender.
+
+    Its equity is its cash plus the net value of its lending account at market prices,
+    minus its loans. It defaults when that equity is negative, or when a recalled loan
+    falls due and it cannot pay; its lenders then recover what clearing gives them.
+    """
+
+    kind = "firm"
+
+    def __init__(self, model: ContagionModel, params: FirmParams, *, holder: int,
+                 lending: LendingProtocol, row: int) -> None:
+        super().__init__(model)
+        self.params = params
+        self.name = params.name
+        self.holder = holder
+        self.lending = lending
+        self.row = row
+        self.cash_usd = float(params.cash_usd)
+        self.borrowings: dict[str, float] = {}
+        self.defaulted = False
+        self.default_step = -1
+
+    def account_net_usd(self) -> float:
+        """Collateral at market minus debt, at its lending protocol."""
+        v = self.lending
+        price = self.model.market.price[v.asset_ids]
+        return float((v.book.collateral[self.row] * price).sum() - v.book.debt[self.row])
+
+    def assets_usd(self) -> float:
+        return self.cash_usd + max(self.account_net_usd(), 0.0)
+
+    def liabilities_usd(self) -> float:
+        return sum(self.borrowings.values())
+
+    def equity_usd(self) -> float:
+        return self.assets_usd() - self.liabilities_usd()
+
+    def holdings(self) -> dict[int, float]:
+        return {self.model.market.numeraire: self.cash_usd}
+
+    def repay_loan(self, lender: str, amount: float) -> float:
+        """Repay a recalled loan from cash; default if it cannot."""
+        if self.defaulted:
+            return 0.0
+        paid = min(amount, self.cash_usd)
+        self.cash_usd -= paid
+        self.borrowings[lender] -= paid
+        if paid < amount - 1e-6:
+            eid = self.model.events.add(
+                "loan_loss", step=self.model.steps, venue=lender, agent=self.name,
+                value_usd=amount - paid, detail=f"{self.name} could not repay ${amount - paid:,.0f} "
+                                                f"recalled by {lender}")
+            self.model.declare_default(self, eid, f"{self.name} missed a loan recall")
+        return paid
+
+    def step(self) -> None:
+        """Default when insolvent at market prices."""
+        if self.defaulted or self.equity_usd() >= 0:
+            return
+        cause = int(self.model.market.last_move_event[self.lending.asset_ids].max())
+        self.model.declare_default(
+            self, cause, f"{self.name}'s assets (${self.assets_usd():,.0f}) fell below its loans "
+                         f"(${self.liabilities_usd():,.0f})")

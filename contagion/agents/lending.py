@@ -1,0 +1,267 @@
+"""An Aave-V3-like lending protocol: health factors, liquidations, bad debt, socialisation."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import mesa
+import numpy as np
+from numpy.typing import NDArray
+
+from contagion.book import LendingBook
+from contagion.mechanics.lending import close_factor, health_factor, liquidation_amounts
+
+if TYPE_CHECKING:
+    from contagion.agents.liquidator import Liquidator
+    from contagion.model import ContagionModel
+    from contagion.params import LendingParams
+
+__all__ = ["LendingProtocol"]
+
+
+class LendingProtocol(mesa.Agent):
+    """Lends the stablecoin against collateral; liquidates, writes off, socialises.
+
+    Balance sheet: assets are its stablecoin ``cash_usd`` and the borrowers' ``debt``;
+    liabilities are the suppliers' claims ``sum(supply_nominal) * supply_index``. Equity
+    starts at ``reserve_usd``. Bad debt reduces equity; the insurance fund tops it up; what
+    is left below zero is socialised by cutting ``supply_index`` (every supplier loses pro
+    rata), and the protocol is then in default: its token crashes.
+    """
+
+    kind = "lending"
+
+    def __init__(self, model: ContagionModel, params: LendingParams, book: LendingBook,
+                 supply_nominal: dict[str, float]) -> None:
+        super().__init__(model)
+        self.params = params
+        self.name = params.name
+        self.book = book
+        market = model.market
+        self.asset_ids = np.array([market.index[c.asset] for c in params.collateral])
+        self.asset_names = [c.asset for c in params.collateral]
+        self.lt = np.array([c.liquidation_threshold for c in params.collateral])
+        self.ltv = np.array([c.ltv for c in params.collateral])
+        self.bonus = np.array([c.liquidation_bonus for c in params.collateral])
+        self.oracles = [model.oracles[c.oracle] for c in params.collateral]
+        self.pools = [model.pool_for(c.asset, c.pool) for c in params.collateral]
+        self.fund = model.funds.get(params.insurance_fund) if params.insurance_fund else None
+        self.supply_nominal = dict(supply_nominal)
+        self.supply_index = 1.0
+        total_supply = sum(self.supply_nominal.values())
+        self.cash_usd = total_supply + params.reserve_usd - float(book.debt.sum())
+        self.treasury_units = np.zeros(len(self.asset_ids))
+        self.defaulted = False
+        self.default_step = -1
+        self.bad_debt_usd = 0.0
+        self.socialised_usd = 0.0
+        self.fund_paid_usd = 0.0
+        self.liquidated_usd = 0.0
+        self.step_liquidated_usd = 0.0
+        self.step_liquidations = 0
+        self.liquidation_count = 0
+
+    # ------------------------------------------------------------------ views
+    def prices(self) -> NDArray[np.float64]:
+        """Oracle prices of the collateral assets (what the protocol sees)."""
+        return np.array([o.price for o in self.oracles])
+
+    def health(self) -> NDArray[np.float64]:
+        """Health factor of every account at oracle prices."""
+        return health_factor(self.book.collateral * self.prices(), self.lt, self.book.debt)
+
+    def claims_usd(self) -> float:
+        """What the suppliers are owed."""
+        return sum(self.supply_nominal.values()) * self.supply_index
+
+    def claim_of(self, holder: str) -> float:
+        """What supplier ``holder`` is owed."""
+        return self.supply_nominal.get(holder, 0.0) * self.supply_index
+
+    def equity_usd(self) -> float:
+        """Cash plus loans minus suppliers' claims (loans at face value)."""
+        return self.cash_usd + float(self.book.debt.sum()) - self.claims_usd()
+
+    def insolvent_debt_usd(self) -> float:
+        """Debt not covered by collateral at market prices (Gauntlet's 'insolvent debt')."""
+        cv = (self.book.collateral * self.model.market.price[self.asset_ids]).sum(axis=1)
+        return float(np.maximum(self.book.debt - cv, 0.0).sum())
+
+    def holdings(self) -> dict[int, float]:
+        """Units held by the protocol: its cash, borrowers' collateral and its treasury."""
+        out = {self.model.market.numeraire: self.cash_usd}
+        coll = self.book.collateral.sum(axis=0) + self.treasury_units
+        for a, u in zip(self.asset_ids, coll, strict=True):
+            out[int(a)] = out.get(int(a), 0.0) + float(u)
+        return out
+
+    # ------------------------------------------------------------------ flows
+    def repay(self, rows: NDArray[np.int64], amounts: NDArray[np.float64]) -> None:
+        """Borrowers repay ``amounts`` of stablecoin on ``rows``."""
+        self.book.debt[rows] -= amounts
+        self.cash_usd += float(amounts.sum())
+
+    def withdraw_supply(self, holder: str, amount_usd: float) -> float:
+        """Supplier ``holder`` withdraws up to ``amount_usd``, limited by the protocol's cash."""
+        paid = max(0.0, min(amount_usd, self.claim_of(holder), self.cash_usd))
+        if paid > 0:
+            self.supply_nominal[holder] -= paid / self.supply_index
+            self.cash_usd -= paid
+        return paid
+
+    # ------------------------------------------------------------------ step
+    def liquidate(self, liquidator: Liquidator) -> None:
+        """One round of liquidations by ``liquidator``, within its budget, then write-offs."""
+        self.step_liquidated_usd = 0.0
+        self.step_liquidations = 0
+        book, p = self.book, self.params
+        prices = self.prices()
+        value = book.collateral * prices
+        hf = health_factor(value, self.lt, book.debt)
+        cand = np.flatnonzero((hf < 1.0) & (book.debt > p.bad_debt_dust_usd))
+        if cand.size and liquidator.budget_count > 0 and liquidator.budget_usd > 0:
+            self._liquidate_rows(cand, hf[cand], value[cand], prices, liquidator)
+        self._write_off_bad_debt(prices)
+
+    def _liquidate_rows(self, cand: NDArray[np.int64], hf: NDArray[np.float64],
+                        value: NDArray[np.float64], prices: NDArray[np.float64],
+                        liq: Liquidator) -> None:
+        book, p = self.book, self.params
+        j = np.argmax(value, axis=1)  # seize the largest collateral, as liquidators do
+        cf = close_factor(hf, p.close_factor, p.full_close_below_hf)
+        amt = liquidation_amounts(book.debt[cand], book.collateral[cand, j], prices[j],
+                                  self.bonus[j], cf, p.protocol_fee_frac)
+        # Per asset, liquidators take the most profitable prefix of candidates: they rank
+        # accounts by profit at the current price, then stop where selling one more
+        # account's collateral into the pool (after the ones before it) stops paying.
+        repay_all = amt.debt_repaid_usd
+        units_all = amt.collateral_to_liquidator_units
+        gas = liq.params.gas_cost_usd
+        chosen: list[NDArray[np.int64]] = []
+        for a in np.unique(j):
+            idx = np.flatnonzero((j == a) & (repay_all > 0))
+            if idx.size == 0:
+                continue
+            alone = units_all[idx] * self._spot(int(a)) - repay_all[idx]
+            idx = idx[np.argsort(-alone, kind="stable")]
+            cum_units = np.cumsum(units_all[idx])
+            cum_profit = (self._quote_sale(int(a), cum_units) - np.cumsum(repay_all[idx])
+                          - gas * np.arange(1, idx.size + 1))
+            best = int(np.argmax(cum_profit))
+            if cum_profit[best] > liq.params.min_profit_usd:
+                chosen.append(idx[: best + 1])
+        if not chosen:
+            return
+        ok = np.concatenate(chosen)
+        ok = ok[np.argsort(-(units_all[ok] * self._spot_of(j[ok]) - repay_all[ok]), kind="stable")]
+        within = np.cumsum(repay_all[ok]) <= liq.budget_usd
+        ok = ok[within][: liq.budget_count]
+        if ok.size == 0:
+            return
+        rows, jj = cand[ok], j[ok]
+        repay = amt.debt_repaid_usd[ok]
+        seized = amt.collateral_seized_units[ok]
+        to_liq = amt.collateral_to_liquidator_units[ok]
+        fee = amt.protocol_fee_units[ok]
+        book.debt[rows] -= repay
+        book.collateral[rows, jj] -= seized
+        book.collateral[rows, jj] = np.maximum(book.collateral[rows, jj], 0.0)
+        self.treasury_units += np.bincount(jj, weights=fee, minlength=len(self.asset_ids))
+        total_repay = float(repay.sum())
+        self.cash_usd += total_repay
+        liq.cash_usd -= total_repay
+        liq.budget_usd -= total_repay
+        liq.budget_count -= rows.size
+        liq.repaid_usd += total_repay
+        market, ev, step = self.model.market, self.model.events, self.model.steps
+        got = 0.0
+        for a in np.unique(jj):
+            m = jj == a
+            units = float(to_liq[m].sum())
+            usd = self._sell(int(a), units)
+            got += usd
+            causes = np.array([self.oracles[int(a)].last_event])
+            ids = ev.add_many(
+                "liquidation", step=step, n=int(m.sum()), venue=self.name, agent=liq.name,
+                account=book.owner[rows[m]], asset=self.asset_names[int(a)], amount=seized[m],
+                value_usd=repay[m], price=float(prices[a]), cause_id=np.repeat(causes, m.sum()),
+                detail=f"HF < 1 at {self.name}; {liq.name} repaid debt and seized "
+                       f"{self.asset_names[int(a)]} (bonus {self.bonus[a]:.1%}), selling "
+                       f"{units:,.4g} into {self._venue_of_sale(int(a))}")
+            market.last_move_event[self.asset_ids[a]] = int(ids[0])
+        liq.cash_usd += got
+        liq.profit_usd += got - total_repay
+        self.liquidated_usd += total_repay
+        self.step_liquidated_usd += total_repay
+        self.step_liquidations += int(rows.size)
+        self.liquidation_count += int(rows.size)
+
+    def _spot(self, a: int) -> float:
+        pool = self.pools[a]
+        return pool.spot if pool is not None else float(self.model.market.price[self.asset_ids[a]])
+
+    def _spot_of(self, j: NDArray[np.int64]) -> NDArray[np.float64]:
+        return np.array([self._spot(int(a)) for a in range(len(self.asset_ids))])[j]
+
+    def _quote_sale(self, a: int, units: NDArray[np.float64]) -> NDArray[np.float64]:
+        """USD that selling ``units`` (each entry a separate hypothetical sale) would fetch."""
+        pool = self.pools[a]
+        if pool is not None:
+            return pool.quote_sell_many(units)
+        m = self.model.market
+        i = int(self.asset_ids[a])
+        x = units * m.price[i] / m.depth_usd[i]
+        return m.depth_usd[i] * -np.expm1(-x)
+
+    def _sell(self, a: int, units: float) -> float:
+        pool = self.pools[a]
+        if pool is not None:
+            return pool.sell_base(units)
+        return self.model.market.sell(int(self.asset_ids[a]), units)
+
+    def _venue_of_sale(self, a: int) -> str:
+        pool = self.pools[a]
+        return pool.name if pool is not None else "the external market"
+
+    def _write_off_bad_debt(self, prices: NDArray[np.float64]) -> None:
+        book, p = self.book, self.params
+        cv = (book.collateral * prices).sum(axis=1)
+        bad = np.flatnonzero((book.debt > 0) & (cv < p.bad_debt_dust_usd)
+                             & (book.debt > cv))
+        if bad.size == 0:
+            return
+        amounts = book.debt[bad].copy()
+        total = float(amounts.sum())
+        book.debt[bad] = 0.0
+        self.bad_debt_usd += total
+        step, ev = self.model.steps, self.model.events
+        last_liq = int(self.model.market.last_move_event[self.asset_ids].max())
+        ids = ev.add_many("bad_debt", step=step, n=bad.size, venue=self.name,
+                          account=book.owner[bad], value_usd=amounts, cause_id=last_liq,
+                          detail=f"collateral exhausted at {self.name}; debt written off")
+        self.cover_loss(total, int(ids[0]))
+
+    def cover_loss(self, loss_usd: float, cause_id: int) -> None:
+        """After a loss: draw the insurance fund, then socialise what is left; maybe default."""
+        equity = self.equity_usd()
+        if equity >= 0:
+            return
+        if self.fund is not None:
+            paid = self.fund.draw(-equity, venue=self.name, cause_id=cause_id)
+            self.cash_usd += paid
+            self.fund_paid_usd += paid
+            equity += paid
+        if equity >= -1e-6:
+            return
+        loss = -equity
+        claims = self.claims_usd()
+        self.supply_index *= max(0.0, 1.0 - loss / claims) if claims > 0 else 0.0
+        self.socialised_usd += loss
+        step, ev = self.model.steps, self.model.events
+        eid = ev.add("socialised_loss", step=step, venue=self.name, value_usd=loss,
+                     cause_id=cause_id,
+                     detail=f"{self.name} socialised ${loss:,.0f} to its suppliers "
+                            f"(haircut {loss / claims:.2%})" if claims > 0 else "")
+        if not self.defaulted:
+            self.model.declare_default(self, eid, f"{self.name}'s losses exceeded its reserves "
+                                                  "and insurance fund")

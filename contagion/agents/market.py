@@ -1,0 +1,142 @@
+"""The external market: exogenous price paths plus the permanent impact of flows.
+
+The outside world (centralised order books, arbitrageurs, other traders) is one holder of
+every asset. Selling ``q`` units into it moves its price by ``exp(-q p / depth)``: the
+asset's ``external_depth_usd`` is the dollar flow that moves the price by one log unit.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import mesa
+import numpy as np
+from numpy.typing import NDArray
+
+from contagion.mechanics.price_path import crash_path, gbm_jump_path
+
+if TYPE_CHECKING:
+    from contagion.model import ContagionModel
+    from contagion.scenario import Scenario
+
+__all__ = ["Market"]
+
+SHOCK_EVENT_MIN_MOVE = 0.0025  # exogenous moves smaller than 0.25% a step are not logged
+
+
+class Market(mesa.Agent):
+    """Prices of every asset and the outside world's holdings.
+
+    Attributes
+    ----------
+    assets : list of str
+        Asset names; index ``i`` in every per-asset array.
+    price : ndarray
+        Current external market price of each asset, USD.
+    outside_units : ndarray
+        The outside world's net holdings of each asset (starts at 0, may go negative:
+        it is the counterparty of every flow that leaves the model).
+    """
+
+    def __init__(self, model: ContagionModel, scenario: Scenario) -> None:
+        super().__init__(model)
+        self.assets = [a.name for a in scenario.assets]
+        self.index = {a: i for i, a in enumerate(self.assets)}
+        self.numeraire = self.index[scenario.market.numeraire]
+        n, steps = len(self.assets), scenario.market.steps
+        self.path = np.empty((n, steps + 1))
+        paths = {p.asset: p for p in scenario.paths}
+        for i, a in enumerate(scenario.assets):
+            p = paths.get(a.name)
+            if a.kind == "stable" or p is None or p.kind == "flat" and p.vol_per_step == 0:
+                self.path[i] = a.initial_price_usd
+            elif p.kind == "gbm_jump":
+                self.path[i] = gbm_jump_path(
+                    a.initial_price_usd, steps, vol_per_step=p.vol_per_step,
+                    drift_per_step=p.drift_per_step, jump_rate_per_step=p.jump_rate_per_step,
+                    jump_mean=p.jump_mean, jump_std=p.jump_std, rng=model.rng)
+            else:
+                shock = p.shock_frac if p.kind == "crash" else 0.0
+                self.path[i] = crash_path(
+                    a.initial_price_usd, steps, shock_frac=shock,
+                    start_step=p.shock_start_step, duration_steps=p.shock_duration_steps,
+                    vol_per_step=p.vol_per_step, rng=model.rng)
+        self.depth_usd = np.array([a.external_depth_usd for a in scenario.assets])
+        self.depth_usd[self.numeraire] = np.inf
+        self.log_impact = np.zeros(n)
+        self.crash_factor = np.ones(n)
+        self.initial_price = self.path[:, 0].copy()
+        self.price = self.initial_price.copy()
+        self.outside_units = np.zeros(n)
+        self.last_move_event = np.full(n, -1, dtype=np.int64)
+        self.crash_pct = {a.name: a.crash_on_issuer_default_frac for a in scenario.assets}
+        self.issuer_of = {a.issuer: a.name for a in scenario.assets if a.issuer}
+
+    # ------------------------------------------------------------------ step
+    def step(self) -> None:
+        """Advance the exogenous path to the model's current step and log big moves."""
+        t = min(self.model.steps, self.path.shape[1] - 1)
+        before = self.price.copy()
+        self._reprice(t)
+        move = self.path[:, t] / self.path[:, t - 1] - 1.0 if t > 0 else np.zeros_like(before)
+        for i in np.flatnonzero(np.abs(move) >= SHOCK_EVENT_MIN_MOVE):
+            self.last_move_event[i] = self.model.events.add(
+                "price_shock", step=self.model.steps, asset=self.assets[i],
+                price=float(self.price[i]), amount=float(move[i]),
+                detail=f"{self.assets[i]} external price {before[i]:,.4g} -> "
+                       f"{self.price[i]:,.4g} ({move[i]:+.2%}, exogenous path)")
+
+    def _reprice(self, t: int) -> None:
+        self.price = self.path[:, t] * np.exp(self.log_impact) * self.crash_factor
+
+    # ------------------------------------------------------------------ flows
+    def sell(self, asset: int, units: float) -> float:
+        """Sell ``units`` of ``asset`` to the outside world (negative: buy); return USD received.
+
+        Notes
+        -----
+        With price impact ``d ln p = -p0 dq / depth``, selling ``q`` units returns
+        ``depth * (1 - exp(-q p0 / depth))`` and leaves the price at ``p0 exp(-q p0/depth)``.
+        """
+        if units == 0.0 or asset == self.numeraire:
+            return float(units) * (1.0 if asset == self.numeraire else 0.0)
+        p0 = self.price[asset]
+        depth = self.depth_usd[asset]
+        x = units * p0 / depth
+        proceeds = float(depth * -np.expm1(-x)) if np.isfinite(depth) else float(units * p0)
+        self.log_impact[asset] -= x if np.isfinite(depth) else 0.0
+        self.price[asset] = p0 * np.exp(-x) if np.isfinite(depth) else p0
+        self.outside_units[asset] += units
+        self.outside_units[self.numeraire] -= proceeds
+        return proceeds
+
+    def impact(self, asset: int, units_sold: float) -> None:
+        """Move the price as if ``units_sold`` were sold, with no transfer (flows that stay
+        inside the outside world, e.g. an arbitrageur's external leg)."""
+        if asset == self.numeraire or not np.isfinite(self.depth_usd[asset]):
+            return
+        x = units_sold * self.price[asset] / self.depth_usd[asset]
+        self.log_impact[asset] -= x
+        self.price[asset] *= np.exp(-x)
+
+    def crash_token_of(self, issuer: str, cause_id: int) -> int | None:
+        """Crash the token issued by ``issuer`` (it defaulted); return the event id."""
+        token = self.issuer_of.get(issuer)
+        if token is None:
+            return None
+        i = self.index[token]
+        frac = self.crash_pct[token]
+        before = float(self.price[i])
+        self.crash_factor[i] *= 1.0 - frac
+        self.price[i] *= 1.0 - frac
+        eid = self.model.events.add(
+            "token_crash", step=self.model.steps, venue=issuer, asset=token,
+            price=float(self.price[i]), amount=-frac, cause_id=cause_id,
+            detail=f"{token} crashed {before:,.4g} -> {self.price[i]:,.4g} (-{frac:.0%}) "
+                   f"because its issuer {issuer} defaulted")
+        self.last_move_event[i] = eid
+        return eid
+
+    def holdings(self) -> NDArray[np.float64]:
+        """Units of each asset held by the outside world."""
+        return self.outside_units.copy()

@@ -1,0 +1,293 @@
+"""A perpetual-futures venue: margin checks, liquidations, insurance fund, ADL or socialisation."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import mesa
+import numpy as np
+from numpy.typing import NDArray
+
+from contagion.book import PerpBook
+from contagion.mechanics.adl import adl_ranking, allocate_adl, effective_leverage
+from contagion.mechanics.perp import account_equity, bankruptcy_price, maintenance_margin
+from contagion.mechanics.risk import dynamic_margin_frac
+
+if TYPE_CHECKING:
+    from contagion.agents.custodial import CustodialExchange
+    from contagion.model import ContagionModel
+    from contagion.params import PerpParams
+
+__all__ = ["PerpVenue", "apply_trades"]
+
+
+def apply_trades(book: PerpBook, rows: NDArray[np.int64], delta: NDArray[np.float64],
+                 price: NDArray[np.float64] | float) -> None:
+    """Change the positions of ``rows`` by ``delta`` units at ``price`` (rows unique).
+
+    Notes
+    -----
+    The part of ``delta`` that reduces the position realises ``-c (p - entry)`` into
+    collateral; the part that opens moves the average entry. The venue's cash
+    ``sum(collateral - size * entry)`` changes by ``-delta * price``: the buyer pays the
+    seller, so matched trades conserve it exactly.
+    """
+    s = book.size[rows]
+    entry = book.entry[rows]
+    p = np.broadcast_to(np.asarray(price, dtype=np.float64), s.shape)
+    closing = np.where(s * delta < 0, np.sign(delta) * np.minimum(np.abs(delta), np.abs(s)), 0.0)
+    opening = delta - closing
+    new_size = s + delta
+    kept = s + closing
+    with np.errstate(invalid="ignore", divide="ignore"):
+        new_entry = np.where(new_size != 0, (kept * entry + opening * p) / new_size, p)
+    book.collateral[rows] += -closing * (p - entry)
+    book.size[rows] = new_size
+    book.entry[rows] = new_entry
+
+
+class PerpVenue(mesa.Agent):
+    """Perpetual futures on one asset, marked to an oracle.
+
+    An account is liquidated when its equity (plus, if cross-margined, its haircut deposit
+    at the custodial exchange) is below maintenance margin. The whole position is closed
+    into the external book at the mark price less slippage; a fee from what is left goes to
+    the insurance fund. A bankrupt account's shortfall is covered from its cross-margined
+    deposit, then by the insurance fund, then by auto-deleveraging (profitable opposite
+    positions closed at the bankruptcy price, BitMEX ranking) or by a pro-rata haircut of
+    every account in profit (``shortfall_policy``).
+    """
+
+    kind = "perp"
+
+    def __init__(self, model: ContagionModel, params: PerpParams, book: PerpBook) -> None:
+        super().__init__(model)
+        self.params = params
+        self.name = params.name
+        self.book = book
+        self.asset = model.market.index[params.asset]
+        self.oracle = model.oracles[params.oracle]
+        self.fund = model.funds.get(params.insurance_fund) if params.insurance_fund else None
+        self.custodian: CustodialExchange | None = None  # set by the model when cross-margin is on
+        self.haircut = model.scenario.traders.cross_margin_haircut_frac
+        self.mmr = params.maintenance_margin_frac
+        self._var = 0.0
+        self._last_mark = self.oracle.price
+        self.defaulted = False
+        self.default_step = -1
+        self.liquidated_usd = 0.0
+        self.step_liquidated_usd = 0.0
+        self.step_liquidations = 0
+        self.liquidation_count = 0
+        self.adl_usd = 0.0
+        self.socialised_usd = 0.0
+        self.fund_paid_usd = 0.0
+        self.bad_debt_usd = 0.0
+        self.seized_cross_usd = 0.0
+        self.unresolved_usd = 0.0
+
+    # ------------------------------------------------------------------ views
+    def mark(self) -> float:
+        return float(self.oracle.price)
+
+    def cross_credit(self) -> NDArray[np.float64]:
+        """Haircut value of each cross-margined account's deposit at the custodian."""
+        credit = np.zeros(len(self.book))
+        if self.custodian is not None:
+            rows = np.flatnonzero(self.book.cross)
+            credit[rows] = self.custodian.deposit_value(self.book.owner[rows]) * (1 - self.haircut)
+        return credit
+
+    def equity(self, mark: float | None = None) -> NDArray[np.float64]:
+        b = self.book
+        return account_equity(b.collateral, b.size, b.entry, self.mark() if mark is None else mark)
+
+    def margin_ratio(self) -> NDArray[np.float64]:
+        """(equity + cross credit) / maintenance margin; inf for flat accounts."""
+        mark = self.mark()
+        mm = maintenance_margin(self.book.size, mark, self.mmr)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            r = (self.equity(mark) + self.cross_credit()) / mm
+        return np.where(mm > 0, r, np.inf)
+
+    def open_interest_usd(self) -> float:
+        return float(np.abs(self.book.size[1:]).sum() * self.mark())
+
+    def holdings(self) -> dict[int, float]:
+        return {self.model.market.numeraire: self.book.cash()}
+
+    # ------------------------------------------------------------------ step
+    def update_margin(self) -> None:
+        """Dynamic margin: maintenance margin follows the EWMA volatility of the mark."""
+        mark = self.mark()
+        r = float(np.log(mark / self._last_mark)) if self._last_mark > 0 else 0.0
+        self._last_mark = mark
+        lam = 0.5 ** (1.0 / self.params.dynamic_margin_halflife_steps)
+        self._var = lam * self._var + (1 - lam) * r * r
+        if self.params.dynamic_margin:
+            self.mmr = float(dynamic_margin_frac(
+                np.sqrt(self._var), base_frac=self.params.maintenance_margin_frac,
+                horizon_steps=self.params.dynamic_margin_horizon_steps, confidence=0.99,
+                floor_frac=self.params.maintenance_margin_frac,
+                cap_frac=self.params.initial_margin_frac))
+
+    def liquidate(self) -> None:
+        """Close every account below maintenance margin and cover the shortfalls."""
+        self.step_liquidated_usd = 0.0
+        self.step_liquidations = 0
+        b, p = self.book, self.params
+        mark = self.mark()
+        eq = self.equity(mark) + self.cross_credit()
+        mm = maintenance_margin(b.size, mark, self.mmr)
+        under = (eq < mm) & (b.size != 0)
+        under[0] = False
+        rows = np.flatnonzero(under)
+        if rows.size == 0:
+            return
+        size = b.size[rows].copy()
+        long = size > 0
+        market = self.model.market
+        depth = float(market.depth_usd[self.asset])
+        slip_l = min(p.max_liquidation_slippage_frac, size[long].sum() * mark / depth)
+        slip_s = min(p.max_liquidation_slippage_frac, -size[~long].sum() * mark / depth)
+        fill = np.where(long, mark * (1 - slip_l), mark * (1 + slip_s))
+        e_fill = b.collateral[rows] + size * (fill - b.entry[rows])
+        p_bank = bankruptcy_price(b.collateral[rows], size, b.entry[rows])
+        shortfall = np.maximum(-e_fill, 0.0)
+        # 1. a cross-margined account's deposit at the custodian pays first
+        seized = np.zeros(rows.size)
+        cross = b.cross[rows] & (shortfall > 0)
+        if self.custodian is not None and cross.any():
+            seized[cross] = self.custodian.seize(b.owner[rows[cross]], shortfall[cross],
+                                                 to=self.name)
+            self.seized_cross_usd += float(seized.sum())
+        # 2. the insurance fund
+        need = shortfall - seized
+        total_need = float(need.sum())
+        causes = self._causes(rows)
+        fund_paid = 0.0
+        if total_need > 0:
+            first = int(causes[np.argmax(need)])
+            bd = self.model.events.add(
+                "bad_debt", step=self.model.steps, venue=self.name, value_usd=total_need,
+                cause_id=first, detail=f"{int((need > 0).sum())} accounts on {self.name} closed "
+                                       "below their bankruptcy price")
+            self.bad_debt_usd += total_need
+            if self.fund is not None:
+                fund_paid = self.fund.draw(total_need, venue=self.name, cause_id=bd)
+                self.fund_paid_usd += fund_paid
+        else:
+            bd = -1
+        theta = fund_paid / total_need if total_need > 0 else 1.0
+        uncovered = (1 - theta) * need
+        # 3. auto-deleveraging: the uncovered part of each position closes at its bankruptcy price
+        with np.errstate(divide="ignore", invalid="ignore"):
+            phi = np.where(shortfall > 0, uncovered / shortfall, 0.0)
+        if p.shortfall_policy == "adl" and uncovered.sum() > 0:
+            phi = self._auto_deleverage(rows, size, phi, p_bank, mark, bd)
+        else:
+            phi = np.zeros(rows.size)
+        # 4. the rest of each position goes to the outside market makers at the fill price
+        q_out = (1 - phi) * size
+        apply_trades(b, rows, -q_out, fill)
+        for side in (long, ~long):
+            q = float(q_out[side].sum())
+            if q != 0:
+                vwap = float((q_out[side] * fill[side]).sum() / q)
+                apply_trades(b, np.array([0]), np.array([q]), vwap)
+        market.impact(self.asset, float(q_out.sum()))
+        # 5. fees from what is left, shortfalls paid in
+        left = b.collateral[rows]
+        fee = np.where(left > 0, np.minimum(p.liquidation_fee_frac * np.abs(size) * fill, left), 0)
+        b.collateral[rows] -= fee
+        if self.fund is not None:
+            self.fund.deposit(float(fee.sum()))
+        else:
+            market.outside_units[market.numeraire] += float(fee.sum())
+        b.collateral[rows] += seized + theta * need
+        residual = np.maximum(-b.collateral[rows], 0.0)
+        if residual.sum() > 1e-6:
+            self._socialise(rows, residual, bd)
+        notional = np.abs(size) * fill
+        self.liquidated_usd += float(notional.sum())
+        self.step_liquidated_usd = float(notional.sum())
+        self.step_liquidations = int(rows.size)
+        self.liquidation_count += int(rows.size)
+        self.model.events.add_many(
+            "perp_liquidation", step=self.model.steps, n=rows.size, venue=self.name,
+            agent=self.name, account=b.owner[rows], asset=market.assets[self.asset],
+            amount=size, value_usd=notional, price=fill, cause_id=causes,
+            detail=f"equity below maintenance margin ({self.mmr:.2%}) at {self.name}; "
+                   f"position closed into the book (slippage {max(slip_l, slip_s):.2%})")
+
+    def _causes(self, rows: NDArray[np.int64]) -> NDArray[np.int64]:
+        causes = np.full(rows.size, self.oracle.last_event, dtype=np.int64)
+        if self.custodian is not None and self.custodian.loss_event >= 0:
+            causes[self.book.cross[rows]] = self.custodian.loss_event
+        return causes
+
+    def _auto_deleverage(self, rows: NDArray[np.int64], size: NDArray[np.float64],
+                         phi: NDArray[np.float64], p_bank: NDArray[np.float64], mark: float,
+                         cause_id: int) -> NDArray[np.float64]:
+        b = self.book
+        eligible = np.ones(len(b), dtype=bool)
+        eligible[0] = False
+        eligible[rows] = False
+        for side in (1.0, -1.0):  # bankrupt longs are matched with shorts, and vice versa
+            m = (np.sign(size) == side) & (phi > 0)
+            q_need = float(np.abs(phi[m] * size[m]).sum())
+            if q_need <= 0:
+                continue
+            cand = np.flatnonzero(eligible & (np.sign(b.size) == -side))
+            pnl = b.size[cand] * (mark - b.entry[cand])
+            cand, pnl = cand[pnl > 0], pnl[pnl > 0]
+            if cand.size == 0:
+                phi[m] = 0.0
+                continue
+            entry_value = np.abs(b.size[cand] * b.entry[cand])
+            mark_value = b.size[cand] * mark
+            bank_value = b.size[cand] * bankruptcy_price(b.collateral[cand], b.size[cand],
+                                                          b.entry[cand])
+            rank = adl_ranking(pnl / entry_value, effective_leverage(mark_value, bank_value))
+            fills = allocate_adl(np.abs(b.size[cand]), rank, q_need)
+            got = float(fills.sum())
+            phi[m] *= got / q_need
+            q_adl = phi[m] * size[m]
+            apply_trades(b, rows[m], -q_adl, p_bank[m])
+            vwap = float((q_adl * p_bank[m]).sum() / q_adl.sum())
+            hit = fills > 0
+            apply_trades(b, cand[hit], side * fills[hit], vwap)
+            usd = float(fills.sum() * vwap)
+            self.adl_usd += usd
+            self.model.events.add_many(
+                "adl", step=self.model.steps, n=int(hit.sum()), venue=self.name,
+                account=b.owner[cand[hit]], amount=side * fills[hit],
+                value_usd=fills[hit] * vwap, price=vwap, cause_id=cause_id,
+                detail=f"insurance fund exhausted: auto-deleveraged at the bankruptcy price "
+                       f"{vwap:,.4g} (BitMEX ranking)")
+        return phi
+
+    def _socialise(self, rows: NDArray[np.int64], residual: NDArray[np.float64],
+                   cause_id: int) -> None:
+        b = self.book
+        total = float(residual.sum())
+        eq = self.equity()
+        eq[0] = 0.0
+        eq[rows] = 0.0
+        pos = np.maximum(eq, 0.0)
+        avail = float(pos.sum())
+        take = min(total, avail)
+        if take > 0:
+            b.collateral -= pos * (take / avail)
+            b.collateral[rows] += residual * (take / total)
+            self.socialised_usd += take
+            self.model.events.add(
+                "socialised_loss", step=self.model.steps, venue=self.name, value_usd=take,
+                cause_id=cause_id, detail=f"{self.name} clawed back ${take:,.0f} pro rata from "
+                                          f"accounts in profit (haircut {take / avail:.2%})")
+        if total - take > 1e-6:
+            self.unresolved_usd += total - take
+            if not self.defaulted:
+                self.model.declare_default(self, cause_id,
+                                           f"{self.name} could not cover ${total - take:,.0f} "
+                                           "of shortfall")

@@ -1,0 +1,104 @@
+"""Uniswap-V2 constant-product pools that liquidators sell into and arbitrageurs repair."""
+
+from __future__ import annotations
+
+from collections import deque
+from typing import TYPE_CHECKING
+
+import mesa
+import numpy as np
+
+from contagion.mechanics.amm import arbitrage_to_price, swap_out
+
+if TYPE_CHECKING:
+    from contagion.model import ContagionModel
+    from contagion.params import PoolParams
+
+__all__ = ["AMMPool"]
+
+
+class AMMPool(mesa.Agent):
+    """A pool of ``base`` against the numeraire stablecoin.
+
+    Each step, arbitrageurs trade the pool toward the external price with at most
+    ``arb_capacity_usd_per_step`` of notional; their external leg moves the external price
+    (so selling into the pool has a partly permanent impact).
+    """
+
+    def __init__(self, model: ContagionModel, params: PoolParams) -> None:
+        super().__init__(model)
+        self.params = params
+        self.name = params.name
+        market = model.market
+        self.base = market.index[params.base]
+        self.quote = market.numeraire
+        self.reserve_base = float(params.reserve_base)
+        self.reserve_quote = float(params.reserve_base * market.price[self.base])
+        self.history: deque[float] = deque(maxlen=10_000)
+        self.history.append(self.spot)
+        self.volume_sold_usd = 0.0
+        self.step_impact_frac = 0.0
+        self._step_start_spot = self.spot
+
+    @property
+    def spot(self) -> float:
+        """Marginal price of base in USD (no fee)."""
+        return self.reserve_quote / self.reserve_base
+
+    def twap(self, window: int, delay: int = 0) -> float:
+        """Time-weighted average spot over the last ``window`` recorded steps, ``delay`` late."""
+        h = list(self.history)
+        end = max(1, len(h) - delay)
+        seg = h[max(0, end - window):end]
+        return float(np.mean(seg))
+
+    def sell_base(self, units: float) -> float:
+        """Sell ``units`` of base into the pool; return USD out (float Uniswap maths)."""
+        if units <= 0:
+            return 0.0
+        out = float(swap_out(units, self.reserve_base, self.reserve_quote, self.params.fee_frac))
+        self.reserve_base += units
+        self.reserve_quote -= out
+        self.volume_sold_usd += out
+        return out
+
+    def quote_sell(self, units: float) -> float:
+        """USD that selling ``units`` of base would return now (no state change)."""
+        if units <= 0:
+            return 0.0
+        return float(swap_out(units, self.reserve_base, self.reserve_quote, self.params.fee_frac))
+
+    def begin_step(self) -> None:
+        """Mark the spot at the start of the step (for the step's price-impact measure)."""
+        self._step_start_spot = self.spot
+
+    def quote_sell_many(self, units: np.ndarray) -> np.ndarray:
+        """USD out for each entry of ``units`` sold alone into the current pool."""
+        return np.asarray(swap_out(np.asarray(units, dtype=np.float64), self.reserve_base,
+                                   self.reserve_quote, self.params.fee_frac), dtype=np.float64)
+
+    def arbitrage(self) -> None:
+        """Arbitrageurs pull the pool toward the external price, within their capacity."""
+        market = self.model.market
+        target = float(market.price[self.base])
+        d_base, d_quote = arbitrage_to_price(
+            self.reserve_base, self.reserve_quote, target, self.params.fee_frac,
+            self.params.arb_capacity_usd_per_step)
+        if d_base == 0.0 and d_quote == 0.0:
+            return
+        self.reserve_base += d_base
+        self.reserve_quote += d_quote
+        # the arbitrageur is part of the outside world: it takes -d_base base and pays d_quote
+        market.outside_units[self.base] -= d_base
+        market.outside_units[self.quote] -= d_quote
+        # and unwinds on the external market: buying from the pool = selling outside
+        market.impact(self.base, -d_base)
+
+    def end_step(self) -> None:
+        """Record the spot for TWAPs and the step's impact."""
+        self.history.append(self.spot)
+        self.step_impact_frac = self.spot / self._step_start_spot - 1.0
+
+    def holdings(self) -> dict[int, float]:
+        """Units of each asset in the pool."""
+        return {self.base: self.reserve_base, self.quote: self.reserve_quote}

@@ -1,0 +1,105 @@
+"""Traders: accounts at one or several venues, and the policies they act on."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import mesa
+import numpy as np
+from numpy.typing import NDArray
+
+if TYPE_CHECKING:
+    from contagion.model import ContagionModel
+
+__all__ = ["Trader", "TraderPopulation"]
+
+
+class Trader(mesa.Agent):
+    """One trader, or a cohort of traders sharing a policy in a large run.
+
+    A Trader references its holder ids (its rows in every venue's book are found through
+    the books' ``owner`` arrays). Behaviour is vectorised: :class:`TraderPopulation` applies
+    each policy to every trader that has it in one array operation, so a million accounts
+    need neither a million objects nor a Python loop.
+    """
+
+    def __init__(self, model: ContagionModel, holder_ids: NDArray[np.int64], *, label: str,
+                 cross_margined: bool, tops_up: bool) -> None:
+        super().__init__(model)
+        self.holder_ids = holder_ids
+        self.label = label
+        self.cross_margined = cross_margined
+        self.tops_up = tops_up
+
+    @property
+    def size(self) -> int:
+        return int(self.holder_ids.size)
+
+
+@dataclass
+class TraderPopulation:
+    """Per-trader state and policy as arrays (the model owns one)."""
+
+    wallet_usd: NDArray[np.float64]
+    tops_up: NDArray[np.bool_]
+    cross: NDArray[np.bool_]
+    topup_below: float
+    topup_to: float
+
+    @property
+    def n(self) -> int:
+        return int(self.wallet_usd.size)
+
+    def topup_lending(self, model: ContagionModel) -> float:
+        """Traders near liquidation repay debt from their wallet; return USD repaid."""
+        total = 0.0
+        for v in model.lending:
+            b = v.book
+            trader_rows = b.owner < self.n
+            hf = v.health()
+            rows = np.flatnonzero(trader_rows & (hf < self.topup_below) & (b.debt > 0))
+            if rows.size == 0:
+                continue
+            owners = b.owner[rows]
+            rows, owners = rows[self.tops_up[owners]], owners[self.tops_up[owners]]
+            weighted = b.debt[rows] * hf[rows]
+            want = np.maximum(b.debt[rows] - weighted / self.topup_to, 0.0)
+            pay = np.minimum(want, self.wallet_usd[owners])
+            pay[pay < 1e-9] = 0.0
+            if pay.sum() <= 0:
+                continue
+            self.wallet_usd[owners] -= pay
+            v.repay(rows, pay)
+            total += self._log(model, v.name, pay, "repaid debt to lift their health factor")
+        return total
+
+    def topup_perp(self, model: ContagionModel) -> float:
+        """Perp traders near maintenance margin add collateral from their wallet."""
+        total = 0.0
+        for v in model.perps:
+            b = v.book
+            ratio = v.margin_ratio()
+            rows = np.flatnonzero((b.owner >= 0) & (b.owner < self.n) & (ratio < self.topup_below))
+            if rows.size == 0:
+                continue
+            owners = b.owner[rows]
+            keep = self.tops_up[owners]
+            rows, owners = rows[keep], owners[keep]
+            mm = np.abs(b.size[rows]) * v.mark() * v.mmr
+            want = np.maximum((self.topup_to - ratio[rows]) * mm, 0.0)
+            pay = np.minimum(want, self.wallet_usd[owners])
+            if pay.sum() <= 0:
+                continue
+            self.wallet_usd[owners] -= pay
+            b.collateral[rows] += pay
+            total += self._log(model, v.name, pay, "added margin to stay above maintenance")
+        return total
+
+    @staticmethod
+    def _log(model: ContagionModel, venue: str, pay: NDArray[np.float64], what: str) -> float:
+        total = float(pay.sum())
+        n = int((pay > 0).sum())
+        model.events.add("margin_topup", step=model.steps, venue=venue, value_usd=total,
+                         amount=float(n), detail=f"{n} traders on {venue} {what} (${total:,.0f})")
+        return total

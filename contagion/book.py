@@ -1,0 +1,84 @@
+"""Vectorised account books: a venue's accounts as a struct of numpy arrays.
+
+A venue checks every account at once on these arrays; no Python object per account.
+``owner`` maps each row to its holder: a trader id in ``[0, n_traders)``, or
+``n_traders + k`` for the k-th institution (a trading firm), or ``-1`` for the outside
+world (the perp venue's external market makers).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import NDArray
+
+__all__ = ["DepositBook", "LendingBook", "PerpBook"]
+
+F64 = NDArray[np.float64]
+I64 = NDArray[np.int64]
+
+
+@dataclass
+class LendingBook:
+    """Borrowers at a lending protocol: collateral units per asset and stablecoin debt."""
+
+    collateral: F64  # (n, k) units of each accepted collateral asset
+    debt: F64  # (n,) stablecoin owed
+    owner: I64  # (n,)
+
+    def __len__(self) -> int:
+        return int(self.debt.shape[0])
+
+    @property
+    def nbytes(self) -> int:
+        return self.collateral.nbytes + self.debt.nbytes + self.owner.nbytes
+
+
+@dataclass
+class PerpBook:
+    """Perpetual-futures accounts: stablecoin collateral, signed size, average entry price.
+
+    Row 0 is the outside world's market makers, the counterparty of the net open interest
+    and of every liquidation order. ``cross`` marks accounts margined together with their
+    owner's deposit at a custodial exchange.
+    """
+
+    collateral: F64
+    size: F64
+    entry: F64
+    owner: I64
+    cross: NDArray[np.bool_]
+
+    def __len__(self) -> int:
+        return int(self.size.shape[0])
+
+    def cash(self) -> float:
+        """Stablecoin the venue holds for these accounts: ``sum(collateral - size*entry)``.
+
+        Notes
+        -----
+        Trades between rows move ``size*price`` of cash from buyer to seller, so this sum is
+        invariant under trading: it changes only by deposits, withdrawals, fees and draws.
+        """
+        return float(np.sum(self.collateral - self.size * self.entry))
+
+    @property
+    def nbytes(self) -> int:
+        return sum(a.nbytes for a in (self.collateral, self.size, self.entry, self.owner, self.cross))
+
+
+@dataclass
+class DepositBook:
+    """Customer stablecoin deposits at a custodial exchange and each depositor's run trigger."""
+
+    balance: F64
+    owner: I64
+    run_threshold: F64  # stress above which this depositor starts to withdraw
+
+    def __len__(self) -> int:
+        return int(self.balance.shape[0])
+
+    @property
+    def nbytes(self) -> int:
+        return self.balance.nbytes + self.owner.nbytes + self.run_threshold.nbytes

@@ -1,0 +1,122 @@
+"""Draw a scenario's initial books: who holds what, where, with what leverage.
+
+Everything random comes from the model's generator, so the same seed draws the same
+market. Balances are set so that every venue's balance sheet balances at the start.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+from numpy.typing import NDArray
+
+from contagion.book import DepositBook, LendingBook, PerpBook
+from contagion.errors import ParameterError
+
+if TYPE_CHECKING:
+    from contagion.scenario import Scenario
+
+__all__ = ["draw_deposit_book", "draw_lending_book", "draw_perp_book", "draw_wealth"]
+
+
+def draw_wealth(scenario: Scenario, rng: np.random.Generator) -> NDArray[np.float64]:
+    """Log-normal trader wealth with the scenario's mean."""
+    t = scenario.traders
+    w = rng.lognormal(0.0, t.wealth_sigma, size=t.n_traders)
+    return w * (t.mean_wealth_usd / w.mean())
+
+
+def draw_lending_book(scenario: Scenario, v_index: int, wealth: NDArray[np.float64],
+                      prices: dict[str, float], firm_rows: list[tuple[int, dict[str, float], float]],
+                      rng: np.random.Generator) -> LendingBook:
+    """Borrowers at one lending protocol, then the firms' rows.
+
+    Each member posts a share of their wealth as one main collateral asset (the first
+    listed asset with probability 0.7) and borrows to a health factor drawn from
+    ``1 + Exponential(mean_health_factor - 1)``, never above the asset's LTV.
+    ``firm_rows``: (holder id, collateral USD by asset, health factor) for each firm.
+    """
+    v = scenario.lending[v_index]
+    n = scenario.traders.n_traders
+    k = len(v.collateral)
+    members = np.flatnonzero(rng.random(n) < v.share_of_traders)
+    m = members.size
+    if k == 1:
+        main = np.zeros(m, dtype=np.int64)
+    else:
+        probs = np.full(k, 0.3 / (k - 1))
+        probs[0] = 0.7
+        main = rng.choice(k, size=m, p=probs)
+    price = np.array([prices[c.asset] for c in v.collateral])
+    lt = np.array([c.liquidation_threshold for c in v.collateral])
+    ltv = np.array([c.ltv for c in v.collateral])
+    value_usd = wealth[members] * 0.5
+    collateral = np.zeros((m + len(firm_rows), k))
+    collateral[np.arange(m), main] = value_usd / price[main]
+    hf = 1.0 + rng.exponential(v.mean_health_factor - 1.0, size=m)
+    hf = np.maximum(hf, lt[main] / ltv[main]) if np.all(ltv > 0) else hf
+    debt = np.zeros(m + len(firm_rows))
+    debt[:m] = value_usd * lt[main] / hf
+    owner = np.concatenate([members, np.array([h for h, _, _ in firm_rows], dtype=np.int64)])
+    for r, (_, coll_usd, firm_hf) in enumerate(firm_rows, start=m):
+        weighted = 0.0
+        for j, c in enumerate(v.collateral):
+            usd = coll_usd.get(c.asset, 0.0)
+            collateral[r, j] = usd / price[j]
+            weighted += usd * c.liquidation_threshold
+        debt[r] = weighted / firm_hf
+    return LendingBook(collateral=collateral, debt=debt, owner=owner.astype(np.int64))
+
+
+def draw_perp_book(scenario: Scenario, p_index: int, wealth: NDArray[np.float64], price: float,
+                   cross_ok: NDArray[np.bool_], rng: np.random.Generator) -> PerpBook:
+    """Perp accounts; row 0 is the outside market makers holding the net opposite position.
+
+    Leverage is ``1 + Exponential(mean_leverage - 1)`` capped at 95% of the venue's
+    maximum; entries scatter 2% around the current price. ``cross_ok`` marks traders whose
+    account is cross-margined with their custodial deposit.
+    """
+    v = scenario.perps[p_index]
+    n = scenario.traders.n_traders
+    members = np.flatnonzero(rng.random(n) < v.share_of_traders)
+    m = members.size
+    margin = wealth[members] * 0.3
+    lev = np.minimum(1.0 + rng.exponential(v.mean_leverage - 1.0, size=m),
+                     0.95 / v.initial_margin_frac)
+    side = np.where(rng.random(m) < v.long_share, 1.0, -1.0)
+    entry = price * (1.0 + rng.normal(0.0, 0.02, size=m))
+    size = side * margin * lev / entry
+    net = float(size.sum())
+    outside_entry = float((size * entry).sum() / net) if net != 0 else price
+    oi = float(np.abs(size).sum() * price)
+    return PerpBook(
+        collateral=np.concatenate([[10.0 * oi + 1.0], margin]),
+        size=np.concatenate([[-net], size]),
+        entry=np.concatenate([[outside_entry], entry]),
+        owner=np.concatenate([[-1], members]).astype(np.int64),
+        cross=np.concatenate([[False], cross_ok[members]]),
+    )
+
+
+def draw_deposit_book(scenario: Scenario, c_index: int, wealth: NDArray[np.float64],
+                      rng: np.random.Generator) -> DepositBook:
+    """Deposits at a custodial exchange, one row per trader (zero for non-customers).
+
+    Members' balances are proportional to their wealth and sum to ``deposits_usd``; each
+    depositor's run threshold is drawn uniformly above ``run_stress_threshold``, larger
+    depositors nearer to it (they leave first).
+    """
+    c = scenario.custodial[c_index]
+    n = scenario.traders.n_traders
+    member = rng.random(n) < c.share_of_traders
+    if not member.any():
+        raise ParameterError(f"custodial[{c.name}].share_of_traders", c.share_of_traders,
+                             "a share that gives the exchange at least one depositor")
+    balance = np.where(member, wealth, 0.0)
+    balance *= c.deposits_usd / balance.sum()
+    rank = np.argsort(np.argsort(-balance)) / max(n - 1, 1)
+    spread = (1.0 - c.run_stress_threshold) * 0.8
+    threshold = c.run_stress_threshold + spread * (0.5 * rank + 0.5 * rng.random(n))
+    return DepositBook(balance=balance, owner=np.arange(n, dtype=np.int64),
+                       run_threshold=threshold)

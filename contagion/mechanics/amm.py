@@ -1,0 +1,436 @@
+"""Constant-product automated market maker (Uniswap V2).
+
+Two layers: exact integer functions that reproduce the on-chain arithmetic of
+``UniswapV2Library`` and ``UniswapV2Pair.swap`` (floor division, the fee-adjusted ``K``
+check), and vectorised float functions for the simulation engine (swaps, spot price, price
+impact and the fee-aware arbitrage that pulls a pool's price toward an external market).
+
+A fee is an integer number of basis points in the exact layer (``fee_bps = 30`` is the 0.3%
+of Uniswap V2) and a fraction in the float layer (``fee_frac = 0.003``).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+from contagion.errors import ParameterError
+from contagion.validation import check_int, check_real
+
+__all__ = [
+    "arbitrage_to_price",
+    "get_amount_in",
+    "get_amount_out",
+    "k_invariant_holds",
+    "pair_swap_succeeds",
+    "price_impact_frac",
+    "quote",
+    "spot_price",
+    "swap_in",
+    "swap_out",
+]
+
+_BPS = 10_000
+
+
+def _check_array(
+    name: str, value: ArrayLike, *, low: float | None = None, low_open: bool = False,
+    high: float | None = None, high_open: bool = False, allow_inf: bool = False,
+) -> NDArray[np.float64]:
+    """Return ``value`` as a float array, or raise naming the first value out of range."""
+    lo = "" if low is None else f"{low:g} {'<' if low_open else '<='} "
+    hi = "" if high is None else f" {'<' if high_open else '<='} {high:g}"
+    allowed = f"{lo}x{hi}" + ("" if allow_inf else ", finite")
+    try:
+        arr = np.asarray(value, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise ParameterError(name, value, f"a number or array of numbers, {allowed}") from None
+    bad = np.isnan(arr) if allow_inf else ~np.isfinite(arr)
+    if low is not None:
+        bad |= (arr <= low) if low_open else (arr < low)
+    if high is not None:
+        bad |= (arr >= high) if high_open else (arr > high)
+    if bad.any():
+        raise ParameterError(name, float(arr[bad].flat[0]), allowed)
+    return arr
+
+
+def _result(arr: NDArray[np.float64]) -> float | NDArray[np.float64]:
+    return float(arr) if arr.ndim == 0 else arr
+
+
+def _check_fee_bps(fee_bps: int) -> int:
+    if isinstance(fee_bps, bool) or not isinstance(fee_bps, int) or not 0 <= fee_bps < _BPS:
+        raise ParameterError("fee_bps", fee_bps, "an integer, 0 <= x < 10000",
+                             "30 is Uniswap V2's 0.3% fee")
+    return fee_bps
+
+
+def get_amount_out(amount_in: int, reserve_in: int, reserve_out: int, fee_bps: int = 30) -> int:
+    """Exact output of a swap of ``amount_in`` into a constant-product pair.
+
+    Parameters
+    ----------
+    amount_in : int
+        Input token amount in raw units (wei), ``> 0``.
+    reserve_in, reserve_out : int
+        Pair reserves of the input and output token, ``> 0``.
+    fee_bps : int, default 30
+        Swap fee in basis points, ``0 <= fee_bps < 10000``.
+
+    Returns
+    -------
+    int
+        The largest output the pair accepts for this input.
+
+    Raises
+    ------
+    ParameterError
+        If ``amount_in <= 0``, a reserve is ``<= 0`` or the fee is out of range.
+
+    Notes
+    -----
+    With ``g = 10000 - fee_bps`` and floor division ``//``:
+    ``out = amount_in * g * reserve_out // (reserve_in * 10000 + amount_in * g)``; for
+    ``fee_bps = 30`` this is Uniswap's ``in*997*rOut / (rIn*1000 + in*997)``.
+
+    References
+    ----------
+    Uniswap/v2-periphery ``contracts/libraries/UniswapV2Library.sol`` (``getAmountOut``);
+    test vectors from Uniswap/v2-core ``test/UniswapV2Pair.spec.ts`` @ee547b17.
+
+    Examples
+    --------
+    >>> get_amount_out(10**18, 5 * 10**18, 10 * 10**18)
+    1662497915624478906
+    """
+    check_int("amount_in", amount_in, low=1)
+    check_int("reserve_in", reserve_in, low=1)
+    check_int("reserve_out", reserve_out, low=1)
+    in_with_fee = amount_in * (_BPS - _check_fee_bps(fee_bps))
+    return in_with_fee * reserve_out // (reserve_in * _BPS + in_with_fee)
+
+
+def get_amount_in(amount_out: int, reserve_in: int, reserve_out: int, fee_bps: int = 30) -> int:
+    """Exact input needed to take ``amount_out`` out of a constant-product pair.
+
+    Raises
+    ------
+    ParameterError
+        If ``amount_out <= 0``, ``amount_out >= reserve_out``, a reserve is ``<= 0`` or the
+        fee is out of range.
+
+    Notes
+    -----
+    ``in = reserve_in * amount_out * 10000 // ((reserve_out - amount_out) * g) + 1`` with
+    ``g = 10000 - fee_bps`` (Uniswap rounds the floor up by one, so the pair's ``K`` check
+    always passes).
+
+    References
+    ----------
+    Uniswap/v2-periphery ``contracts/libraries/UniswapV2Library.sol`` (``getAmountIn``) and
+    ``test/UniswapV2Router02.spec.ts`` @0335e8f7.
+
+    Examples
+    --------
+    >>> get_amount_in(1, 100, 100)
+    2
+    """
+    check_int("amount_out", amount_out, low=1)
+    check_int("reserve_in", reserve_in, low=1)
+    check_int("reserve_out", reserve_out, low=1)
+    fee = _check_fee_bps(fee_bps)
+    if amount_out >= reserve_out:
+        raise ParameterError("amount_out", amount_out, f"0 < x < reserve_out = {reserve_out}",
+                             "a pair cannot pay out its whole reserve")
+    return reserve_in * amount_out * _BPS // ((reserve_out - amount_out) * (_BPS - fee)) + 1
+
+
+def quote(amount_a: int, reserve_a: int, reserve_b: int) -> int:
+    """Amount of token B equal in value to ``amount_a`` at the pair's spot price (no fee).
+
+    Notes
+    -----
+    ``quote = amount_a * reserve_b // reserve_a``.
+
+    References
+    ----------
+    Uniswap/v2-periphery ``contracts/libraries/UniswapV2Library.sol`` (``quote``).
+
+    Examples
+    --------
+    >>> quote(1, 100, 200)
+    2
+    """
+    check_int("amount_a", amount_a, low=1)
+    check_int("reserve_a", reserve_a, low=1)
+    check_int("reserve_b", reserve_b, low=1)
+    return amount_a * reserve_b // reserve_a
+
+
+def k_invariant_holds(
+    balance0: int, balance1: int, amount0_in: int, amount1_in: int,
+    reserve0: int, reserve1: int, fee_bps: int = 30,
+) -> bool:
+    """The pair's ``K`` check: do the post-swap balances, net of fee, keep ``k``?
+
+    Notes
+    -----
+    ``(b0*10000 - in0*fee_bps) * (b1*10000 - in1*fee_bps) >= r0*r1*10000**2``. For
+    ``fee_bps = 30`` this is the pair's ``(b0*1000 - in0*3)*(b1*1000 - in1*3) >=
+    r0*r1*1000**2`` with both sides scaled by 100, so the verdict is identical; working in
+    10000ths generalises it to any whole number of basis points.
+
+    References
+    ----------
+    Uniswap/v2-core ``contracts/UniswapV2Pair.sol`` (``swap``: ``require(... 'UniswapV2: K')``).
+
+    Examples
+    --------
+    >>> k_invariant_holds(6 * 10**18, 8337502084375521094, 10**18, 0, 5 * 10**18, 10**19)
+    True
+    >>> k_invariant_holds(6 * 10**18, 8337502084375521093, 10**18, 0, 5 * 10**18, 10**19)
+    False
+    """
+    for name, value in (("balance0", balance0), ("balance1", balance1),
+                        ("amount0_in", amount0_in), ("amount1_in", amount1_in),
+                        ("reserve0", reserve0), ("reserve1", reserve1)):
+        check_int(name, value, low=0)
+    fee = _check_fee_bps(fee_bps)
+    adjusted0 = balance0 * _BPS - amount0_in * fee
+    adjusted1 = balance1 * _BPS - amount1_in * fee
+    if adjusted0 < 0 or adjusted1 < 0:
+        return False
+    return adjusted0 * adjusted1 >= reserve0 * reserve1 * _BPS**2
+
+
+def pair_swap_succeeds(
+    amount0_out: int, amount1_out: int, amount0_paid: int, amount1_paid: int,
+    reserve0: int, reserve1: int, fee_bps: int = 30,
+) -> bool:
+    """Would ``UniswapV2Pair.swap(amount0_out, amount1_out, ...)`` succeed?
+
+    ``amount*_paid`` are the tokens sent to the pair before or during the call (a flash swap
+    may pay back the same token it takes out).
+
+    Notes
+    -----
+    The pair reverts unless some output is asked for, each output is below its reserve, some
+    input arrived (``in_i = max(0, b_i - (r_i - out_i))`` with ``b_i = r_i + paid_i - out_i``)
+    and :func:`k_invariant_holds` passes.
+
+    References
+    ----------
+    Uniswap/v2-core ``contracts/UniswapV2Pair.sol`` (``swap``).
+
+    Examples
+    --------
+    >>> r = 5 * 10**18
+    >>> pair_swap_succeeds(997 * 10**15, 0, 10**18, 0, r, r)
+    True
+    >>> pair_swap_succeeds(997 * 10**15 + 1, 0, 10**18, 0, r, r)
+    False
+    """
+    for name, value in (("amount0_out", amount0_out), ("amount1_out", amount1_out),
+                        ("amount0_paid", amount0_paid), ("amount1_paid", amount1_paid),
+                        ("reserve0", reserve0), ("reserve1", reserve1)):
+        check_int(name, value, low=0)
+    if amount0_out == 0 and amount1_out == 0:
+        return False
+    if amount0_out >= reserve0 or amount1_out >= reserve1:
+        return False
+    balance0 = reserve0 + amount0_paid - amount0_out
+    balance1 = reserve1 + amount1_paid - amount1_out
+    amount0_in = max(0, balance0 - (reserve0 - amount0_out))
+    amount1_in = max(0, balance1 - (reserve1 - amount1_out))
+    if amount0_in == 0 and amount1_in == 0:
+        return False
+    return k_invariant_holds(balance0, balance1, amount0_in, amount1_in,
+                             reserve0, reserve1, fee_bps)
+
+
+def swap_out(
+    amount_in: ArrayLike, reserve_in: ArrayLike, reserve_out: ArrayLike,
+    fee_frac: ArrayLike = 0.003,
+) -> float | NDArray[np.float64]:
+    """Output of a swap, in floats; vectorised version of :func:`get_amount_out`.
+
+    Notes
+    -----
+    ``out = a*g*r_out / (r_in + a*g)`` with ``g = 1 - fee_frac``; ``a = 0`` gives 0.
+
+    References
+    ----------
+    Uniswap/v2-periphery ``UniswapV2Library.getAmountOut``.
+
+    Examples
+    --------
+    >>> round(swap_out(1.0, 1000.0, 1000.0), 6)
+    0.996007
+    >>> swap_out([0.0, 1000.0], 1000.0, 1000.0, fee_frac=0.0).tolist()
+    [0.0, 500.0]
+    """
+    a = _check_array("amount_in", amount_in, low=0)
+    r_in = _check_array("reserve_in", reserve_in, low=0, low_open=True)
+    r_out = _check_array("reserve_out", reserve_out, low=0, low_open=True)
+    g = 1.0 - _check_array("fee_frac", fee_frac, low=0, high=1, high_open=True)
+    return _result(a * g * r_out / (r_in + a * g))
+
+
+def swap_in(
+    amount_out: ArrayLike, reserve_in: ArrayLike, reserve_out: ArrayLike,
+    fee_frac: ArrayLike = 0.003,
+) -> float | NDArray[np.float64]:
+    """Input needed for a given output, in floats; vectorised :func:`get_amount_in`.
+
+    Returns ``inf`` where ``amount_out >= reserve_out`` (the pool cannot pay it).
+
+    Notes
+    -----
+    ``in = r_in*b / ((r_out - b)*g)`` with ``g = 1 - fee_frac`` (no ``+1`` rounding).
+
+    References
+    ----------
+    Uniswap/v2-periphery ``UniswapV2Library.getAmountIn``.
+
+    Examples
+    --------
+    >>> swap_in([500.0, 1000.0], 1000.0, 1000.0, fee_frac=0.0).tolist()
+    [1000.0, inf]
+    """
+    b = _check_array("amount_out", amount_out, low=0)
+    r_in = _check_array("reserve_in", reserve_in, low=0, low_open=True)
+    r_out = _check_array("reserve_out", reserve_out, low=0, low_open=True)
+    g = 1.0 - _check_array("fee_frac", fee_frac, low=0, high=1, high_open=True)
+    left = r_out - b
+    with np.errstate(divide="ignore", invalid="ignore"):
+        amount = np.where(left > 0, r_in * b / (left * g), np.inf)
+    return _result(np.asarray(amount, dtype=np.float64))
+
+
+def spot_price(reserve_base: ArrayLike, reserve_quote: ArrayLike) -> float | NDArray[np.float64]:
+    """Spot price of the base token in quote units, ``reserve_quote / reserve_base``.
+
+    Examples
+    --------
+    >>> spot_price(10.0, 20_000.0)
+    2000.0
+    """
+    x = _check_array("reserve_base", reserve_base, low=0, low_open=True)
+    y = _check_array("reserve_quote", reserve_quote, low=0, low_open=True)
+    return _result(y / x)
+
+
+def price_impact_frac(
+    amount_in_base: ArrayLike, reserve_base: ArrayLike, reserve_quote: ArrayLike,
+    fee_frac: ArrayLike = 0.003,
+) -> float | NDArray[np.float64]:
+    """Fractional change of the spot price after selling ``amount_in_base`` into the pool.
+
+    The result is ``<= 0``: selling base makes base cheaper.
+
+    Notes
+    -----
+    The pool receives ``a`` base (all of it, fee included) and pays
+    ``swap_out(a, x, y)`` quote, so ``y' / y = x / (x + a*g)`` and
+    ``p'/p - 1 = x**2 / ((x + a*g) * (x + a)) - 1``.
+
+    References
+    ----------
+    Uniswap/v2-core ``UniswapV2Pair.swap`` (fees stay in the reserves).
+
+    Examples
+    --------
+    >>> round(price_impact_frac(100.0, 1000.0, 1000.0, fee_frac=0.0), 6)
+    -0.173554
+    """
+    a = _check_array("amount_in_base", amount_in_base, low=0)
+    x = _check_array("reserve_base", reserve_base, low=0, low_open=True)
+    _check_array("reserve_quote", reserve_quote, low=0, low_open=True)
+    g = 1.0 - _check_array("fee_frac", fee_frac, low=0, high=1, high_open=True)
+    return _result(x * x / ((x + a * g) * (x + a)) - 1.0)
+
+
+def arbitrage_to_price(
+    reserve_base: float, reserve_quote: float, target_price: float,
+    fee_frac: float = 0.003, max_notional_quote: float = math.inf,
+) -> tuple[float, float]:
+    """The profit-maximising arbitrage against an external price, as pool reserve changes.
+
+    Parameters
+    ----------
+    reserve_base, reserve_quote : float
+        Pool reserves, ``> 0``.
+    target_price : float
+        External market price of base in quote, ``> 0``.
+    fee_frac : float, default 0.003
+        Pool fee, ``0 <= fee_frac < 1``.
+    max_notional_quote : float, default inf
+        Largest quote amount the arbitrageur trades (capital or depth limit), ``>= 0``.
+
+    Returns
+    -------
+    tuple of float
+        ``(delta_base, delta_quote)``, the signed changes of the pool's reserves. When the
+        pool is cheap (spot below ``target_price * g``) the arbitrageur buys base:
+        ``delta_base < 0 < delta_quote``; when it is dear (spot above ``target_price / g``)
+        they sell base: ``delta_quote < 0 < delta_base``; inside the fee band ``(0.0, 0.0)``.
+
+    Notes
+    -----
+    With ``g = 1 - fee_frac``, ``k = x*y`` and target ``P``, buying ``d`` base for ``q``
+    quote keeps ``(x - d)(y + g q) = k``, so the marginal cost is ``k / (g (x - d)**2)``;
+    the profit ``P d - q`` peaks where it equals ``P``:
+
+    - buy: ``x' = sqrt(k / (g P))``, ``d = x - x'``, ``q = (sqrt(k g P) - y) / g``;
+    - sell: ``x + g d = sqrt(k g / P)``, ``d = (sqrt(k g / P) - x) / g``,
+      ``q = y - sqrt(k P / g)``.
+
+    Afterwards ``g P <= y'/x' <= P / g``: no arbitrage is left in either direction. If
+    ``|q|`` exceeds ``max_notional_quote`` the trade is scaled down to exactly that quote
+    notional (buy: ``d = swap_out(cap, y, x)``; sell: ``d = swap_in(cap, x, y)``), which is
+    still a valid fee-adjusted constant-product swap. The deltas are differences of
+    reserves, so for price moves beyond about 1000x float cancellation limits the relative
+    accuracy of ``reserve + delta``.
+
+    References
+    ----------
+    Uniswap/v2-core ``UniswapV2Pair.swap``; Angeris, Kao, Chiang, Noyes and Chitra, "An
+    analysis of Uniswap markets" (2019), optimal arbitrage with fees.
+
+    Examples
+    --------
+    >>> db, dq = arbitrage_to_price(100.0, 100_000.0, 1100.0, fee_frac=0.0)
+    >>> round(db, 4), round(dq, 2), round((100_000.0 + dq) / (100.0 + db), 6)
+    (-4.6537, 4880.88, 1100.0)
+    >>> arbitrage_to_price(100.0, 100_000.0, 1001.0)
+    (0.0, 0.0)
+    """
+    x = check_real("reserve_base", reserve_base, low=0, low_open=True)
+    y = check_real("reserve_quote", reserve_quote, low=0, low_open=True)
+    target = check_real("target_price", target_price, low=0, low_open=True)
+    g = 1.0 - check_real("fee_frac", fee_frac, low=0, high=1, high_open=True)
+    cap = check_real("max_notional_quote", max_notional_quote, low=0, allow_inf=True)
+    k = x * y
+    spot = y / x
+    if spot < g * target:  # pool cheap: buy base from it
+        base_out = x - math.sqrt(k / (g * target))
+        quote_in = (math.sqrt(k * g * target) - y) / g
+        if quote_in > cap:
+            quote_in = cap
+            base_out = float(swap_out(cap, y, x, 1.0 - g))
+        if base_out <= 0.0 or quote_in <= 0.0:
+            return 0.0, 0.0
+        return -base_out, quote_in
+    if spot > target / g:  # pool dear: sell base into it
+        base_in = (math.sqrt(k * g / target) - x) / g
+        quote_out = y - math.sqrt(k * target / g)
+        if quote_out > cap:
+            quote_out = cap
+            base_in = float(swap_in(cap, x, y, 1.0 - g))
+        if base_in <= 0.0 or quote_out <= 0.0:
+            return 0.0, 0.0
+        return base_in, -quote_out
+    return 0.0, 0.0

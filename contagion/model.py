@@ -1,0 +1,314 @@
+"""ContagionModel: the Mesa model that owns the clock, the agents, the books and the log.
+
+One step, in order (DESIGN.md section 3): the external market moves; arbitrageurs pull
+pools toward it; oracles publish; traders top up margin; custodial exchanges face
+withdrawals; lending protocols and perp venues liquidate (vectorised over all accounts);
+firms check their solvency; the institutions' credit network is cleared (Eisenberg-Noe);
+everything is recorded.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import mesa
+import numpy as np
+import pandas as pd
+
+from contagion.agents.custodial import CustodialExchange
+from contagion.agents.firm import TradingFirm
+from contagion.agents.fund import InsuranceFund
+from contagion.agents.lending import LendingProtocol
+from contagion.agents.liquidator import Liquidator
+from contagion.agents.market import Market
+from contagion.agents.oracle import Oracle
+from contagion.agents.perp import PerpVenue
+from contagion.agents.pool import AMMPool
+from contagion.agents.trader import Trader, TraderPopulation
+from contagion.build import draw_deposit_book, draw_lending_book, draw_perp_book, draw_wealth
+from contagion.credit import clear_institutions
+from contagion.errors import InvariantError, ParameterError
+from contagion.events import EventLog
+from contagion.reporting import model_reporters, venue_rows
+from contagion.scenario import Scenario
+
+__all__ = ["ContagionModel"]
+
+
+class ContagionModel(mesa.Model):
+    """A multi-venue crypto market whose defaults spread through liquidations.
+
+    Parameters
+    ----------
+    scenario : Scenario
+        All parameters (see ``models`` for presets, e.g. ``models.get_scenario("default")``).
+    seed : int, optional
+        Seed of the model's one :class:`numpy.random.Generator`; same seed, same run.
+    check_conservation : bool
+        Verify after every step that no asset unit was created or destroyed
+        (raises :class:`~contagion.errors.InvariantError`). Costs one pass over the books.
+
+    Examples
+    --------
+    >>> from models import get_scenario
+    >>> model = ContagionModel(get_scenario("default", n_traders=300), seed=1)
+    >>> model.run(5)
+    >>> int(model.steps), len(model.datacollector.get_model_vars_dataframe())
+    (5, 6)
+    """
+
+    def __init__(self, scenario: Scenario, *, seed: int | None = None,
+                 check_conservation: bool = False) -> None:
+        if not isinstance(scenario, Scenario):
+            raise ParameterError("scenario", type(scenario).__name__, "a contagion.Scenario",
+                                 "build one with models.get_scenario(name)")
+        if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int | np.integer)
+                                 or seed < 0):
+            raise ParameterError("seed", seed, "a non-negative integer or None")
+        super().__init__(seed=seed)
+        self.seed_value = seed
+        self.scenario = scenario
+        self.check_conservation = check_conservation
+        self.events = EventLog()
+        self.recovery: dict[str, float] = {}
+        self.market = Market(self, scenario)
+        self.pools = {p.name: AMMPool(self, p) for p in scenario.pools}
+        self.oracles = {o.name: Oracle(self, o) for o in scenario.oracles}
+        self.funds = {f.name: InsuranceFund(self, f) for f in scenario.funds}
+        self.liquidators = [Liquidator(self, p) for p in scenario.liquidators]
+        self._build_participants()
+        self.datacollector = mesa.DataCollector(
+            model_reporters=model_reporters(self),
+            tables={"venues": list(venue_rows(self)[0].keys()) if venue_rows(self) else []},
+        )
+        self._baseline_units = self.total_units()
+        self._record()
+
+    # ------------------------------------------------------------------ build
+    def _build_participants(self) -> None:
+        sc, rng = self.scenario, self.rng
+        t = sc.traders
+        n = t.n_traders
+        wealth = draw_wealth(sc, rng)
+        prices = {a: float(self.market.price[i]) for a, i in self.market.index.items()}
+        tops_up = rng.random(n) < t.topup_share
+        cross = (rng.random(n) < t.cross_margin_share) & t.cross_margin & bool(sc.custodial)
+        self.population = TraderPopulation(
+            wallet_usd=wealth * t.wallet_frac, tops_up=tops_up, cross=cross,
+            topup_below=t.topup_below_margin_ratio, topup_to=t.topup_below_margin_ratio + 0.3)
+        firm_holder = {f.name: n + k for k, f in enumerate(sc.firms)}
+        self.lending: list[LendingProtocol] = []
+        for i, v in enumerate(sc.lending):
+            firms_here = [(firm_holder[f.name], dict(f.collateral_usd), f.health_factor)
+                          for f in sc.firms if f.lending == v.name]
+            book = draw_lending_book(sc, i, wealth, prices, firms_here, rng)
+            supply = {"outside": v.retail_supply_usd}
+            for c in sc.custodial:
+                if c.supply_to == v.name:
+                    supply[c.name] = c.supply_to_lending_frac * c.deposits_usd
+            total = sum(supply.values()) + v.reserve_usd
+            if book.debt.sum() > 0.95 * total:
+                raise ParameterError(
+                    f"lending[{v.name}].retail_supply_usd", v.retail_supply_usd,
+                    f">= {book.debt.sum() / 0.95 - total + v.retail_supply_usd:,.0f}",
+                    f"borrowers owe ${book.debt.sum():,.0f}; suppliers must fund it")
+            self.lending.append(LendingProtocol(self, v, book, supply))
+        self.perps: list[PerpVenue] = []
+        for i, pv in enumerate(sc.perps):
+            book = draw_perp_book(sc, i, wealth, prices[pv.asset], cross, rng)
+            self.perps.append(PerpVenue(self, pv, book))
+        self.custodial: list[CustodialExchange] = []
+        for i, c in enumerate(sc.custodial):
+            book = draw_deposit_book(sc, i, wealth, rng)
+            cash = c.liquid_reserve_frac * c.deposits_usd
+            supply = c.supply_to_lending_frac * c.deposits_usd if c.supply_to else 0.0
+            lent = sum(link.amount_usd for link in sc.credit_links if link.lender == c.name)
+            token_units = c.token_holdings_usd / prices[c.token] if c.token else 0.0
+            illiquid = (1 + c.equity_buffer_frac) * c.deposits_usd - cash - supply - lent - (
+                c.token_holdings_usd if c.token else 0.0)
+            if illiquid < 0:
+                raise ParameterError(
+                    f"custodial[{c.name}].equity_buffer_frac", c.equity_buffer_frac,
+                    f">= {(cash + supply + lent + c.token_holdings_usd) / c.deposits_usd - 1:.4f}",
+                    "reserves, supply, loans and token holdings exceed deposits plus equity")
+            ex = CustodialExchange(self, c, book, cash_usd=cash, token_units=token_units,
+                                   illiquid_usd=illiquid)
+            ex.lending = next((v for v in self.lending if v.name == c.supply_to), None)
+            self.custodial.append(ex)
+        if self.custodial:
+            for pv_agent in self.perps:
+                pv_agent.custodian = self.custodial[0]
+        self.firms: list[TradingFirm] = []
+        for f in sc.firms:
+            v = next(x for x in self.lending if x.name == f.lending)
+            row = int(np.flatnonzero(v.book.owner == firm_holder[f.name])[0])
+            self.firms.append(TradingFirm(self, f, holder=firm_holder[f.name], lending=v, row=row))
+        self.institutions: dict[str, Any] = {
+            a.name: a for a in [*self.lending, *self.custodial, *self.firms]}
+        self.venues: dict[str, Any] = {
+            a.name: a for a in [*self.lending, *self.perps, *self.custodial]}
+        for link in sc.credit_links:
+            lender, borrower = self.institutions[link.lender], self.institutions[link.borrower]
+            if not hasattr(lender, "loans") or not hasattr(borrower, "borrowings"):
+                raise ParameterError(f"credit[{link.lender}->{link.borrower}]", link.lender,
+                                     "a custodial exchange lending to a firm or exchange")
+            lender.loans[link.borrower] = lender.loans.get(link.borrower, 0.0) + link.amount_usd
+            borrower.borrowings[link.lender] = (borrower.borrowings.get(link.lender, 0.0)
+                                                + link.amount_usd)
+        self._make_trader_agents()
+
+    def _make_trader_agents(self) -> None:
+        t = self.scenario.traders
+        pop = self.population
+        ids = np.arange(pop.n)
+        if pop.n <= t.agent_limit:
+            for i in ids:
+                Trader(self, ids[i:i + 1], label=f"trader {i}", cross_margined=bool(pop.cross[i]),
+                       tops_up=bool(pop.tops_up[i]))
+            return
+        groups = {(c, u): ids[(pop.cross == c) & (pop.tops_up == u)]
+                  for c in (False, True) for u in (False, True)}
+        per = int(np.ceil(pop.n / t.agent_limit))
+        for (c, u), g in groups.items():
+            for k, start in enumerate(range(0, g.size, per)):
+                Trader(self, g[start:start + per],
+                       label=f"{'cross' if c else 'isolated'}{'/tops-up' if u else ''} cohort {k}",
+                       cross_margined=c, tops_up=u)
+
+    # ------------------------------------------------------------------ API
+    def run(self, steps: int | None = None) -> None:
+        """Run ``steps`` steps (default: to the scenario's horizon)."""
+        horizon = self.scenario.market.steps
+        n = horizon - self.steps if steps is None else steps
+        if isinstance(n, bool) or not isinstance(n, int | np.integer) or n < 0:
+            raise ParameterError("steps", steps, "a non-negative integer")
+        if self.steps + n > horizon:
+            raise ParameterError("steps", steps, f"0 <= steps <= {horizon - self.steps}",
+                                 f"the scenario's price path ends at step {horizon}")
+        for _ in range(int(n)):
+            self.step()
+
+    def step(self) -> None:
+        for pool in self.pools.values():
+            pool.begin_step()
+        for liq in self.liquidators:
+            liq.begin_step()
+        self.market.step()
+        for pool in self.pools.values():
+            pool.arbitrage()
+        for oracle in self.oracles.values():
+            oracle.step()
+        self.population.topup_lending(self)
+        self.population.topup_perp(self)
+        for ex in self.custodial:
+            ex.step()
+        for v in self.lending:
+            for liq in self.liquidators:
+                v.liquidate(liq)
+        for pv in self.perps:
+            pv.update_margin()
+            pv.liquidate()
+        for firm in self.firms:
+            firm.step()
+        self._clear()
+        for pool in self.pools.values():
+            pool.end_step()
+        self._record()
+        if self.check_conservation:
+            self.assert_conservation()
+
+    @property
+    def events_frame(self) -> pd.DataFrame:
+        """The event log as a DataFrame."""
+        return self.events.to_frame()
+
+    @property
+    def network(self) -> Any:
+        """The current exposure graph (a NetworkX MultiDiGraph)."""
+        from contagion.network import build_network
+
+        return build_network(self)
+
+    # ------------------------------------------------------------------ mechanics shared
+    def pool_for(self, asset: str | None, name: str | None) -> AMMPool | None:
+        """The pool ``name``, or the first pool whose base is ``asset``."""
+        if name is not None:
+            return self.pools[name]
+        return next((p for p in self.pools.values() if p.params.base == asset), None)
+
+    def pay_traders(self, owners: np.ndarray, amounts: np.ndarray) -> None:
+        """Credit stablecoin to traders' wallets."""
+        np.add.at(self.population.wallet_usd, owners, amounts)
+
+    def declare_default(self, agent: Any, cause_id: int, reason: str) -> int:
+        """Mark ``agent`` (a venue or firm) in default, crash its token, log it."""
+        agent.defaulted = True
+        agent.default_step = int(self.steps)
+        eid = self.events.add("default", step=self.steps, venue=agent.name, agent=agent.name,
+                              cause_id=cause_id, detail=f"{agent.name} defaulted: {reason}")
+        self.market.crash_token_of(agent.name, eid)
+        for lender in getattr(agent, "borrowings", {}):
+            lender_agent = self.institutions.get(lender)
+            lid = self.events.add(
+                "loan_loss", step=self.steps, venue=lender, agent=agent.name,
+                value_usd=agent.borrowings[lender], cause_id=eid,
+                detail=f"{lender}'s ${agent.borrowings[lender]:,.0f} loan to {agent.name} "
+                       "is impaired by its default")
+            if lender_agent is not None:
+                lender_agent.last_loss_event = lid
+        self._clear()
+        if agent.kind == "custodial":
+            agent.recovery_rate = self.recovery.get(agent.name, 0.0)
+            agent.loss_event = self.events.add(
+                "collateral_loss", step=self.steps, venue=agent.name,
+                value_usd=agent.deposits_usd() * (1 - agent.recovery_rate), cause_id=eid,
+                amount=agent.recovery_rate,
+                detail=f"depositors of {agent.name} can expect {agent.recovery_rate:.0%} of "
+                       "their balances: cross-margined accounts elsewhere lose that collateral")
+        return eid
+
+    def _clear(self) -> None:
+        names, res = clear_institutions(self)
+        self.recovery = dict(zip(names, res.recovery_rate.tolist(), strict=True))
+        for ex in self.custodial:
+            if ex.defaulted:
+                ex.recovery_rate = self.recovery.get(ex.name, 0.0)
+
+    # ------------------------------------------------------------------ records
+    def _record(self) -> None:
+        self.datacollector.collect(self)
+        for row in venue_rows(self):
+            self.datacollector.add_table_row("venues", row)
+
+    def venue_frame(self) -> pd.DataFrame:
+        """Per-venue, per-step state as a tidy DataFrame."""
+        return self.datacollector.get_table_dataframe("venues")
+
+    def total_units(self) -> np.ndarray:
+        """Units of each asset held by every holder in the model, outside world included."""
+        m = self.market
+        total = m.holdings().copy()
+        total[m.numeraire] += self.population.wallet_usd.sum()
+        for liq in self.liquidators:
+            total[m.numeraire] += liq.cash_usd
+        for f in self.funds.values():
+            total[m.numeraire] += f.balance_usd
+        holders: list[Any] = [*self.pools.values(), *self.lending, *self.perps, *self.custodial,
+                              *self.firms]
+        for h in holders:
+            for a, u in h.holdings().items():
+                total[a] += u
+        for ex in self.custodial:
+            total[m.numeraire] += 0.0  # deposits are claims, not units
+        return total
+
+    def assert_conservation(self, rtol: float = 1e-9) -> None:
+        """Raise :class:`InvariantError` if any asset's total units changed."""
+        now = self.total_units()
+        scale = np.maximum(np.abs(self._baseline_units), 1.0)
+        bad = np.abs(now - self._baseline_units) > rtol * scale + 1e-6
+        if bad.any():
+            i = int(np.flatnonzero(bad)[0])
+            raise InvariantError(
+                f"asset {self.market.assets[i]} not conserved at step {self.steps}: "
+                f"{self._baseline_units[i]!r} -> {now[i]!r}")

@@ -1,0 +1,464 @@
+"""Frozen, validated parameters: the one source of defaults for the engine.
+
+Every dataclass here is keyword-only and frozen, and checks its fields in
+``__post_init__``; a bad value raises :class:`~contagion.errors.ParameterError` with the
+parameter's dotted name, the value and the allowed range. Variants are made with
+:func:`dataclasses.replace` (or :func:`contagion.scenario.override` for dotted keys).
+
+Units: prices in USD, amounts in asset units, ``*_usd`` in USD, ``*_frac`` as fractions,
+``*_steps`` in model steps (``MarketParams.step_minutes`` minutes each).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+
+from contagion.errors import ParameterError
+from contagion.validation import check_choice, check_int, check_real
+
+__all__ = [
+    "AssetParams",
+    "CollateralParams",
+    "CreditLinkParams",
+    "CustodialParams",
+    "FirmParams",
+    "InsuranceFundParams",
+    "LendingParams",
+    "LiquidatorParams",
+    "MarketParams",
+    "OracleParams",
+    "PerpParams",
+    "PoolParams",
+    "PricePathParams",
+    "TraderParams",
+]
+
+ASSET_KINDS = ("stable", "volatile", "venue_token")
+PATH_KINDS = ("crash", "gbm_jump", "flat")
+ORACLE_SOURCES = ("external", "pool_spot", "pool_twap")
+SHORTFALL_POLICIES = ("adl", "socialise")
+
+
+def _name(prefix: str, obj: object) -> str:
+    label = getattr(obj, "name", None) or getattr(obj, "asset", None)
+    return f"{prefix}[{label}]" if label else prefix
+
+
+def _check_name(where: str, value: object) -> None:
+    ok = isinstance(value, str) and value and all(ch.isalnum() or ch in "-_/" for ch in value)
+    if not ok:
+        raise ParameterError(f"{where}.name", value,
+                             "a non-empty name of letters, digits, '-', '_' or '/'")
+
+
+@dataclass(frozen=True, kw_only=True)
+class AssetParams:
+    """An asset: the numeraire stablecoin, a volatile collateral asset or a venue token.
+
+    ``issuer`` names the venue whose token this is; when that venue defaults the token's
+    market price falls by ``crash_on_issuer_default_frac``.
+    """
+
+    name: str
+    kind: str
+    initial_price_usd: float
+    issuer: str | None = None
+    crash_on_issuer_default_frac: float = 0.9
+    external_depth_usd: float = 5e8
+
+    def __post_init__(self) -> None:
+        where = _name("assets", self)
+        _check_name(where, self.name)
+        check_choice(f"{where}.kind", self.kind, ASSET_KINDS)
+        check_real(f"{where}.initial_price_usd", self.initial_price_usd, low=0, low_open=True)
+        check_real(f"{where}.crash_on_issuer_default_frac", self.crash_on_issuer_default_frac,
+                   low=0, high=1, high_open=True)
+        check_real(f"{where}.external_depth_usd", self.external_depth_usd, low=0, low_open=True,
+                   allow_inf=True)
+        if self.kind == "venue_token" and not self.issuer:
+            raise ParameterError(f"{where}.issuer", self.issuer, "the name of the issuing venue",
+                                 "a venue token needs an issuer")
+        if self.kind == "stable" and self.initial_price_usd != 1.0:
+            raise ParameterError(f"{where}.initial_price_usd", self.initial_price_usd, "exactly 1.0",
+                                 "the numeraire stablecoin is worth one dollar")
+
+
+@dataclass(frozen=True, kw_only=True)
+class PricePathParams:
+    """The exogenous price path of one asset.
+
+    ``crash``: a linear fall of ``shock_frac`` over ``shock_duration_steps`` from
+    ``shock_start_step`` (plus GBM noise of ``vol_per_step``). ``gbm_jump``: geometric
+    Brownian motion with Poisson jumps. ``flat``: constant (plus noise if ``vol_per_step``).
+    """
+
+    asset: str
+    kind: str = "crash"
+    shock_frac: float = 0.35
+    shock_start_step: int = 12
+    shock_duration_steps: int = 36
+    vol_per_step: float = 0.002
+    drift_per_step: float = 0.0
+    jump_rate_per_step: float = 0.0
+    jump_mean: float = -0.05
+    jump_std: float = 0.03
+
+    def __post_init__(self) -> None:
+        where = _name("paths", self)
+        check_choice(f"{where}.kind", self.kind, PATH_KINDS)
+        check_real(f"{where}.shock_frac", self.shock_frac, low=0, high=1, high_open=True)
+        check_int(f"{where}.shock_start_step", self.shock_start_step, low=0)
+        check_int(f"{where}.shock_duration_steps", self.shock_duration_steps, low=1)
+        check_real(f"{where}.vol_per_step", self.vol_per_step, low=0, high=0.5)
+        check_real(f"{where}.drift_per_step", self.drift_per_step, low=-0.1, high=0.1)
+        check_real(f"{where}.jump_rate_per_step", self.jump_rate_per_step, low=0, high=1)
+        check_real(f"{where}.jump_mean", self.jump_mean, low=-1, high=1)
+        check_real(f"{where}.jump_std", self.jump_std, low=0, high=1)
+
+
+@dataclass(frozen=True, kw_only=True)
+class PoolParams:
+    """A Uniswap-V2 constant-product pool of ``base`` against the stablecoin.
+
+    Arbitrageurs move the pool toward the external price, trading at most
+    ``arb_capacity_usd_per_step`` of notional a step, so liquidation selling leaves a
+    price impact that arbitrage only repairs over time (and carries to the external
+    market, whose depth is the asset's ``external_depth_usd``).
+    """
+
+    name: str
+    base: str
+    reserve_base: float
+    fee_frac: float = 0.003
+    arb_capacity_usd_per_step: float = 1e6
+
+    def __post_init__(self) -> None:
+        where = _name("pools", self)
+        _check_name(where, self.name)
+        check_real(f"{where}.reserve_base", self.reserve_base, low=0, low_open=True)
+        check_real(f"{where}.fee_frac", self.fee_frac, low=0, high=0.1)
+        check_real(f"{where}.arb_capacity_usd_per_step", self.arb_capacity_usd_per_step, low=0,
+                   allow_inf=True)
+
+
+@dataclass(frozen=True, kw_only=True)
+class OracleParams:
+    """A price feed: what it reads, how often it publishes and how late.
+
+    It reads ``source`` (the external market price, a pool's spot price, or a pool's
+    TWAP over ``twap_window_steps``), observes it ``delay_steps`` late, and publishes when
+    the observed value moved more than ``deviation_threshold_frac`` from the last
+    publication or ``heartbeat_steps`` have passed (Chainlink-style).
+    """
+
+    name: str
+    asset: str
+    source: str = "external"
+    pool: str | None = None
+    twap_window_steps: int = 6
+    heartbeat_steps: int = 12
+    deviation_threshold_frac: float = 0.005
+    delay_steps: int = 0
+
+    def __post_init__(self) -> None:
+        where = _name("oracles", self)
+        _check_name(where, self.name)
+        check_choice(f"{where}.source", self.source, ORACLE_SOURCES)
+        if self.source != "external" and not self.pool:
+            raise ParameterError(f"{where}.pool", self.pool, "the name of a pool",
+                                 f"source {self.source!r} reads a pool")
+        check_int(f"{where}.twap_window_steps", self.twap_window_steps, low=1, high=10_000)
+        check_int(f"{where}.heartbeat_steps", self.heartbeat_steps, low=1, high=100_000)
+        check_real(f"{where}.deviation_threshold_frac", self.deviation_threshold_frac, low=0,
+                   high=1)
+        check_int(f"{where}.delay_steps", self.delay_steps, low=0, high=10_000)
+
+
+@dataclass(frozen=True, kw_only=True)
+class CollateralParams:
+    """Risk parameters of one collateral asset at a lending protocol (Aave V3 names)."""
+
+    asset: str
+    oracle: str
+    ltv: float
+    liquidation_threshold: float
+    liquidation_bonus: float
+    pool: str | None = None
+
+    def __post_init__(self) -> None:
+        where = _name("collateral", self)
+        check_real(f"{where}.ltv", self.ltv, low=0, high=1, high_open=True)
+        check_real(f"{where}.liquidation_threshold", self.liquidation_threshold, low=0, high=1,
+                   low_open=True, high_open=True)
+        check_real(f"{where}.liquidation_bonus", self.liquidation_bonus, low=0, high=0.5)
+        if self.ltv > self.liquidation_threshold:
+            raise ParameterError(f"{where}.ltv", self.ltv,
+                                 f"ltv <= liquidation_threshold = {self.liquidation_threshold}")
+        if self.liquidation_threshold * (1 + self.liquidation_bonus) >= 1:
+            raise ParameterError(
+                f"{where}.liquidation_bonus", self.liquidation_bonus,
+                f"(1 + bonus) * liquidation_threshold < 1, i.e. bonus < "
+                f"{1 / self.liquidation_threshold - 1:.4f}",
+                "otherwise liquidating a position at HF just below 1 creates bad debt")
+
+
+@dataclass(frozen=True, kw_only=True)
+class LendingParams:
+    """An Aave-V3-like lending protocol lending the stablecoin against collateral."""
+
+    name: str
+    collateral: tuple[CollateralParams, ...]
+    token: str | None = None
+    insurance_fund: str | None = None
+    reserve_usd: float = 1e6
+    retail_supply_usd: float = 1e8
+    close_factor: float = 0.5
+    full_close_below_hf: float = 0.95
+    protocol_fee_frac: float = 0.1
+    bad_debt_dust_usd: float = 1.0
+    share_of_traders: float = 0.4
+    mean_health_factor: float = 1.6
+
+    def __post_init__(self) -> None:
+        where = _name("lending", self)
+        _check_name(where, self.name)
+        if not self.collateral:
+            raise ParameterError(f"{where}.collateral", self.collateral, "at least one asset")
+        assets = [c.asset for c in self.collateral]
+        if len(set(assets)) != len(assets):
+            raise ParameterError(f"{where}.collateral", assets, "each asset at most once")
+        check_real(f"{where}.reserve_usd", self.reserve_usd, low=0)
+        check_real(f"{where}.retail_supply_usd", self.retail_supply_usd, low=0)
+        check_real(f"{where}.close_factor", self.close_factor, low=0, high=1, low_open=True)
+        check_real(f"{where}.full_close_below_hf", self.full_close_below_hf, low=0, high=1)
+        check_real(f"{where}.protocol_fee_frac", self.protocol_fee_frac, low=0, high=1)
+        check_real(f"{where}.bad_debt_dust_usd", self.bad_debt_dust_usd, low=0)
+        check_real(f"{where}.share_of_traders", self.share_of_traders, low=0, high=1)
+        check_real(f"{where}.mean_health_factor", self.mean_health_factor, low=1.0, high=10,
+                   low_open=True)
+
+
+@dataclass(frozen=True, kw_only=True)
+class PerpParams:
+    """A perpetual-futures venue on one asset, marked to its oracle.
+
+    Liquidation when equity < maintenance margin; the position is closed into the
+    external order book (slippage and impact from ``external_depth_usd``); negative equity
+    is paid by the insurance fund, then by ``shortfall_policy``: ``"adl"`` closes the most
+    profitable, most leveraged opposite positions at the bankruptcy price (BitMEX ranking),
+    ``"socialise"`` haircuts every account in profit pro rata.
+    """
+
+    name: str
+    asset: str
+    oracle: str
+    insurance_fund: str | None = None
+    initial_margin_frac: float = 0.1
+    maintenance_margin_frac: float = 0.05
+    liquidation_fee_frac: float = 0.01
+    shortfall_policy: str = "adl"
+    dynamic_margin: bool = False
+    dynamic_margin_halflife_steps: int = 12
+    dynamic_margin_horizon_steps: int = 12
+    share_of_traders: float = 0.4
+    mean_leverage: float = 5.0
+    long_share: float = 0.7
+    max_liquidation_slippage_frac: float = 0.05
+
+    def __post_init__(self) -> None:
+        where = _name("perps", self)
+        _check_name(where, self.name)
+        check_real(f"{where}.initial_margin_frac", self.initial_margin_frac, low=0, high=1,
+                   low_open=True)
+        check_real(f"{where}.maintenance_margin_frac", self.maintenance_margin_frac, low=0,
+                   high=self.initial_margin_frac, low_open=True)
+        check_real(f"{where}.liquidation_fee_frac", self.liquidation_fee_frac, low=0, high=0.1)
+        check_choice(f"{where}.shortfall_policy", self.shortfall_policy, SHORTFALL_POLICIES)
+        check_int(f"{where}.dynamic_margin_halflife_steps", self.dynamic_margin_halflife_steps,
+                  low=1)
+        check_int(f"{where}.dynamic_margin_horizon_steps", self.dynamic_margin_horizon_steps,
+                  low=1)
+        check_real(f"{where}.share_of_traders", self.share_of_traders, low=0, high=1)
+        check_real(f"{where}.mean_leverage", self.mean_leverage, low=1,
+                   high=1 / self.initial_margin_frac)
+        check_real(f"{where}.long_share", self.long_share, low=0, high=1)
+        check_real(f"{where}.max_liquidation_slippage_frac", self.max_liquidation_slippage_frac,
+                   low=0, high=0.5)
+
+
+@dataclass(frozen=True, kw_only=True)
+class CustodialParams:
+    """A custodial exchange: customer deposits, what it does with them, and its run.
+
+    Of customer deposits it keeps ``liquid_reserve_frac`` in the stablecoin, supplies
+    ``supply_to_lending_frac`` to ``supply_to`` and lends through credit links; it also holds
+    ``token_holdings_usd`` of its own token. Each step depositors withdraw
+    ``run_speed_frac * stress`` of their balance, where stress grows with the fall of its
+    token and, when it publishes ``solvency_proofs``, with its reserve shortfall. It pays
+    from reserves, then sells its token into its pool, recalls its lending supply and calls
+    its loans (repaid after ``settlement_delay_steps``); when it cannot pay, or its assets
+    fall below its liabilities, it defaults and its creditors recover pro rata.
+    """
+
+    name: str
+    token: str | None = None
+    deposits_usd: float = 2e8
+    liquid_reserve_frac: float = 0.45
+    supply_to: str | None = None
+    supply_to_lending_frac: float = 0.15
+    token_holdings_usd: float = 2e7
+    equity_buffer_frac: float = 0.05
+    run_speed_frac: float = 0.1
+    run_stress_threshold: float = 0.05
+    solvency_proofs: bool = True
+    settlement_delay_steps: int = 6
+    share_of_traders: float = 0.5
+
+    def __post_init__(self) -> None:
+        where = _name("custodial", self)
+        _check_name(where, self.name)
+        check_real(f"{where}.deposits_usd", self.deposits_usd, low=0, low_open=True)
+        check_real(f"{where}.liquid_reserve_frac", self.liquid_reserve_frac, low=0, high=1)
+        check_real(f"{where}.supply_to_lending_frac", self.supply_to_lending_frac, low=0, high=1)
+        if self.liquid_reserve_frac + self.supply_to_lending_frac > 1:
+            raise ParameterError(f"{where}.supply_to_lending_frac", self.supply_to_lending_frac,
+                                 f"<= 1 - liquid_reserve_frac = {1 - self.liquid_reserve_frac:g}")
+        check_real(f"{where}.token_holdings_usd", self.token_holdings_usd, low=0)
+        check_real(f"{where}.equity_buffer_frac", self.equity_buffer_frac, low=-0.5, high=1)
+        check_real(f"{where}.run_speed_frac", self.run_speed_frac, low=0, high=1)
+        check_real(f"{where}.run_stress_threshold", self.run_stress_threshold, low=0, high=1)
+        check_int(f"{where}.settlement_delay_steps", self.settlement_delay_steps, low=0,
+                  high=10_000)
+        check_real(f"{where}.share_of_traders", self.share_of_traders, low=0, high=1)
+
+
+@dataclass(frozen=True, kw_only=True)
+class FirmParams:
+    """A leveraged trading firm (a 3AC or Alameda): borrows from venues through credit
+    links and holds a leveraged collateral position at a lending protocol."""
+
+    name: str
+    lending: str
+    collateral_usd: tuple[tuple[str, float], ...]
+    health_factor: float = 1.35
+    cash_usd: float = 0.0
+
+    def __post_init__(self) -> None:
+        where = _name("firms", self)
+        _check_name(where, self.name)
+        if not self.collateral_usd:
+            raise ParameterError(f"{where}.collateral_usd", self.collateral_usd,
+                                 "at least one (asset, usd) pair")
+        for asset, usd in self.collateral_usd:
+            check_real(f"{where}.collateral_usd[{asset}]", usd, low=0)
+        check_real(f"{where}.health_factor", self.health_factor, low=1, high=100, low_open=True)
+        check_real(f"{where}.cash_usd", self.cash_usd, low=0)
+
+
+@dataclass(frozen=True, kw_only=True)
+class CreditLinkParams:
+    """An unsecured loan of the stablecoin from one institution to another."""
+
+    lender: str
+    borrower: str
+    amount_usd: float
+
+    def __post_init__(self) -> None:
+        where = f"credit[{self.lender}->{self.borrower}]"
+        check_real(f"{where}.amount_usd", self.amount_usd, low=0, low_open=True)
+        if self.lender == self.borrower:
+            raise ParameterError(f"{where}.borrower", self.borrower, "a different institution")
+
+
+@dataclass(frozen=True, kw_only=True)
+class InsuranceFundParams:
+    """A fund that absorbs a venue's bad debt before losses are socialised."""
+
+    name: str
+    balance_usd: float
+
+    def __post_init__(self) -> None:
+        where = _name("funds", self)
+        _check_name(where, self.name)
+        check_real(f"{where}.balance_usd", self.balance_usd, low=0)
+
+
+@dataclass(frozen=True, kw_only=True)
+class LiquidatorParams:
+    """Liquidation bots: capital, throughput (liquidation latency) and costs.
+
+    Each step they repay at most ``capital_usd`` of debt across at most
+    ``max_liquidations_per_step`` accounts, and only where the bonus beats the price
+    impact of selling the collateral plus ``gas_cost_usd`` by ``min_profit_usd``. Those
+    limits are the liquidation latency: an account can stay liquidatable for several steps.
+    """
+
+    name: str
+    capital_usd: float = 2e7
+    max_liquidations_per_step: int = 200
+    gas_cost_usd: float = 20.0
+    min_profit_usd: float = 0.0
+
+    def __post_init__(self) -> None:
+        where = _name("liquidators", self)
+        _check_name(where, self.name)
+        check_real(f"{where}.capital_usd", self.capital_usd, low=0, allow_inf=True)
+        check_int(f"{where}.max_liquidations_per_step", self.max_liquidations_per_step, low=0)
+        check_real(f"{where}.gas_cost_usd", self.gas_cost_usd, low=0)
+        check_real(f"{where}.min_profit_usd", self.min_profit_usd, low=0)
+
+
+@dataclass(frozen=True, kw_only=True)
+class TraderParams:
+    """The trader population: how many, how big, and how they behave.
+
+    ``cross_margin_share`` of perp traders margin their perp account with their deposit at
+    the custodial exchange (one collateral pool across venues); the rest are isolated.
+    ``topup_share`` add margin from their wallet when close to liquidation.
+    ``agent_limit``: at most this many Trader agents; above it, one agent stands for a
+    cohort of accounts that share a policy.
+    """
+
+    n_traders: int = 1000
+    mean_wealth_usd: float = 2e5
+    wealth_sigma: float = 1.2
+    wallet_frac: float = 0.15
+    cross_margin: bool = True
+    cross_margin_share: float = 0.3
+    cross_margin_haircut_frac: float = 0.1
+    topup_share: float = 0.3
+    topup_below_margin_ratio: float = 1.2
+    agent_limit: int = 5000
+
+    def __post_init__(self) -> None:
+        check_int("traders.n_traders", self.n_traders, low=1, high=50_000_000)
+        check_real("traders.mean_wealth_usd", self.mean_wealth_usd, low=0, low_open=True)
+        check_real("traders.wealth_sigma", self.wealth_sigma, low=0, high=5)
+        check_real("traders.wallet_frac", self.wallet_frac, low=0, high=1)
+        check_real("traders.cross_margin_share", self.cross_margin_share, low=0, high=1)
+        check_real("traders.cross_margin_haircut_frac", self.cross_margin_haircut_frac, low=0,
+                   high=1)
+        check_real("traders.topup_share", self.topup_share, low=0, high=1)
+        check_real("traders.topup_below_margin_ratio", self.topup_below_margin_ratio, low=1,
+                   high=10)
+        check_int("traders.agent_limit", self.agent_limit, low=1)
+
+
+@dataclass(frozen=True, kw_only=True)
+class MarketParams:
+    """Clock and market-wide settings."""
+
+    steps: int = 144
+    step_minutes: float = 5.0
+    numeraire: str = "USDC"
+    record_network_every: int = 1
+
+    def __post_init__(self) -> None:
+        check_int("market.steps", self.steps, low=1, high=1_000_000)
+        check_real("market.step_minutes", self.step_minutes, low=0, low_open=True)
+        check_int("market.record_network_every", self.record_network_every, low=0)
+
+
+def field_names(cls: type) -> list[str]:
+    """The field names of a parameter dataclass (used by the override parser)."""
+    return [f.name for f in fields(cls)]

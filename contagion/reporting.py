@@ -1,0 +1,137 @@
+"""Named reporter functions for Mesa's DataCollector, and the per-venue table rows.
+
+Every number the dashboard, the sweeps and the tests show comes from these series, the
+venue table and the event log.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+if TYPE_CHECKING:
+    from contagion.model import ContagionModel
+
+__all__ = ["model_reporters", "venue_rows"]
+
+
+def _price(i: int) -> Callable[[ContagionModel], float]:
+    def report(m: ContagionModel) -> float:
+        return float(m.market.price[i])
+    return report
+
+
+def _attr(container: str, name: str, attr: str) -> Callable[[ContagionModel], float]:
+    def report(m: ContagionModel) -> float:
+        return float(getattr(getattr(m, container)[name], attr))
+    return report
+
+
+def liquidation_usd(m: ContagionModel) -> float:
+    """Debt repaid at lending protocols plus notional closed at perp venues, this step."""
+    return float(sum(v.step_liquidated_usd for v in [*m.lending, *m.perps]))
+
+
+def liquidations(m: ContagionModel) -> int:
+    return int(sum(v.step_liquidations for v in [*m.lending, *m.perps]))
+
+
+def bad_debt_usd(m: ContagionModel) -> float:
+    """Cumulative shortfalls: lending write-offs plus perp losses beyond collateral."""
+    return float(sum(v.bad_debt_usd for v in [*m.lending, *m.perps]))
+
+
+def socialised_usd(m: ContagionModel) -> float:
+    return float(sum(v.socialised_usd for v in [*m.lending, *m.perps]))
+
+
+def adl_usd(m: ContagionModel) -> float:
+    return float(sum(v.adl_usd for v in m.perps))
+
+
+def fund_balance_usd(m: ContagionModel) -> float:
+    return float(sum(f.balance_usd for f in m.funds.values()))
+
+
+def defaults(m: ContagionModel) -> int:
+    """Venues and firms in default."""
+    return int(sum(a.defaulted for a in [*m.venues.values(), *m.firms]))
+
+
+def insolvent_debt_usd(m: ContagionModel) -> float:
+    """Lending debt not covered by collateral at market prices (Gauntlet's VaR base)."""
+    return float(sum(v.insolvent_debt_usd() for v in m.lending))
+
+
+def total_exposure_usd(m: ContagionModel) -> float:
+    """Credit extended in the system: lending debt, perp open interest, deposits, loans."""
+    lend = sum(float(v.book.debt.sum()) for v in m.lending)
+    perp = sum(v.open_interest_usd() for v in m.perps)
+    dep = sum(ex.deposits_usd() + sum(ex.loans.values()) for ex in m.custodial)
+    return float(lend + perp + dep)
+
+
+def model_reporters(model: ContagionModel) -> dict[str, Callable[[ContagionModel], Any]]:
+    """Reporters for every asset's market price, pool spot, oracle price, fund balance and
+    the system aggregates."""
+    r: dict[str, Callable[[ContagionModel], Any]] = {}
+    for a, i in model.market.index.items():
+        if i != model.market.numeraire:
+            r[f"price_{a}"] = _price(i)
+    for name in model.pools:
+        r[f"pool_{name}"] = _attr("pools", name, "spot")
+        r[f"impact_{name}"] = _attr("pools", name, "step_impact_frac")
+    for name in model.oracles:
+        r[f"oracle_{name}"] = _attr("oracles", name, "price")
+    for name in model.funds:
+        r[f"fund_{name}"] = _attr("funds", name, "balance_usd")
+    r.update({
+        "liquidation_usd": liquidation_usd,
+        "liquidations": liquidations,
+        "bad_debt_usd": bad_debt_usd,
+        "socialised_usd": socialised_usd,
+        "adl_usd": adl_usd,
+        "fund_balance_usd": fund_balance_usd,
+        "defaults": defaults,
+        "insolvent_debt_usd": insolvent_debt_usd,
+        "total_exposure_usd": total_exposure_usd,
+    })
+    return r
+
+
+def venue_rows(model: ContagionModel) -> list[dict[str, Any]]:
+    """One row per venue and firm for the current step."""
+    rows = []
+    for a in [*model.lending, *model.perps, *model.custodial, *model.firms]:
+        row: dict[str, Any] = {
+            "step": int(model.steps), "venue": a.name, "kind": a.kind,
+            "defaulted": bool(a.defaulted),
+            "liquidations": int(getattr(a, "step_liquidations", 0)),
+            "liquidated_usd": float(getattr(a, "step_liquidated_usd", 0.0)),
+            "bad_debt_usd": float(getattr(a, "bad_debt_usd", 0.0)),
+            "socialised_usd": float(getattr(a, "socialised_usd", 0.0)),
+            "fund_paid_usd": float(getattr(a, "fund_paid_usd", 0.0)),
+            "adl_usd": float(getattr(a, "adl_usd", 0.0)),
+            "recovery_rate": float(model.recovery.get(a.name, 1.0)),
+        }
+        if a.kind == "lending":
+            row["assets_usd"] = a.cash_usd + float(a.book.debt.sum())
+            row["liabilities_usd"] = a.claims_usd()
+            row["at_risk"] = int(np.sum(a.health() < 1.1))
+        elif a.kind == "perp":
+            row["assets_usd"] = a.book.cash()
+            row["liabilities_usd"] = float(np.maximum(a.equity()[1:], 0).sum())
+            row["at_risk"] = int(np.sum(a.margin_ratio() < 1.5))
+        elif a.kind == "custodial":
+            row["assets_usd"] = a.assets_usd()
+            row["liabilities_usd"] = a.liabilities_usd()
+            row["at_risk"] = int(a.stress > a.params.run_stress_threshold)
+        else:
+            row["assets_usd"] = a.assets_usd()
+            row["liabilities_usd"] = a.liabilities_usd()
+            row["at_risk"] = int(a.equity_usd() < 0.1 * max(a.liabilities_usd(), 1.0))
+        row["equity_usd"] = row["assets_usd"] - row["liabilities_usd"]
+        rows.append(row)
+    return rows

@@ -1,0 +1,233 @@
+"""A scenario: every parameter of one market, validated as a whole.
+
+A :class:`Scenario` is what ``models/`` presets return and what
+:class:`~contagion.model.ContagionModel` takes. Its ``__post_init__`` checks that the
+parts fit together (every oracle's pool exists, every collateral has an oracle of its own
+asset, every credit link names institutions...), so a run never starts on a broken market.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from typing import Any
+
+from contagion.errors import ParameterError
+from contagion.params import (
+    AssetParams,
+    CreditLinkParams,
+    CustodialParams,
+    FirmParams,
+    InsuranceFundParams,
+    LendingParams,
+    LiquidatorParams,
+    MarketParams,
+    OracleParams,
+    PerpParams,
+    PoolParams,
+    PricePathParams,
+    TraderParams,
+)
+
+__all__ = ["Scenario", "override"]
+
+
+def _unique(where: str, names: list[str]) -> None:
+    seen: set[str] = set()
+    for n in names:
+        if n in seen:
+            raise ParameterError(where, n, "unique names", f"{n!r} is used twice")
+        seen.add(n)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Scenario:
+    """All parameters of one simulated market.
+
+    Examples
+    --------
+    >>> from models import get_scenario
+    >>> sc = get_scenario("default", n_traders=200)
+    >>> sc.traders.n_traders, [v.name for v in sc.lending]
+    (200, ['LendA', 'LendB'])
+    """
+
+    name: str
+    description: str = ""
+    market: MarketParams = MarketParams()
+    assets: tuple[AssetParams, ...]
+    paths: tuple[PricePathParams, ...] = ()
+    pools: tuple[PoolParams, ...] = ()
+    oracles: tuple[OracleParams, ...] = ()
+    lending: tuple[LendingParams, ...] = ()
+    perps: tuple[PerpParams, ...] = ()
+    custodial: tuple[CustodialParams, ...] = ()
+    firms: tuple[FirmParams, ...] = ()
+    credit_links: tuple[CreditLinkParams, ...] = ()
+    funds: tuple[InsuranceFundParams, ...] = ()
+    liquidators: tuple[LiquidatorParams, ...] = (LiquidatorParams(name="Liquidators"),)
+    traders: TraderParams = TraderParams()
+
+    def __post_init__(self) -> None:
+        assets = {a.name: a for a in self.assets}
+        _unique("assets", [a.name for a in self.assets])
+        stables = [a.name for a in self.assets if a.kind == "stable"]
+        if stables != [self.market.numeraire]:
+            raise ParameterError("assets", stables,
+                                 f"exactly one stable asset named {self.market.numeraire!r}")
+        venues = ([v.name for v in self.lending] + [v.name for v in self.perps]
+                  + [v.name for v in self.custodial])
+        institutions = venues + [f.name for f in self.firms]
+        _unique("venues and firms", institutions)
+        pools = {p.name: p for p in self.pools}
+        oracles = {o.name: o for o in self.oracles}
+        _unique("pools", [p.name for p in self.pools])
+        _unique("oracles", [o.name for o in self.oracles])
+        _unique("funds", [f.name for f in self.funds])
+        _unique("paths", [p.asset for p in self.paths])
+        for a in self.assets:
+            if a.kind == "venue_token" and a.issuer not in institutions:
+                raise ParameterError(f"assets[{a.name}].issuer", a.issuer,
+                                     "one of " + ", ".join(institutions))
+        for p in self.paths:
+            if p.asset not in assets:
+                raise ParameterError(f"paths[{p.asset}].asset", p.asset, "a declared asset")
+        for p in self.pools:
+            if p.base not in assets or assets[p.base].kind == "stable":
+                raise ParameterError(f"pools[{p.name}].base", p.base, "a declared non-stable asset")
+        for o in self.oracles:
+            if o.asset not in assets:
+                raise ParameterError(f"oracles[{o.name}].asset", o.asset, "a declared asset")
+            if o.pool is not None and (o.pool not in pools or pools[o.pool].base != o.asset):
+                raise ParameterError(f"oracles[{o.name}].pool", o.pool,
+                                     f"a pool whose base is {o.asset!r}")
+        funds = {f.name for f in self.funds}
+        for v in self.lending:
+            for c in v.collateral:
+                where = f"lending[{v.name}].collateral[{c.asset}]"
+                if c.asset not in assets or assets[c.asset].kind == "stable":
+                    raise ParameterError(f"{where}.asset", c.asset, "a declared non-stable asset")
+                if c.oracle not in oracles or oracles[c.oracle].asset != c.asset:
+                    raise ParameterError(f"{where}.oracle", c.oracle,
+                                         f"an oracle of {c.asset!r}")
+                if c.pool is not None and (c.pool not in pools or pools[c.pool].base != c.asset):
+                    raise ParameterError(f"{where}.pool", c.pool, f"a pool of {c.asset!r}")
+            if v.insurance_fund is not None and v.insurance_fund not in funds:
+                raise ParameterError(f"lending[{v.name}].insurance_fund", v.insurance_fund,
+                                     "a declared fund")
+        for v in self.perps:
+            if v.oracle not in oracles or oracles[v.oracle].asset != v.asset:
+                raise ParameterError(f"perps[{v.name}].oracle", v.oracle, f"an oracle of {v.asset!r}")
+            if v.insurance_fund is not None and v.insurance_fund not in funds:
+                raise ParameterError(f"perps[{v.name}].insurance_fund", v.insurance_fund,
+                                     "a declared fund")
+        lending_names = [v.name for v in self.lending]
+        for c in self.custodial:
+            if c.supply_to is not None and c.supply_to not in lending_names:
+                raise ParameterError(f"custodial[{c.name}].supply_to", c.supply_to,
+                                     "one of the lending protocols " + ", ".join(lending_names))
+            if c.token is not None and c.token not in assets:
+                raise ParameterError(f"custodial[{c.name}].token", c.token, "a declared asset")
+        for f in self.firms:
+            if f.lending not in lending_names:
+                raise ParameterError(f"firms[{f.name}].lending", f.lending,
+                                     "one of " + ", ".join(lending_names))
+            accepted = {c.asset for v in self.lending if v.name == f.lending for c in v.collateral}
+            for asset, _ in f.collateral_usd:
+                if asset not in accepted:
+                    raise ParameterError(f"firms[{f.name}].collateral_usd", asset,
+                                         f"collateral accepted by {f.lending}: {sorted(accepted)}")
+        for link in self.credit_links:
+            for role in ("lender", "borrower"):
+                who = getattr(link, role)
+                if who not in institutions:
+                    raise ParameterError(f"credit[{link.lender}->{link.borrower}].{role}", who,
+                                         "one of " + ", ".join(institutions))
+
+    # ------------------------------------------------------------------ helpers
+    def asset(self, name: str) -> AssetParams:
+        """The asset called ``name``."""
+        for a in self.assets:
+            if a.name == name:
+                return a
+        raise ParameterError("asset", name, "one of " + ", ".join(a.name for a in self.assets))
+
+    @property
+    def venue_names(self) -> list[str]:
+        """Lending protocols, perp venues and custodial exchanges, in that order."""
+        return ([v.name for v in self.lending] + [v.name for v in self.perps]
+                + [v.name for v in self.custodial])
+
+
+def _coerce(name: str, current: Any, value: Any) -> Any:
+    """Convert a ``--set`` string to the type of the field it replaces."""
+    if not isinstance(value, str):
+        return value
+    if isinstance(current, bool):
+        low = value.strip().lower()
+        if low in ("1", "true", "yes", "on"):
+            return True
+        if low in ("0", "false", "no", "off"):
+            return False
+        raise ParameterError(name, value, "true or false")
+    if isinstance(current, int):
+        try:
+            return int(float(value)) if float(value).is_integer() else float(value)
+        except ValueError:
+            raise ParameterError(name, value, "an integer") from None
+    if isinstance(current, float):
+        try:
+            return float(value)
+        except ValueError:
+            raise ParameterError(name, value, "a number") from None
+    if current is None and value.lower() in ("none", "null", ""):
+        return None
+    return value
+
+
+def override(scenario: Scenario, key: str, value: Any) -> Scenario:
+    """Return a copy of ``scenario`` with one parameter replaced, by dotted path.
+
+    Paths: ``traders.n_traders``, ``market.steps``, ``lending.LendA.reserve_usd``,
+    ``perps.PerpX.shortfall_policy``, ``paths.ETH.shock_frac``,
+    ``lending.LendB.collateral.EXT.liquidation_threshold``. String values (from the CLI) are
+    converted to the field's type. The result is validated again.
+
+    Examples
+    --------
+    >>> from models import get_scenario
+    >>> sc = override(get_scenario("default"), "perps.PerpX.shortfall_policy", "socialise")
+    >>> sc.perps[0].shortfall_policy
+    'socialise'
+    >>> override(sc, "traders.n_traders", "0")
+    Traceback (most recent call last):
+    ...
+    contagion.errors.ParameterError: parameter 'traders.n_traders' = 0 is invalid: allowed 1 <= x
+    """
+    parts = key.split(".")
+
+    def replace_in(obj: Any, path: list[str], done: str) -> Any:
+        head = path[0]
+        here = f"{done}.{head}" if done else head
+        if dataclasses.is_dataclass(obj):
+            names = [f.name for f in dataclasses.fields(obj)]
+            if head not in names:
+                raise ParameterError(here, value, "a field of " + (done or "the scenario") + ": "
+                                     + ", ".join(names))
+            current = getattr(obj, head)
+            new = (_coerce(here, current, value) if len(path) == 1
+                   else replace_in(current, path[1:], here))
+            return dataclasses.replace(obj, **{head: new})
+        if isinstance(obj, tuple):
+            labels = [getattr(x, "name", None) or getattr(x, "asset", None) for x in obj]
+            if head not in labels:
+                raise ParameterError(here, value, "one of " + ", ".join(map(str, labels)))
+            if len(path) == 1:
+                raise ParameterError(here, value, "a field below " + here)
+            i = labels.index(head)
+            return obj[:i] + (replace_in(obj[i], path[1:], here),) + obj[i + 1:]
+        raise ParameterError(here, value, "a path to a parameter")
+
+    if not key or any(not p for p in parts):
+        raise ParameterError("key", key, "a dotted path such as traders.n_traders")
+    return replace_in(scenario, parts, "")
