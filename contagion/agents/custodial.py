@@ -117,6 +117,8 @@ class CustodialExchange(mesa.Agent):
             token_drop = max(0.0, 1.0 - float(market.price[self.token]) / self._initial_token_price)
         gap = max(0.0, 1.0 - self.reserve_ratio()) if p.solvency_proofs else 0.0
         self.stress = min(1.0, max(token_drop, 3.0 * gap))
+        if self.stress <= p.run_stress_threshold:
+            return  # below every depositor's trigger: nobody runs
         thr = self.book.run_threshold
         intensity = np.clip((self.stress - thr) / np.maximum(1.0 - thr, 1e-9), 0.0, 1.0)
         want = self.book.balance * (p.run_speed_frac * intensity)

@@ -60,6 +60,8 @@ class LendingProtocol(mesa.Agent):
         self.step_liquidated_usd = 0.0
         self.step_liquidations = 0
         self.liquidation_count = 0
+        self._hf = np.empty(0)
+        self._hf_step = -1
 
     # ------------------------------------------------------------------ views
     def prices(self) -> NDArray[np.float64]:
@@ -67,8 +69,22 @@ class LendingProtocol(mesa.Agent):
         return np.array([o.price for o in self.oracles])
 
     def health(self) -> NDArray[np.float64]:
-        """Health factor of every account at oracle prices."""
-        return health_factor(self.book.collateral * self.prices(), self.lt, self.book.debt)
+        """Health factor of every account at this step's oracle prices (read-only view).
+
+        Computed once per step over the whole book, then kept current row by row as
+        repayments and liquidations change accounts.
+        """
+        if self._hf_step != self.model.steps or self._hf.shape[0] != len(self.book):
+            weighted = self.book.collateral @ (self.prices() * self.lt)  # one BLAS pass
+            self._hf = np.asarray(health_factor(weighted, 1.0, self.book.debt))
+            self._hf_step = self.model.steps
+        return self._hf
+
+    def _refresh_health(self, rows: NDArray[np.int64]) -> None:
+        if self._hf_step == self.model.steps and rows.size:
+            b = self.book
+            self._hf[rows] = health_factor(b.collateral[rows] * self.prices(), self.lt,
+                                           b.debt[rows])
 
     def claims_usd(self) -> float:
         """What the suppliers are owed."""
@@ -84,7 +100,7 @@ class LendingProtocol(mesa.Agent):
 
     def insolvent_debt_usd(self) -> float:
         """Debt not covered by collateral at market prices (Gauntlet's 'insolvent debt')."""
-        cv = (self.book.collateral * self.model.market.price[self.asset_ids]).sum(axis=1)
+        cv = self.book.collateral @ self.model.market.price[self.asset_ids]
         return float(np.maximum(self.book.debt - cv, 0.0).sum())
 
     def holdings(self) -> dict[int, float]:
@@ -100,6 +116,7 @@ class LendingProtocol(mesa.Agent):
         """Borrowers repay ``amounts`` of stablecoin on ``rows``."""
         self.book.debt[rows] -= amounts
         self.cash_usd += float(amounts.sum())
+        self._refresh_health(rows)
 
     def withdraw_supply(self, holder: str, amount_usd: float) -> float:
         """Supplier ``holder`` withdraws up to ``amount_usd``, limited by the protocol's cash."""
@@ -116,11 +133,11 @@ class LendingProtocol(mesa.Agent):
         self.step_liquidations = 0
         book, p = self.book, self.params
         prices = self.prices()
-        value = book.collateral * prices
-        hf = health_factor(value, self.lt, book.debt)
+        hf = self.health()
         cand = np.flatnonzero((hf < 1.0) & (book.debt > p.bad_debt_dust_usd))
         if cand.size and liquidator.budget_count > 0 and liquidator.budget_usd > 0:
-            self._liquidate_rows(cand, hf[cand], value[cand], prices, liquidator)
+            self._liquidate_rows(cand, hf[cand], book.collateral[cand] * prices, prices,
+                                 liquidator)
         self._write_off_bad_debt(prices)
 
     def _liquidate_rows(self, cand: NDArray[np.int64], hf: NDArray[np.float64],
@@ -143,6 +160,10 @@ class LendingProtocol(mesa.Agent):
             if idx.size == 0:
                 continue
             alone = units_all[idx] * self._spot(int(a)) - repay_all[idx]
+            top = liq.budget_count
+            if idx.size > top:  # they can only handle budget_count accounts this step
+                keep = np.argpartition(-alone, top - 1)[:top]
+                idx, alone = idx[keep], alone[keep]
             idx = idx[np.argsort(-alone, kind="stable")]
             cum_units = np.cumsum(units_all[idx])
             cum_profit = (self._quote_sale(int(a), cum_units) - np.cumsum(repay_all[idx])
@@ -167,6 +188,7 @@ class LendingProtocol(mesa.Agent):
         book.collateral[rows, jj] -= seized
         book.collateral[rows, jj] = np.maximum(book.collateral[rows, jj], 0.0)
         self.treasury_units += np.bincount(jj, weights=fee, minlength=len(self.asset_ids))
+        self._refresh_health(rows)
         total_repay = float(repay.sum())
         self.cash_usd += total_repay
         liq.cash_usd -= total_repay
@@ -225,14 +247,16 @@ class LendingProtocol(mesa.Agent):
 
     def _write_off_bad_debt(self, prices: NDArray[np.float64]) -> None:
         book, p = self.book, self.params
-        cv = (book.collateral * prices).sum(axis=1)
-        bad = np.flatnonzero((book.debt > 0) & (cv < p.bad_debt_dust_usd)
-                             & (book.debt > cv))
+        hf = self.health()
+        maybe = np.flatnonzero((hf < 1.0) & (book.debt > 0))
+        cv = book.collateral[maybe] @ prices
+        bad = maybe[(cv < p.bad_debt_dust_usd) & (book.debt[maybe] > cv)]
         if bad.size == 0:
             return
         amounts = book.debt[bad].copy()
         total = float(amounts.sum())
         book.debt[bad] = 0.0
+        self._refresh_health(bad)
         self.bad_debt_usd += total
         step, ev = self.model.steps, self.model.events
         last_liq = int(self.model.market.last_move_event[self.asset_ids].max())

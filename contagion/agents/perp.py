@@ -85,6 +85,8 @@ class PerpVenue(mesa.Agent):
         self.bad_debt_usd = 0.0
         self.seized_cross_usd = 0.0
         self.unresolved_usd = 0.0
+        self._ratio = np.empty(0)
+        self._ratio_step = -1
 
     # ------------------------------------------------------------------ views
     def mark(self) -> float:
@@ -103,7 +105,13 @@ class PerpVenue(mesa.Agent):
         return account_equity(b.collateral, b.size, b.entry, self.mark() if mark is None else mark)
 
     def margin_ratio(self) -> NDArray[np.float64]:
-        """(equity + cross credit) / maintenance margin; inf for flat accounts."""
+        """(equity + cross credit) / maintenance margin; inf for flat accounts.
+
+        After this step's liquidations it returns the ratios the margin check computed
+        (liquidated accounts, now flat, as inf) instead of another pass over the book.
+        """
+        if self._ratio_step == self.model.steps and self._ratio.shape[0] == len(self.book):
+            return self._ratio
         mark = self.mark()
         mm = maintenance_margin(self.book.size, mark, self.mmr)
         with np.errstate(divide="ignore", invalid="ignore"):
@@ -142,6 +150,10 @@ class PerpVenue(mesa.Agent):
         under = (eq < mm) & (b.size != 0)
         under[0] = False
         rows = np.flatnonzero(under)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            self._ratio = np.where(mm > 0, eq / mm, np.inf)
+        self._ratio[rows] = np.inf
+        self._ratio_step = self.model.steps
         if rows.size == 0:
             return
         size = b.size[rows].copy()
