@@ -29,10 +29,13 @@ from contagion.build import draw_deposit_book, draw_lending_book, draw_perp_book
 from contagion.credit import clear_institutions
 from contagion.errors import InvariantError, ParameterError
 from contagion.events import EventLog
+from contagion.network import node_states
 from contagion.reporting import model_reporters, venue_rows
 from contagion.scenario import Scenario
 
 __all__ = ["ContagionModel"]
+
+NODE_STATE_LIMIT = 5000
 
 
 class ContagionModel(mesa.Model):
@@ -77,6 +80,8 @@ class ContagionModel(mesa.Model):
         self.funds = {f.name: InsuranceFund(self, f) for f in scenario.funds}
         self.liquidators = [Liquidator(self, p) for p in scenario.liquidators]
         self._build_participants()
+        self.liquidated_traders = np.zeros(self.population.n, dtype=bool)
+        self._node_states: list[pd.DataFrame] = []
         self.datacollector = mesa.DataCollector(
             model_reporters=model_reporters(self),
             tables={"venues": list(venue_rows(self)[0].keys()) if venue_rows(self) else []},
@@ -279,6 +284,24 @@ class ContagionModel(mesa.Model):
         self.datacollector.collect(self)
         for row in venue_rows(self):
             self.datacollector.add_table_row("venues", row)
+        every = self.scenario.market.record_network_every
+        if every and self.steps % every == 0 and self.population.n <= NODE_STATE_LIMIT:
+            self._node_states.append(node_states(self, node_limit=NODE_STATE_LIMIT))
+
+    def node_state_frame(self) -> pd.DataFrame:
+        """Recorded node states (step, node, kind, state, exposure_usd), for network replays.
+
+        Recorded every ``market.record_network_every`` steps for runs of at most
+        5,000 traders; larger runs ask :meth:`network` for the current (cohort) graph.
+        """
+        if not self._node_states:
+            return pd.DataFrame(columns=["step", "node", "kind", "state", "exposure_usd"])
+        return pd.concat(self._node_states, ignore_index=True)
+
+    def mark_liquidated(self, owners: np.ndarray) -> None:
+        """Remember which traders have been liquidated (for node states)."""
+        t = owners[(owners >= 0) & (owners < self.population.n)]
+        self.liquidated_traders[t] = True
 
     def venue_frame(self) -> pd.DataFrame:
         """Per-venue, per-step state as a tidy DataFrame."""
@@ -298,9 +321,7 @@ class ContagionModel(mesa.Model):
         for h in holders:
             for a, u in h.holdings().items():
                 total[a] += u
-        for ex in self.custodial:
-            total[m.numeraire] += 0.0  # deposits are claims, not units
-        return total
+        return total  # deposits and loans are claims, not units: they are not counted
 
     def assert_conservation(self, rtol: float = 1e-9) -> None:
         """Raise :class:`InvariantError` if any asset's total units changed."""

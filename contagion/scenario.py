@@ -225,7 +225,7 @@ def override(scenario: Scenario, key: str, value: Any) -> Scenario:
             if len(path) == 1:
                 raise ParameterError(here, value, "a field below " + here)
             i = labels.index(head)
-            return obj[:i] + (replace_in(obj[i], path[1:], here),) + obj[i + 1:]
+            return (*obj[:i], replace_in(obj[i], path[1:], here), *obj[i + 1:])
         raise ParameterError(here, value, "a path to a parameter")
 
     if not key or any(not p for p in parts):

@@ -18,6 +18,7 @@ and ``n_traders`` traders, some cross-margined. The cascade the shock sets off:
 
 from __future__ import annotations
 
+from contagion.errors import ParameterError
 from contagion.params import (
     AssetParams,
     CollateralParams,
@@ -35,6 +36,7 @@ from contagion.params import (
     TraderParams,
 )
 from contagion.scenario import Scenario
+from contagion.validation import check_choice, check_int, check_real
 
 __all__ = ["default_market"]
 
@@ -85,7 +87,24 @@ def default_market(
     dynamic_margin : bool
         Whether PerpX's maintenance margin follows realised volatility.
     """
-    wealth_scale = 1000 / n_traders if isinstance(n_traders, int) and n_traders > 0 else 1.0
+    check_int("n_traders", n_traders, low=1, high=50_000_000)
+    check_int("steps", steps, low=1, high=1_000_000)
+    check_real("shock_frac", shock_frac, low=0, high=1, high_open=True)
+    check_int("shock_start_step", shock_start_step, low=0)
+    check_int("shock_duration_steps", shock_duration_steps, low=1)
+    check_int("oracle_delay_steps", oracle_delay_steps, low=0, high=10_000)
+    check_int("twap_window_steps", twap_window_steps, low=1, high=10_000)
+    check_int("oracle_heartbeat_steps", oracle_heartbeat_steps, low=1, high=100_000)
+    check_real("liquidator_capital_usd", liquidator_capital_usd, low=0, allow_inf=True)
+    check_int("liquidator_max_per_step", liquidator_max_per_step, low=0)
+    check_real("insurance_fund_scale", insurance_fund_scale, low=0, high=1e6)
+    check_real("amm_depth_scale", amm_depth_scale, low=0, high=1e6, low_open=True)
+    check_real("mean_leverage", mean_leverage, low=1, high=10)
+    check_choice("shortfall_policy", shortfall_policy, ("adl", "socialise"))
+    for flag in ("cross_margin", "solvency_proofs", "dynamic_margin"):
+        if not isinstance(locals()[flag], bool):
+            raise ParameterError(flag, locals()[flag], "true or false")
+    wealth_scale = 1000 / n_traders
     d = amm_depth_scale
     eth_oracle_delay = oracle_delay_steps
     return Scenario(

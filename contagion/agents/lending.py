@@ -189,6 +189,7 @@ class LendingProtocol(mesa.Agent):
         book.collateral[rows, jj] = np.maximum(book.collateral[rows, jj], 0.0)
         self.treasury_units += np.bincount(jj, weights=fee, minlength=len(self.asset_ids))
         self._refresh_health(rows)
+        self.model.mark_liquidated(book.owner[rows])
         total_repay = float(repay.sum())
         self.cash_usd += total_repay
         liq.cash_usd -= total_repay

@@ -48,7 +48,7 @@ class Market(mesa.Agent):
         paths = {p.asset: p for p in scenario.paths}
         for i, a in enumerate(scenario.assets):
             p = paths.get(a.name)
-            if a.kind == "stable" or p is None or p.kind == "flat" and p.vol_per_step == 0:
+            if a.kind == "stable" or p is None or (p.kind == "flat" and p.vol_per_step == 0):
                 self.path[i] = a.initial_price_usd
             elif p.kind == "gbm_jump":
                 self.path[i] = gbm_jump_path(

@@ -221,6 +221,7 @@ class PerpVenue(mesa.Agent):
         if residual.sum() > 1e-6:
             self._socialise(rows, residual, bd)
         notional = np.abs(size) * fill
+        self.model.mark_liquidated(b.owner[rows])
         self.liquidated_usd += float(notional.sum())
         self.step_liquidated_usd = float(notional.sum())
         self.step_liquidations = int(rows.size)

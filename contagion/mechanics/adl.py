@@ -164,6 +164,15 @@ def hyperliquid_sorting_index(
 def adl_queue_order(ranking: ArrayLike) -> NDArray[np.intp]:
     """Indices of accounts in deleveraging order: highest ranking first, ties by index.
 
+    Notes
+    -----
+    A stable descending sort of ``ranking``; ``nan`` is rejected.
+
+    References
+    ----------
+    BitMEX, "Auto-Deleveraging Further Information",
+    https://www.bitmex.com/app/autoDeleveragingExamples
+
     Examples
     --------
     >>> adl_queue_order([3.0, 6.0, 1.0, 6.0]).tolist()

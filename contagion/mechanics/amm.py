@@ -313,6 +313,14 @@ def swap_in(
 def spot_price(reserve_base: ArrayLike, reserve_quote: ArrayLike) -> float | NDArray[np.float64]:
     """Spot price of the base token in quote units, ``reserve_quote / reserve_base``.
 
+    Notes
+    -----
+    ``p = y / x``: the marginal price of an infinitesimal trade before fees.
+
+    References
+    ----------
+    Uniswap/v2-core ``UniswapV2Pair`` (``price0CumulativeLast`` accumulates ``r1 / r0``).
+
     Examples
     --------
     >>> spot_price(10.0, 20_000.0)

@@ -280,6 +280,10 @@ def _nonneg(name: str, value: int) -> int:
 def aave_percent_mul(value: int, percentage_bps: int) -> int:
     """``PercentageMath.percentMul``: ``(value * bps + 5000) // 10000`` (half-up).
 
+    References
+    ----------
+    aave/aave-v3-core @782f519 ``contracts/protocol/libraries/math/PercentageMath.sol``.
+
     Examples
     --------
     >>> aave_percent_mul(2_000_000_000_000, 8250)
@@ -292,6 +296,10 @@ def aave_percent_mul(value: int, percentage_bps: int) -> int:
 def aave_percent_div(value: int, percentage_bps: int) -> int:
     """``PercentageMath.percentDiv``: ``(value * 10000 + bps // 2) // bps`` (half-up).
 
+    References
+    ----------
+    aave/aave-v3-core @782f519 ``contracts/protocol/libraries/math/PercentageMath.sol``.
+
     Examples
     --------
     >>> aave_percent_div(9_975, 10_500)
@@ -303,6 +311,10 @@ def aave_percent_div(value: int, percentage_bps: int) -> int:
 
 def aave_wad_div(a: int, b: int) -> int:
     """``WadRayMath.wadDiv``: ``(a * 1e18 + b // 2) // b`` (half-up).
+
+    References
+    ----------
+    aave/aave-v3-core @782f519 ``contracts/protocol/libraries/math/WadRayMath.sol``.
 
     Examples
     --------
@@ -317,6 +329,11 @@ def aave_value_in_base(amount: int, price: int, decimals: int, round_up: bool = 
     """Value of a token amount in the oracle base currency: ``amount * price // 10**decimals``.
 
     ``round_up=True`` gives the ceiling that later versions (v3.4+) use for debt.
+
+    References
+    ----------
+    aave/aave-v3-core @782f519 ``GenericLogic._getUserBalanceInBaseCurrency`` and
+    ``_getUserDebtInBaseCurrency``; aave-dao/aave-v3-origin ``MathUtils.mulDivCeil``.
 
     Examples
     --------
@@ -383,6 +400,10 @@ def aave_close_factor_bps(health_factor_wad: int) -> int:
 def aave_max_liquidatable_debt(reserve_debt: int, health_factor_wad: int) -> int:
     """Most debt (token units) one v3.0-3.2 liquidation may repay: ``percentMul(debt, cf)``.
 
+    References
+    ----------
+    aave/aave-v3-core @782f519 ``LiquidationLogic._calculateDebt``.
+
     Examples
     --------
     >>> aave_max_liquidatable_debt(1_300_000_000, 951923076923076923)
@@ -427,6 +448,10 @@ def aave_max_liquidatable_debt_v33(
     ``reserve_debt``, unless the close factor applies (:func:`aave_close_factor_bps_v33`)
     and ``reserve_debt_base > percentMul(total_debt_base, 5000)``; then
     ``percentMul(total_debt_base, 5000) * 10**decimals // debt_price``.
+
+    References
+    ----------
+    aave-dao/aave-v3-origin ``LiquidationLogic.executeLiquidationCall`` (v3.3).
 
     Examples
     --------
@@ -609,7 +634,12 @@ def compound_account_liquidity(
     -----
     ``tokensToDenom = CF * ER // 1e18 * pC // 1e18``;
     ``liquidity = tokensToDenom * tokens // 1e18 - pB * borrow // 1e18``; negative means the
-    account is liquidatable (``getHypotheticalAccountLiquidityInternal``).
+    account is liquidatable.
+
+    References
+    ----------
+    compound-finance/compound-protocol @a3214f6
+    ``Comptroller.getHypotheticalAccountLiquidityInternal``.
 
     Examples
     --------

@@ -88,6 +88,14 @@ def account_equity(
 ) -> float | NDArray[np.float64]:
     """Equity of an isolated position: ``collateral + size * (mark - entry)``.
 
+    Notes
+    -----
+    ``equity = collateral + size * (mark - entry)``, ``size`` signed (``+`` long).
+
+    References
+    ----------
+    Hyperliquid docs, "Margining"; Binance FAQ on USDⓈ-M unrealised PnL.
+
     Examples
     --------
     >>> account_equity([100.0, 100.0], [1.0, -1.0], 1000.0, 1050.0).tolist()
@@ -104,6 +112,14 @@ def maintenance_margin(
     size: ArrayLike, mark_price: ArrayLike, maintenance_margin_frac: ArrayLike,
 ) -> float | NDArray[np.float64]:
     """Maintenance margin ``|size| * mark * mmf``.
+
+    Notes
+    -----
+    ``MM = |size| * mark * mmf``; liquidation when equity falls below it.
+
+    References
+    ----------
+    Hyperliquid docs, "Liquidations"; dYdX v4 ``TMMR = sum(|size| * oracle * MMF)``.
 
     Examples
     --------
@@ -122,6 +138,14 @@ def initial_margin(
 ) -> float | NDArray[np.float64]:
     """Initial margin ``|size| * price * imf`` (``imf = 1 / leverage``).
 
+    Notes
+    -----
+    ``IM = |size| * price * imf``; the margin needed to open a position.
+
+    References
+    ----------
+    Hyperliquid docs, "Margining" (initial margin = notional / leverage).
+
     Examples
     --------
     >>> initial_margin(2.0, 1000.0, 0.1)
@@ -137,6 +161,14 @@ def bankruptcy_price(
     collateral_usd: ArrayLike, size: ArrayLike, entry_price: ArrayLike,
 ) -> float | NDArray[np.float64]:
     """Price at which equity is zero: ``entry - collateral / size``; ``nan`` if ``size == 0``.
+
+    Notes
+    -----
+    Solving ``collateral + size * (P - entry) = 0`` gives ``P = entry - collateral / size``.
+
+    References
+    ----------
+    BitMEX, "Auto-Deleveraging" (bankruptcy price); dYdX v4 ``liquidations.go``.
 
     Examples
     --------
@@ -259,6 +291,10 @@ def binance_maintenance_margin(
 ) -> float | NDArray[np.float64]:
     """Binance maintenance margin of a position, ``Q * mark * MMR - cum`` (its ``TMM``).
 
+    Notes
+    -----
+    ``TMM = Q * mark * MMR - cum``, ``cum`` the bracket's maintenance amount.
+
     References
     ----------
     Binance FAQ, https://www.binance.com/en/support/faq/b3c689c1f50a44cabb3a84e663b81d93
@@ -352,6 +388,12 @@ def dydx_risk(
     -----
     ``TNC = usdc + sum(size_i * oracle_i)``; ``TMMR = sum(|size_i| * oracle_i * mmf_i)``.
 
+    References
+    ----------
+    dydxprotocol/v4-chain @84d4664 ``protocol/x/subaccounts``
+    (``GetNetCollateralAndMarginRequirements``) and ``x/clob/keeper/liquidations.go``
+    (``IsLiquidatable``).
+
     Examples
     --------
     >>> dydx_risk(-4501, ["1/10"], [50_000], ["1/10"])
@@ -368,6 +410,16 @@ def dydx_is_liquidatable(
     oracle_prices: Sequence[RationalLike], maintenance_fracs: Sequence[RationalLike],
 ) -> bool:
     """``TMMR > 0 and TNC < TMMR`` (dYdX v4 ``IsLiquidatable``).
+
+    Notes
+    -----
+    Liquidatable when total net collateral is below the maintenance requirement.
+
+    References
+    ----------
+    dydxprotocol/v4-chain @84d4664 ``protocol/x/subaccounts``
+    (``GetNetCollateralAndMarginRequirements``) and ``x/clob/keeper/liquidations.go``
+    (``IsLiquidatable``).
 
     Examples
     --------

@@ -1,0 +1,167 @@
+"""The ``contagion`` command: parses arguments and calls library functions.
+
+``contagion run [SCENARIO] [--steps N] [--seed S] [--set key=value ...] [--out DIR]``
+runs one simulation headless, writes its outputs and prints a one-screen summary;
+``contagion scenarios`` lists the presets and their parameters. Bad input exits with
+status 2 and a message naming the parameter; nothing is half-written.
+
+The CLI is the composition root: it is the one place in ``contagion`` that imports the
+scenario presets of ``models`` (lazily, inside the commands).
+"""
+
+from __future__ import annotations
+
+import argparse
+import inspect
+import logging
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from contagion.errors import ContagionError, ParameterError
+from contagion.scenario import Scenario, _coerce, override
+
+__all__ = ["build_scenario", "format_summary", "main"]
+
+log = logging.getLogger("contagion")
+
+
+def build_scenario(name: str, settings: Sequence[str]) -> Scenario:
+    """The preset ``name`` with ``key=value`` settings applied.
+
+    A key that is a parameter of the preset function (``n_traders``, ``shock_frac``...)
+    is passed to it; a dotted key (``lending.LendA.reserve_usd``) replaces that field of
+    the built scenario. Values are converted to the parameter's type.
+    """
+    from models import SCENARIOS, get_scenario, scenario_parameters
+
+    if name not in SCENARIOS:
+        from contagion.errors import UnknownScenarioError
+
+        raise UnknownScenarioError(name, sorted(SCENARIOS))
+    preset = scenario_parameters(name)
+    kwargs: dict[str, Any] = {}
+    dotted: list[tuple[str, str]] = []
+    for item in settings:
+        if "=" not in item:
+            raise ParameterError("--set", item, "key=value")
+        key, value = (x.strip() for x in item.split("=", 1))
+        if key in preset:
+            kwargs[key] = _coerce(key, preset[key], value)
+        elif "." in key:
+            dotted.append((key, value))
+        else:
+            raise ParameterError(key, value, f"a parameter of scenario {name!r} ("
+                                 + ", ".join(preset) + ") or a dotted path such as "
+                                 "lending.LendA.reserve_usd")
+    scenario = get_scenario(name, **kwargs)
+    for key, value in dotted:
+        scenario = override(scenario, key, value)
+    return scenario
+
+
+def _usd(x: float) -> str:
+    return f"${x:,.0f}"
+
+
+def format_summary(s: dict[str, Any], events: Any = None) -> str:
+    """A one-screen text summary of a run."""
+    lines = [
+        f"scenario {s.get('scenario')}  seed {s.get('seed')}  steps {s.get('steps')}  "
+        f"traders {s.get('n_traders'):,}",
+        "",
+        f"defaults            {s['defaults']}  {', '.join(s['defaulted']) or '-'}",
+        f"venues hit          {', '.join(s['venues_hit']) or '-'}",
+        f"cascade depth       {s['cascade_depth']} generation(s)",
+        f"liquidations        {s['liquidations']:,} ({s['accounts_liquidated']:,} accounts), "
+        f"volume {_usd(s['liquidation_volume_usd'])}",
+        f"bad debt            {_usd(s['bad_debt_usd'])} realised, "
+        f"{_usd(s['insolvent_debt_usd'])} still underwater",
+        f"insurance funds     {_usd(s['fund_used_usd'])} used "
+        f"({s['fund_depletion_frac']:.0%}); exhausted: {', '.join(s['funds_exhausted']) or '-'}",
+        f"socialised losses   {_usd(s['socialised_usd'])}",
+        f"auto-deleveraging   {_usd(s['adl_usd'])}",
+        f"worst pool impact   {s['worst_pool_impact_frac']:+.1%} in one step",
+    ]
+    by_venue = {v: b for v, b in s["bad_debt_by_venue"].items() if b > 0}
+    if by_venue:
+        lines.append("bad debt by venue   " + ", ".join(f"{v} {_usd(b)}" for v, b in by_venue.items()))
+    if events is not None and s["defaults"]:
+        from contagion.metrics import cascade_path
+
+        lines += ["", "cascade path:"]
+        lines += [f"  {p}" for p in cascade_path(events)]
+    return "\n".join(lines)
+
+
+def _cmd_run(args: argparse.Namespace) -> int:
+    from contagion.output import write_run
+    from contagion.runner import simulate
+
+    scenario = build_scenario(args.scenario, args.set or [])
+    if args.steps is not None and args.steps > scenario.market.steps:
+        scenario = override(scenario, "market.steps", args.steps)
+    out = Path(args.out or f"runs/{scenario.name}-seed{args.seed}")
+    if out.exists() and any(out.iterdir()) and not args.force:
+        raise ParameterError("--out", str(out), "a new or empty directory",
+                             "pass --force to replace it")
+    result = simulate(scenario, seed=args.seed, steps=args.steps)
+    write_run(result, out, overwrite=args.force)
+    print(format_summary(result.summary, result.events))
+    print(f"\noutputs written to {out}/ (events, series, venues, node_states: Parquet; "
+          "network.json; summary.json)")
+    return 0
+
+
+def _cmd_scenarios(args: argparse.Namespace) -> int:
+    from models import SCENARIOS, scenario_parameters
+
+    for name, fn in SCENARIOS.items():
+        doc = (inspect.getdoc(fn) or "").splitlines()[0]
+        print(f"{name}: {doc}")
+        if args.verbose:
+            for k, v in scenario_parameters(name).items():
+                print(f"    {k} = {v!r}")
+    return 0
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="contagion", description=__doc__.splitlines()[0])
+    p.add_argument("-v", "--verbose", action="store_true", help="log progress")
+    sub = p.add_subparsers(dest="command", required=True)
+    r = sub.add_parser("run", help="run one simulation headless and write its outputs")
+    r.add_argument("scenario", nargs="?", default="default", help="preset name (default: default)")
+    r.add_argument("--steps", type=int, help="number of steps (default: the scenario's horizon)")
+    r.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    r.add_argument("--set", action="append", metavar="KEY=VALUE",
+                   help="override a parameter (repeatable): a preset parameter such as "
+                        "n_traders=1000000, or a dotted path such as perps.PerpX.shortfall_policy")
+    r.add_argument("--out", help="output directory (default runs/<scenario>-seed<seed>)")
+    r.add_argument("--force", action="store_true", help="replace a non-empty --out")
+    r.set_defaults(func=_cmd_run)
+    s = sub.add_parser("scenarios", help="list the scenario presets")
+    s.add_argument("-v", "--verbose", action="store_true", help="also list their parameters")
+    s.set_defaults(func=_cmd_scenarios)
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``contagion`` command; returns the exit status."""
+    parser = _parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO if getattr(args, "verbose", False) else logging.WARNING,
+                        format="%(levelname)s %(name)s: %(message)s")
+    try:
+        if getattr(args, "steps", None) is not None and args.steps < 0:
+            raise ParameterError("--steps", args.steps, "a non-negative integer")
+        if getattr(args, "seed", None) is not None and args.seed < 0:
+            raise ParameterError("--seed", args.seed, "a non-negative integer")
+        return int(args.func(args))
+    except ContagionError as exc:
+        print(f"contagion: error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,290 @@
+"""The exposure graph: who is exposed to whom, by how much, through which mechanism.
+
+Built from the model's books each time it is asked for (edge attributes are the single
+record of bilateral exposure at that moment). Node kinds: ``trader`` (or ``cohort`` when
+traders are grouped), ``lending``, ``perp``, ``custodial``, ``firm``, ``oracle``, ``fund``,
+``pool``. Edge types (DESIGN.md section 4): ``collateral`` (trader -> venue), ``debt``
+(venue -> trader), ``cross_margin`` (custodial -> perp, on a trader's behalf),
+``price_feed`` (oracle -> venue), ``backstop`` (fund -> venue), ``token_collateral``
+(issuer -> venue accepting its token), ``credit`` (lender -> borrower), ``liquidity``
+(venue -> pool it liquidates into). Weights are USD exposures.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import networkx as nx
+import numpy as np
+import pandas as pd
+
+from contagion.errors import NetworkFormatError
+
+if TYPE_CHECKING:
+    from contagion.model import ContagionModel
+
+__all__ = [
+    "EDGE_TYPES",
+    "NODE_STATES",
+    "build_network",
+    "node_states",
+    "read_network",
+    "trader_states",
+    "venue_exposure_matrix",
+    "write_network",
+]
+
+EDGE_TYPES = ("collateral", "debt", "cross_margin", "price_feed", "backstop",
+              "token_collateral", "credit", "liquidity")
+NODE_STATES = ("healthy", "at_risk", "liquidated", "defaulted")
+STATE_CODE = {s: i for i, s in enumerate(NODE_STATES)}
+
+
+def trader_states(model: ContagionModel) -> tuple[np.ndarray, np.ndarray]:
+    """Per trader: state code (index into :data:`NODE_STATES`) and exposure in USD.
+
+    A trader is ``liquidated`` once any of its accounts was liquidated, ``at_risk`` when
+    a health factor is below 1.1 or a perp margin ratio below 1.5, else ``healthy``.
+    Exposure is the value it has at venues (collateral, margin, deposits).
+    """
+    n = model.population.n
+    exposure = np.zeros(n)
+    risky = np.zeros(n, dtype=bool)
+    for v in model.lending:
+        own = v.book.owner
+        t = own < n
+        value = v.book.collateral[t] @ v.prices()
+        np.add.at(exposure, own[t], value)
+        risky[own[t][v.health()[t] < 1.1]] = True
+    for v in model.perps:
+        own = v.book.owner
+        t = (own >= 0) & (own < n)
+        np.add.at(exposure, own[t], np.maximum(v.book.collateral[t], 0))
+        risky[own[t][v.margin_ratio()[t] < 1.5]] = True
+    for ex in model.custodial:
+        exposure += ex.book.balance
+    state = np.where(risky, STATE_CODE["at_risk"], STATE_CODE["healthy"])
+    state[model.liquidated_traders] = STATE_CODE["liquidated"]
+    return state, exposure
+
+
+def _institution_state(a: Any) -> str:
+    if a.defaulted:
+        return "defaulted"
+    if a.kind == "firm":
+        return "at_risk" if a.equity_usd() < 0.1 * max(a.liabilities_usd(), 1.0) else "healthy"
+    if a.kind == "custodial":
+        return "at_risk" if a.stress > a.params.run_stress_threshold else "healthy"
+    if a.kind == "lending":
+        return "at_risk" if a.bad_debt_usd > 0 or (a.fund and a.fund.exhausted) else "healthy"
+    return "at_risk" if a.bad_debt_usd > 0 else "healthy"
+
+
+def build_network(model: ContagionModel, *, node_limit: int = 2000) -> nx.MultiDiGraph:
+    """The current exposure graph of ``model``.
+
+    Traders are individual nodes when there are at most ``node_limit`` of them; above it
+    they are grouped into one ``cohort`` node per combination of venues they use, with
+    summed exposures, so large runs stay readable.
+    """
+    G = nx.MultiDiGraph(step=int(model.steps), scenario=model.scenario.name)
+    n = model.population.n
+    state, exposure = trader_states(model)
+    grouped = n > node_limit
+    venues = [*model.lending, *model.perps, *model.custodial]
+    if grouped:
+        membership = np.zeros(n, dtype=np.int64)
+        for bit, v in enumerate(venues):
+            own = v.book.owner
+            present = own[(own >= 0) & (own < n)]
+            if v.kind == "custodial":
+                present = np.flatnonzero(v.book.balance > 0)
+            membership[present] |= 1 << bit
+        node_of = np.array([f"cohort:{m}" for m in range(1 << len(venues))], dtype=object)
+        for m in np.unique(membership):
+            ids = membership == m
+            names = [v.name for b, v in enumerate(venues) if m >> b & 1] or ["no venue"]
+            G.add_node(f"cohort:{m}", kind="cohort", label=" + ".join(names),
+                       members=int(ids.sum()), exposure_usd=float(exposure[ids].sum()),
+                       state=NODE_STATES[int(np.bincount(state[ids], minlength=4).argmax())],
+                       liquidated=int((state[ids] == STATE_CODE["liquidated"]).sum()))
+        trader_node = node_of[membership]
+    else:
+        trader_node = np.array([f"trader:{i}" for i in range(n)], dtype=object)
+        for i in range(n):
+            G.add_node(trader_node[i], kind="trader", label=f"trader {i}", members=1,
+                       exposure_usd=float(exposure[i]), state=NODE_STATES[int(state[i])])
+    for a in [*venues, *model.firms]:
+        G.add_node(a.name, kind=a.kind, label=a.name, state=_institution_state(a),
+                   exposure_usd=0.0)
+    for o in model.oracles.values():
+        G.add_node(o.name, kind="oracle", label=o.name, state="healthy", exposure_usd=0.0)
+    for f in model.funds.values():
+        G.add_node(f.name, kind="fund", label=f.name,
+                   state="defaulted" if f.exhausted else "healthy", exposure_usd=f.balance_usd)
+    for p in model.pools.values():
+        G.add_node(p.name, kind="pool", label=p.name, state="healthy",
+                   exposure_usd=p.reserve_quote * 2)
+
+    def add_edges(src: np.ndarray | str, dst: np.ndarray | str, w: np.ndarray, kind: str
+                  ) -> None:
+        frame = pd.DataFrame({"s": src, "d": dst, "w": w})
+        frame = frame[frame["w"] > 0].groupby(["s", "d"], sort=False)["w"].sum()
+        for (s, d), weight in frame.items():
+            G.add_edge(s, d, key=kind, type=kind, weight=float(weight))
+
+    for v in model.lending:
+        own = v.book.owner
+        t = own < n
+        add_edges(trader_node[own[t]], v.name, v.book.collateral[t] @ v.prices(), "collateral")
+        add_edges(v.name, trader_node[own[t]], v.book.debt[t], "debt")
+        for f in model.firms:
+            if f.lending is v:
+                add_edges(f.name, v.name, np.array([f.account_net_usd() + v.book.debt[f.row]]),
+                          "collateral")
+                add_edges(v.name, f.name, np.array([v.book.debt[f.row]]), "debt")
+        for o in set(v.oracles):
+            G.add_edge(o.name, v.name, key="price_feed", type="price_feed", weight=1.0)
+        for pool in {p for p in v.pools if p is not None}:
+            G.add_edge(v.name, pool.name, key="liquidity", type="liquidity",
+                       weight=float(v.liquidated_usd))
+        if v.fund is not None:
+            G.add_edge(v.fund.name, v.name, key="backstop", type="backstop",
+                       weight=v.fund.balance_usd)
+        for j, asset in enumerate(v.asset_names):
+            issuer = next((a.issuer for a in model.scenario.assets if a.name == asset), None)
+            if issuer:
+                value = float(v.book.collateral[:, j].sum() * v.prices()[j])
+                G.add_edge(issuer, v.name, key="token_collateral", type="token_collateral",
+                           weight=value)
+    for v in model.perps:
+        own = v.book.owner
+        t = (own >= 0) & (own < n)
+        add_edges(trader_node[own[t]], v.name, np.maximum(v.book.collateral[t], 0), "collateral")
+        G.add_edge(v.oracle.name, v.name, key="price_feed", type="price_feed", weight=1.0)
+        if v.fund is not None:
+            G.add_edge(v.fund.name, v.name, key="backstop", type="backstop",
+                       weight=v.fund.balance_usd)
+        if v.custodian is not None and v.book.cross.any():
+            credit = float(v.cross_credit().sum())
+            G.add_edge(v.custodian.name, v.name, key="cross_margin", type="cross_margin",
+                       weight=credit)
+    for ex in model.custodial:
+        has = np.flatnonzero(ex.book.balance > 0)
+        add_edges(trader_node[has], ex.name, ex.book.balance[has], "collateral")
+        if ex.lending is not None:
+            G.add_edge(ex.name, ex.lending.name, key="credit", type="credit",
+                       weight=ex.lending.claim_of(ex.name))
+        for borrower, amount in ex.loans.items():
+            G.add_edge(ex.name, borrower, key="credit", type="credit", weight=float(amount))
+    for name in G.nodes:
+        if G.nodes[name]["kind"] in ("lending", "perp", "custodial", "firm"):
+            G.nodes[name]["exposure_usd"] = float(
+                sum(d["weight"] for _, _, d in G.in_edges(name, data=True)
+                    if d["type"] in ("collateral", "credit")))
+    return G
+
+
+def venue_exposure_matrix(G: nx.MultiDiGraph) -> tuple[list[str], np.ndarray]:
+    """Venue-to-venue exposures (credit, token collateral, cross-margin) as a matrix.
+
+    ``M[i, j]`` is how much node ``i`` stands to lose if ``j`` fails; usable as DebtRank's
+    ``exposures``.
+    """
+    kinds = ("lending", "perp", "custodial", "firm")
+    names = [n for n, d in G.nodes(data=True) if d.get("kind") in kinds]
+    idx = {n: i for i, n in enumerate(names)}
+    M = np.zeros((len(names), len(names)))
+    for s, d, data in G.edges(data=True):
+        if s not in idx or d not in idx:
+            continue
+        if data["type"] == "credit":  # the lender loses if the borrower fails
+            M[idx[s], idx[d]] += data["weight"]
+        elif data["type"] in ("token_collateral", "cross_margin"):  # the acceptor loses
+            M[idx[d], idx[s]] += data["weight"]
+    return names, M
+
+
+def write_network(G: nx.MultiDiGraph, path: str | Path) -> Path:
+    """Write ``G`` as node-link JSON (``.json``) or GraphML (``.graphml``), atomically."""
+    path = Path(path)
+    tmp = path.with_name(path.name + ".part")
+    if path.suffix == ".json":
+        data = nx.node_link_data(G, edges="edges")
+        tmp.write_text(json.dumps(data, indent=1, default=float))
+    elif path.suffix == ".graphml":
+        nx.write_graphml(G, tmp)
+    else:
+        raise NetworkFormatError(f"cannot write {path.name}: use a .json or .graphml file name")
+    tmp.replace(path)
+    return path
+
+
+def read_network(path: str | Path) -> nx.MultiDiGraph:
+    """Read a user's exposure network (node-link JSON or GraphML).
+
+    Every edge needs a ``type`` from :data:`EDGE_TYPES` and a non-negative numeric
+    ``weight``; every node a ``kind``. Errors name the offending node or edge.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise NetworkFormatError(f"network file {str(path)!r} does not exist")
+    try:
+        if path.suffix == ".json":
+            G = nx.node_link_graph(json.loads(path.read_text()), directed=True, multigraph=True,
+                                   edges="edges")
+        elif path.suffix == ".graphml":
+            G = nx.MultiDiGraph(nx.read_graphml(path))
+        else:
+            raise NetworkFormatError(f"cannot read {path.name}: use .json (node-link) or .graphml")
+    except NetworkFormatError:
+        raise
+    except Exception as exc:  # a parser's own error: report it with the file name
+        raise NetworkFormatError(f"cannot parse {path.name}: {exc}") from exc
+    for node, data in G.nodes(data=True):
+        if "kind" not in data:
+            raise NetworkFormatError(f"node {node!r} has no 'kind' attribute")
+    for s, d, data in G.edges(data=True):
+        if data.get("type") not in EDGE_TYPES:
+            raise NetworkFormatError(f"edge {s!r} -> {d!r} has type {data.get('type')!r}; "
+                                     f"allowed: {', '.join(EDGE_TYPES)}")
+        w = data.get("weight")
+        try:
+            ok = float(w) >= 0 and np.isfinite(float(w))
+        except (TypeError, ValueError):
+            ok = False
+        if not ok:
+            raise NetworkFormatError(f"edge {s!r} -> {d!r} has weight {w!r}; allowed: a "
+                                     "finite number >= 0")
+    return G
+
+
+def node_states(model: ContagionModel, *, node_limit: int = 5000) -> pd.DataFrame:
+    """State and exposure of every node this step, without building the graph.
+
+    Traders are listed one by one when there are at most ``node_limit`` of them, else not
+    at all (use :func:`build_network` for cohorts). Columns: ``step, node, kind, state,
+    exposure_usd``.
+    """
+    rows: dict[str, list[Any]] = {"node": [], "kind": [], "state": [], "exposure_usd": []}
+    for a in [*model.lending, *model.perps, *model.custodial, *model.firms]:
+        rows["node"].append(a.name)
+        rows["kind"].append(a.kind)
+        rows["state"].append(_institution_state(a))
+        rows["exposure_usd"].append(float(getattr(a, "liquidated_usd", 0.0)))
+    for f in model.funds.values():
+        rows["node"].append(f.name)
+        rows["kind"].append("fund")
+        rows["state"].append("defaulted" if f.exhausted else "healthy")
+        rows["exposure_usd"].append(f.balance_usd)
+    frame = pd.DataFrame(rows)
+    n = model.population.n
+    if n <= node_limit:
+        state, exposure = trader_states(model)
+        traders = pd.DataFrame({"node": [f"trader:{i}" for i in range(n)], "kind": "trader",
+                                "state": np.array(NODE_STATES)[state], "exposure_usd": exposure})
+        frame = pd.concat([frame, traders], ignore_index=True)
+    frame.insert(0, "step", int(model.steps))
+    return frame

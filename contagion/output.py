@@ -1,0 +1,67 @@
+"""Write a run's outputs to a directory, all or nothing.
+
+Files are written into a temporary sibling directory which is renamed into place only
+when every file is complete, so an interrupted or failed write never leaves a
+half-written result where a reader would look for one.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from contagion.errors import ParameterError
+from contagion.network import write_network
+from contagion.runner import RunResult
+
+__all__ = ["write_run"]
+
+
+def _jsonable(x: Any) -> Any:
+    if isinstance(x, dict):
+        return {str(k): _jsonable(v) for k, v in x.items()}
+    if isinstance(x, list | tuple):
+        return [_jsonable(v) for v in x]
+    if hasattr(x, "item"):
+        return x.item()
+    return x
+
+
+def write_run(result: RunResult, out: str | Path, *, overwrite: bool = False) -> Path:
+    """Write events, series, venues, node states (Parquet and CSV), network (JSON) and
+    summary (JSON) to ``out``.
+
+    Raises :class:`ParameterError` naming ``out`` if it exists and is not empty, unless
+    ``overwrite``.
+    """
+    out = Path(out)
+    if out.exists() and (not out.is_dir() or any(out.iterdir())) and not overwrite:
+        raise ParameterError("out", str(out), "a new or empty directory",
+                             "pass --force to replace it")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
+    try:
+        result.events.to_parquet(tmp / "events.parquet", index=False)
+        result.events.to_csv(tmp / "events.csv", index=False)
+        result.series.to_parquet(tmp / "series.parquet")
+        result.series.to_csv(tmp / "series.csv")
+        result.venues.to_parquet(tmp / "venues.parquet", index=False)
+        result.node_states.to_parquet(tmp / "node_states.parquet", index=False)
+        write_network(result.network, tmp / "network.json")
+        (tmp / "summary.json").write_text(json.dumps(_jsonable(result.summary), indent=2))
+        if out.exists():
+            old = out.with_name(f".{out.name}.old")
+            if old.exists():
+                shutil.rmtree(old)
+            out.rename(old)
+            tmp.rename(out)
+            shutil.rmtree(old)
+        else:
+            tmp.rename(out)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return out
