@@ -85,6 +85,7 @@ class PerpVenue(mesa.Agent):
         self.bad_debt_usd = 0.0
         self.seized_cross_usd = 0.0
         self.unresolved_usd = 0.0
+        self.adl_covered_usd = 0.0
         self._ratio = np.empty(0)
         self._ratio_step = -1
 
@@ -197,6 +198,7 @@ class PerpVenue(mesa.Agent):
             phi = np.where(shortfall > 0, uncovered / shortfall, 0.0)
         if p.shortfall_policy == "adl" and uncovered.sum() > 0:
             phi = self._auto_deleverage(rows, size, phi, p_bank, mark, bd)
+            self.adl_covered_usd += float((phi * shortfall).sum())
         else:
             phi = np.zeros(rows.size)
         # 4. the rest of each position goes to the outside market makers at the fill price

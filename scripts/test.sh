@@ -1,0 +1,8 @@
+#!/usr/bin/env bash
+# The whole test suite: lint, then pytest (unit, property, reference-vector, CLI tests and
+# doctests). Extra arguments go to pytest.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh
+.venv/bin/ruff check .
+exec .venv/bin/python -m pytest "$@"
