@@ -18,6 +18,7 @@ __all__ = ["EVENT_COLUMNS", "EVENT_KINDS", "EventLog", "trace_cause"]
 
 EVENT_KINDS = (
     "price_shock",
+    "pool_manipulation",
     "oracle_update",
     "liquidation",
     "perp_liquidation",

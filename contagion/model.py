@@ -201,6 +201,7 @@ class ContagionModel(mesa.Model):
         self.market.step()
         for pool in self.pools.values():
             pool.arbitrage()
+        self._manipulate_pools()
         for oracle in self.oracles.values():
             oracle.step()
         self.population.topup_lending(self)
@@ -221,6 +222,20 @@ class ContagionModel(mesa.Model):
         self._record()
         if self.check_conservation:
             self.assert_conservation()
+
+    def _manipulate_pools(self) -> None:
+        for mp in self.scenario.manipulations:
+            if not mp.start_step <= self.steps < mp.start_step + mp.duration_steps:
+                continue
+            pool = self.pools[mp.pool]
+            move = pool.manipulate(mp.notional_usd_per_step, mp.direction)
+            self.market.last_move_event[pool.base] = self.events.add(
+                "pool_manipulation", step=self.steps, agent=pool.name,
+                asset=self.market.assets[pool.base], value_usd=mp.notional_usd_per_step,
+                price=pool.spot, amount=move,
+                detail=f"an attacker {'bought' if mp.direction == 'pump' else 'sold'} "
+                       f"${mp.notional_usd_per_step:,.0f} of {self.market.assets[pool.base]} in "
+                       f"{pool.name}, moving its spot {move:+.1%} to {pool.spot:,.4g}")
 
     @property
     def events_frame(self) -> pd.DataFrame:

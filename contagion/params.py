@@ -28,6 +28,7 @@ __all__ = [
     "MarketParams",
     "OracleParams",
     "PerpParams",
+    "PoolManipulationParams",
     "PoolParams",
     "PricePathParams",
     "TraderParams",
@@ -139,6 +140,31 @@ class PoolParams:
         check_real(f"{where}.fee_frac", self.fee_frac, low=0, high=0.1)
         check_real(f"{where}.arb_capacity_usd_per_step", self.arb_capacity_usd_per_step, low=0,
                    allow_inf=True)
+
+
+@dataclass(frozen=True, kw_only=True)
+class PoolManipulationParams:
+    """An attacker pushing a thin pool's price (Mango Markets, October 2022).
+
+    From ``start_step`` for ``duration_steps`` steps the attacker trades
+    ``notional_usd_per_step`` into ``pool`` each step, buying the base (``"pump"``) or
+    selling it (``"dump"``), after arbitrageurs have acted; an oracle that reads the pool's
+    spot or TWAP passes the manipulated price to the venues that trust it.
+    """
+
+    pool: str
+    start_step: int
+    duration_steps: int
+    notional_usd_per_step: float
+    direction: str = "pump"
+
+    def __post_init__(self) -> None:
+        where = f"manipulations[{self.pool}]"
+        check_int(f"{where}.start_step", self.start_step, low=0)
+        check_int(f"{where}.duration_steps", self.duration_steps, low=1)
+        check_real(f"{where}.notional_usd_per_step", self.notional_usd_per_step, low=0,
+                   low_open=True)
+        check_choice(f"{where}.direction", self.direction, ("pump", "dump"))
 
 
 @dataclass(frozen=True, kw_only=True)

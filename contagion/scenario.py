@@ -24,6 +24,7 @@ from contagion.params import (
     MarketParams,
     OracleParams,
     PerpParams,
+    PoolManipulationParams,
     PoolParams,
     PricePathParams,
     TraderParams,
@@ -58,6 +59,7 @@ class Scenario:
     assets: tuple[AssetParams, ...]
     paths: tuple[PricePathParams, ...] = ()
     pools: tuple[PoolParams, ...] = ()
+    manipulations: tuple[PoolManipulationParams, ...] = ()
     oracles: tuple[OracleParams, ...] = ()
     lending: tuple[LendingParams, ...] = ()
     perps: tuple[PerpParams, ...] = ()
@@ -95,6 +97,10 @@ class Scenario:
         for p in self.pools:
             if p.base not in assets or assets[p.base].kind == "stable":
                 raise ParameterError(f"pools[{p.name}].base", p.base, "a declared non-stable asset")
+        for mp in self.manipulations:
+            if mp.pool not in pools:
+                raise ParameterError(f"manipulations[{mp.pool}].pool", mp.pool,
+                                     "one of the pools " + ", ".join(pools))
         for o in self.oracles:
             if o.asset not in assets:
                 raise ParameterError(f"oracles[{o.name}].asset", o.asset, "a declared asset")
@@ -199,10 +205,10 @@ def override(scenario: Scenario, key: str, value: Any) -> Scenario:
     >>> sc = override(get_scenario("default"), "perps.PerpX.shortfall_policy", "socialise")
     >>> sc.perps[0].shortfall_policy
     'socialise'
-    >>> override(sc, "traders.n_traders", "0")
+    >>> override(sc, "market.steps", "0")
     Traceback (most recent call last):
     ...
-    contagion.errors.ParameterError: parameter 'traders.n_traders' = 0 is invalid: allowed 1 <= x
+    contagion.errors.ParameterError: parameter 'market.steps' = 0 is invalid: allowed 1 <= x <= 1,000,000
     """
     parts = key.split(".")
 

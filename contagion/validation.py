@@ -1,7 +1,10 @@
-"""Small validators used by every parameter dataclass.
+"""Small validators used by every parameter dataclass and every mechanics function.
 
 Each raises :class:`~contagion.errors.ParameterError` naming the parameter, the value and
-the allowed range, so that a bad value never passes silently or gets clamped.
+the allowed range, so that a bad value never passes silently or gets clamped. Scalars go
+through :func:`check_real`, :func:`check_int` and :func:`check_choice`; arrays through
+:func:`check_array` (vectorised, no Python loop), :func:`check_vector` and
+:func:`check_exposure_matrix`.
 """
 
 from __future__ import annotations
@@ -11,22 +14,35 @@ from collections.abc import Collection
 from numbers import Integral, Real
 from typing import Any
 
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
 from contagion.errors import ParameterError
 
 __all__ = [
+    "check_array",
     "check_choice",
+    "check_exposure_matrix",
     "check_int",
     "check_real",
+    "check_vector",
 ]
+
+
+def _num(v: float) -> str:
+    """A bound as a person writes it: 50,000,000 rather than 5e+07, 0.95 as 0.95."""
+    if float(v).is_integer() and abs(v) < 1e15:
+        return f"{int(v):,}"
+    return f"{v:g}"
 
 
 def _fmt_range(low: float | None, high: float | None, low_open: bool, high_open: bool) -> str:
     parts = []
     if low is not None:
-        parts.append(f"{low:g} {'<' if low_open else '<='} ")
+        parts.append(f"{_num(low)} {'<' if low_open else '<='} ")
     parts.append("x")
     if high is not None:
-        parts.append(f" {'<' if high_open else '<='} {high:g}")
+        parts.append(f" {'<' if high_open else '<='} {_num(high)}")
     text = "".join(parts)
     return "any finite number" if text == "x" else text
 
@@ -97,3 +113,124 @@ def check_choice(name: str, value: Any, choices: Collection[Any]) -> Any:
     if value not in choices:
         raise ParameterError(name, value, "one of " + ", ".join(repr(c) for c in choices))
     return value
+
+
+def check_array(
+    name: str,
+    value: ArrayLike,
+    *,
+    low: float | None = None,
+    high: float | None = None,
+    low_open: bool = False,
+    high_open: bool = False,
+    allow_inf: bool = False,
+    ndim: int | None = None,
+) -> NDArray[np.float64]:
+    """Return ``value`` as a float64 array if every entry is within the range, else raise.
+
+    ``nan`` is always rejected, ``+-inf`` unless ``allow_inf``. The error names the first
+    bad entry (in C order) and the allowed range. A float64 array is returned as is, not
+    copied. The check costs two reductions (``min``, ``max``) over the array; the mask of
+    bad entries is only built when there is one.
+
+    Parameters
+    ----------
+    name : str
+        Parameter name for the error message.
+    value : array_like
+        A number or an array of numbers, any shape.
+    low, high : float, optional
+        Bounds; ``low_open``/``high_open`` make them strict.
+    allow_inf : bool, default False
+        Accept ``+inf`` and ``-inf`` (still subject to the bounds).
+    ndim : int, optional
+        Required number of dimensions.
+
+    Examples
+    --------
+    >>> check_array("debt_usd", [1.0, 2.0], low=0).tolist()
+    [1.0, 2.0]
+    >>> check_array("price", [3.0, 0.0, -1.0], low=0, low_open=True)
+    Traceback (most recent call last):
+    ...
+    contagion.errors.ParameterError: parameter 'price' = 0.0 is invalid: allowed 0 < x, finite
+    """
+    lo = "" if low is None else f"{low:g} {'<' if low_open else '<='} "
+    hi = "" if high is None else f" {'<' if high_open else '<='} {high:g}"
+    allowed = f"{lo}x{hi}" + ("" if allow_inf else ", finite")
+    try:
+        arr = np.asarray(value, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise ParameterError(name, value, f"a number or array of numbers, {allowed}") from None
+    if ndim is not None and arr.ndim != ndim:
+        raise ParameterError(name, f"array of shape {arr.shape}", f"a {ndim}-D array")
+    if arr.size == 0:
+        return arr
+    smallest, largest = arr.min(), arr.max()  # both nan if any entry is nan
+    ok = bool(smallest == smallest)
+    if not allow_inf:
+        ok = ok and -math.inf < smallest and largest < math.inf
+    if low is not None:
+        ok = ok and (smallest > low if low_open else smallest >= low)
+    if high is not None:
+        ok = ok and (largest < high if high_open else largest <= high)
+    if ok:
+        return arr
+    bad = np.isnan(arr) if allow_inf else ~np.isfinite(arr)
+    if low is not None:
+        bad |= (arr <= low) if low_open else (arr < low)
+    if high is not None:
+        bad |= (arr >= high) if high_open else (arr > high)
+    raise ParameterError(name, float(arr[bad].flat[0]), allowed)
+
+
+def check_vector(
+    name: str, value: ArrayLike, n: int | None = None, *, low: float | None = None,
+) -> NDArray[np.float64]:
+    """Return ``value`` as a finite 1-D float array, of length ``n`` and ``>= low`` if given.
+
+    Examples
+    --------
+    >>> check_vector("external_assets", [1.0, 0.0], 2, low=0.0).tolist()
+    [1.0, 0.0]
+    >>> check_vector("external_assets", [1.0, -2.0], 2, low=0.0)
+    Traceback (most recent call last):
+    ...
+    contagion.errors.ParameterError: parameter 'external_assets' = 'min entry -2' is invalid: \
+allowed entries >= 0
+    """
+    arr = check_array(name, value, ndim=1)
+    if n is not None and arr.shape[0] != n:
+        raise ParameterError(name, f"array of length {arr.shape[0]}", f"length {n}",
+                             "one per node")
+    if low is not None and arr.size and arr.min() < low:
+        raise ParameterError(name, f"min entry {arr.min():g}", f"entries >= {low:g}")
+    return arr
+
+
+def check_exposure_matrix(name: str, value: ArrayLike) -> NDArray[np.float64]:
+    """Return ``value`` as a finite, non-negative square matrix with a zero diagonal.
+
+    That is, a bilateral network between ``n`` nodes, such as the liabilities of
+    :func:`~contagion.mechanics.clearing.eisenberg_noe` or the exposures of
+    :func:`~contagion.mechanics.debtrank.debtrank`; a node has no claim on itself.
+
+    Examples
+    --------
+    >>> check_exposure_matrix("liabilities", [[0, 1], [2, 0]]).tolist()
+    [[0.0, 1.0], [2.0, 0.0]]
+    >>> check_exposure_matrix("liabilities", [[1, 1], [1, 0]])
+    Traceback (most recent call last):
+    ...
+    contagion.errors.ParameterError: parameter 'liabilities' = 'nonzero diagonal' is invalid: \
+allowed zero diagonal (a node cannot owe itself)
+    """
+    arr = check_array(name, value, ndim=2)
+    if arr.shape[0] != arr.shape[1]:
+        raise ParameterError(name, f"array of shape {arr.shape}", "a square (n, n) matrix")
+    if arr.size and arr.min() < 0:
+        raise ParameterError(name, f"min entry {arr.min():g}", "entries >= 0")
+    if np.any(np.diag(arr) != 0):
+        raise ParameterError(name, "nonzero diagonal", "zero diagonal",
+                             hint="a node cannot owe itself")
+    return arr

@@ -175,15 +175,21 @@ class LendingProtocol(mesa.Agent):
             return
         ok = np.concatenate(chosen)
         ok = ok[np.argsort(-(units_all[ok] * self._spot_of(j[ok]) - repay_all[ok]), kind="stable")]
-        within = np.cumsum(repay_all[ok]) <= liq.budget_usd
-        ok = ok[within][: liq.budget_count]
+        ok = ok[: liq.budget_count]
+        # partial liquidation when the budget runs out (Aave lets the liquidator choose
+        # debtToCover): repay, seizure and fee all scale linearly with the debt covered
+        before = np.concatenate([[0.0], np.cumsum(repay_all[ok])[:-1]])
+        capped = np.clip(liq.budget_usd - before, 0.0, repay_all[ok])
+        scale = np.divide(capped, repay_all[ok], out=np.zeros(ok.size), where=repay_all[ok] > 0)
+        keep = capped > 0
+        ok, scale = ok[keep], scale[keep]
         if ok.size == 0:
             return
         rows, jj = cand[ok], j[ok]
-        repay = amt.debt_repaid_usd[ok]
-        seized = amt.collateral_seized_units[ok]
-        to_liq = amt.collateral_to_liquidator_units[ok]
-        fee = amt.protocol_fee_units[ok]
+        repay = amt.debt_repaid_usd[ok] * scale
+        seized = amt.collateral_seized_units[ok] * scale
+        to_liq = amt.collateral_to_liquidator_units[ok] * scale
+        fee = amt.protocol_fee_units[ok] * scale
         book.debt[rows] -= repay
         book.collateral[rows, jj] -= seized
         book.collateral[rows, jj] = np.maximum(book.collateral[rows, jj], 0.0)

@@ -62,6 +62,30 @@ class AMMPool(mesa.Agent):
         self.volume_sold_usd += out
         return out
 
+    def buy_base(self, usd: float) -> float:
+        """Pay ``usd`` of the stablecoin into the pool for base; return base units out."""
+        if usd <= 0:
+            return 0.0
+        out = float(swap_out(usd, self.reserve_quote, self.reserve_base, self.params.fee_frac))
+        self.reserve_quote += usd
+        self.reserve_base -= out
+        return out
+
+    def manipulate(self, usd: float, direction: str) -> float:
+        """An outside attacker trades ``usd`` of notional to push the price; returns the move."""
+        before = self.spot
+        market = self.model.market
+        if direction == "pump":
+            got = self.buy_base(usd)
+            market.outside_units[self.quote] -= usd
+            market.outside_units[self.base] += got
+        else:
+            units = usd / self.spot
+            got = self.sell_base(units)
+            market.outside_units[self.base] -= units
+            market.outside_units[self.quote] += got
+        return self.spot / before - 1.0
+
     def quote_sell(self, units: float) -> float:
         """USD that selling ``units`` of base would return now (no state change)."""
         if units <= 0:

@@ -12,6 +12,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from contagion.errors import ParameterError
+from contagion.validation import check_array
 
 __all__ = [
     "adl_pnl_frac",
@@ -21,25 +22,6 @@ __all__ = [
     "effective_leverage",
     "hyperliquid_sorting_index",
 ]
-
-
-def _check_array(
-    name: str, value: ArrayLike, *, low: float | None = None, low_open: bool = False,
-    allow_inf: bool = False,
-) -> NDArray[np.float64]:
-    """Return ``value`` as a float array, or raise naming the first value out of range."""
-    lo = "" if low is None else f"{low:g} {'<' if low_open else '<='} "
-    allowed = f"{lo}x" + ("" if allow_inf else ", finite")
-    try:
-        arr = np.asarray(value, dtype=np.float64)
-    except (TypeError, ValueError):
-        raise ParameterError(name, value, f"a number or array of numbers, {allowed}") from None
-    bad = np.isnan(arr) if allow_inf else ~np.isfinite(arr)
-    if low is not None:
-        bad |= (arr <= low) if low_open else (arr < low)
-    if bad.any():
-        raise ParameterError(name, float(arr[bad].flat[0]), allowed)
-    return arr
 
 
 def _result(arr: NDArray[np.float64]) -> float | NDArray[np.float64]:
@@ -68,8 +50,8 @@ def effective_leverage(
     >>> effective_leverage([1000.0, -1000.0, 500.0], [900.0, -1100.0, 500.0]).tolist()
     [10.0, 10.0, inf]
     """
-    mark = _check_array("mark_value", mark_value)
-    bankrupt = _check_array("bankrupt_value", bankrupt_value)
+    mark = check_array("mark_value", mark_value)
+    bankrupt = check_array("bankrupt_value", bankrupt_value)
     cushion = mark - bankrupt
     with np.errstate(divide="ignore", invalid="ignore"):
         lev = np.where(cushion > 0, np.abs(mark) / np.where(cushion > 0, cushion, 1.0), np.inf)
@@ -90,8 +72,8 @@ def adl_pnl_frac(
     >>> adl_pnl_frac([1100.0, -900.0], [1000.0, -1000.0]).tolist()
     [0.1, 0.1]
     """
-    mark = _check_array("mark_value", mark_value)
-    entry = _check_array("avg_entry_value", avg_entry_value)
+    mark = check_array("mark_value", mark_value)
+    entry = check_array("avg_entry_value", avg_entry_value)
     if (entry == 0).any():
         raise ParameterError("avg_entry_value", 0.0, "x != 0")
     return _result((mark - entry) / np.abs(entry))
@@ -124,9 +106,9 @@ def adl_ranking(
     >>> adl_ranking([0.1, -0.1], [5.0, 5.0]).tolist()
     [0.5, -0.02]
     """
-    pnl = _check_array("pnl_frac", pnl_frac)
-    lev = _check_array("effective_leverage", effective_leverage, low=0, low_open=True,
-                       allow_inf=True)
+    pnl = check_array("pnl_frac", pnl_frac)
+    lev = check_array("effective_leverage", effective_leverage, low=0, low_open=True,
+                      allow_inf=True)
     with np.errstate(invalid="ignore"):  # 0 * inf in the branch np.where discards
         rank = np.where(pnl > 0, pnl * lev, pnl / lev)
     return _result(np.asarray(rank, dtype=np.float64))
@@ -154,10 +136,10 @@ def hyperliquid_sorting_index(
     >>> hyperliquid_sorting_index(110.0, 100.0, [1100.0, 2200.0], [500.0, 2000.0]).round(4).tolist()
     [2.42, 1.21]
     """
-    mark = _check_array("mark_price", mark_price, low=0, low_open=True)
-    entry = _check_array("entry_price", entry_price, low=0, low_open=True)
-    notional_usd = _check_array("notional", notional, low=0)
-    value = _check_array("account_value", account_value, low=0, low_open=True)
+    mark = check_array("mark_price", mark_price, low=0, low_open=True)
+    entry = check_array("entry_price", entry_price, low=0, low_open=True)
+    notional_usd = check_array("notional", notional, low=0)
+    value = check_array("account_value", account_value, low=0, low_open=True)
     return _result(mark / entry * (notional_usd / value))
 
 
@@ -178,7 +160,7 @@ def adl_queue_order(ranking: ArrayLike) -> NDArray[np.intp]:
     >>> adl_queue_order([3.0, 6.0, 1.0, 6.0]).tolist()
     [1, 3, 0, 2]
     """
-    rank = _check_array("ranking", ranking, allow_inf=True)
+    rank = check_array("ranking", ranking, allow_inf=True)
     if rank.ndim != 1:
         raise ParameterError("ranking", rank.shape, "a 1-D array, one value per account")
     return np.argsort(-rank, kind="stable")
@@ -220,8 +202,8 @@ def allocate_adl(
     >>> allocate_adl([10, 10, 20, 30, 20, 10], [3, 6, 1, 4, 5, 2], 20).tolist()
     [0.0, 10.0, 0.0, 0.0, 10.0, 0.0]
     """
-    qty = _check_array("quantity", quantity, low=0)
-    amount = float(_check_array("amount_to_close", amount_to_close, low=0))
+    qty = check_array("quantity", quantity, low=0)
+    amount = float(check_array("amount_to_close", amount_to_close, low=0))
     order = adl_queue_order(ranking)
     if qty.shape != order.shape:
         raise ParameterError("ranking", order.shape, f"the shape of quantity {qty.shape}")

@@ -1,12 +1,10 @@
-"""Constant-product automated market maker (Uniswap V2).
+"""Constant-product automated market maker (Uniswap V2), in two layers.
 
-Two layers: exact integer functions that reproduce the on-chain arithmetic of
-``UniswapV2Library`` and ``UniswapV2Pair.swap`` (floor division, the fee-adjusted ``K``
-check), and vectorised float functions for the simulation engine (swaps, spot price, price
-impact and the fee-aware arbitrage that pulls a pool's price toward an external market).
-
-A fee is an integer number of basis points in the exact layer (``fee_bps = 30`` is the 0.3%
-of Uniswap V2) and a fraction in the float layer (``fee_frac = 0.003``).
+Exact integer functions reproduce the on-chain arithmetic of ``UniswapV2Library`` and
+``UniswapV2Pair.swap`` (floor division, the fee-adjusted ``K`` check), with the fee in basis
+points (``fee_bps = 30`` is Uniswap V2's 0.3%). Vectorised float functions serve the
+simulation engine (swaps, spot price, price impact and the fee-aware arbitrage that pulls a
+pool's price toward an external market), with the fee as a fraction (``fee_frac = 0.003``).
 """
 
 from __future__ import annotations
@@ -17,7 +15,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from contagion.errors import ParameterError
-from contagion.validation import check_int, check_real
+from contagion.validation import check_array, check_int, check_real
 
 __all__ = [
     "arbitrage_to_price",
@@ -33,28 +31,6 @@ __all__ = [
 ]
 
 _BPS = 10_000
-
-
-def _check_array(
-    name: str, value: ArrayLike, *, low: float | None = None, low_open: bool = False,
-    high: float | None = None, high_open: bool = False, allow_inf: bool = False,
-) -> NDArray[np.float64]:
-    """Return ``value`` as a float array, or raise naming the first value out of range."""
-    lo = "" if low is None else f"{low:g} {'<' if low_open else '<='} "
-    hi = "" if high is None else f" {'<' if high_open else '<='} {high:g}"
-    allowed = f"{lo}x{hi}" + ("" if allow_inf else ", finite")
-    try:
-        arr = np.asarray(value, dtype=np.float64)
-    except (TypeError, ValueError):
-        raise ParameterError(name, value, f"a number or array of numbers, {allowed}") from None
-    bad = np.isnan(arr) if allow_inf else ~np.isfinite(arr)
-    if low is not None:
-        bad |= (arr <= low) if low_open else (arr < low)
-    if high is not None:
-        bad |= (arr >= high) if high_open else (arr > high)
-    if bad.any():
-        raise ParameterError(name, float(arr[bad].flat[0]), allowed)
-    return arr
 
 
 def _result(arr: NDArray[np.float64]) -> float | NDArray[np.float64]:
@@ -272,10 +248,10 @@ def swap_out(
     >>> swap_out([0.0, 1000.0], 1000.0, 1000.0, fee_frac=0.0).tolist()
     [0.0, 500.0]
     """
-    a = _check_array("amount_in", amount_in, low=0)
-    r_in = _check_array("reserve_in", reserve_in, low=0, low_open=True)
-    r_out = _check_array("reserve_out", reserve_out, low=0, low_open=True)
-    g = 1.0 - _check_array("fee_frac", fee_frac, low=0, high=1, high_open=True)
+    a = check_array("amount_in", amount_in, low=0)
+    r_in = check_array("reserve_in", reserve_in, low=0, low_open=True)
+    r_out = check_array("reserve_out", reserve_out, low=0, low_open=True)
+    g = 1.0 - check_array("fee_frac", fee_frac, low=0, high=1, high_open=True)
     return _result(a * g * r_out / (r_in + a * g))
 
 
@@ -300,10 +276,10 @@ def swap_in(
     >>> swap_in([500.0, 1000.0], 1000.0, 1000.0, fee_frac=0.0).tolist()
     [1000.0, inf]
     """
-    b = _check_array("amount_out", amount_out, low=0)
-    r_in = _check_array("reserve_in", reserve_in, low=0, low_open=True)
-    r_out = _check_array("reserve_out", reserve_out, low=0, low_open=True)
-    g = 1.0 - _check_array("fee_frac", fee_frac, low=0, high=1, high_open=True)
+    b = check_array("amount_out", amount_out, low=0)
+    r_in = check_array("reserve_in", reserve_in, low=0, low_open=True)
+    r_out = check_array("reserve_out", reserve_out, low=0, low_open=True)
+    g = 1.0 - check_array("fee_frac", fee_frac, low=0, high=1, high_open=True)
     left = r_out - b
     with np.errstate(divide="ignore", invalid="ignore"):
         amount = np.where(left > 0, r_in * b / (left * g), np.inf)
@@ -326,8 +302,8 @@ def spot_price(reserve_base: ArrayLike, reserve_quote: ArrayLike) -> float | NDA
     >>> spot_price(10.0, 20_000.0)
     2000.0
     """
-    x = _check_array("reserve_base", reserve_base, low=0, low_open=True)
-    y = _check_array("reserve_quote", reserve_quote, low=0, low_open=True)
+    x = check_array("reserve_base", reserve_base, low=0, low_open=True)
+    y = check_array("reserve_quote", reserve_quote, low=0, low_open=True)
     return _result(y / x)
 
 
@@ -354,10 +330,10 @@ def price_impact_frac(
     >>> round(price_impact_frac(100.0, 1000.0, 1000.0, fee_frac=0.0), 6)
     -0.173554
     """
-    a = _check_array("amount_in_base", amount_in_base, low=0)
-    x = _check_array("reserve_base", reserve_base, low=0, low_open=True)
-    _check_array("reserve_quote", reserve_quote, low=0, low_open=True)
-    g = 1.0 - _check_array("fee_frac", fee_frac, low=0, high=1, high_open=True)
+    a = check_array("amount_in_base", amount_in_base, low=0)
+    x = check_array("reserve_base", reserve_base, low=0, low_open=True)
+    check_array("reserve_quote", reserve_quote, low=0, low_open=True)
+    g = 1.0 - check_array("fee_frac", fee_frac, low=0, high=1, high_open=True)
     return _result(x * x / ((x + a * g) * (x + a)) - 1.0)
 
 

@@ -19,8 +19,8 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy.optimize import linprog
 
-from contagion.errors import InvariantError, ParameterError
-from contagion.validation import check_int, check_real
+from contagion.errors import InvariantError
+from contagion.validation import check_exposure_matrix, check_int, check_real, check_vector
 
 __all__ = [
     "ClearingResult",
@@ -29,44 +29,6 @@ __all__ = [
 ]
 
 logger = logging.getLogger(__name__)
-
-
-def _as_array(name: str, value: Any, ndim: int) -> NDArray[np.float64]:
-    try:
-        arr = np.asarray(value, dtype=np.float64)
-    except (TypeError, ValueError) as exc:
-        raise ParameterError(name, value, f"a {ndim}-D array of finite numbers") from exc
-    if arr.ndim != ndim:
-        raise ParameterError(name, f"array of shape {arr.shape}", f"a {ndim}-D array")
-    if not np.all(np.isfinite(arr)):
-        raise ParameterError(name, "array containing nan/inf", "finite entries only")
-    return arr
-
-
-def _as_square_matrix(name: str, value: Any) -> NDArray[np.float64]:
-    """Validate a non-negative square matrix with a zero diagonal (an exposure network)."""
-    arr = _as_array(name, value, 2)
-    if arr.shape[0] != arr.shape[1]:
-        raise ParameterError(name, f"array of shape {arr.shape}", "a square (n, n) matrix")
-    if np.any(arr < 0):
-        raise ParameterError(name, f"min entry {arr.min():g}", "entries >= 0")
-    if np.any(np.diag(arr) != 0):
-        raise ParameterError(
-            name, "nonzero diagonal", "zero diagonal", hint="a node cannot owe itself"
-        )
-    return arr
-
-
-def _as_vector(
-    name: str, value: Any, n: int | None = None, *, low: float | None = None
-) -> NDArray[np.float64]:
-    """Validate a finite 1-D array, optionally of length ``n`` and bounded below by ``low``."""
-    arr = _as_array(name, value, 1)
-    if n is not None and arr.shape[0] != n:
-        raise ParameterError(name, f"array of length {arr.shape[0]}", f"length {n} (one per node)")
-    if low is not None and np.any(arr < low):
-        raise ParameterError(name, f"min entry {arr.min():g}", f"entries >= {low:g}")
-    return arr
 
 
 def _relative_liabilities(
@@ -208,9 +170,9 @@ def eisenberg_noe(
     >>> rv.default_round.tolist(), rv.payments.round(4).tolist()
     ([0, 1, 2], [2.8571, 1.4286, 0.7143])
     """
-    liab = _as_square_matrix("liabilities", liabilities)
+    liab = check_exposure_matrix("liabilities", liabilities)
     n = liab.shape[0]
-    e = _as_vector("external_assets", external_assets, n, low=0.0)
+    e = check_vector("external_assets", external_assets, n, low=0.0)
     alpha = check_real("alpha", alpha, low=0.0, high=1.0)
     beta = check_real("beta", beta, low=0.0, high=1.0)
     tol = check_real("tol", tol, low=0.0, high=1.0, high_open=True)
@@ -315,9 +277,9 @@ def clearing_vector_lp(liabilities: Any, external_assets: Any) -> NDArray[np.flo
     >>> clearing_vector_lp([[0, 10, 0], [0, 0, 10], [4, 0, 0]], [5, 0, 0]).round(9).tolist()
     [9.0, 9.0, 4.0]
     """
-    liab = _as_square_matrix("liabilities", liabilities)
+    liab = check_exposure_matrix("liabilities", liabilities)
     n = liab.shape[0]
-    e = _as_vector("external_assets", external_assets, n, low=0.0)
+    e = check_vector("external_assets", external_assets, n, low=0.0)
     pbar, pi = _relative_liabilities(liab)
     if n == 0:
         return pbar

@@ -19,8 +19,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from contagion.errors import ParameterError
-from contagion.mechanics.clearing import _as_square_matrix, _as_vector
-from contagion.validation import check_int, check_real
+from contagion.validation import check_exposure_matrix, check_int, check_real, check_vector
 
 __all__ = [
     "DebtRankResult",
@@ -69,7 +68,7 @@ def _weights(exposures: NDArray[np.float64], economic_value: Any) -> NDArray[np.
         held = exposures.sum(axis=1)
         total = held.sum()
         return held / total if total > 0 else np.full(n, 1.0 / max(n, 1))
-    v = _as_vector("economic_value", economic_value, n, low=0.0)
+    v = check_vector("economic_value", economic_value, n, low=0.0)
     if n > 0 and v.sum() <= 0:
         raise ParameterError("economic_value", "all zeros", "entries >= 0 with a positive sum")
     return v / v.sum() if n > 0 else v
@@ -109,8 +108,8 @@ def _propagate(
 def _validate(
     exposures: Any, equity: Any, linear: Any, max_rounds: Any, tol: Any
 ) -> tuple[NDArray[np.float64], NDArray[np.float64], int, float]:
-    a = _as_square_matrix("exposures", exposures)
-    e = _as_vector("equity", equity, a.shape[0])
+    a = check_exposure_matrix("exposures", exposures)
+    e = check_vector("equity", equity, a.shape[0])
     if not isinstance(linear, bool | np.bool_):
         raise ParameterError("linear", linear, "True or False")
     rounds = check_int("max_rounds", max_rounds, low=1)
@@ -211,7 +210,7 @@ def debtrank(
     """
     a, e, max_rounds, tol = _validate(exposures, equity, linear, max_rounds, tol)
     n = a.shape[0]
-    h0 = _as_vector("initial_distress", initial_distress, n, low=0.0)
+    h0 = check_vector("initial_distress", initial_distress, n, low=0.0)
     if np.any(h0 > 1):
         raise ParameterError("initial_distress", f"max entry {h0.max():g}", "0 <= x <= 1")
     v = _weights(a, economic_value)

@@ -36,7 +36,7 @@ def crash_path(
     Examples
     --------
     >>> p = crash_path(100.0, 4, shock_frac=0.5, start_step=1, duration_steps=2)
-    >>> [round(x, 2) for x in p]
+    >>> [round(float(x), 2) for x in p]
     [100.0, 100.0, 70.71, 50.0, 50.0]
     """
     check_real("initial_price", initial_price, low=0, low_open=True)
@@ -83,7 +83,7 @@ def gbm_jump_path(
     --------
     >>> rng = np.random.default_rng(0)
     >>> p = gbm_jump_path(100.0, 3, vol_per_step=0.01, rng=rng)
-    >>> len(p), p[0]
+    >>> len(p), round(float(p[0]), 6)
     (4, 100.0)
     """
     check_real("initial_price", initial_price, low=0, low_open=True)

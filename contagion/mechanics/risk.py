@@ -16,8 +16,7 @@ from scipy.signal import lfilter
 from scipy.stats import norm
 
 from contagion.errors import ParameterError
-from contagion.mechanics.clearing import _as_vector
-from contagion.validation import check_real
+from contagion.validation import check_array, check_real, check_vector
 
 __all__ = [
     "dynamic_margin_frac",
@@ -29,7 +28,7 @@ __all__ = [
 
 
 def _losses(losses: Any) -> NDArray[np.float64]:
-    arr = _as_vector("losses", losses)
+    arr = check_vector("losses", losses)
     if arr.size == 0:
         raise ParameterError("losses", "empty array", "at least one observation")
     return arr
@@ -42,13 +41,8 @@ def _z_score(confidence: Any) -> float:
 
 def _finite(name: str, value: Any, *, nonneg: bool) -> NDArray[np.float64]:
     """A scalar or array of finite numbers (``>= 0`` if ``nonneg``), any shape."""
-    try:
-        arr = np.asarray(value, dtype=np.float64)
-    except (TypeError, ValueError) as exc:
-        raise ParameterError(name, value, "finite numbers") from exc
-    if not np.all(np.isfinite(arr)):
-        raise ParameterError(name, "value containing nan/inf", "finite entries only")
-    if nonneg and np.any(arr < 0):
+    arr = check_array(name, value)
+    if nonneg and arr.size and arr.min() < 0:
         raise ParameterError(name, f"min entry {arr.min():g}", "entries >= 0")
     return arr
 
@@ -172,7 +166,7 @@ def ewma_volatility(
     >>> (ewma_volatility([0.01, -0.02, 0.03], halflife_steps=1) ** 2).round(8).tolist()
     [0.0001, 0.00025, 0.000575]
     """
-    r = _as_vector("log_returns", log_returns)
+    r = check_vector("log_returns", log_returns)
     if r.size == 0:
         raise ParameterError("log_returns", "empty array", "at least one return")
     halflife = check_real("halflife_steps", halflife_steps, low=0.0, low_open=True)
