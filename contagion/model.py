@@ -120,23 +120,23 @@ class ContagionModel(mesa.Model):
             self.lending.append(LendingProtocol(self, v, book, supply))
         self.perps: list[PerpVenue] = []
         for i, pv in enumerate(sc.perps):
-            book = draw_perp_book(sc, i, wealth, prices[pv.asset], cross, rng)
-            self.perps.append(PerpVenue(self, pv, book))
+            perp_book = draw_perp_book(sc, i, wealth, prices[pv.asset], cross, rng)
+            self.perps.append(PerpVenue(self, pv, perp_book))
         self.custodial: list[CustodialExchange] = []
         for i, c in enumerate(sc.custodial):
-            book = draw_deposit_book(sc, i, wealth, rng)
+            deposit_book = draw_deposit_book(sc, i, wealth, rng)
             cash = c.liquid_reserve_frac * c.deposits_usd
-            supply = c.supply_to_lending_frac * c.deposits_usd if c.supply_to else 0.0
+            supplied = c.supply_to_lending_frac * c.deposits_usd if c.supply_to else 0.0
             lent = sum(link.amount_usd for link in sc.credit_links if link.lender == c.name)
             token_units = c.token_holdings_usd / prices[c.token] if c.token else 0.0
-            illiquid = (1 + c.equity_buffer_frac) * c.deposits_usd - cash - supply - lent - (
+            illiquid = (1 + c.equity_buffer_frac) * c.deposits_usd - cash - supplied - lent - (
                 c.token_holdings_usd if c.token else 0.0)
             if illiquid < 0:
                 raise ParameterError(
                     f"custodial[{c.name}].equity_buffer_frac", c.equity_buffer_frac,
-                    f">= {(cash + supply + lent + c.token_holdings_usd) / c.deposits_usd - 1:.4f}",
+                    f">= {(cash + supplied + lent + c.token_holdings_usd) / c.deposits_usd - 1:.4f}",
                     "reserves, supply, loans and token holdings exceed deposits plus equity")
-            ex = CustodialExchange(self, c, book, cash_usd=cash, token_units=token_units,
+            ex = CustodialExchange(self, c, deposit_book, cash_usd=cash, token_units=token_units,
                                    illiquid_usd=illiquid)
             ex.lending = next((v for v in self.lending if v.name == c.supply_to), None)
             self.custodial.append(ex)
@@ -148,10 +148,10 @@ class ContagionModel(mesa.Model):
             v = next(x for x in self.lending if x.name == f.lending)
             row = int(np.flatnonzero(v.book.owner == firm_holder[f.name])[0])
             self.firms.append(TradingFirm(self, f, holder=firm_holder[f.name], lending=v, row=row))
-        self.institutions: dict[str, Any] = {
-            a.name: a for a in [*self.lending, *self.custodial, *self.firms]}
-        self.venues: dict[str, Any] = {
-            a.name: a for a in [*self.lending, *self.perps, *self.custodial]}
+        creditors: list[Any] = [*self.lending, *self.custodial, *self.firms]
+        self.institutions: dict[str, Any] = {a.name: a for a in creditors}
+        self.venues: dict[str, Any] = {a.name: a for a in self.margin_venues()}
+        self.venues.update({a.name: a for a in self.custodial})
         for link in sc.credit_links:
             lender, borrower = self.institutions[link.lender], self.institutions[link.borrower]
             if not hasattr(lender, "loans") or not hasattr(borrower, "borrowings"):
@@ -236,6 +236,14 @@ class ContagionModel(mesa.Model):
                 detail=f"an attacker {'bought' if mp.direction == 'pump' else 'sold'} "
                        f"${mp.notional_usd_per_step:,.0f} of {self.market.assets[pool.base]} in "
                        f"{pool.name}, moving its spot {move:+.1%} to {pool.spot:,.4g}")
+
+    def margin_venues(self) -> list[Any]:
+        """Venues that liquidate accounts: lending protocols, then perp venues."""
+        return [*self.lending, *self.perps]
+
+    def balance_sheets(self) -> list[Any]:
+        """Every venue and firm, in the order of the venue table."""
+        return [*self.lending, *self.perps, *self.custodial, *self.firms]
 
     @property
     def events_frame(self) -> pd.DataFrame:

@@ -93,7 +93,7 @@ def build_network(model: ContagionModel, *, node_limit: int = 2000) -> nx.MultiD
     n = model.population.n
     state, exposure = trader_states(model)
     grouped = n > node_limit
-    venues = [*model.lending, *model.perps, *model.custodial]
+    venues: list[Any] = [*model.lending, *model.perps, *model.custodial]
     if grouped:
         membership = np.zeros(n, dtype=np.int64)
         for bit, v in enumerate(venues):
@@ -116,7 +116,7 @@ def build_network(model: ContagionModel, *, node_limit: int = 2000) -> nx.MultiD
         for i in range(n):
             G.add_node(trader_node[i], kind="trader", label=f"trader {i}", members=1,
                        exposure_usd=float(exposure[i]), state=NODE_STATES[int(state[i])])
-    for a in [*venues, *model.firms]:
+    for a in model.balance_sheets():
         G.add_node(a.name, kind=a.kind, label=a.name, state=_institution_state(a),
                    exposure_usd=0.0)
     for o in model.oracles.values():
@@ -269,7 +269,7 @@ def node_states(model: ContagionModel, *, node_limit: int = 5000) -> pd.DataFram
     exposure_usd``.
     """
     rows: dict[str, list[Any]] = {"node": [], "kind": [], "state": [], "exposure_usd": []}
-    for a in [*model.lending, *model.perps, *model.custodial, *model.firms]:
+    for a in model.balance_sheets():
         rows["node"].append(a.name)
         rows["kind"].append(a.kind)
         rows["state"].append(_institution_state(a))

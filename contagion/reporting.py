@@ -31,20 +31,20 @@ def _attr(container: str, name: str, attr: str) -> Callable[[ContagionModel], fl
 
 def liquidation_usd(m: ContagionModel) -> float:
     """Debt repaid at lending protocols plus notional closed at perp venues, this step."""
-    return float(sum(v.step_liquidated_usd for v in [*m.lending, *m.perps]))
+    return float(sum(v.step_liquidated_usd for v in m.margin_venues()))
 
 
 def liquidations(m: ContagionModel) -> int:
-    return int(sum(v.step_liquidations for v in [*m.lending, *m.perps]))
+    return int(sum(v.step_liquidations for v in m.margin_venues()))
 
 
 def bad_debt_usd(m: ContagionModel) -> float:
     """Cumulative shortfalls: lending write-offs plus perp losses beyond collateral."""
-    return float(sum(v.bad_debt_usd for v in [*m.lending, *m.perps]))
+    return float(sum(v.bad_debt_usd for v in m.margin_venues()))
 
 
 def socialised_usd(m: ContagionModel) -> float:
-    return float(sum(v.socialised_usd for v in [*m.lending, *m.perps]))
+    return float(sum(v.socialised_usd for v in m.margin_venues()))
 
 
 def adl_usd(m: ContagionModel) -> float:
@@ -57,7 +57,7 @@ def fund_balance_usd(m: ContagionModel) -> float:
 
 def defaults(m: ContagionModel) -> int:
     """Venues and firms in default."""
-    return int(sum(a.defaulted for a in [*m.venues.values(), *m.firms]))
+    return int(sum(a.defaulted for a in m.balance_sheets()))
 
 
 def insolvent_debt_usd(m: ContagionModel) -> float:
@@ -104,7 +104,7 @@ def model_reporters(model: ContagionModel) -> dict[str, Callable[[ContagionModel
 def venue_rows(model: ContagionModel) -> list[dict[str, Any]]:
     """One row per venue and firm for the current step."""
     rows = []
-    for a in [*model.lending, *model.perps, *model.custodial, *model.firms]:
+    for a in model.balance_sheets():
         row: dict[str, Any] = {
             "step": int(model.steps), "venue": a.name, "kind": a.kind,
             "defaulted": bool(a.defaulted),

@@ -94,9 +94,10 @@ class Scenario:
         for p in self.paths:
             if p.asset not in assets:
                 raise ParameterError(f"paths[{p.asset}].asset", p.asset, "a declared asset")
-        for p in self.pools:
-            if p.base not in assets or assets[p.base].kind == "stable":
-                raise ParameterError(f"pools[{p.name}].base", p.base, "a declared non-stable asset")
+        for pool in self.pools:
+            if pool.base not in assets or assets[pool.base].kind == "stable":
+                raise ParameterError(f"pools[{pool.name}].base", pool.base,
+                                     "a declared non-stable asset")
         for mp in self.manipulations:
             if mp.pool not in pools:
                 raise ParameterError(f"manipulations[{mp.pool}].pool", mp.pool,
@@ -121,19 +122,20 @@ class Scenario:
             if v.insurance_fund is not None and v.insurance_fund not in funds:
                 raise ParameterError(f"lending[{v.name}].insurance_fund", v.insurance_fund,
                                      "a declared fund")
-        for v in self.perps:
-            if v.oracle not in oracles or oracles[v.oracle].asset != v.asset:
-                raise ParameterError(f"perps[{v.name}].oracle", v.oracle, f"an oracle of {v.asset!r}")
-            if v.insurance_fund is not None and v.insurance_fund not in funds:
-                raise ParameterError(f"perps[{v.name}].insurance_fund", v.insurance_fund,
+        for pv in self.perps:
+            if pv.oracle not in oracles or oracles[pv.oracle].asset != pv.asset:
+                raise ParameterError(f"perps[{pv.name}].oracle", pv.oracle,
+                                     f"an oracle of {pv.asset!r}")
+            if pv.insurance_fund is not None and pv.insurance_fund not in funds:
+                raise ParameterError(f"perps[{pv.name}].insurance_fund", pv.insurance_fund,
                                      "a declared fund")
         lending_names = [v.name for v in self.lending]
-        for c in self.custodial:
-            if c.supply_to is not None and c.supply_to not in lending_names:
-                raise ParameterError(f"custodial[{c.name}].supply_to", c.supply_to,
+        for ex in self.custodial:
+            if ex.supply_to is not None and ex.supply_to not in lending_names:
+                raise ParameterError(f"custodial[{ex.name}].supply_to", ex.supply_to,
                                      "one of the lending protocols " + ", ".join(lending_names))
-            if c.token is not None and c.token not in assets:
-                raise ParameterError(f"custodial[{c.name}].token", c.token, "a declared asset")
+            if ex.token is not None and ex.token not in assets:
+                raise ParameterError(f"custodial[{ex.name}].token", ex.token, "a declared asset")
         for f in self.firms:
             if f.lending not in lending_names:
                 raise ParameterError(f"firms[{f.name}].lending", f.lending,
@@ -223,7 +225,7 @@ def override(scenario: Scenario, key: str, value: Any) -> Scenario:
             current = getattr(obj, head)
             new = (_coerce(here, current, value) if len(path) == 1
                    else replace_in(current, path[1:], here))
-            return dataclasses.replace(obj, **{head: new})
+            return dataclasses.replace(obj, **{head: new})  # type: ignore[type-var]
         if isinstance(obj, tuple):
             labels = [getattr(x, "name", None) or getattr(x, "asset", None) for x in obj]
             if head not in labels:

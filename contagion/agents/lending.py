@@ -181,8 +181,8 @@ class LendingProtocol(mesa.Agent):
         before = np.concatenate([[0.0], np.cumsum(repay_all[ok])[:-1]])
         capped = np.clip(liq.budget_usd - before, 0.0, repay_all[ok])
         scale = np.divide(capped, repay_all[ok], out=np.zeros(ok.size), where=repay_all[ok] > 0)
-        keep = capped > 0
-        ok, scale = ok[keep], scale[keep]
+        covered = capped > 0
+        ok, scale = ok[covered], scale[covered]
         if ok.size == 0:
             return
         rows, jj = cand[ok], j[ok]

@@ -103,7 +103,8 @@ class PerpVenue(mesa.Agent):
 
     def equity(self, mark: float | None = None) -> NDArray[np.float64]:
         b = self.book
-        return account_equity(b.collateral, b.size, b.entry, self.mark() if mark is None else mark)
+        return np.asarray(account_equity(b.collateral, b.size, b.entry,
+                                         self.mark() if mark is None else mark))
 
     def margin_ratio(self) -> NDArray[np.float64]:
         """(equity + cross credit) / maintenance margin; inf for flat accounts.
@@ -165,7 +166,7 @@ class PerpVenue(mesa.Agent):
         slip_s = min(p.max_liquidation_slippage_frac, -size[~long].sum() * mark / depth)
         fill = np.where(long, mark * (1 - slip_l), mark * (1 + slip_s))
         e_fill = b.collateral[rows] + size * (fill - b.entry[rows])
-        p_bank = bankruptcy_price(b.collateral[rows], size, b.entry[rows])
+        p_bank = np.asarray(bankruptcy_price(b.collateral[rows], size, b.entry[rows]))
         shortfall = np.maximum(-e_fill, 0.0)
         # 1. a cross-margined account's deposit at the custodian pays first
         seized = np.zeros(rows.size)
