@@ -114,6 +114,34 @@ def _cmd_run(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_network(args: argparse.Namespace) -> int:
+    from contagion.network import read_network
+    from contagion.stress import stress_network
+
+    shocks: dict[str, float] = {}
+    for item in args.shock or []:
+        node, sep, frac = item.rpartition("=")
+        if not sep or not node:
+            raise ParameterError("--shock", item, "NODE=FRACTION, e.g. AlphaFund=0.6")
+        try:
+            shocks[node] = float(frac)
+        except ValueError:
+            raise ParameterError(f"--shock {node}", frac, "a number, 0 <= x <= 1") from None
+    G = read_network(args.file)
+    table = stress_network(G, shocks)
+    if args.out:
+        out = Path(args.out)
+        tmp = out.with_name(out.name + ".part")
+        table.to_csv(tmp, index=False)
+        tmp.replace(out)
+    with_money = table.assign(**{c: table[c].map(_usd) for c in
+                                 ("external_assets_usd", "liabilities_usd", "payments_usd")})
+    print(with_money.to_string(index=False, float_format=lambda x: f"{x:.3f}"))
+    print(f"\n{int(table['defaulted'].sum())} of {len(table)} institutions default; "
+          f"cascade depth {int(table['default_generation'].max())}")
+    return 0
+
+
 def _cmd_scenarios(args: argparse.Namespace) -> int:
     from models import SCENARIOS, scenario_parameters
 
@@ -140,6 +168,13 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument("--out", help="output directory (default runs/<scenario>-seed<seed>)")
     r.add_argument("--force", action="store_true", help="replace a non-empty --out")
     r.set_defaults(func=_cmd_run)
+    n = sub.add_parser("network", help="stress an exposure network (node-link JSON or GraphML): "
+                                       "clear it (Eisenberg-Noe) and rank it (DebtRank)")
+    n.add_argument("file", help="network file, e.g. a run's network.json or your own")
+    n.add_argument("--shock", action="append", metavar="NODE=FRAC",
+                   help="wipe out FRAC of NODE's external assets (repeatable)")
+    n.add_argument("--out", help="also write the table as CSV")
+    n.set_defaults(func=_cmd_network)
     s = sub.add_parser("scenarios", help="list the scenario presets")
     s.add_argument("-v", "--verbose", action="store_true", help="also list their parameters")
     s.set_defaults(func=_cmd_scenarios)

@@ -119,6 +119,13 @@ def build_network(model: ContagionModel, *, node_limit: int = 2000) -> nx.MultiD
     for a in model.balance_sheets():
         G.add_node(a.name, kind=a.kind, label=a.name, state=_institution_state(a),
                    exposure_usd=0.0)
+    from contagion.credit import OUTSIDE, credit_matrix
+
+    names, L, ext = credit_matrix(model)  # the balance sheets the model clears each step
+    for i, name in enumerate(names):
+        if name != OUTSIDE:
+            G.nodes[name]["external_assets_usd"] = float(ext[i])
+            G.nodes[name]["external_liabilities_usd"] = float(L[i, names.index(OUTSIDE)])
     for o in model.oracles.values():
         G.add_node(o.name, kind="oracle", label=o.name, state="healthy", exposure_usd=0.0)
     for f in model.funds.values():
