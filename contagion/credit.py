@@ -43,7 +43,7 @@ def credit_matrix(model: ContagionModel) -> tuple[list[str], NDArray[np.float64]
                 L[i, idx.get(holder, idx[OUTSIDE])] += inst.claim_of(holder)
             e[i] = inst.cash_usd + float(inst.book.debt.sum())
         elif inst.kind == "custodial":
-            L[i, idx[OUTSIDE]] += inst.deposits_usd()
+            L[i, idx[OUTSIDE]] += inst.deposits_usd() + inst.payables_usd()
             for lender, amount in inst.borrowings.items():
                 L[i, idx[lender]] += amount
             token = inst.token_units * float(market.price[inst.token]) if inst.token is not None else 0

@@ -286,6 +286,7 @@ class ContagionModel(mesa.Model):
                 lender_agent.last_loss_event = lid
         self._clear()
         if agent.kind == "custodial":
+            agent.drop_payables(eid)
             agent.recovery_rate = self.recovery.get(agent.name, 0.0)
             agent.loss_event = self.events.add(
                 "collateral_loss", step=self.steps, venue=agent.name,

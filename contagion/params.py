@@ -440,6 +440,9 @@ class TraderParams:
 
     ``cross_margin_share`` of perp traders margin their perp account with their deposit at
     the custodial exchange (one collateral pool across venues); the rest are isolated.
+    A margin call on that deposit settles after ``cross_margin_settlement_steps`` (a
+    cross-venue or cross-chain transfer: withdrawal, bridge, deposit); until then the perp
+    venue carries it unfunded, and loses it if the exchange defaults in that window.
     ``topup_share`` add margin from their wallet when close to liquidation.
     ``agent_limit``: at most this many Trader agents; above it, one agent stands for a
     cohort of accounts that share a policy.
@@ -452,6 +455,7 @@ class TraderParams:
     cross_margin: bool = True
     cross_margin_share: float = 0.3
     cross_margin_haircut_frac: float = 0.1
+    cross_margin_settlement_steps: int = 0
     topup_share: float = 0.3
     topup_below_margin_ratio: float = 1.2
     agent_limit: int = 5000
@@ -462,6 +466,8 @@ class TraderParams:
         check_real("traders.wealth_sigma", self.wealth_sigma, low=0, high=5)
         check_real("traders.wallet_frac", self.wallet_frac, low=0, high=1)
         check_real("traders.cross_margin_share", self.cross_margin_share, low=0, high=1)
+        check_int("traders.cross_margin_settlement_steps", self.cross_margin_settlement_steps,
+                  low=0, high=10_000)
         check_real("traders.cross_margin_haircut_frac", self.cross_margin_haircut_frac, low=0,
                    high=1)
         check_real("traders.topup_share", self.topup_share, low=0, high=1)

@@ -49,6 +49,7 @@ def default_market(
     shock_start_step: int = 12,
     shock_duration_steps: int = 36,
     cross_margin: bool = True,
+    cross_margin_settlement_steps: int = 0,
     oracle_delay_steps: int = 0,
     twap_window_steps: int = 6,
     oracle_heartbeat_steps: int = 12,
@@ -72,6 +73,9 @@ def default_market(
         ETH's fall over the shock, 0 <= x < 1 (0: no shock, the calm baseline).
     cross_margin : bool
         Whether some PerpX accounts are cross-margined with their CEX deposit.
+    cross_margin_settlement_steps : int
+        Steps a margin call on a CEX deposit takes to reach PerpX (0: instant; a few steps
+        for a cross-chain transfer). PerpX loses transfers in flight if CEX defaults.
     oracle_delay_steps, twap_window_steps, oracle_heartbeat_steps : int
         Latency of the ETH oracles.
     liquidator_capital_usd, liquidator_max_per_step
@@ -93,6 +97,7 @@ def default_market(
     check_int("shock_start_step", shock_start_step, low=0)
     check_int("shock_duration_steps", shock_duration_steps, low=1)
     check_int("oracle_delay_steps", oracle_delay_steps, low=0, high=10_000)
+    check_int("cross_margin_settlement_steps", cross_margin_settlement_steps, low=0, high=10_000)
     check_int("twap_window_steps", twap_window_steps, low=1, high=10_000)
     check_int("oracle_heartbeat_steps", oracle_heartbeat_steps, low=1, high=100_000)
     check_real("liquidator_capital_usd", liquidator_capital_usd, low=0, allow_inf=True)
@@ -204,5 +209,6 @@ def default_market(
                                       gas_cost_usd=20.0),),
         traders=TraderParams(n_traders=n_traders, mean_wealth_usd=2e5 * wealth_scale,
                              cross_margin=cross_margin, cross_margin_share=0.35,
+                             cross_margin_settlement_steps=cross_margin_settlement_steps,
                              agent_limit=5000),
     )

@@ -48,3 +48,21 @@ def test_oracles_lag_the_market_during_the_crash(shocked_run: RunResult) -> None
     gap = (s["oracle_ETH-twap"] / s["price_ETH"] - 1).abs()
     assert gap.max() > 0.01  # the TWAP oracle trails the market by more than 1%
     assert (s["oracle_ETH-feed"] > 0).all()
+
+
+def test_settlement_delay_is_a_window_for_default() -> None:
+    """Cross-margin calls that take an hour to settle are lost when CEX defaults meanwhile."""
+    from contagion.model import ContagionModel
+    from models import get_scenario
+
+    lost = {}
+    for delay in (0, 12):
+        model = ContagionModel(get_scenario("default", n_traders=1000,
+                                            cross_margin_settlement_steps=delay),
+                               seed=1, check_conservation=True)
+        model.run()
+        perp = model.perps[0]
+        lost[delay] = perp.transfer_loss_usd
+        assert perp.unfunded_usd < 1e-6  # every transfer settled or was written off
+    assert lost[0] == 0.0
+    assert lost[12] > 0.0

@@ -16,6 +16,7 @@ markets = st.fixed_dictionaries({
     "shock_frac": st.floats(0.0, 0.8),
     "shock_duration_steps": st.integers(1, 20),
     "cross_margin": st.booleans(),
+    "cross_margin_settlement_steps": st.integers(0, 8),
     "oracle_delay_steps": st.integers(0, 4),
     "twap_window_steps": st.integers(1, 8),
     "liquidator_capital_usd": st.sampled_from([0.0, 1e5, 2e7]),

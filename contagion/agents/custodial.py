@@ -48,6 +48,7 @@ class CustodialExchange(mesa.Agent):
         self.loans: dict[str, float] = {}  # borrower -> outstanding
         self.borrowings: dict[str, float] = {}  # lender -> outstanding
         self.pending: list[tuple[int, str, float]] = []  # (due step, borrower, amount)
+        self.payables: list[tuple[int, str, float]] = []  # (due step, venue, amount) in flight
         self.recovery_rate = 1.0
         self.defaulted = False
         self.default_step = -1
@@ -73,7 +74,11 @@ class CustodialExchange(mesa.Agent):
         return self.cash_usd + token + supply + loans + self.illiquid_usd
 
     def liabilities_usd(self) -> float:
-        return self.deposits_usd() + sum(self.borrowings.values())
+        return self.deposits_usd() + sum(self.borrowings.values()) + self.payables_usd()
+
+    def payables_usd(self) -> float:
+        """Cross-margin transfers committed but not yet settled."""
+        return sum(a for _, _, a in self.payables)
 
     def reserve_ratio(self) -> float:
         """Assets / liabilities: what a solvency proof would publish."""
@@ -92,12 +97,20 @@ class CustodialExchange(mesa.Agent):
         return out
 
     # ------------------------------------------------------------------ flows
-    def seize(self, owners: NDArray[np.int64], amounts: NDArray[np.float64], *, to: str
-              ) -> NDArray[np.float64]:
-        """Pay a cross-margin call out of ``owners``' deposits to venue ``to``."""
+    def seize(self, owners: NDArray[np.int64], amounts: NDArray[np.float64], *, to: str,
+              delay_steps: int = 0) -> NDArray[np.float64]:
+        """Pay a cross-margin call out of ``owners``' deposits to venue ``to``.
+
+        With ``delay_steps`` the claims leave the depositors now but the cash moves only
+        when the transfer settles (:meth:`step`); returns the amounts committed.
+        """
         if self.defaulted:
             return np.zeros(owners.size)
         want = np.minimum(amounts, self.book.balance[owners])
+        if delay_steps > 0:
+            self.book.balance[owners] -= want
+            self.payables.append((self.model.steps + delay_steps, to, float(want.sum())))
+            return want
         total = float(want.sum())
         scale = min(1.0, self.cash_usd / total) if total > 0 else 0.0
         paid = want * scale
@@ -111,6 +124,9 @@ class CustodialExchange(mesa.Agent):
         if self.defaulted:
             return
         self._settle_recalls()
+        self._settle_payables()
+        if self.defaulted:
+            return
         p, market = self.params, self.model.market
         token_drop = 0.0
         if self.token is not None:
@@ -178,6 +194,30 @@ class CustodialExchange(mesa.Agent):
                     ev.add("loan_recall", step=step, venue=self.name, agent=borrower,
                            value_usd=amount, detail=f"{self.name} recalled its ${amount:,.0f} "
                                                     f"loan to {borrower}, due at step {due}")
+
+    def _settle_payables(self) -> None:
+        now = self.model.steps
+        due = [x for x in self.payables if x[0] <= now]
+        if not due:
+            return
+        self.payables = [x for x in self.payables if x[0] > now]
+        owed = sum(a for _, _, a in due)
+        for _, venue, amount in due:
+            paid = min(amount, self.cash_usd)
+            self.cash_usd -= paid
+            self.model.venues[venue].settle_transfer(paid, amount, cause_id=self.last_loss_event)
+        if self.cash_usd <= 0 and owed > 0 and any(
+                self.model.venues[v].unfunded_usd > 0 for _, v, _ in due):
+            eid = self.model.events.add(
+                "withdrawal_freeze", step=now, venue=self.name, value_usd=owed,
+                detail=f"{self.name} could not settle ${owed:,.0f} of cross-margin transfers")
+            self.model.declare_default(self, eid, f"{self.name} failed to settle transfers")
+
+    def drop_payables(self, cause_id: int) -> None:
+        """On default: transfers in flight are frozen with everything else."""
+        for _, venue, amount in self.payables:
+            self.model.venues[venue].settle_transfer(0.0, amount, cause_id=cause_id)
+        self.payables = []
 
     def _settle_recalls(self) -> None:
         now = self.model.steps

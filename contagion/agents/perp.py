@@ -86,6 +86,9 @@ class PerpVenue(mesa.Agent):
         self.seized_cross_usd = 0.0
         self.unresolved_usd = 0.0
         self.adl_covered_usd = 0.0
+        self.unfunded_usd = 0.0  # cross-margin transfers credited to accounts, cash not yet in
+        self.transfer_loss_usd = 0.0
+        self.settle_steps = model.scenario.traders.cross_margin_settlement_steps
         self._ratio = np.empty(0)
         self._ratio_step = -1
 
@@ -124,7 +127,55 @@ class PerpVenue(mesa.Agent):
         return float(np.abs(self.book.size[1:]).sum() * self.mark())
 
     def holdings(self) -> dict[int, float]:
-        return {self.model.market.numeraire: self.book.cash()}
+        return {self.model.market.numeraire: self.book.cash() - self.unfunded_usd}
+
+    def settle_transfer(self, paid_usd: float, owed_usd: float, *, cause_id: int) -> None:
+        """A cross-margin transfer settles: ``paid_usd`` of the ``owed_usd`` arrives.
+
+        What does not arrive is a loss: the insurance fund covers it, then accounts in
+        profit are clawed back pro rata; what is still left stays unresolved.
+        """
+        self.unfunded_usd -= paid_usd
+        loss = owed_usd - paid_usd
+        if loss <= 1e-9:
+            return
+        self.transfer_loss_usd += loss
+        eid = self.model.events.add(
+            "bad_debt", step=self.model.steps, venue=self.name, value_usd=loss, cause_id=cause_id,
+            detail=f"${loss:,.0f} of cross-margin transfers to {self.name} never settled")
+        self.bad_debt_usd += loss
+        if self.fund is not None:
+            paid = self.fund.draw(loss, venue=self.name, cause_id=eid)
+            self.fund_paid_usd += paid
+            self.unfunded_usd -= paid
+            loss -= paid
+        if loss > 1e-9:
+            taken = self._clawback(loss, eid)
+            self.unfunded_usd -= taken
+            if loss - taken > 1e-6:
+                self.unresolved_usd += loss - taken
+                if not self.defaulted:
+                    self.model.declare_default(self, eid, f"{self.name} could not cover "
+                                                          f"${loss - taken:,.0f} of lost transfers")
+
+    def _clawback(self, amount: float, cause_id: int, exclude: NDArray[np.int64] | None = None
+                  ) -> float:
+        """Take up to ``amount`` pro rata from accounts in profit; return what was taken."""
+        eq = self.equity()
+        eq[0] = 0.0
+        if exclude is not None:
+            eq[exclude] = 0.0
+        pos = np.maximum(eq, 0.0)
+        avail = float(pos.sum())
+        take = min(amount, avail)
+        if take > 0:
+            self.book.collateral -= pos * (take / avail)
+            self.socialised_usd += take
+            self.model.events.add(
+                "socialised_loss", step=self.model.steps, venue=self.name, value_usd=take,
+                cause_id=cause_id, detail=f"{self.name} clawed back ${take:,.0f} pro rata from "
+                                          f"accounts in profit (haircut {take / avail:.2%})")
+        return take
 
     # ------------------------------------------------------------------ step
     def update_margin(self) -> None:
@@ -173,7 +224,9 @@ class PerpVenue(mesa.Agent):
         cross = b.cross[rows] & (shortfall > 0)
         if self.custodian is not None and cross.any():
             seized[cross] = self.custodian.seize(b.owner[rows[cross]], shortfall[cross],
-                                                 to=self.name)
+                                                 to=self.name, delay_steps=self.settle_steps)
+            if self.settle_steps > 0:
+                self.unfunded_usd += float(seized.sum())
             self.seized_cross_usd += float(seized.sum())
         # 2. the insurance fund
         need = shortfall - seized
@@ -285,22 +338,10 @@ class PerpVenue(mesa.Agent):
 
     def _socialise(self, rows: NDArray[np.int64], residual: NDArray[np.float64],
                    cause_id: int) -> None:
-        b = self.book
         total = float(residual.sum())
-        eq = self.equity()
-        eq[0] = 0.0
-        eq[rows] = 0.0
-        pos = np.maximum(eq, 0.0)
-        avail = float(pos.sum())
-        take = min(total, avail)
+        take = self._clawback(total, cause_id, exclude=rows)
         if take > 0:
-            b.collateral -= pos * (take / avail)
-            b.collateral[rows] += residual * (take / total)
-            self.socialised_usd += take
-            self.model.events.add(
-                "socialised_loss", step=self.model.steps, venue=self.name, value_usd=take,
-                cause_id=cause_id, detail=f"{self.name} clawed back ${take:,.0f} pro rata from "
-                                          f"accounts in profit (haircut {take / avail:.2%})")
+            self.book.collateral[rows] += residual * (take / total)
         if total - take > 1e-6:
             self.unresolved_usd += total - take
             if not self.defaulted:

@@ -496,7 +496,7 @@ def main(argv: list[str] | None = None) -> int:
            *_side_table(list(agent.values())), ""]
     if any(m.extrapolated for m in agent.values()):
         out += [f"* run for fewer steps and extrapolated per step to {args.steps} steps "
-                f"(predicted full run > {args.baseline_budget:.0f} s)", ""]
+                f"(predicted full run > {args.baseline_budget:g} s)", ""]
     out += ["## Comparison", *_comparison_table(engine, agent), "",
             "ratio = engine / per-agent account-steps per second; same-n time ratio = "
             "per-agent / engine seconds per step for the same n_traders.", "",
