@@ -70,15 +70,26 @@ class PerpBook:
 
 @dataclass
 class DepositBook:
-    """Customer stablecoin deposits at a custodial exchange and each depositor's run trigger."""
+    """Customer stablecoin deposits at a custodial exchange and each depositor's run trigger.
+
+    ``row_of[trader]`` is that trader's row, or -1 if it has no deposit here.
+    """
 
     balance: F64
     owner: I64
     run_threshold: F64  # stress above which this depositor starts to withdraw
+    row_of: NDArray[np.int32]
+
+    def rows_of(self, owners: I64) -> tuple[I64, NDArray[np.bool_]]:
+        """Rows of ``owners`` (0 where they have none) and a mask of those that have one."""
+        rows = self.row_of[owners].astype(np.int64)
+        has = rows >= 0
+        return np.where(has, rows, 0), has
 
     def __len__(self) -> int:
         return int(self.balance.shape[0])
 
     @property
     def nbytes(self) -> int:
-        return self.balance.nbytes + self.owner.nbytes + self.run_threshold.nbytes
+        return (self.balance.nbytes + self.owner.nbytes + self.run_threshold.nbytes
+                + self.row_of.nbytes)

@@ -101,7 +101,7 @@ def draw_perp_book(scenario: Scenario, p_index: int, wealth: NDArray[np.float64]
 
 def draw_deposit_book(scenario: Scenario, c_index: int, wealth: NDArray[np.float64],
                       rng: np.random.Generator) -> DepositBook:
-    """Deposits at a custodial exchange, one row per trader (zero for non-customers).
+    """Deposits at a custodial exchange, one row per depositor.
 
     Members' balances are proportional to their wealth and sum to ``deposits_usd``; each
     depositor's run threshold is drawn uniformly above ``run_stress_threshold``, larger
@@ -113,10 +113,13 @@ def draw_deposit_book(scenario: Scenario, c_index: int, wealth: NDArray[np.float
     if not member.any():
         raise ParameterError(f"custodial[{c.name}].share_of_traders", c.share_of_traders,
                              "a share that gives the exchange at least one depositor")
-    balance = np.where(member, wealth, 0.0)
-    balance *= c.deposits_usd / balance.sum()
-    rank = np.argsort(np.argsort(-balance)) / max(n - 1, 1)
+    members = np.flatnonzero(member)
+    m = members.size
+    balance = wealth[members] * (c.deposits_usd / wealth[members].sum())
+    rank = np.argsort(np.argsort(-balance)) / max(m - 1, 1)
     spread = (1.0 - c.run_stress_threshold) * 0.8
-    threshold = c.run_stress_threshold + spread * (0.5 * rank + 0.5 * rng.random(n))
-    return DepositBook(balance=balance, owner=np.arange(n, dtype=np.int64),
-                       run_threshold=threshold)
+    threshold = c.run_stress_threshold + spread * (0.5 * rank + 0.5 * rng.random(m))
+    row_of = np.full(n, -1, dtype=np.int32)
+    row_of[members] = np.arange(m, dtype=np.int32)
+    return DepositBook(balance=balance, owner=members.astype(np.int64), run_threshold=threshold,
+                       row_of=row_of)

@@ -18,7 +18,7 @@ from contagion.mechanics.clearing import ClearingResult, eisenberg_noe
 if TYPE_CHECKING:
     from contagion.model import ContagionModel
 
-__all__ = ["OUTSIDE", "clear_institutions", "credit_matrix"]
+__all__ = ["OUTSIDE", "clear_institutions", "credit_matrix", "recovery_rates"]
 
 OUTSIDE = "outside"
 
@@ -54,6 +54,22 @@ def credit_matrix(model: ContagionModel) -> tuple[list[str], NDArray[np.float64]
             e[i] = inst.assets_usd()
     np.fill_diagonal(L, 0.0)
     return names, L, np.maximum(e, 0.0)
+
+
+def recovery_rates(model: ContagionModel) -> dict[str, float]:
+    """Each institution's clearing payment ratio (1.0 when it can pay in full).
+
+    Notes
+    -----
+    When every node's external assets plus full receipts cover its liabilities, paying in
+    full is the greatest clearing vector, so the linear solve is skipped.
+    """
+    names, L, e = credit_matrix(model)
+    owed = L.sum(axis=1)
+    if np.all(e + L.sum(axis=0) >= owed * (1 - 1e-12)):
+        return dict.fromkeys(names, 1.0)
+    res = eisenberg_noe(L, e)
+    return dict(zip(names, res.recovery_rate.tolist(), strict=True))
 
 
 def clear_institutions(model: ContagionModel) -> tuple[list[str], ClearingResult]:

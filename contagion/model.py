@@ -26,7 +26,7 @@ from contagion.agents.perp import PerpVenue
 from contagion.agents.pool import AMMPool
 from contagion.agents.trader import Trader, TraderPopulation
 from contagion.build import draw_deposit_book, draw_lending_book, draw_perp_book, draw_wealth
-from contagion.credit import clear_institutions
+from contagion.credit import recovery_rates
 from contagion.errors import InvariantError, ParameterError
 from contagion.events import EventLog
 from contagion.network import node_states
@@ -288,6 +288,7 @@ class ContagionModel(mesa.Model):
         if agent.kind == "custodial":
             agent.drop_payables(eid)
             agent.recovery_rate = self.recovery.get(agent.name, 0.0)
+            agent.version += 1
             agent.loss_event = self.events.add(
                 "collateral_loss", step=self.steps, venue=agent.name,
                 value_usd=agent.deposits_usd() * (1 - agent.recovery_rate), cause_id=eid,
@@ -297,11 +298,13 @@ class ContagionModel(mesa.Model):
         return eid
 
     def _clear(self) -> None:
-        names, res = clear_institutions(self)
-        self.recovery = dict(zip(names, res.recovery_rate.tolist(), strict=True))
+        self.recovery = recovery_rates(self)
         for ex in self.custodial:
             if ex.defaulted:
-                ex.recovery_rate = self.recovery.get(ex.name, 0.0)
+                rate = self.recovery.get(ex.name, 0.0)
+                if rate != ex.recovery_rate:
+                    ex.recovery_rate = rate
+                    ex.version += 1
 
     # ------------------------------------------------------------------ records
     def _record(self) -> None:

@@ -64,7 +64,7 @@ def trader_states(model: ContagionModel) -> tuple[np.ndarray, np.ndarray]:
         np.add.at(exposure, own[t], np.maximum(v.book.collateral[t], 0))
         risky[own[t][v.margin_ratio()[t] < 1.5]] = True
     for ex in model.custodial:
-        exposure += ex.book.balance
+        np.add.at(exposure, ex.book.owner, ex.book.balance)
     state = np.where(risky, STATE_CODE["at_risk"], STATE_CODE["healthy"])
     state[model.liquidated_traders] = STATE_CODE["liquidated"]
     return state, exposure
@@ -100,7 +100,7 @@ def build_network(model: ContagionModel, *, node_limit: int = 2000) -> nx.MultiD
             own = v.book.owner
             present = own[(own >= 0) & (own < n)]
             if v.kind == "custodial":
-                present = np.flatnonzero(v.book.balance > 0)
+                present = v.book.owner[v.book.balance > 0]
             membership[present] |= 1 << bit
         node_of = np.array([f"cohort:{m}" for m in range(1 << len(venues))], dtype=object)
         for m in np.unique(membership):
@@ -179,8 +179,8 @@ def build_network(model: ContagionModel, *, node_limit: int = 2000) -> nx.MultiD
             G.add_edge(v.custodian.name, v.name, key="cross_margin", type="cross_margin",
                        weight=credit)
     for ex in model.custodial:
-        has = np.flatnonzero(ex.book.balance > 0)
-        add_edges(trader_node[has], ex.name, ex.book.balance[has], "collateral")
+        has = ex.book.balance > 0
+        add_edges(trader_node[ex.book.owner[has]], ex.name, ex.book.balance[has], "collateral")
         if ex.lending is not None:
             G.add_edge(ex.name, ex.lending.name, key="credit", type="credit",
                        weight=ex.lending.claim_of(ex.name))

@@ -50,6 +50,7 @@ class CustodialExchange(mesa.Agent):
         self.pending: list[tuple[int, str, float]] = []  # (due step, borrower, amount)
         self.payables: list[tuple[int, str, float]] = []  # (due step, venue, amount) in flight
         self.recovery_rate = 1.0
+        self.version = 0  # bumped whenever deposits or their recovery value change
         self.defaulted = False
         self.default_step = -1
         self.loss_event = -1
@@ -87,7 +88,9 @@ class CustodialExchange(mesa.Agent):
 
     def deposit_value(self, owners: NDArray[np.int64]) -> NDArray[np.float64]:
         """What each owner's deposit is worth now (face value, or the recovery if in default)."""
-        return self.book.balance[owners] * (self.recovery_rate if self.defaulted else 1.0)
+        rows, has = self.book.rows_of(owners)
+        value = np.where(has, self.book.balance[rows], 0.0)
+        return value * (self.recovery_rate if self.defaulted else 1.0)
 
     def holdings(self) -> dict[int, float]:
         m = self.model.market
@@ -106,15 +109,17 @@ class CustodialExchange(mesa.Agent):
         """
         if self.defaulted:
             return np.zeros(owners.size)
-        want = np.minimum(amounts, self.book.balance[owners])
+        rows, has = self.book.rows_of(owners)
+        want = np.where(has, np.minimum(amounts, self.book.balance[rows]), 0.0)
+        self.version += 1
         if delay_steps > 0:
-            self.book.balance[owners] -= want
+            self.book.balance[rows] -= want
             self.payables.append((self.model.steps + delay_steps, to, float(want.sum())))
             return want
         total = float(want.sum())
         scale = min(1.0, self.cash_usd / total) if total > 0 else 0.0
         paid = want * scale
-        self.book.balance[owners] -= paid
+        self.book.balance[rows] -= paid
         self.cash_usd -= float(paid.sum())
         return paid
 
@@ -145,6 +150,7 @@ class CustodialExchange(mesa.Agent):
             self._raise_cash(need - self.cash_usd)
         pay_frac = min(1.0, self.cash_usd / need)
         paid = want * pay_frac
+        self.version += 1
         self.book.balance -= paid
         self.cash_usd -= float(paid.sum())
         self.model.pay_traders(self.book.owner, paid)

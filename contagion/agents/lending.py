@@ -100,8 +100,14 @@ class LendingProtocol(mesa.Agent):
 
     def insolvent_debt_usd(self) -> float:
         """Debt not covered by collateral at market prices (Gauntlet's 'insolvent debt')."""
-        cv = self.book.collateral @ self.model.market.price[self.asset_ids]
-        return float(np.maximum(self.book.debt - cv, 0.0).sum())
+        market = self.model.market.price[self.asset_ids]
+        oracle = self.prices()
+        # Exact pre-filter: collateral at market >= (collateral at oracle) * min(market/oracle),
+        # so debt > collateral at market requires HF < max(LT) / min(market/oracle).
+        bound = float(self.lt.max() / np.min(market / oracle))
+        rows = np.flatnonzero(self.health() < bound)
+        cv = self.book.collateral[rows] @ market
+        return float(np.maximum(self.book.debt[rows] - cv, 0.0).sum())
 
     def holdings(self) -> dict[int, float]:
         """Units held by the protocol: its cash, borrowers' collateral and its treasury."""
@@ -134,7 +140,8 @@ class LendingProtocol(mesa.Agent):
         book, p = self.book, self.params
         prices = self.prices()
         hf = self.health()
-        cand = np.flatnonzero((hf < 1.0) & (book.debt > p.bad_debt_dust_usd))
+        cand = np.flatnonzero(hf < 1.0)
+        cand = cand[book.debt[cand] > p.bad_debt_dust_usd]
         if cand.size and liquidator.budget_count > 0 and liquidator.budget_usd > 0:
             self._liquidate_rows(cand, hf[cand], book.collateral[cand] * prices, prices,
                                  liquidator)
@@ -254,8 +261,8 @@ class LendingProtocol(mesa.Agent):
 
     def _write_off_bad_debt(self, prices: NDArray[np.float64]) -> None:
         book, p = self.book, self.params
-        hf = self.health()
-        maybe = np.flatnonzero((hf < 1.0) & (book.debt > 0))
+        maybe = np.flatnonzero(self.health() < 1.0)
+        maybe = maybe[book.debt[maybe] > 0]
         cv = book.collateral[maybe] @ prices
         bad = maybe[(cv < p.bad_debt_dust_usd) & (book.debt[maybe] > cv)]
         if bad.size == 0:

@@ -86,6 +86,9 @@ class PerpVenue(mesa.Agent):
         self.seized_cross_usd = 0.0
         self.unresolved_usd = 0.0
         self.adl_covered_usd = 0.0
+        self._cross_rows = np.flatnonzero(book.cross)
+        self._credit = np.empty(0)
+        self._credit_key: tuple[int, int] = (-1, -1)
         self.unfunded_usd = 0.0  # cross-margin transfers credited to accounts, cash not yet in
         self.transfer_loss_usd = 0.0
         self.settle_steps = model.scenario.traders.cross_margin_settlement_steps
@@ -98,10 +101,14 @@ class PerpVenue(mesa.Agent):
 
     def cross_credit(self) -> NDArray[np.float64]:
         """Haircut value of each cross-margined account's deposit at the custodian."""
+        key = (self.model.steps, self.custodian.version if self.custodian is not None else 0)
+        if self._credit_key == key and self._credit.shape[0] == len(self.book):
+            return self._credit  # unchanged since the custodian last touched its deposits
         credit = np.zeros(len(self.book))
         if self.custodian is not None:
-            rows = np.flatnonzero(self.book.cross)
+            rows = self._cross_rows
             credit[rows] = self.custodian.deposit_value(self.book.owner[rows]) * (1 - self.haircut)
+        self._credit, self._credit_key = credit, key
         return credit
 
     def equity(self, mark: float | None = None) -> NDArray[np.float64]:

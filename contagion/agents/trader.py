@@ -56,9 +56,9 @@ class TraderPopulation:
         total = 0.0
         for v in model.lending:
             b = v.book
-            trader_rows = b.owner < self.n
             hf = v.health()
-            rows = np.flatnonzero(trader_rows & (hf < self.topup_below) & (b.debt > 0))
+            rows = np.flatnonzero(hf < self.topup_below)  # debt-free rows have HF = inf
+            rows = rows[b.owner[rows] < self.n]
             if rows.size == 0:
                 continue
             owners = b.owner[rows]
