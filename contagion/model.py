@@ -204,6 +204,8 @@ class ContagionModel(mesa.Model):
         self._manipulate_pools()
         for oracle in self.oracles.values():
             oracle.step()
+        for pv in self.perps:
+            pv.update_margin()  # dynamic margin follows the mark just published
         self.population.topup_lending(self)
         self.population.topup_perp(self)
         for ex in self.custodial:
@@ -212,7 +214,6 @@ class ContagionModel(mesa.Model):
             for liq in self.liquidators:
                 v.liquidate(liq)
         for pv in self.perps:
-            pv.update_margin()
             pv.liquidate()
         for firm in self.firms:
             firm.step()

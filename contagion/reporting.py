@@ -122,7 +122,7 @@ def venue_rows(model: ContagionModel) -> list[dict[str, Any]]:
             row["at_risk"] = int(np.sum(a.health() < 1.1))
         elif a.kind == "perp":
             row["assets_usd"] = a.book.cash()
-            row["liabilities_usd"] = float(np.maximum(a.equity()[1:], 0).sum())
+            row["liabilities_usd"] = float(np.maximum(a.margin_state()[0][1:], 0).sum())
             row["at_risk"] = int(np.sum(a.margin_ratio() < 1.5))
         elif a.kind == "custodial":
             row["assets_usd"] = a.assets_usd()

@@ -76,15 +76,15 @@ class LendingProtocol(mesa.Agent):
         """
         if self._hf_step != self.model.steps or self._hf.shape[0] != len(self.book):
             weighted = self.book.collateral @ (self.prices() * self.lt)  # one BLAS pass
-            self._hf = np.asarray(health_factor(weighted, 1.0, self.book.debt))
+            self._hf = np.asarray(health_factor(weighted, 1.0, self.book.debt, validate=False))
             self._hf_step = self.model.steps
         return self._hf
 
     def _refresh_health(self, rows: NDArray[np.int64]) -> None:
         if self._hf_step == self.model.steps and rows.size:
             b = self.book
-            self._hf[rows] = health_factor(b.collateral[rows] * self.prices(), self.lt,
-                                           b.debt[rows])
+            self._hf[rows] = health_factor(b.collateral[rows] @ (self.prices() * self.lt), 1.0,
+                                           b.debt[rows], validate=False)
 
     def claims_usd(self) -> float:
         """What the suppliers are owed."""
@@ -152,7 +152,23 @@ class LendingProtocol(mesa.Agent):
                         liq: Liquidator) -> None:
         book, p = self.book, self.params
         j = np.argmax(value, axis=1)  # seize the largest collateral, as liquidators do
-        cf = close_factor(hf, p.close_factor, p.full_close_below_hf)
+        cf = np.asarray(close_factor(hf, p.close_factor, p.full_close_below_hf))
+        # Within one collateral asset a keeper's profit is proportional to the debt it repays
+        # (capped or not, profit = repay * ((1+b)(1-fee share) spot/oracle - 1)), and it takes
+        # at most budget_count accounts a step: so the budget_count largest repayments per
+        # asset are exactly the candidates worth the full computation below.
+        top = max(liq.budget_count, 1)
+        if cand.size > top:
+            repay_est = np.minimum(cf * book.debt[cand],
+                                   book.collateral[cand, j] * prices[j] / (1 + self.bonus[j]))
+            keep: list[NDArray[np.int64]] = []
+            for a in self._present(j):
+                idx = np.flatnonzero(j == a)
+                if idx.size > top:
+                    idx = idx[np.argpartition(-repay_est[idx], top - 1)[:top]]
+                keep.append(idx)
+            sel = np.sort(np.concatenate(keep))
+            cand, hf, j, cf = cand[sel], hf[sel], j[sel], cf[sel]
         amt = liquidation_amounts(book.debt[cand], book.collateral[cand, j], prices[j],
                                   self.bonus[j], cf, p.protocol_fee_frac)
         # Per asset, liquidators take the most profitable prefix of candidates: they rank
@@ -162,15 +178,14 @@ class LendingProtocol(mesa.Agent):
         units_all = amt.collateral_to_liquidator_units
         gas = liq.params.gas_cost_usd
         chosen: list[NDArray[np.int64]] = []
-        for a in np.unique(j):
+        for a in self._present(j):
             idx = np.flatnonzero((j == a) & (repay_all > 0))
             if idx.size == 0:
                 continue
             alone = units_all[idx] * self._spot(int(a)) - repay_all[idx]
-            top = liq.budget_count
             if idx.size > top:  # they can only handle budget_count accounts this step
-                keep = np.argpartition(-alone, top - 1)[:top]
-                idx, alone = idx[keep], alone[keep]
+                best_k = np.argpartition(-alone, top - 1)[:top]
+                idx, alone = idx[best_k], alone[best_k]
             idx = idx[np.argsort(-alone, kind="stable")]
             cum_units = np.cumsum(units_all[idx])
             cum_profit = (self._quote_sale(int(a), cum_units) - np.cumsum(repay_all[idx])
@@ -211,7 +226,7 @@ class LendingProtocol(mesa.Agent):
         liq.repaid_usd += total_repay
         market, ev, step = self.model.market, self.model.events, self.model.steps
         got = 0.0
-        for a in np.unique(jj):
+        for a in self._present(jj):
             m = jj == a
             units = float(to_liq[m].sum())
             usd = self._sell(int(a), units)
@@ -231,6 +246,10 @@ class LendingProtocol(mesa.Agent):
         self.step_liquidated_usd += total_repay
         self.step_liquidations += int(rows.size)
         self.liquidation_count += int(rows.size)
+
+    def _present(self, j: NDArray[np.int64]) -> NDArray[np.int64]:
+        """The collateral indices that occur in ``j`` (k is small: a bincount, not a sort)."""
+        return np.flatnonzero(np.bincount(j, minlength=len(self.asset_ids)))
 
     def _spot(self, a: int) -> float:
         pool = self.pools[a]
@@ -261,7 +280,11 @@ class LendingProtocol(mesa.Agent):
 
     def _write_off_bad_debt(self, prices: NDArray[np.float64]) -> None:
         book, p = self.book, self.params
-        maybe = np.flatnonzero(self.health() < 1.0)
+        hf = self.health()
+        maybe = np.flatnonzero(hf < 1.0)
+        # exact pre-filter: collateral value < dust implies weighted collateral
+        # (= HF * debt) < max(LT) * dust
+        maybe = maybe[hf[maybe] * book.debt[maybe] < self.lt.max() * p.bad_debt_dust_usd]
         maybe = maybe[book.debt[maybe] > 0]
         cv = book.collateral[maybe] @ prices
         bad = maybe[(cv < p.bad_debt_dust_usd) & (book.debt[maybe] > cv)]

@@ -94,6 +94,9 @@ class PerpVenue(mesa.Agent):
         self.settle_steps = model.scenario.traders.cross_margin_settlement_steps
         self._ratio = np.empty(0)
         self._ratio_step = -1
+        self._eq = np.empty(0)
+        self._mm = np.empty(0)
+        self._state_step = -1
 
     # ------------------------------------------------------------------ views
     def mark(self) -> float:
@@ -114,7 +117,27 @@ class PerpVenue(mesa.Agent):
     def equity(self, mark: float | None = None) -> NDArray[np.float64]:
         b = self.book
         return np.asarray(account_equity(b.collateral, b.size, b.entry,
-                                         self.mark() if mark is None else mark))
+                                         self.mark() if mark is None else mark, validate=False))
+
+    def margin_state(self) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+        """This step's equity (without cross credit) and maintenance margin of every account.
+
+        Computed once per step at the oracle's mark, then kept current: top-ups add to
+        ``equity`` row by row, and a liquidation round recomputes it.
+        """
+        if self._state_step != self.model.steps or self._eq.shape[0] != len(self.book):
+            mark = self.mark()
+            self._eq = self.equity(mark)
+            self._mm = np.asarray(maintenance_margin(self.book.size, mark, self.mmr,
+                                                     validate=False))
+            self._state_step = self.model.steps
+        return self._eq, self._mm
+
+    def add_collateral(self, rows: NDArray[np.int64], amounts: NDArray[np.float64]) -> None:
+        """Owners of ``rows`` deposit ``amounts`` of stablecoin margin."""
+        self.book.collateral[rows] += amounts
+        if self._state_step == self.model.steps:
+            self._eq[rows] += amounts
 
     def margin_ratio(self) -> NDArray[np.float64]:
         """(equity + cross credit) / maintenance margin; inf for flat accounts.
@@ -124,10 +147,9 @@ class PerpVenue(mesa.Agent):
         """
         if self._ratio_step == self.model.steps and self._ratio.shape[0] == len(self.book):
             return self._ratio
-        mark = self.mark()
-        mm = maintenance_margin(self.book.size, mark, self.mmr)
+        eq, mm = self.margin_state()
         with np.errstate(divide="ignore", invalid="ignore"):
-            r = (self.equity(mark) + self.cross_credit()) / mm
+            r = (eq + self.cross_credit()) / mm
         return np.where(mm > 0, r, np.inf)
 
     def open_interest_usd(self) -> float:
@@ -177,6 +199,7 @@ class PerpVenue(mesa.Agent):
         take = min(amount, avail)
         if take > 0:
             self.book.collateral -= pos * (take / avail)
+            self._state_step = -1  # every account in profit changed
             self.socialised_usd += take
             self.model.events.add(
                 "socialised_loss", step=self.model.steps, venue=self.name, value_usd=take,
@@ -205,17 +228,17 @@ class PerpVenue(mesa.Agent):
         self.step_liquidations = 0
         b, p = self.book, self.params
         mark = self.mark()
-        eq = self.equity(mark) + self.cross_credit()
-        mm = maintenance_margin(b.size, mark, self.mmr)
-        under = (eq < mm) & (b.size != 0)
-        under[0] = False
-        rows = np.flatnonzero(under)
+        eq_local, mm = self.margin_state()
+        eq = eq_local + self.cross_credit()
+        rows = np.flatnonzero(eq < mm)
+        rows = rows[(mm[rows] > 0) & (rows != 0)]  # open positions; never the outside row
         with np.errstate(divide="ignore", invalid="ignore"):
             self._ratio = np.where(mm > 0, eq / mm, np.inf)
         self._ratio[rows] = np.inf
         self._ratio_step = self.model.steps
         if rows.size == 0:
             return
+        self._state_step = -1  # trades, ADL and clawbacks below change many accounts
         size = b.size[rows].copy()
         long = size > 0
         market = self.model.market

@@ -66,9 +66,10 @@ class TraderPopulation:
             weighted = b.debt[rows] * hf[rows]
             want = np.maximum(b.debt[rows] - weighted / self.topup_to, 0.0)
             pay = np.minimum(want, self.wallet_usd[owners])
-            pay[pay < 1e-9] = 0.0
-            if pay.sum() <= 0:
+            paying = pay > 1e-9  # those with an empty wallet can do nothing this step
+            if not paying.any():
                 continue
+            rows, owners, pay = rows[paying], owners[paying], pay[paying]
             self.wallet_usd[owners] -= pay
             v.repay(rows, pay)
             total += self._log(model, v.name, pay, "repaid debt to lift their health factor")
@@ -80,7 +81,8 @@ class TraderPopulation:
         for v in model.perps:
             b = v.book
             ratio = v.margin_ratio()
-            rows = np.flatnonzero((b.owner >= 0) & (b.owner < self.n) & (ratio < self.topup_below))
+            rows = np.flatnonzero(ratio < self.topup_below)
+            rows = rows[(b.owner[rows] >= 0) & (b.owner[rows] < self.n)]
             if rows.size == 0:
                 continue
             owners = b.owner[rows]
@@ -89,10 +91,12 @@ class TraderPopulation:
             mm = np.abs(b.size[rows]) * v.mark() * v.mmr
             want = np.maximum((self.topup_to - ratio[rows]) * mm, 0.0)
             pay = np.minimum(want, self.wallet_usd[owners])
-            if pay.sum() <= 0:
+            paying = pay > 1e-9
+            if not paying.any():
                 continue
+            rows, owners, pay = rows[paying], owners[paying], pay[paying]
             self.wallet_usd[owners] -= pay
-            b.collateral[rows] += pay
+            v.add_collateral(rows, pay)
             total += self._log(model, v.name, pay, "added margin to stay above maintenance")
         return total
 

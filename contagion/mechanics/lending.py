@@ -29,6 +29,7 @@ def _result(arr: NDArray[np.float64]) -> float | NDArray[np.float64]:
 
 def health_factor(
     collateral_usd: ArrayLike, liquidation_threshold: ArrayLike, debt_usd: ArrayLike,
+    *, validate: bool = True,
 ) -> float | NDArray[np.float64]:
     """Health factor ``sum(collateral_i * LT_i) / debt``; ``inf`` where there is no debt.
 
@@ -41,6 +42,9 @@ def health_factor(
         Fractions, ``0 <= LT <= 1``.
     debt_usd : array_like
         Shape ``(n,)``; ``+inf`` is returned where ``debt_usd <= 0``.
+    validate : bool
+        Check the inputs' ranges (default). The engine passes ``False`` for its own books,
+        whose invariants already guarantee them, to save passes over a million rows.
 
     Notes
     -----
@@ -58,13 +62,18 @@ def health_factor(
     >>> health_factor([[100.0, 50.0], [10.0, 0.0]], [0.8, 0.5], [50.0, 0.0]).tolist()
     [2.1, inf]
     """
-    coll = check_array("collateral_usd", collateral_usd, low=0)
-    lt = check_array("liquidation_threshold", liquidation_threshold, low=0, high=1)
-    debt = check_array("debt_usd", debt_usd)
+    if validate:
+        coll = check_array("collateral_usd", collateral_usd, low=0)
+        lt = check_array("liquidation_threshold", liquidation_threshold, low=0, high=1)
+        debt = check_array("debt_usd", debt_usd)
+    else:
+        coll = np.asarray(collateral_usd, dtype=np.float64)
+        lt = np.asarray(liquidation_threshold, dtype=np.float64)
+        debt = np.asarray(debt_usd, dtype=np.float64)
     weighted = np.sum(coll * lt, axis=-1) if lt.ndim >= 1 else coll * lt
-    with np.errstate(divide="ignore", invalid="ignore"):
-        hf = np.where(debt > 0, weighted / np.where(debt > 0, debt, 1.0), np.inf)
-    return _result(np.asarray(hf, dtype=np.float64))
+    hf = np.full(np.broadcast(weighted, debt).shape, np.inf)
+    np.divide(weighted, debt, out=hf, where=debt > 0)
+    return _result(hf)
 
 
 def close_factor(

@@ -48,8 +48,11 @@ def _side(side: ArrayLike | str) -> NDArray[np.float64]:
 
 def account_equity(
     collateral_usd: ArrayLike, size: ArrayLike, entry_price: ArrayLike, mark_price: ArrayLike,
+    *, validate: bool = True,
 ) -> float | NDArray[np.float64]:
     """Equity of an isolated position: ``collateral + size * (mark - entry)``.
+
+    ``validate=False`` skips the range checks, for books whose invariants guarantee them.
 
     Notes
     -----
@@ -64,6 +67,11 @@ def account_equity(
     >>> account_equity([100.0, 100.0], [1.0, -1.0], 1000.0, 1050.0).tolist()
     [150.0, 50.0]
     """
+    if not validate:
+        return _result(np.asarray(collateral_usd, dtype=np.float64)
+                       + np.asarray(size, dtype=np.float64)
+                       * (np.asarray(mark_price, dtype=np.float64)
+                          - np.asarray(entry_price, dtype=np.float64)))
     c = check_array("collateral_usd", collateral_usd)
     s = check_array("size", size)
     e = check_array("entry_price", entry_price, low=0, low_open=True)
@@ -73,8 +81,11 @@ def account_equity(
 
 def maintenance_margin(
     size: ArrayLike, mark_price: ArrayLike, maintenance_margin_frac: ArrayLike,
+    *, validate: bool = True,
 ) -> float | NDArray[np.float64]:
     """Maintenance margin ``|size| * mark * mmf``.
+
+    ``validate=False`` skips the range checks, for books whose invariants guarantee them.
 
     Notes
     -----
@@ -89,6 +100,13 @@ def maintenance_margin(
     >>> maintenance_margin(-2.0, 1000.0, 0.05)
     100.0
     """
+    if not validate:
+        return _result(np.abs(np.asarray(size, dtype=np.float64))
+                       * (float(mark_price) * float(maintenance_margin_frac))  # type: ignore[arg-type]
+                       if np.ndim(mark_price) == 0 and np.ndim(maintenance_margin_frac) == 0
+                       else np.abs(np.asarray(size, dtype=np.float64))
+                       * np.asarray(mark_price, dtype=np.float64)
+                       * np.asarray(maintenance_margin_frac, dtype=np.float64))
     s = check_array("size", size)
     m = check_array("mark_price", mark_price, low=0)
     mmf = check_array("maintenance_margin_frac", maintenance_margin_frac, low=0, high=1,
