@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import mesa
 import numpy as np
@@ -51,18 +51,29 @@ class TraderPopulation:
     def n(self) -> int:
         return int(self.wallet_usd.size)
 
+    def _topup_mask(self, venue: Any) -> NDArray[np.bool_]:
+        """Rows of ``venue``'s book owned by traders whose policy is to top up (cached)."""
+        cache = self.__dict__.setdefault("_masks", {})
+        mask = cache.get(venue.name)
+        if mask is None or mask.shape[0] != len(venue.book):
+            own = venue.book.owner
+            mask = (own >= 0) & (own < self.n)
+            mask[mask] = self.tops_up[own[mask]]
+            cache[venue.name] = mask
+        return mask
+
     def topup_lending(self, model: ContagionModel) -> float:
         """Traders near liquidation repay debt from their wallet; return USD repaid."""
         total = 0.0
         for v in model.lending:
             b = v.book
             hf = v.health()
-            rows = np.flatnonzero(hf < self.topup_below)  # debt-free rows have HF = inf
-            rows = rows[b.owner[rows] < self.n]
+            # debt-free rows have HF = inf; rows of firms or of traders who never top up
+            # are masked out once (the mask is fixed for the run)
+            rows = np.flatnonzero((hf < self.topup_below) & self._topup_mask(v))
             if rows.size == 0:
                 continue
             owners = b.owner[rows]
-            rows, owners = rows[self.tops_up[owners]], owners[self.tops_up[owners]]
             weighted = b.debt[rows] * hf[rows]
             want = np.maximum(b.debt[rows] - weighted / self.topup_to, 0.0)
             pay = np.minimum(want, self.wallet_usd[owners])
