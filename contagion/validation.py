@@ -26,6 +26,7 @@ __all__ = [
     "check_int",
     "check_real",
     "check_vector",
+    "scalar_or_array",
 ]
 
 
@@ -100,6 +101,12 @@ def check_int(name: str, value: Any, *, low: int | None = None, high: int | None
     if (low is not None and x < low) or (high is not None and x > high):
         raise ParameterError(name, value, allowed)
     return x
+
+
+def scalar_or_array(arr: NDArray[np.float64]) -> float | NDArray[np.float64]:
+    """A 0-d result as a Python float, anything else as the array (vectorised functions
+    return what they were given: a scalar for scalars)."""
+    return float(arr) if arr.ndim == 0 else arr
 
 
 def check_choice(name: str, value: Any, choices: Collection[Any]) -> Any:

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-import mesa
 import numpy as np
 from numpy.typing import NDArray
 
+from contagion.agents.venue import MarginVenue
 from contagion.book import LendingBook
 from contagion.mechanics.lending import close_factor, health_factor, liquidation_amounts
 
@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 __all__ = ["LendingProtocol"]
 
 
-class LendingProtocol(mesa.Agent):
+class LendingProtocol(MarginVenue):
     """Lends the stablecoin against collateral; liquidates, writes off, socialises.
 
     Balance sheet: assets are its stablecoin ``cash_usd`` and the borrowers' ``debt``;
@@ -33,9 +33,8 @@ class LendingProtocol(mesa.Agent):
 
     def __init__(self, model: ContagionModel, params: LendingParams, book: LendingBook,
                  supply_nominal: dict[str, float]) -> None:
-        super().__init__(model)
+        super().__init__(model, params.name)
         self.params = params
-        self.name = params.name
         self.book = book
         market = model.market
         self.asset_ids = np.array([market.index[c.asset] for c in params.collateral])
@@ -51,15 +50,6 @@ class LendingProtocol(mesa.Agent):
         total_supply = sum(self.supply_nominal.values())
         self.cash_usd = total_supply + params.reserve_usd - float(book.debt.sum())
         self.treasury_units = np.zeros(len(self.asset_ids))
-        self.defaulted = False
-        self.default_step = -1
-        self.bad_debt_usd = 0.0
-        self.socialised_usd = 0.0
-        self.fund_paid_usd = 0.0
-        self.liquidated_usd = 0.0
-        self.step_liquidated_usd = 0.0
-        self.step_liquidations = 0
-        self.liquidation_count = 0
         self._hf = np.empty(0)
         self._hf_step = -1
 
@@ -135,8 +125,7 @@ class LendingProtocol(mesa.Agent):
     # ------------------------------------------------------------------ step
     def liquidate(self, liquidator: Liquidator) -> None:
         """One round of liquidations by ``liquidator``, within its budget, then write-offs."""
-        self.step_liquidated_usd = 0.0
-        self.step_liquidations = 0
+        self.begin_liquidation_round()
         book, p = self.book, self.params
         prices = self.prices()
         hf = self.health()
@@ -242,10 +231,7 @@ class LendingProtocol(mesa.Agent):
             market.last_move_event[self.asset_ids[a]] = int(ids[0])
         liq.cash_usd += got
         liq.profit_usd += got - total_repay
-        self.liquidated_usd += total_repay
-        self.step_liquidated_usd += total_repay
-        self.step_liquidations += int(rows.size)
-        self.liquidation_count += int(rows.size)
+        self.record_liquidations(int(rows.size), total_repay)
 
     def _present(self, j: NDArray[np.int64]) -> NDArray[np.int64]:
         """The collateral indices that occur in ``j`` (k is small: a bincount, not a sort)."""

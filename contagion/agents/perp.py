@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-import mesa
 import numpy as np
 from numpy.typing import NDArray
 
+from contagion.agents.venue import MarginVenue
 from contagion.book import PerpBook
 from contagion.mechanics.adl import adl_ranking, allocate_adl, effective_leverage
 from contagion.mechanics.perp import account_equity, bankruptcy_price, maintenance_margin
@@ -46,7 +46,7 @@ def apply_trades(book: PerpBook, rows: NDArray[np.int64], delta: NDArray[np.floa
     book.entry[rows] = new_entry
 
 
-class PerpVenue(mesa.Agent):
+class PerpVenue(MarginVenue):
     """Perpetual futures on one asset, marked to an oracle.
 
     An account is liquidated when its equity (plus, if cross-margined, its haircut deposit
@@ -61,9 +61,8 @@ class PerpVenue(mesa.Agent):
     kind = "perp"
 
     def __init__(self, model: ContagionModel, params: PerpParams, book: PerpBook) -> None:
-        super().__init__(model)
+        super().__init__(model, params.name)
         self.params = params
-        self.name = params.name
         self.book = book
         self.asset = model.market.index[params.asset]
         self.oracle = model.oracles[params.oracle]
@@ -73,16 +72,7 @@ class PerpVenue(mesa.Agent):
         self.mmr = params.maintenance_margin_frac
         self._var = 0.0
         self._last_mark = self.oracle.price
-        self.defaulted = False
-        self.default_step = -1
-        self.liquidated_usd = 0.0
-        self.step_liquidated_usd = 0.0
-        self.step_liquidations = 0
-        self.liquidation_count = 0
         self.adl_usd = 0.0
-        self.socialised_usd = 0.0
-        self.fund_paid_usd = 0.0
-        self.bad_debt_usd = 0.0
         self.seized_cross_usd = 0.0
         self.unresolved_usd = 0.0
         self.adl_covered_usd = 0.0
@@ -224,8 +214,7 @@ class PerpVenue(mesa.Agent):
 
     def liquidate(self) -> None:
         """Close every account below maintenance margin and cover the shortfalls."""
-        self.step_liquidated_usd = 0.0
-        self.step_liquidations = 0
+        self.begin_liquidation_round()
         b, p = self.book, self.params
         mark = self.mark()
         eq_local, mm = self.margin_state()
@@ -308,10 +297,7 @@ class PerpVenue(mesa.Agent):
             self._socialise(rows, residual, bd)
         notional = np.abs(size) * fill
         self.model.mark_liquidated(b.owner[rows])
-        self.liquidated_usd += float(notional.sum())
-        self.step_liquidated_usd = float(notional.sum())
-        self.step_liquidations = int(rows.size)
-        self.liquidation_count += int(rows.size)
+        self.record_liquidations(int(rows.size), float(notional.sum()))
         self.model.events.add_many(
             "perp_liquidation", step=self.model.steps, n=rows.size, venue=self.name,
             agent=self.name, account=b.owner[rows], asset=market.assets[self.asset],

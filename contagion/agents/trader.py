@@ -92,13 +92,10 @@ class TraderPopulation:
         for v in model.perps:
             b = v.book
             ratio = v.margin_ratio()
-            rows = np.flatnonzero(ratio < self.topup_below)
-            rows = rows[(b.owner[rows] >= 0) & (b.owner[rows] < self.n)]
+            rows = np.flatnonzero((ratio < self.topup_below) & self._topup_mask(v))
             if rows.size == 0:
                 continue
             owners = b.owner[rows]
-            keep = self.tops_up[owners]
-            rows, owners = rows[keep], owners[keep]
             mm = np.abs(b.size[rows]) * v.mark() * v.mmr
             want = np.maximum((self.topup_to - ratio[rows]) * mm, 0.0)
             pay = np.minimum(want, self.wallet_usd[owners])

@@ -12,7 +12,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from contagion.errors import ParameterError
-from contagion.validation import check_array
+from contagion.validation import check_array, scalar_or_array
 
 __all__ = [
     "adl_pnl_frac",
@@ -23,9 +23,6 @@ __all__ = [
     "hyperliquid_sorting_index",
 ]
 
-
-def _result(arr: NDArray[np.float64]) -> float | NDArray[np.float64]:
-    return float(arr) if arr.ndim == 0 else arr
 
 
 def effective_leverage(
@@ -55,7 +52,7 @@ def effective_leverage(
     cushion = mark - bankrupt
     with np.errstate(divide="ignore", invalid="ignore"):
         lev = np.where(cushion > 0, np.abs(mark) / np.where(cushion > 0, cushion, 1.0), np.inf)
-    return _result(np.asarray(lev, dtype=np.float64))
+    return scalar_or_array(np.asarray(lev, dtype=np.float64))
 
 
 def adl_pnl_frac(
@@ -76,7 +73,7 @@ def adl_pnl_frac(
     entry = check_array("avg_entry_value", avg_entry_value)
     if (entry == 0).any():
         raise ParameterError("avg_entry_value", 0.0, "x != 0")
-    return _result((mark - entry) / np.abs(entry))
+    return scalar_or_array((mark - entry) / np.abs(entry))
 
 
 def adl_ranking(
@@ -111,7 +108,7 @@ def adl_ranking(
                       allow_inf=True)
     with np.errstate(invalid="ignore"):  # 0 * inf in the branch np.where discards
         rank = np.where(pnl > 0, pnl * lev, pnl / lev)
-    return _result(np.asarray(rank, dtype=np.float64))
+    return scalar_or_array(np.asarray(rank, dtype=np.float64))
 
 
 def hyperliquid_sorting_index(
@@ -140,7 +137,7 @@ def hyperliquid_sorting_index(
     entry = check_array("entry_price", entry_price, low=0, low_open=True)
     notional_usd = check_array("notional", notional, low=0)
     value = check_array("account_value", account_value, low=0, low_open=True)
-    return _result(mark / entry * (notional_usd / value))
+    return scalar_or_array(mark / entry * (notional_usd / value))
 
 
 def adl_queue_order(ranking: ArrayLike) -> NDArray[np.intp]:

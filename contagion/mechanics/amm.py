@@ -15,7 +15,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from contagion.errors import ParameterError
-from contagion.validation import check_array, check_int, check_real
+from contagion.validation import check_array, check_int, check_real, scalar_or_array
 
 __all__ = [
     "arbitrage_to_price",
@@ -32,9 +32,6 @@ __all__ = [
 
 _BPS = 10_000
 
-
-def _result(arr: NDArray[np.float64]) -> float | NDArray[np.float64]:
-    return float(arr) if arr.ndim == 0 else arr
 
 
 def _check_fee_bps(fee_bps: int) -> int:
@@ -252,7 +249,7 @@ def swap_out(
     r_in = check_array("reserve_in", reserve_in, low=0, low_open=True)
     r_out = check_array("reserve_out", reserve_out, low=0, low_open=True)
     g = 1.0 - check_array("fee_frac", fee_frac, low=0, high=1, high_open=True)
-    return _result(a * g * r_out / (r_in + a * g))
+    return scalar_or_array(a * g * r_out / (r_in + a * g))
 
 
 def swap_in(
@@ -283,7 +280,7 @@ def swap_in(
     left = r_out - b
     with np.errstate(divide="ignore", invalid="ignore"):
         amount = np.where(left > 0, r_in * b / (left * g), np.inf)
-    return _result(np.asarray(amount, dtype=np.float64))
+    return scalar_or_array(np.asarray(amount, dtype=np.float64))
 
 
 def spot_price(reserve_base: ArrayLike, reserve_quote: ArrayLike) -> float | NDArray[np.float64]:
@@ -304,7 +301,7 @@ def spot_price(reserve_base: ArrayLike, reserve_quote: ArrayLike) -> float | NDA
     """
     x = check_array("reserve_base", reserve_base, low=0, low_open=True)
     y = check_array("reserve_quote", reserve_quote, low=0, low_open=True)
-    return _result(y / x)
+    return scalar_or_array(y / x)
 
 
 def price_impact_frac(
@@ -334,7 +331,7 @@ def price_impact_frac(
     x = check_array("reserve_base", reserve_base, low=0, low_open=True)
     check_array("reserve_quote", reserve_quote, low=0, low_open=True)
     g = 1.0 - check_array("fee_frac", fee_frac, low=0, high=1, high_open=True)
-    return _result(x * x / ((x + a * g) * (x + a)) - 1.0)
+    return scalar_or_array(x * x / ((x + a * g) * (x + a)) - 1.0)
 
 
 def arbitrage_to_price(

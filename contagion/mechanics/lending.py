@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from contagion.validation import check_array
+from contagion.validation import check_array, scalar_or_array
 
 __all__ = [
     "LiquidationAmounts",
@@ -22,9 +22,6 @@ __all__ = [
     "liquidation_amounts",
 ]
 
-
-def _result(arr: NDArray[np.float64]) -> float | NDArray[np.float64]:
-    return float(arr) if arr.ndim == 0 else arr
 
 
 def health_factor(
@@ -73,7 +70,7 @@ def health_factor(
     weighted = np.sum(coll * lt, axis=-1) if lt.ndim >= 1 else coll * lt
     hf = np.full(np.broadcast(weighted, debt).shape, np.inf)
     np.divide(weighted, debt, out=hf, where=debt > 0)
-    return _result(hf)
+    return scalar_or_array(hf)
 
 
 def close_factor(
@@ -99,7 +96,7 @@ def close_factor(
     hf = check_array("health_factor", health_factor, allow_inf=True)
     cf = check_array("default_close_factor", default_close_factor, low=0, high=1)
     threshold = check_array("full_close_below_hf", full_close_below_hf, low=0)
-    return _result(np.where(hf <= threshold, 1.0, cf).astype(np.float64))
+    return scalar_or_array(np.where(hf <= threshold, 1.0, cf).astype(np.float64))
 
 
 def close_factor_v33(
@@ -138,7 +135,7 @@ def close_factor_v33(
     capped = (coll >= threshold) & (debt >= threshold) & (hf > hf_threshold)
     with np.errstate(divide="ignore", invalid="ignore"):
         share = np.minimum(1.0, cf * total / np.where(debt > 0, debt, 1.0))
-    return _result(np.where(capped, share, 1.0).astype(np.float64))
+    return scalar_or_array(np.where(capped, share, 1.0).astype(np.float64))
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from contagion.errors import ParameterError
-from contagion.validation import check_array
+from contagion.validation import check_array, scalar_or_array
 
 __all__ = [
     "account_equity",
@@ -26,9 +26,6 @@ __all__ = [
     "maintenance_margin",
 ]
 
-
-def _result(arr: NDArray[np.float64]) -> float | NDArray[np.float64]:
-    return float(arr) if arr.ndim == 0 else arr
 
 
 def _side(side: ArrayLike | str) -> NDArray[np.float64]:
@@ -68,7 +65,7 @@ def account_equity(
     [150.0, 50.0]
     """
     if not validate:
-        return _result(np.asarray(collateral_usd, dtype=np.float64)
+        return scalar_or_array(np.asarray(collateral_usd, dtype=np.float64)
                        + np.asarray(size, dtype=np.float64)
                        * (np.asarray(mark_price, dtype=np.float64)
                           - np.asarray(entry_price, dtype=np.float64)))
@@ -76,7 +73,7 @@ def account_equity(
     s = check_array("size", size)
     e = check_array("entry_price", entry_price, low=0, low_open=True)
     m = check_array("mark_price", mark_price, low=0)
-    return _result(c + s * (m - e))
+    return scalar_or_array(c + s * (m - e))
 
 
 def maintenance_margin(
@@ -101,7 +98,7 @@ def maintenance_margin(
     100.0
     """
     if not validate:
-        return _result(np.abs(np.asarray(size, dtype=np.float64))
+        return scalar_or_array(np.abs(np.asarray(size, dtype=np.float64))
                        * (float(mark_price) * float(maintenance_margin_frac))  # type: ignore[arg-type]
                        if np.ndim(mark_price) == 0 and np.ndim(maintenance_margin_frac) == 0
                        else np.abs(np.asarray(size, dtype=np.float64))
@@ -111,7 +108,7 @@ def maintenance_margin(
     m = check_array("mark_price", mark_price, low=0)
     mmf = check_array("maintenance_margin_frac", maintenance_margin_frac, low=0, high=1,
                       high_open=True)
-    return _result(np.abs(s) * m * mmf)
+    return scalar_or_array(np.abs(s) * m * mmf)
 
 
 def initial_margin(
@@ -135,7 +132,7 @@ def initial_margin(
     s = check_array("size", size)
     p = check_array("price", price, low=0)
     imf = check_array("initial_margin_frac", initial_margin_frac, low=0, high=1)
-    return _result(np.abs(s) * p * imf)
+    return scalar_or_array(np.abs(s) * p * imf)
 
 
 def bankruptcy_price(
@@ -161,7 +158,7 @@ def bankruptcy_price(
     e = check_array("entry_price", entry_price, low=0, low_open=True)
     with np.errstate(divide="ignore", invalid="ignore"):
         price = np.where(s != 0, e - c / np.where(s != 0, s, 1.0), np.nan)
-    return _result(np.asarray(price, dtype=np.float64))
+    return scalar_or_array(np.asarray(price, dtype=np.float64))
 
 
 def liquidation_price(
@@ -195,7 +192,7 @@ def liquidation_price(
     denominator = s - np.abs(s) * mmf
     with np.errstate(divide="ignore", invalid="ignore"):
         price = np.where(s != 0, (s * e - c) / np.where(s != 0, denominator, 1.0), np.nan)
-    return _result(np.asarray(price, dtype=np.float64))
+    return scalar_or_array(np.asarray(price, dtype=np.float64))
 
 
 # --------------------------------------------------------------------------- venues
@@ -221,7 +218,7 @@ def hyperliquid_maintenance_margin(
     """
     n = check_array("notional_usd", notional_usd, low=0)
     lev = check_array("max_leverage", max_leverage, low=1)
-    return _result(n / lev / 2.0)
+    return scalar_or_array(n / lev / 2.0)
 
 
 def liquidation_price_hyperliquid(
@@ -263,7 +260,7 @@ def liquidation_price_hyperliquid(
     q = check_array("position_size", position_size, low=0, low_open=True)
     ma = check_array("margin_available", margin_available)
     lev = check_array("maintenance_leverage", maintenance_leverage, low=1, low_open=True)
-    return _result(p - sd * ma / q / (1.0 - sd / lev))
+    return scalar_or_array(p - sd * ma / q / (1.0 - sd / lev))
 
 
 def binance_maintenance_margin(
@@ -289,7 +286,7 @@ def binance_maintenance_margin(
     m = check_array("mark_price", mark_price, low=0)
     r = check_array("mmr", mmr, low=0, high=1, high_open=True)
     cum = check_array("cum_maintenance_amount", cum_maintenance_amount, low=0)
-    return _result(q * m * r - cum)
+    return scalar_or_array(q * m * r - cum)
 
 
 def liquidation_price_binance(
@@ -326,4 +323,4 @@ def liquidation_price_binance(
     cum = check_array("cum_maintenance_amount", cum_maintenance_amount, low=0)
     tmm = check_array("tmm_other", tmm_other)
     upnl = check_array("upnl_other", upnl_other)
-    return _result((wb - tmm + upnl + cum - sd * q * ep) / (q * r - sd * q))
+    return scalar_or_array((wb - tmm + upnl + cum - sd * q * ep) / (q * r - sd * q))
