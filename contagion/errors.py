@@ -14,6 +14,7 @@ __all__ = [
     "InvariantError",
     "NetworkFormatError",
     "ParameterError",
+    "RunCancelled",
     "UnknownScenarioError",
 ]
 
@@ -68,6 +69,10 @@ class UnknownScenarioError(ContagionError, KeyError):
 
 class NetworkFormatError(ContagionError, ValueError):
     """A user-supplied exposure network cannot be read."""
+
+
+class RunCancelled(ContagionError):
+    """A run was cancelled by its caller (e.g. the dashboard's Cancel button)."""
 
 
 class InvariantError(ContagionError, RuntimeError):

@@ -50,6 +50,9 @@ class ContagionModel(mesa.Model):
     check_conservation : bool
         Verify after every step that no asset unit was created or destroyed
         (raises :class:`~contagion.errors.InvariantError`). Costs one pass over the books.
+    record_cohorts : bool
+        In runs of more than 5,000 traders, record trader cohorts' states every step (for
+        the dashboard's network replay; a few passes over the traders per step).
 
     Examples
     --------
@@ -61,7 +64,7 @@ class ContagionModel(mesa.Model):
     """
 
     def __init__(self, scenario: Scenario, *, seed: int | None = None,
-                 check_conservation: bool = False) -> None:
+                 check_conservation: bool = False, record_cohorts: bool = False) -> None:
         if not isinstance(scenario, Scenario):
             raise ParameterError("scenario", type(scenario).__name__, "a contagion.Scenario",
                                  "build one with models.get_scenario(name)")
@@ -72,6 +75,7 @@ class ContagionModel(mesa.Model):
         self.seed_value = seed
         self.scenario = scenario
         self.check_conservation = check_conservation
+        self.record_cohorts = record_cohorts
         self.events = EventLog()
         self.recovery: dict[str, float] = {}
         self.market = Market(self, scenario)
@@ -313,8 +317,10 @@ class ContagionModel(mesa.Model):
         for row in venue_rows(self):
             self.datacollector.add_table_row("venues", row)
         every = self.scenario.market.record_network_every
-        if every and self.steps % every == 0 and self.population.n <= NODE_STATE_LIMIT:
-            self._node_states.append(node_states(self, node_limit=NODE_STATE_LIMIT))
+        small = self.population.n <= NODE_STATE_LIMIT
+        if every and self.steps % every == 0 and (small or self.record_cohorts):
+            self._node_states.append(node_states(self, node_limit=NODE_STATE_LIMIT,
+                                                 cohorts=self.record_cohorts))
 
     def node_state_frame(self) -> pd.DataFrame:
         """Recorded node states (step, node, kind, state, exposure_usd), for network replays.

@@ -29,10 +29,12 @@ __all__ = [
     "EDGE_TYPES",
     "NODE_STATES",
     "build_network",
+    "cohort_states",
     "node_states",
     "read_network",
     "trader_states",
     "venue_exposure_matrix",
+    "venue_membership",
     "write_network",
 ]
 
@@ -56,15 +58,15 @@ def trader_states(model: ContagionModel) -> tuple[np.ndarray, np.ndarray]:
         own = v.book.owner
         t = own < n
         value = v.book.collateral[t] @ v.prices()
-        np.add.at(exposure, own[t], value)
+        exposure += np.bincount(own[t], weights=value, minlength=n)
         risky[own[t][v.health()[t] < 1.1]] = True
     for v in model.perps:
         own = v.book.owner
         t = (own >= 0) & (own < n)
-        np.add.at(exposure, own[t], np.maximum(v.book.collateral[t], 0))
+        exposure += np.bincount(own[t], weights=np.maximum(v.book.collateral[t], 0), minlength=n)
         risky[own[t][v.margin_ratio()[t] < 1.5]] = True
     for ex in model.custodial:
-        np.add.at(exposure, ex.book.owner, ex.book.balance)
+        exposure += np.bincount(ex.book.owner, weights=ex.book.balance, minlength=n)
     state = np.where(risky, STATE_CODE["at_risk"], STATE_CODE["healthy"])
     state[model.liquidated_traders] = STATE_CODE["liquidated"]
     return state, exposure
@@ -95,13 +97,7 @@ def build_network(model: ContagionModel, *, node_limit: int = 2000) -> nx.MultiD
     grouped = n > node_limit
     venues: list[Any] = [*model.lending, *model.perps, *model.custodial]
     if grouped:
-        membership = np.zeros(n, dtype=np.int64)
-        for bit, v in enumerate(venues):
-            own = v.book.owner
-            present = own[(own >= 0) & (own < n)]
-            if v.kind == "custodial":
-                present = v.book.owner[v.book.balance > 0]
-            membership[present] |= 1 << bit
+        membership, _ = venue_membership(model)
         node_of = np.array([f"cohort:{m}" for m in range(1 << len(venues))], dtype=object)
         for m in np.unique(membership):
             ids = membership == m
@@ -268,12 +264,50 @@ def read_network(path: str | Path) -> nx.MultiDiGraph:
     return G
 
 
-def node_states(model: ContagionModel, *, node_limit: int = 5000) -> pd.DataFrame:
+def venue_membership(model: ContagionModel) -> tuple[np.ndarray, list[str]]:
+    """Per trader, a bit mask of the venues it has an account at, and the venue names."""
+    n = model.population.n
+    venues: list[Any] = [*model.lending, *model.perps, *model.custodial]
+    membership = np.zeros(n, dtype=np.int64)
+    for bit, v in enumerate(venues):
+        own = v.book.owner
+        present = own[(own >= 0) & (own < n)]
+        membership[present] |= 1 << bit
+    return membership, [v.name for v in venues]
+
+
+def cohort_states(model: ContagionModel) -> pd.DataFrame:
+    """Traders grouped by the set of venues they use: members, exposure and state counts.
+
+    One row per cohort, columns ``node`` (``cohort:<mask>``), ``kind`` ("cohort"), ``label``,
+    ``members``, ``exposure_usd``, ``healthy``, ``at_risk``, ``liquidated`` and ``state`` (the
+    most frequent). Vectorised: a few bincounts over the traders.
+    """
+    membership, names = venue_membership(model)
+    state, exposure = trader_states(model)
+    masks, group = np.unique(membership, return_inverse=True)
+    k = masks.size
+    counts = np.zeros((k, len(NODE_STATES)), dtype=np.int64)
+    for code in range(len(NODE_STATES)):
+        counts[:, code] = np.bincount(group, weights=(state == code), minlength=k).astype(np.int64)
+    labels = [" + ".join(nm for b, nm in enumerate(names) if int(m) >> b & 1) or "no venue"
+              for m in masks]
+    return pd.DataFrame({
+        "node": [f"cohort:{int(m)}" for m in masks], "kind": "cohort", "label": labels,
+        "members": counts.sum(axis=1), "exposure_usd": np.bincount(group, weights=exposure,
+                                                                   minlength=k),
+        "healthy": counts[:, 0], "at_risk": counts[:, 1], "liquidated": counts[:, 2],
+        "state": np.array(NODE_STATES)[counts.argmax(axis=1)],
+    })
+
+
+def node_states(model: ContagionModel, *, node_limit: int = 5000,
+                cohorts: bool = False) -> pd.DataFrame:
     """State and exposure of every node this step, without building the graph.
 
-    Traders are listed one by one when there are at most ``node_limit`` of them, else not
-    at all (use :func:`build_network` for cohorts). Columns: ``step, node, kind, state,
-    exposure_usd``.
+    Traders are listed one by one when there are at most ``node_limit`` of them; above it,
+    as cohorts (:func:`cohort_states`) when ``cohorts``, else not at all. Columns: ``step,
+    node, kind, state, exposure_usd`` (plus ``members``... for cohorts).
     """
     rows: dict[str, list[Any]] = {"node": [], "kind": [], "state": [], "exposure_usd": []}
     for a in model.balance_sheets():
@@ -293,5 +327,7 @@ def node_states(model: ContagionModel, *, node_limit: int = 5000) -> pd.DataFram
         traders = pd.DataFrame({"node": [f"trader:{i}" for i in range(n)], "kind": "trader",
                                 "state": np.array(NODE_STATES)[state], "exposure_usd": exposure})
         frame = pd.concat([frame, traders], ignore_index=True)
+    elif cohorts:
+        frame = pd.concat([frame, cohort_states(model)], ignore_index=True)
     frame.insert(0, "step", int(model.steps))
     return frame

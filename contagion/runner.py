@@ -8,12 +8,14 @@ the summary, so nothing downstream reaches into agents.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 import networkx as nx
 import pandas as pd
 
+from contagion.errors import RunCancelled
 from contagion.metrics import run_summary
 from contagion.model import ContagionModel
 from contagion.scenario import Scenario
@@ -38,8 +40,12 @@ class RunResult:
 
 
 def simulate(scenario: Scenario, *, seed: int | None = 0, steps: int | None = None,
-             check_conservation: bool = False) -> RunResult:
+             check_conservation: bool = False, record_cohorts: bool = False,
+             on_step: Callable[[int, int], bool | None] | None = None) -> RunResult:
     """Build a model, run it ``steps`` steps (default: the scenario's horizon), collect.
+
+    ``on_step(done, total)`` is called after every step (progress bars); if it returns
+    ``False`` the run stops with :class:`~contagion.errors.RunCancelled`.
 
     Examples
     --------
@@ -48,9 +54,17 @@ def simulate(scenario: Scenario, *, seed: int | None = 0, steps: int | None = No
     >>> len(r.series), r.summary["steps"]
     (11, 10)
     """
-    model = ContagionModel(scenario, seed=seed, check_conservation=check_conservation)
+    model = ContagionModel(scenario, seed=seed, check_conservation=check_conservation,
+                           record_cohorts=record_cohorts)
     log.info("running %s for %s steps (seed %s)", scenario.name, steps or "all", seed)
-    model.run(steps)
+    if on_step is None:
+        model.run(steps)
+    else:
+        total = scenario.market.steps if steps is None else steps
+        for done in range(1, total + 1):
+            model.run(1)
+            if on_step(done, total) is False:
+                raise RunCancelled(f"run of {scenario.name} cancelled at step {done} of {total}")
     series = model.datacollector.get_model_vars_dataframe()
     series.index.name = "step"
     events = model.events_frame
