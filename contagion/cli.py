@@ -1,7 +1,9 @@
 """The ``contagion`` command: parses arguments and calls library functions.
 
+``contagion dashboard [--host H] [--port P] [--scenario NAME]`` starts the Dash app;
 ``contagion run [SCENARIO] [--steps N] [--seed S] [--set key=value ...] [--out DIR]``
 runs one simulation headless, writes its outputs and prints a one-screen summary;
+``contagion network FILE --shock NODE=FRAC`` stresses an exposure network;
 ``contagion scenarios`` lists the presets and their parameters. Bad input exits with
 status 2 and a message naming the parameter; nothing is half-written.
 
@@ -142,6 +144,21 @@ def _cmd_network(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_dashboard(args: argparse.Namespace) -> int:
+    from models import SCENARIOS
+
+    if args.scenario not in SCENARIOS:
+        from contagion.errors import UnknownScenarioError
+
+        raise UnknownScenarioError(args.scenario, sorted(SCENARIOS))
+    if not 0 < args.port < 65536:
+        raise ParameterError("--port", args.port, "1 <= x <= 65,535")
+    from dashboard.app import serve  # imported here: contagion itself never loads Dash
+
+    serve(host=args.host, port=args.port, scenario=args.scenario)
+    return 0
+
+
 def _cmd_scenarios(args: argparse.Namespace) -> int:
     from models import SCENARIOS, scenario_parameters
 
@@ -158,6 +175,11 @@ def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="contagion", description=__doc__.splitlines()[0])
     p.add_argument("-v", "--verbose", action="store_true", help="log progress")
     sub = p.add_subparsers(dest="command", required=True)
+    d = sub.add_parser("dashboard", help="start the dashboard (Dash app) on the default scenario")
+    d.add_argument("--host", default="127.0.0.1", help="interface to bind (default 127.0.0.1)")
+    d.add_argument("--port", type=int, default=8050, help="port (default 8050)")
+    d.add_argument("--scenario", default="default", help="preset shown on first load")
+    d.set_defaults(func=_cmd_dashboard)
     r = sub.add_parser("run", help="run one simulation headless and write its outputs")
     r.add_argument("scenario", nargs="?", default="default", help="preset name (default: default)")
     r.add_argument("--steps", type=int, help="number of steps (default: the scenario's horizon)")

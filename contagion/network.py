@@ -109,9 +109,10 @@ def build_network(model: ContagionModel, *, node_limit: int = 2000) -> nx.MultiD
         trader_node = node_of[membership]
     else:
         trader_node = np.array([f"trader:{i}" for i in range(n)], dtype=object)
-        for i in range(n):
-            G.add_node(trader_node[i], kind="trader", label=f"trader {i}", members=1,
-                       exposure_usd=float(exposure[i]), state=NODE_STATES[int(state[i])])
+        has_account = venue_membership(model)[0] != 0  # wallet-only traders are not drawn
+        for ti in np.flatnonzero(has_account):
+            G.add_node(trader_node[ti], kind="trader", label=f"trader {ti}", members=1,
+                       exposure_usd=float(exposure[ti]), state=NODE_STATES[int(state[ti])])
     for a in model.balance_sheets():
         G.add_node(a.name, kind=a.kind, label=a.name, state=_institution_state(a),
                    exposure_usd=0.0)

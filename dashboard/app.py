@@ -1,0 +1,49 @@
+"""The Dash app factory and the ``contagion dashboard`` entry point.
+
+``create_app()`` builds a self-contained app: its own run store, the default scenario
+pre-computed (so the first paint is immediate), all assets served from the app itself (no
+CDN: it works offline). The server binds 127.0.0.1 unless told otherwise.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import dash
+
+from contagion.runner import simulate
+from dashboard.callbacks import register_callbacks
+from dashboard.layout import make_layout
+from dashboard.store import RunStore
+from models import get_scenario
+
+__all__ = ["create_app", "serve"]
+
+log = logging.getLogger(__name__)
+
+
+def create_app(scenario: str = "default", *, seed: int = 0, max_runs: int = 8,
+               workers: int = 2) -> dash.Dash:
+    """A new dashboard app showing ``scenario`` (seed ``seed``) on first load.
+
+    Each app owns a :class:`~dashboard.store.RunStore` of at most ``max_runs`` finished runs
+    and computes at most ``workers`` runs at once; sessions only hold run ids.
+    """
+    store = RunStore(max_runs=max_runs, workers=workers)
+    first = simulate(get_scenario(scenario), seed=seed)
+    first_id = store.put(first, run_id=f"preset-{scenario}-{seed}", pinned=True)
+    app = dash.Dash(__name__, title="contagion", serve_locally=True,
+                    suppress_callback_exceptions=True, update_title="")
+    app.layout = lambda: make_layout(scenario, first_id)
+    register_callbacks(app, store)
+    app.server.config["CONTAGION_STORE"] = store  # for tests and operators, not for callbacks
+    return app
+
+
+def serve(*, host: str = "127.0.0.1", port: int = 8050, scenario: str = "default",
+          debug: bool = False) -> None:
+    """Run the dashboard with Dash's server until interrupted."""
+    app = create_app(scenario)
+    log.info("contagion dashboard on http://%s:%d/", host, port)
+    print(f"contagion dashboard: http://{host}:{port}/  (Ctrl-C to stop)", flush=True)
+    app.run(host=host, port=port, debug=debug, dev_tools_disable_version_check=True)

@@ -1,0 +1,361 @@
+"""The dashboard's callbacks: small, one job each, reading runs only through the store.
+
+Every number shown comes from a :class:`~contagion.runner.RunResult` (events, series,
+venues, node states, network), through the pure builders of :mod:`dashboard.figures` and
+:mod:`dashboard.narrative`.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import OrderedDict
+from typing import Any
+
+import dash
+import networkx as nx
+import pandas as pd
+from dash import ALL, Input, Output, Patch, State, ctx, dcc, html, no_update
+
+from contagion.errors import ContagionError, ParameterError
+from contagion.runner import RunResult, simulate
+from dashboard import ids
+from dashboard.figures import (
+    CURSOR_INDEX,
+    compare_figure,
+    compare_table,
+    cursor_shape,
+    figure_html,
+    node_figure,
+    timeseries_figure,
+)
+from dashboard.forms import build, fields_for, validate
+from dashboard.narrative import default_trace, format_usd, node_events, step_narrative
+from dashboard.network_view import network_elements, node_positions
+from dashboard.store import RunStore
+from dashboard.tour import load_tour, resolve_step
+
+__all__ = ["register_callbacks"]
+
+NODE_LIMIT = 2000
+
+
+def oracle_assets(result: RunResult) -> dict[str, str]:
+    """Oracle name -> the asset it prices."""
+    return {o.name: o.asset for o in result.scenario.oracles}
+
+
+def form_values(values: list[Any], id_list: list[dict[str, str]]) -> dict[str, Any]:
+    """Form values by parameter key (checklists become booleans)."""
+    out: dict[str, Any] = {}
+    for value, cid in zip(values, id_list, strict=True):
+        out[cid["key"]] = bool(value) if isinstance(value, list) else value
+    return out
+
+
+def summary_line(result: RunResult) -> list[Any]:
+    s = result.summary
+    parts = [
+        f"{result.scenario.name}, seed {s['seed']}, {s['n_traders']:,} traders, "
+        f"{s['steps']} steps of {result.scenario.market.step_minutes:g} min.",
+        f" Defaults: {', '.join(s['defaulted']) or 'none'}.",
+        f" Venues hit: {', '.join(s['venues_hit']) or 'none'}.",
+        f" Liquidations: {s['liquidations']:,} ({format_usd(s['liquidation_volume_usd'])}).",
+        f" Bad debt {format_usd(s['bad_debt_usd'])}; funds used "
+        f"{format_usd(s['fund_used_usd'])}; socialised {format_usd(s['socialised_usd'])};"
+        f" ADL {format_usd(s['adl_usd'])}.",
+    ]
+    return [html.Strong(parts[0]), *parts[1:]]
+
+
+def register_callbacks(app: dash.Dash, store: RunStore) -> None:
+    """Attach every callback of the dashboard to ``app``, reading runs from ``store``."""
+    layout_cache: OrderedDict[str, dict[str, dict[str, float]]] = OrderedDict()
+
+    def positions_of(run_id: str, elements: list[dict[str, Any]]) -> dict[str, dict[str, float]]:
+        """Node positions of a run, computed on its first view and kept (bounded)."""
+        if run_id not in layout_cache:
+            layout_cache[run_id] = node_positions(elements)
+            while len(layout_cache) > 2 * store.max_runs:
+                layout_cache.popitem(last=False)
+        return layout_cache[run_id]
+
+    @app.callback(
+        Output("param-fields", "children"),
+        Input(ids.SCENARIO, "value"),
+        prevent_initial_call=True,
+    )
+    def rebuild_form(scenario: str) -> list[Any]:
+        from dashboard.layout import field_controls
+
+        return field_controls(scenario)
+
+    @app.callback(
+        Output({"type": ids.PARAM_ERROR, "key": ALL}, "children"),
+        Output(ids.RUN, "disabled"),
+        Input({"type": ids.PARAM, "key": ALL}, "value"),
+        Input(ids.SEED, "value"),
+        State({"type": ids.PARAM, "key": ALL}, "id"),
+        State(ids.SCENARIO, "value"),
+    )
+    def check_form(values: list[Any], seed: Any, id_list: list[dict[str, str]],
+                   scenario: str) -> tuple[list[str], bool]:
+        errors = validate(scenario, form_values(values, id_list))
+        messages = [errors.get(cid["key"], "") for cid in id_list]
+        seed_ok = isinstance(seed, int) and seed >= 0
+        return messages, any(messages) or not seed_ok
+
+    @app.callback(
+        Output(ids.JOB, "data"),
+        Output(ids.POLL, "disabled"),
+        Output(ids.PROGRESS, "value"),
+        Output(ids.STATUS, "children"),
+        Output(ids.CANCEL, "disabled"),
+        Output(ids.RUN_ID, "data"),
+        Input(ids.RUN, "n_clicks"),
+        Input(ids.CANCEL, "n_clicks"),
+        Input(ids.POLL, "n_intervals"),
+        State(ids.SCENARIO, "value"),
+        State({"type": ids.PARAM, "key": ALL}, "value"),
+        State({"type": ids.PARAM, "key": ALL}, "id"),
+        State(ids.SEED, "value"),
+        State(ids.JOB, "data"),
+        prevent_initial_call=True,
+    )
+    def run_control(_run: int, _cancel: int, _poll: int, scenario: str, values: list[Any],
+                    id_list: list[dict[str, str]], seed: Any, job_id: str | None) -> tuple:
+        trigger = ctx.triggered_id
+        if trigger == ids.RUN:
+            try:
+                sc = build(scenario, form_values(values, id_list))
+                if not isinstance(seed, int) or seed < 0:
+                    raise ParameterError("seed", seed, "an integer >= 0")
+            except ParameterError as exc:
+                return no_update, True, "0", f"Not started: {exc}", True, no_update
+            started = store.submit(sc, seed=seed, record_cohorts=sc.traders.n_traders > 5000)
+            return started.run_id, False, "0", "Queued…", False, no_update
+        if trigger == ids.CANCEL:
+            store.cancel(job_id)
+            return no_update, no_update, no_update, "Cancelling…", True, no_update
+        job = store.job(job_id)
+        if job is None:
+            return None, True, "0", "", True, no_update
+        pct = f"{100 * job.done / max(job.total, 1):.0f}"
+        if job.status == "done":
+            return None, True, "100", "Done.", True, job.run_id
+        if job.status == "cancelled":
+            return None, True, pct, f"Cancelled at step {job.done}.", True, no_update
+        if job.status == "failed":
+            return None, True, pct, f"Failed: {job.error}", True, no_update
+        return no_update, False, pct, f"Running: step {job.done} of {job.total}", False, no_update
+
+    @app.callback(
+        Output(ids.TICK, "interval"),
+        Input(ids.SPEED, "value"),
+    )
+    def set_speed(speed: float) -> int:
+        return int(500 / (speed or 1))
+
+    @app.callback(
+        Output(ids.SLIDER, "value"),
+        Output(ids.TICK, "disabled"),
+        Output(ids.PLAY, "children"),
+        Input(ids.RUN_ID, "data"),
+        Input(ids.TICK, "n_intervals"),
+        Input(ids.PLAY, "n_clicks"),
+        Input(ids.BACK, "n_clicks"),
+        Input(ids.FORWARD, "n_clicks"),
+        Input(ids.TOUR_STAGE, "data"),
+        State(ids.SLIDER, "value"),
+        State(ids.TICK, "disabled"),
+    )
+    def move_player(run_id: str, _tick: int, _play: int, _back: int, _fwd: int, stage: int,
+                    step: int | None, stopped: bool) -> tuple[int, bool, str]:
+        result = store.get(run_id)
+        last = int(result.series.index.max()) if result is not None else 0
+        step = int(step or 0)
+        trigger = ctx.triggered_id
+        if trigger in (None, ids.RUN_ID) or result is None:
+            return 0, True, "▶ Play"
+        if trigger == ids.TOUR_STAGE:
+            stages = load_tour(result.scenario.name if result else "default")
+            stage = max(0, min(stage or 0, len(stages) - 1))
+            return resolve_step(stages[stage].step, result.events, result.series), True, "▶ Play"
+        if trigger == ids.PLAY:
+            if stopped:
+                return (0 if step >= last else step), False, "❚❚ Pause"
+            return step, True, "▶ Play"
+        if trigger == ids.BACK:
+            return max(0, step - 1), True, "▶ Play"
+        if trigger == ids.FORWARD:
+            return min(last, step + 1), True, "▶ Play"
+        # a tick of the player
+        if step >= last:
+            return last, True, "▶ Play"
+        return step + 1, False, "❚❚ Pause"
+
+    @app.callback(
+        Output(ids.SLIDER, "max"),
+        Output(ids.SLIDER, "marks"),
+        Output(ids.SUMMARY, "children"),
+        Output(ids.TIMESERIES, "figure"),
+        Input(ids.RUN_ID, "data"),
+    )
+    def load_run(run_id: str) -> tuple:
+        result = store.get(run_id)
+        if result is None:
+            empty = {"data": [], "layout": {"shapes": [cursor_shape(None)]}}
+            return 1, None, "This run has expired from the server's cache; run it again.", empty
+        last = int(result.series.index.max())
+        every = max(1, last // 12)
+        marks = {i: str(i) for i in range(0, last + 1, every)}
+        fig = timeseries_figure(result.series, oracles=oracle_assets(result), step=0)
+        return last, marks, summary_line(result), fig
+
+    @app.callback(
+        Output(ids.NETWORK, "elements"),
+        Output(ids.NARRATIVE, "children"),
+        Output(ids.STEP_LABEL, "children"),
+        Output(ids.TIMESERIES, "figure", allow_duplicate=True),
+        Input(ids.SLIDER, "value"),
+        State(ids.RUN_ID, "data"),
+        prevent_initial_call="initial_duplicate",
+    )
+    def show_step(step: int | None, run_id: str) -> tuple:
+        result = store.get(run_id)
+        if result is None:
+            return [], [html.Li("No run loaded.")], "", no_update
+        step = int(step or 0)
+        elements = network_elements(result.network, result.node_states, result.events, step,
+                                    node_limit=NODE_LIMIT)
+        positions = positions_of(run_id, elements)
+        for e in elements:
+            where = positions.get(e["data"]["id"])
+            if where is not None:
+                e["position"] = where
+        story = step_narrative(result.events, result.series, step, oracles=oracle_assets(result))
+        minutes = step * result.scenario.market.step_minutes
+        label = f"Step {step} ({int(minutes // 60)}h{int(minutes % 60):02d})"
+        cursor: Any = no_update
+        if ctx.triggered_id == ids.SLIDER:  # on first load the figure is not there yet
+            cursor = Patch()
+            cursor["layout"]["shapes"][CURSOR_INDEX] = cursor_shape(step)
+        return elements, [html.Li(s) for s in story], label, cursor
+
+    @app.callback(
+        Output(ids.TOUR_STAGE, "data"),
+        Output(ids.TOUR_TITLE, "children"),
+        Output(ids.TOUR_TEXT, "children"),
+        Input(ids.TOUR_PREV, "n_clicks"),
+        Input(ids.TOUR_NEXT, "n_clicks"),
+        State(ids.TOUR_STAGE, "data"),
+        State(ids.RUN_ID, "data"),
+    )
+    def tour(_prev: int, _next: int, stage: int | None, run_id: str) -> tuple:
+        result = store.get(run_id)
+        stages = load_tour(result.scenario.name if result is not None else "default")
+        stage = int(stage or 0)
+        if ctx.triggered_id == ids.TOUR_NEXT:
+            stage = min(stage + 1, len(stages) - 1)
+        elif ctx.triggered_id == ids.TOUR_PREV:
+            stage = max(stage - 1, 0)
+        else:
+            return stage, f"Guided tour — {stages[stage].title}", stages[stage].body
+        return stage, f"Guided tour — {stages[stage].title}", stages[stage].body
+
+    @app.callback(
+        Output(ids.INSPECTOR_TITLE, "children"),
+        Output(ids.INSPECTOR_FIGURE, "figure"),
+        Output(ids.INSPECTOR_TRACE, "children"),
+        Output(ids.INSPECTOR_EVENTS, "children"),
+        Input(ids.NETWORK, "tapNodeData"),
+        State(ids.RUN_ID, "data"),
+        prevent_initial_call=True,
+    )
+    def inspect(node: dict[str, Any] | None, run_id: str) -> tuple:
+        result = store.get(run_id)
+        if not node or result is None:
+            return "Click a node to inspect it", {}, "", ""
+        name = node["id"]
+        fig = node_figure(name, result.venues, result.node_states, network=result.network)
+        trace: Any = ""
+        if name in set(result.events.loc[result.events["kind"] == "default", "venue"]):
+            trace = html.Div([html.Strong(f"How {name} came to default:"),
+                              html.Ol([html.Li(s) for s in default_trace(result.events, name)])])
+        rows = node_events(result.events, name)
+        table = _table(rows.tail(200)) if len(rows) else html.P("No events for this node.")
+        kind = node.get("kind", "")
+        title = f"{node.get('label', name)} ({kind}, {node.get('state', '')})"
+        return title, fig, trace, table
+
+    @app.callback(
+        Output(ids.COMPARE_ERROR, "children"),
+        Output(ids.COMPARE_TABLE, "children"),
+        Output(ids.COMPARE_FIGURE, "figure"),
+        Input(ids.COMPARE_RUN, "n_clicks"),
+        State(ids.SCENARIO, "value"),
+        State({"type": ids.PARAM, "key": ALL}, "value"),
+        State({"type": ids.PARAM, "key": ALL}, "id"),
+        State(ids.SEED, "value"),
+        State(ids.COMPARE_KEY, "value"),
+        State(ids.COMPARE_VALUE, "value"),
+        prevent_initial_call=True,
+    )
+    def compare(_n: int, scenario: str, values: list[Any], id_list: list[dict[str, str]],
+                seed: Any, key: str, raw: str) -> tuple:
+        base = form_values(values, id_list)
+        try:
+            variant = dict(base)
+            variant[key] = _parse(scenario, key, raw)
+            sc_a, sc_b = build(scenario, base), build(scenario, variant)
+            if not isinstance(seed, int) or seed < 0:
+                raise ParameterError("seed", seed, "an integer >= 0")
+            a, b = simulate(sc_a, seed=seed), simulate(sc_b, seed=seed)
+        except ContagionError as exc:
+            return str(exc), no_update, no_update
+        labels = (f"{key} = {base.get(key)!r}", f"{key} = {variant[key]!r}")
+        table = compare_table(a.summary, b.summary, labels=labels)
+        return "", _table(table), compare_figure(a.series, b.series, labels=labels)
+
+    @app.callback(
+        Output(ids.DOWNLOAD, "data"),
+        Input(ids.EXPORT_EVENTS, "n_clicks"),
+        Input(ids.EXPORT_FIGURES, "n_clicks"),
+        Input(ids.EXPORT_NETWORK, "n_clicks"),
+        State(ids.RUN_ID, "data"),
+        prevent_initial_call=True,
+    )
+    def export(_e: int, _f: int, _n: int, run_id: str) -> Any:
+        result = store.get(run_id)
+        if result is None:
+            return no_update
+        stem = f"contagion-{result.scenario.name}-seed{result.seed}"
+        if ctx.triggered_id == ids.EXPORT_EVENTS:
+            return dcc.send_data_frame(result.events.to_csv, f"{stem}-events.csv", index=False)
+        if ctx.triggered_id == ids.EXPORT_FIGURES:
+            fig = timeseries_figure(result.series, oracles=oracle_assets(result))
+            return {"content": figure_html(fig), "filename": f"{stem}-figures.html"}
+        data = nx.node_link_data(result.network, edges="edges")
+        return {"content": json.dumps(data, default=float), "filename": f"{stem}-network.json"}
+
+
+def _parse(scenario: str, key: str, raw: Any) -> Any:
+    """The comparison value typed into a text box, as the parameter's type."""
+    from contagion.scenario import _coerce
+
+    defaults = dict((f.key, d) for f, d in fields_for(scenario))
+    if key not in defaults:
+        raise ParameterError("compare parameter", key, "one of " + ", ".join(defaults))
+    return _coerce(key, defaults[key], raw if raw is not None else "")
+
+
+def _table(frame: pd.DataFrame) -> html.Table:
+    head = html.Thead(html.Tr([html.Th(c) for c in frame.columns]))
+    body = html.Tbody([html.Tr([html.Td(_cell(v)) for v in row])
+                       for row in frame.itertuples(index=False)])
+    return html.Table([head, body], style={"borderCollapse": "collapse", "width": "100%"})
+
+
+def _cell(v: Any) -> str:
+    if isinstance(v, float):
+        return f"{v:,.4g}" if abs(v) < 1e4 else f"{v:,.0f}"
+    return str(v)

@@ -1,0 +1,52 @@
+"""Every component id of the dashboard, in one place."""
+
+from __future__ import annotations
+
+SCENARIO = "scenario"
+SEED = "seed"
+PARAM = "param"  # pattern-matching type: {"type": PARAM, "key": <preset parameter>}
+PARAM_ERROR = "param-error"
+RUN = "run-button"
+CANCEL = "cancel-button"
+PROGRESS = "run-progress"
+STATUS = "run-status"
+POLL = "run-poll"
+JOB = "job-id"
+RUN_ID = "run-id"
+SUMMARY = "run-summary"
+
+SLIDER = "step-slider"
+STEP_LABEL = "step-label"
+PLAY = "play-button"
+BACK = "back-button"
+FORWARD = "forward-button"
+SPEED = "speed"
+TICK = "player-tick"
+
+NETWORK = "network"
+NARRATIVE = "narrative"
+TIMESERIES = "timeseries"
+INSPECTOR = "inspector"
+INSPECTOR_TITLE = "inspector-title"
+INSPECTOR_FIGURE = "inspector-figure"
+INSPECTOR_EVENTS = "inspector-events"
+INSPECTOR_TRACE = "inspector-trace"
+
+TABS = "tabs"
+COMPARE_KEY = "compare-key"
+COMPARE_VALUE = "compare-value"
+COMPARE_RUN = "compare-run"
+COMPARE_ERROR = "compare-error"
+COMPARE_TABLE = "compare-table"
+COMPARE_FIGURE = "compare-figure"
+
+TOUR_STAGE = "tour-stage"
+TOUR_PREV = "tour-prev"
+TOUR_NEXT = "tour-next"
+TOUR_TEXT = "tour-text"
+TOUR_TITLE = "tour-title"
+
+EXPORT_EVENTS = "export-events"
+EXPORT_FIGURES = "export-figures"
+EXPORT_NETWORK = "export-network"
+DOWNLOAD = "download"
