@@ -214,7 +214,8 @@ def test_network_elements_handle_2000_traders_individually_or_grouped(big_run: R
     r = big_run
     single = _nodes(network_elements(r.network, r.node_states, r.events, 52))
     assert sum(n["data"]["kind"] == "trader" for n in single.values()) == _drawn_traders(r) > 1500
-    grouped = _nodes(network_elements(r.network, r.node_states, r.events, 52, node_limit=1999))
+    grouped = _nodes(network_elements(r.network, r.node_states, r.events, 52,
+                                      node_limit=_drawn_traders(r) - 1))
     cohorts = [n["data"] for n in grouped.values() if n["data"]["kind"] == "cohort"]
     assert 0 < len(cohorts) <= 16 and sum(c["members"] for c in cohorts) == _drawn_traders(r)
 
