@@ -282,7 +282,13 @@ def register_callbacks(app: dash.Dash, store: RunStore) -> None:
             trace = html.Div([html.Strong(f"How {name} came to default:"),
                               html.Ol([html.Li(s) for s in default_trace(result.events, name)])])
         rows = node_events(result.events, name)
-        table = _table(rows.tail(200)) if len(rows) else html.P("No events for this node.")
+        events_table = _table(rows.tail(200)) if len(rows) else html.P("No events for this node.")
+        exposures = counterparties(result.network, name)
+        table = html.Div([
+            html.Strong("Counterparties and exposures (end of run)"),
+            _table(exposures.head(50)) if len(exposures) else html.P("No exposures."),
+            html.Strong("Events"), events_table,
+        ])
         kind = node.get("kind", "")
         title = f"{node.get('label', name)} ({kind}, {node.get('state', '')})"
         return title, fig, trace, table
@@ -336,6 +342,17 @@ def register_callbacks(app: dash.Dash, store: RunStore) -> None:
             return {"content": figure_html(fig), "filename": f"{stem}-figures.html"}
         data = nx.node_link_data(result.network, edges="edges")
         return {"content": json.dumps(data, default=float), "filename": f"{stem}-network.json"}
+
+
+def counterparties(G: nx.MultiDiGraph, node: str, *, top: int = 50) -> pd.DataFrame:
+    """The node's exposures from the graph: counterparty, link type, direction and USD."""
+    if node not in G:
+        return pd.DataFrame(columns=["counterparty", "type", "direction", "usd"])
+    rows = [(d, data["type"], "out", data["weight"]) for _, d, data in G.out_edges(node, data=True)]
+    rows += [(s, data["type"], "in", data["weight"]) for s, _, data in G.in_edges(node, data=True)]
+    frame = pd.DataFrame(rows, columns=["counterparty", "type", "direction", "usd"])
+    frame = frame[frame["type"] != "price_feed"]
+    return frame.sort_values("usd", ascending=False).head(top).reset_index(drop=True)
 
 
 def _parse(scenario: str, key: str, raw: Any) -> Any:

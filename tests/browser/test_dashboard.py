@@ -86,6 +86,8 @@ def test_moving_the_player_changes_node_states_and_the_story(pw_page: Any, app_u
         pw_page.click("#tour-prev")
     pw_page.wait_for_function("() => window.cy.getElementById('CEX').data('state') "
                               "=== 'healthy'")
+    pw_page.wait_for_function("() => document.querySelector('#step-label').innerText"
+                              ".startsWith('Step 0')")
     ARTIFACTS.mkdir(exist_ok=True)
     pw_page.screenshot(path=str(ARTIFACTS / "dashboard-step0.png"), full_page=False)
 
@@ -133,6 +135,33 @@ def test_run_shows_progress_then_the_new_cascade(pw_page: Any, app_url: str) -> 
     pw_page.wait_for_function("() => document.querySelector('#run-summary').innerText"
                               ".includes('seed 5')")
     assert _step(pw_page).startswith("Step 0")
+
+
+def test_a_long_run_can_be_cancelled(pw_page: Any, app_url: str) -> None:
+    _open(pw_page, app_url)
+    box = pw_page.locator('input[id*="n_traders"]').first
+    box.fill("400000")
+    box.press("Enter")
+    pw_page.wait_for_function("() => !document.querySelector('#run-button').disabled")
+    pw_page.click("#run-button")
+    pw_page.wait_for_function("() => document.querySelector('#run-status').innerText"
+                              ".startsWith('Running')", timeout=60_000)
+    pw_page.click("#cancel-button")
+    pw_page.wait_for_function("() => document.querySelector('#run-status').innerText"
+                              ".includes('Cancelled')", timeout=60_000)
+    # the shown run is still the default one
+    assert "seed 0" in pw_page.inner_text("#run-summary")
+
+
+def test_the_event_log_downloads_as_csv(pw_page: Any, app_url: str, tmp_path: Path) -> None:
+    _open(pw_page, app_url)
+    with pw_page.expect_download() as info:
+        pw_page.click("#export-events")
+    path = tmp_path / "events.csv"
+    info.value.save_as(path)
+    head = path.read_text().splitlines()
+    assert head[0].startswith("event_id,step,kind,venue")
+    assert len(head) > 1000
 
 
 def test_comparison_shows_both_runs_and_the_difference(pw_page: Any, app_url: str) -> None:
