@@ -12,9 +12,10 @@ import logging
 import dash
 
 from contagion.runner import simulate
-from dashboard.callbacks import register_callbacks
-from dashboard.layout import make_layout
+from dashboard.callbacks import register_callbacks, run_view, step_view
+from dashboard.layout import FirstView, make_layout
 from dashboard.store import RunStore
+from dashboard.tour import TOURS, load_tour
 from models import get_scenario
 
 __all__ = ["create_app", "serve"]
@@ -34,7 +35,15 @@ def create_app(scenario: str = "default", *, seed: int = 0, max_runs: int = 8,
     first_id = store.put(first, run_id=f"preset-{scenario}-{seed}", pinned=True)
     app = dash.Dash(__name__, title="contagion", serve_locally=True,
                     suppress_callback_exceptions=True, update_title="")
-    app.layout = lambda: make_layout(scenario, first_id)
+    elements, story, label = step_view(store, first_id, first, 0)
+    last, marks, summary, figure = run_view(first)
+    stage = load_tour(scenario if (TOURS / f"{scenario}.toml").exists() else "default")[0]
+    view = FirstView(elements=elements, story=story, label=label, last_step=last, marks=marks,
+                     summary=summary, figure=figure, tour_title=f"Guided tour — {stage.title}",
+                     tour_text=stage.body)
+    # Built once: every session starts on the same pinned run; what a session does later
+    # lives in its own browser's stores (run ids) and in the store's per-run cache.
+    app.layout = make_layout(scenario, first_id, view)
     register_callbacks(app, store)
     app.server.config["CONTAGION_STORE"] = store  # for tests and operators, not for callbacks
     return app

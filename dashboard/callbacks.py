@@ -8,7 +8,6 @@ venues, node states, network), through the pure builders of :mod:`dashboard.figu
 from __future__ import annotations
 
 import json
-from collections import OrderedDict
 from typing import Any
 
 import dash
@@ -32,9 +31,9 @@ from dashboard.forms import build, fields_for, validate
 from dashboard.narrative import default_trace, format_usd, node_events, step_narrative
 from dashboard.network_view import network_elements, node_positions
 from dashboard.store import RunStore
-from dashboard.tour import load_tour, resolve_step
+from dashboard.tour import TOURS, load_tour, resolve_step
 
-__all__ = ["register_callbacks"]
+__all__ = ["register_callbacks", "run_view", "step_view"]
 
 NODE_LIMIT = 2000
 
@@ -67,17 +66,34 @@ def summary_line(result: RunResult) -> list[Any]:
     return [html.Strong(parts[0]), *parts[1:]]
 
 
+def step_view(store: RunStore, run_id: str, result: RunResult, step: int
+              ) -> tuple[list[dict[str, Any]], list[Any], str]:
+    """What the Cascade tab shows for one step: network elements (with fixed positions),
+    the narrative as list items, and the step label."""
+    elements = network_elements(result.network, result.node_states, result.events, step,
+                                node_limit=NODE_LIMIT)
+    positions = store.positions(run_id, lambda: node_positions(elements))
+    for e in elements:
+        where = positions.get(e["data"]["id"])
+        if where is not None:
+            e["position"] = where
+    story = step_narrative(result.events, result.series, step, oracles=oracle_assets(result))
+    minutes = step * result.scenario.market.step_minutes
+    label = f"Step {step} ({int(minutes // 60)}h{int(minutes % 60):02d})"
+    return elements, [html.Li(s) for s in story], label
+
+
+def run_view(result: RunResult) -> tuple[int, dict[int, str], list[Any], Any]:
+    """Slider max and marks, the summary line and the time-series figure of a run."""
+    last = int(result.series.index.max())
+    every = max(1, last // 12)
+    marks = {i: str(i) for i in range(0, last + 1, every)}
+    fig = timeseries_figure(result.series, oracles=oracle_assets(result), step=0)
+    return last, marks, summary_line(result), fig
+
+
 def register_callbacks(app: dash.Dash, store: RunStore) -> None:
     """Attach every callback of the dashboard to ``app``, reading runs from ``store``."""
-    layout_cache: OrderedDict[str, dict[str, dict[str, float]]] = OrderedDict()
-
-    def positions_of(run_id: str, elements: list[dict[str, Any]]) -> dict[str, dict[str, float]]:
-        """Node positions of a run, computed on its first view and kept (bounded)."""
-        if run_id not in layout_cache:
-            layout_cache[run_id] = node_positions(elements)
-            while len(layout_cache) > 2 * store.max_runs:
-                layout_cache.popitem(last=False)
-        return layout_cache[run_id]
 
     @app.callback(
         Output("param-fields", "children"),
@@ -96,6 +112,7 @@ def register_callbacks(app: dash.Dash, store: RunStore) -> None:
         Input(ids.SEED, "value"),
         State({"type": ids.PARAM, "key": ALL}, "id"),
         State(ids.SCENARIO, "value"),
+        prevent_initial_call=True,  # the preset's defaults are valid
     )
     def check_form(values: list[Any], seed: Any, id_list: list[dict[str, str]],
                    scenario: str) -> tuple[list[str], bool]:
@@ -151,6 +168,7 @@ def register_callbacks(app: dash.Dash, store: RunStore) -> None:
     @app.callback(
         Output(ids.TICK, "interval"),
         Input(ids.SPEED, "value"),
+        prevent_initial_call=True,
     )
     def set_speed(speed: float) -> int:
         return int(500 / (speed or 1))
@@ -167,6 +185,7 @@ def register_callbacks(app: dash.Dash, store: RunStore) -> None:
         Input(ids.TOUR_STAGE, "data"),
         State(ids.SLIDER, "value"),
         State(ids.TICK, "disabled"),
+        prevent_initial_call=True,
     )
     def move_player(run_id: str, _tick: int, _play: int, _back: int, _fwd: int, stage: int,
                     step: int | None, stopped: bool) -> tuple[int, bool, str]:
@@ -177,7 +196,8 @@ def register_callbacks(app: dash.Dash, store: RunStore) -> None:
         if trigger in (None, ids.RUN_ID) or result is None:
             return 0, True, "▶ Play"
         if trigger == ids.TOUR_STAGE:
-            stages = load_tour(result.scenario.name if result else "default")
+            name = result.scenario.name
+            stages = load_tour(name if (TOURS / f"{name}.toml").exists() else "default")
             stage = max(0, min(stage or 0, len(stages) - 1))
             return resolve_step(stages[stage].step, result.events, result.series), True, "▶ Play"
         if trigger == ids.PLAY:
@@ -199,17 +219,14 @@ def register_callbacks(app: dash.Dash, store: RunStore) -> None:
         Output(ids.SUMMARY, "children"),
         Output(ids.TIMESERIES, "figure"),
         Input(ids.RUN_ID, "data"),
+        prevent_initial_call=True,  # the layout embeds the first run's view
     )
     def load_run(run_id: str) -> tuple:
         result = store.get(run_id)
         if result is None:
             empty = {"data": [], "layout": {"shapes": [cursor_shape(None)]}}
             return 1, None, "This run has expired from the server's cache; run it again.", empty
-        last = int(result.series.index.max())
-        every = max(1, last // 12)
-        marks = {i: str(i) for i in range(0, last + 1, every)}
-        fig = timeseries_figure(result.series, oracles=oracle_assets(result), step=0)
-        return last, marks, summary_line(result), fig
+        return run_view(result)
 
     @app.callback(
         Output(ids.NETWORK, "elements"),
@@ -218,28 +235,19 @@ def register_callbacks(app: dash.Dash, store: RunStore) -> None:
         Output(ids.TIMESERIES, "figure", allow_duplicate=True),
         Input(ids.SLIDER, "value"),
         State(ids.RUN_ID, "data"),
-        prevent_initial_call="initial_duplicate",
+        prevent_initial_call=True,
     )
     def show_step(step: int | None, run_id: str) -> tuple:
         result = store.get(run_id)
         if result is None:
             return [], [html.Li("No run loaded.")], "", no_update
         step = int(step or 0)
-        elements = network_elements(result.network, result.node_states, result.events, step,
-                                    node_limit=NODE_LIMIT)
-        positions = positions_of(run_id, elements)
-        for e in elements:
-            where = positions.get(e["data"]["id"])
-            if where is not None:
-                e["position"] = where
-        story = step_narrative(result.events, result.series, step, oracles=oracle_assets(result))
-        minutes = step * result.scenario.market.step_minutes
-        label = f"Step {step} ({int(minutes // 60)}h{int(minutes % 60):02d})"
+        elements, story, label = step_view(store, run_id, result, step)
         cursor: Any = no_update
         if ctx.triggered_id == ids.SLIDER:  # on first load the figure is not there yet
             cursor = Patch()
             cursor["layout"]["shapes"][CURSOR_INDEX] = cursor_shape(step)
-        return elements, [html.Li(s) for s in story], label, cursor
+        return elements, story, label, cursor
 
     @app.callback(
         Output(ids.TOUR_STAGE, "data"),
@@ -249,10 +257,12 @@ def register_callbacks(app: dash.Dash, store: RunStore) -> None:
         Input(ids.TOUR_NEXT, "n_clicks"),
         State(ids.TOUR_STAGE, "data"),
         State(ids.RUN_ID, "data"),
+        prevent_initial_call=True,
     )
     def tour(_prev: int, _next: int, stage: int | None, run_id: str) -> tuple:
         result = store.get(run_id)
-        stages = load_tour(result.scenario.name if result is not None else "default")
+        name = result.scenario.name if result is not None else "default"
+        stages = load_tour(name if (TOURS / f"{name}.toml").exists() else "default")
         stage = int(stage or 0)
         if ctx.triggered_id == ids.TOUR_NEXT:
             stage = min(stage + 1, len(stages) - 1)

@@ -1,8 +1,10 @@
 """The page: run controls on the left; the cascade player, network, story and series on the
-right; a comparison tab. Built fresh for every page load (so each session starts clean)."""
+right; a comparison tab. Built once per app, with the first run's view already in it, so the
+first paint needs no callback."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import dash_cytoscape as cyto
@@ -13,7 +15,23 @@ from dashboard.forms import Field, fields_for
 from dashboard.network_view import network_stylesheet
 from models import SCENARIOS
 
-__all__ = ["field_controls", "make_layout"]
+__all__ = ["FirstView", "field_controls", "make_layout"]
+
+@dataclass(frozen=True)
+class FirstView:
+    """What the page shows before any callback runs (computed once per app): the first
+    run's network at step 0, its story, summary, series and slider range, tour stage 1."""
+
+    elements: list[dict[str, Any]]
+    story: list[Any]
+    label: str
+    last_step: int
+    marks: dict[int, str]
+    summary: list[Any]
+    figure: Any
+    tour_title: str
+    tour_text: str
+
 
 PANEL = {"border": "1px solid #ddd", "borderRadius": "6px", "padding": "10px",
          "background": "#fff"}
@@ -66,7 +84,7 @@ def controls(scenario: str) -> html.Div:
     ], style={**PANEL, "width": "300px", "flex": "none"})
 
 
-def player() -> html.Div:
+def player(view: FirstView) -> html.Div:
     """Step slider with play/pause, back/forward and speed."""
     return html.Div([
         html.Button("◀", id=ids.BACK, n_clicks=0, title="step back"),
@@ -75,33 +93,36 @@ def player() -> html.Div:
         dcc.Dropdown(id=ids.SPEED, options=[{"label": f"{s}x", "value": s}
                                             for s in (0.5, 1, 2, 4)],
                      value=1, clearable=False, style={"width": "80px", "margin": "0 8px"}),
-        html.Span(id=ids.STEP_LABEL, style={"minWidth": "170px", "fontWeight": "bold"}),
-        html.Div(dcc.Slider(id=ids.SLIDER, min=0, max=1, step=1, value=0, marks=None,
+        html.Span(view.label, id=ids.STEP_LABEL,
+                  style={"minWidth": "170px", "fontWeight": "bold"}),
+        html.Div(dcc.Slider(id=ids.SLIDER, min=0, max=view.last_step, step=1, value=0,
+                            marks=view.marks,
                             tooltip={"always_visible": False, "placement": "bottom"}),
                  style={"flex": "1"}),
         dcc.Interval(id=ids.TICK, interval=500, disabled=True),
     ], style={"display": "flex", "alignItems": "center", "gap": "4px"})
 
 
-def cascade_tab() -> html.Div:
+def cascade_tab(view: FirstView) -> html.Div:
     # Nothing above the network may change height after it renders: cytoscape caches its
     # container's position, and a shift would make clicks miss the nodes.
     return html.Div([
-        html.Div(player(), style={**PANEL, "marginBottom": "8px"}),
+        html.Div(player(view), style={**PANEL, "marginBottom": "8px"}),
         html.Div([
             html.Div(cyto.Cytoscape(
-                id=ids.NETWORK, elements=[], stylesheet=network_stylesheet(),
+                id=ids.NETWORK, elements=view.elements, stylesheet=network_stylesheet(),
                 layout={"name": "preset", "fit": True, "padding": 10},
                 style={"width": "100%", "height": "560px"}, minZoom=0.2, maxZoom=4,
             ), style={**PANEL, "flex": "3", "minWidth": "0"}),
             html.Div([
                 html.Div([
                     html.H4("This step", style={"marginTop": 0}),
-                    html.Ul(id=ids.NARRATIVE, style={"fontSize": "13px", "paddingLeft": "18px"}),
+                    html.Ul(view.story, id=ids.NARRATIVE,
+                            style={"fontSize": "13px", "paddingLeft": "18px"}),
                 ], style={**PANEL, "flex": "1", "overflowY": "auto", "marginBottom": "8px"}),
                 html.Div([
-                    html.Strong(id=ids.TOUR_TITLE),
-                    dcc.Markdown(id=ids.TOUR_TEXT, style={"fontSize": "13px"}),
+                    html.Strong(view.tour_title, id=ids.TOUR_TITLE),
+                    dcc.Markdown(view.tour_text, id=ids.TOUR_TEXT, style={"fontSize": "13px"}),
                     html.Button("◀ Previous stage", id=ids.TOUR_PREV, n_clicks=0),
                     html.Button("Next stage ▶", id=ids.TOUR_NEXT, n_clicks=0,
                                 style={"marginLeft": "6px"}),
@@ -109,7 +130,8 @@ def cascade_tab() -> html.Div:
             ], style={"flex": "2", "display": "flex", "flexDirection": "column",
                       "height": "582px"}),
         ], style={"display": "flex", "gap": "8px", "marginBottom": "8px"}),
-        html.Div(id=ids.SUMMARY, style={**PANEL, "marginBottom": "8px", "fontSize": "13px"}),
+        html.Div(view.summary, id=ids.SUMMARY,
+                 style={**PANEL, "marginBottom": "8px", "fontSize": "13px"}),
         html.Div(id=ids.INSPECTOR, children=[
             html.H4(id=ids.INSPECTOR_TITLE, children="Click a node to inspect it",
                     style={"marginTop": 0}),
@@ -127,7 +149,8 @@ def cascade_tab() -> html.Div:
                       style={"fontSize": "12px", "color": "#555"}),
             dcc.Download(id=ids.DOWNLOAD),
         ], style={"marginBottom": "8px"}),
-        html.Div(dcc.Graph(id=ids.TIMESERIES, config=GRAPH_CONFIG, style={"height": "1100px"}),
+        html.Div(dcc.Graph(id=ids.TIMESERIES, figure=view.figure, config=GRAPH_CONFIG,
+                           style={"height": "1100px"}),
                  style=PANEL),
     ])
 
@@ -153,7 +176,7 @@ def compare_tab(scenario: str) -> html.Div:
     ], style=PANEL)
 
 
-def make_layout(scenario: str, default_run_id: str) -> html.Div:
+def make_layout(scenario: str, default_run_id: str, view: FirstView) -> html.Div:
     """The whole page, with this session's stores."""
     return html.Div([
         html.H2("contagion: counterparty credit contagion in crypto markets",
@@ -164,7 +187,7 @@ def make_layout(scenario: str, default_run_id: str) -> html.Div:
         html.Div([
             controls(scenario),
             html.Div(dcc.Tabs(id=ids.TABS, value="cascade", children=[
-                dcc.Tab(label="Cascade", value="cascade", children=cascade_tab()),
+                dcc.Tab(label="Cascade", value="cascade", children=cascade_tab(view)),
                 dcc.Tab(label="Compare", value="compare", children=compare_tab(scenario)),
             ]), style={"flex": "1", "minWidth": "0"}),
         ], style={"display": "flex", "gap": "10px", "alignItems": "flex-start"}),

@@ -54,6 +54,7 @@ class RunStore:
         self._runs: OrderedDict[str, RunResult] = OrderedDict()
         self._jobs: OrderedDict[str, Job] = OrderedDict()
         self._pinned: set[str] = set()
+        self._positions: dict[str, dict[str, dict[str, float]]] = {}
         self._lock = threading.Lock()
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="contagion-run")
 
@@ -69,7 +70,19 @@ class RunStore:
             while len(self._runs) - len(self._pinned) > self.max_runs:
                 oldest = next(k for k in self._runs if k not in self._pinned)
                 del self._runs[oldest]
+                self._positions.pop(oldest, None)
         return rid
+
+    def positions(self, run_id: str, compute: Any) -> dict[str, dict[str, float]]:
+        """The network view's node positions for ``run_id``, computed once by ``compute()``."""
+        with self._lock:
+            cached = self._positions.get(run_id)
+        if cached is None:
+            cached = compute()
+            with self._lock:
+                if run_id in self._runs:
+                    self._positions[run_id] = cached
+        return cached
 
     def get(self, run_id: str | None) -> RunResult | None:
         """The run ``run_id``, or ``None`` if unknown or evicted."""

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pandas as pd
 
-__all__ = ["Stage", "load_tour", "resolve_step"]
+__all__ = ["TOURS", "Stage", "load_tour", "resolve_step"]
 
 TOURS = Path(__file__).parent / "tours"
 
