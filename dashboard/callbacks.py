@@ -51,6 +51,19 @@ def form_values(values: list[Any], id_list: list[dict[str, str]]) -> dict[str, A
     return out
 
 
+#: The run form as callback states: scenario, parameter values and their ids, seed.
+FORM = [State(ids.SCENARIO, "value"), State({"type": ids.PARAM, "key": ALL}, "value"),
+        State({"type": ids.PARAM, "key": ALL}, "id"), State(ids.SEED, "value")]
+
+
+def form_scenario(scenario: str, values: dict[str, Any], seed: Any) -> tuple[Any, int]:
+    """The scenario and seed the form describes (ParameterError naming a bad field)."""
+    sc = build(scenario, values)
+    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+        raise ParameterError("seed", seed, "an integer >= 0")
+    return sc, seed
+
+
 def summary_line(result: RunResult) -> list[Any]:
     s = result.summary
     parts = [
@@ -131,10 +144,7 @@ def register_callbacks(app: dash.Dash, store: RunStore) -> None:
         Input(ids.RUN, "n_clicks"),
         Input(ids.CANCEL, "n_clicks"),
         Input(ids.POLL, "n_intervals"),
-        State(ids.SCENARIO, "value"),
-        State({"type": ids.PARAM, "key": ALL}, "value"),
-        State({"type": ids.PARAM, "key": ALL}, "id"),
-        State(ids.SEED, "value"),
+        *FORM,
         State(ids.JOB, "data"),
         prevent_initial_call=True,
     )
@@ -143,9 +153,7 @@ def register_callbacks(app: dash.Dash, store: RunStore) -> None:
         trigger = ctx.triggered_id
         if trigger == ids.RUN:
             try:
-                sc = build(scenario, form_values(values, id_list))
-                if not isinstance(seed, int) or seed < 0:
-                    raise ParameterError("seed", seed, "an integer >= 0")
+                sc, seed = form_scenario(scenario, form_values(values, id_list), seed)
             except ParameterError as exc:
                 return no_update, True, "0", f"Not started: {exc}", True, no_update
             started = store.submit(sc, seed=seed, record_cohorts=sc.traders.n_traders > 5000)
@@ -308,10 +316,7 @@ def register_callbacks(app: dash.Dash, store: RunStore) -> None:
         Output(ids.COMPARE_TABLE, "children"),
         Output(ids.COMPARE_FIGURE, "figure"),
         Input(ids.COMPARE_RUN, "n_clicks"),
-        State(ids.SCENARIO, "value"),
-        State({"type": ids.PARAM, "key": ALL}, "value"),
-        State({"type": ids.PARAM, "key": ALL}, "id"),
-        State(ids.SEED, "value"),
+        *FORM,
         State(ids.COMPARE_KEY, "value"),
         State(ids.COMPARE_VALUE, "value"),
         prevent_initial_call=True,
@@ -322,9 +327,8 @@ def register_callbacks(app: dash.Dash, store: RunStore) -> None:
         try:
             variant = dict(base)
             variant[key] = _parse(scenario, key, raw)
-            sc_a, sc_b = build(scenario, base), build(scenario, variant)
-            if not isinstance(seed, int) or seed < 0:
-                raise ParameterError("seed", seed, "an integer >= 0")
+            sc_a, seed = form_scenario(scenario, base, seed)
+            sc_b, _ = form_scenario(scenario, variant, seed)
             a, b = simulate(sc_a, seed=seed), simulate(sc_b, seed=seed)
         except ContagionError as exc:
             return str(exc), no_update, no_update
