@@ -13,7 +13,7 @@ import pandas as pd
 
 from contagion.events import trace_cause
 
-__all__ = ["cascade_path", "default_generations", "run_summary", "venues_hit"]
+__all__ = ["cascade_path", "default_generations", "run_record", "run_summary", "venues_hit"]
 
 _HIT_KINDS = ("default", "bad_debt", "fund_exhausted", "socialised_loss", "adl")
 
@@ -108,3 +108,75 @@ def run_summary(events: pd.DataFrame, series: pd.DataFrame, venues: pd.DataFrame
         "fund_series": funds,
         "max_defaults_step": int(np.argmax(series["defaults"].to_numpy())) if len(series) else 0,
     }
+
+
+def run_record(events: pd.DataFrame, series: pd.DataFrame, venues: pd.DataFrame
+               ) -> dict[str, Any]:
+    """One run's measures as a flat row of scalars (what a sweep stores per run).
+
+    System columns: ``defaults``, ``defaults_share`` (of venues and firms),
+    ``venues_defaulted`` (names joined by ``;``), ``venues_hit``, ``cross_venue`` (1 when at
+    least two venues were hit), ``cascade_depth``, ``liquidations``,
+    ``liquidation_volume_usd``, ``worst_pool_impact_frac``, ``bad_debt_usd``,
+    ``insolvent_debt_usd``, ``fund_depletion_frac``, ``fund_used_usd``,
+    ``socialised_usd``, ``adl_usd``, ``worst_oracle_gap_frac`` (largest relative gap between an
+    oracle and its asset's market price). Per venue or firm ``v``: ``defaulted__v`` (0/1),
+    ``ead__v`` (its liabilities when it defaulted, the exposure of its creditors at
+    default; 0 if it did not), ``lgd__v`` (1 - the creditors' recovery rate at the end, if it
+    defaulted, else NaN; for a lending protocol, the share of its suppliers' claims it
+    socialised).
+
+    Examples
+    --------
+    >>> from contagion.runner import simulate
+    >>> from models import get_scenario
+    >>> r = simulate(get_scenario("default", n_traders=200, steps=30), seed=1)
+    >>> rec = run_record(r.events, r.series, r.venues)
+    >>> sorted(k for k in rec if k.startswith("defaulted__"))[:2]
+    ['defaulted__AlphaFund', 'defaulted__CEX']
+    """
+    s = run_summary(events, series, venues)
+    names = list(dict.fromkeys(venues["venue"]))
+    kinds = dict(zip(venues["venue"], venues["kind"], strict=False))
+    gaps = [0.0]
+    for col in series.columns:
+        if col.startswith("oracle_"):
+            # oracle columns are named by oracle; pair each with the price of its asset
+            for price_col in (c for c in series.columns if c.startswith("price_")):
+                if price_col[len("price_"):] in col:
+                    ratio = (series[col] / series[price_col] - 1.0).abs()
+                    gaps.append(float(ratio.max()))
+    record: dict[str, Any] = {
+        "defaults": s["defaults"],
+        "defaults_share": s["defaults"] / max(len(names), 1),
+        "venues_defaulted": ";".join(s["venues_defaulted"]),
+        "venues_hit": len(s["venues_hit"]),
+        "cross_venue": int(len(s["venues_hit"]) >= 2),
+        "cascade_depth": s["cascade_depth"],
+        "liquidations": s["liquidations"],
+        "liquidation_volume_usd": s["liquidation_volume_usd"],
+        "worst_pool_impact_frac": s["worst_pool_impact_frac"],
+        "bad_debt_usd": s["bad_debt_usd"],
+        "insolvent_debt_usd": s["insolvent_debt_usd"],
+        "fund_depletion_frac": s["fund_depletion_frac"],
+        "fund_used_usd": s["fund_used_usd"],
+        "socialised_usd": s["socialised_usd"],
+        "adl_usd": s["adl_usd"],
+        "worst_oracle_gap_frac": max(gaps),
+    }
+    for v in names:
+        rows = venues[venues["venue"] == v].sort_values("step")
+        hit = rows[rows["defaulted"].astype(bool)]
+        defaulted = len(hit) > 0
+        record[f"defaulted__{v}"] = int(defaulted)
+        record[f"ead__{v}"] = float(hit["liabilities_usd"].iloc[0]) if defaulted else 0.0
+        if not defaulted:
+            lgd = float("nan")
+        elif kinds.get(v) == "lending":  # suppliers lose through the socialised haircut
+            ead = float(hit["liabilities_usd"].iloc[0]) + float(hit["socialised_usd"].iloc[0])
+            lgd = float(rows["socialised_usd"].iloc[-1]) / ead if ead > 0 else 0.0
+        else:
+            lgd = 1.0 - float(rows["recovery_rate"].iloc[-1])
+        record[f"lgd__{v}"] = lgd
+        record[f"kind__{v}"] = kinds.get(v, "")
+    return record

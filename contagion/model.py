@@ -30,7 +30,7 @@ from contagion.credit import recovery_rates
 from contagion.errors import InvariantError, ParameterError
 from contagion.events import EventLog
 from contagion.network import node_states
-from contagion.reporting import model_reporters, venue_rows
+from contagion.reporting import EXPOSURE_COLUMNS, model_reporters, pair_exposures, venue_rows
 from contagion.scenario import Scenario
 
 __all__ = ["ContagionModel"]
@@ -88,7 +88,8 @@ class ContagionModel(mesa.Model):
         self._node_states: list[pd.DataFrame] = []
         self.datacollector = mesa.DataCollector(
             model_reporters=model_reporters(self),
-            tables={"venues": list(venue_rows(self)[0].keys()) if venue_rows(self) else []},
+            tables={"venues": list(venue_rows(self)[0].keys()) if venue_rows(self) else [],
+                    "exposures": EXPOSURE_COLUMNS},
         )
         self._baseline_units = self.total_units()
         self._record()
@@ -316,6 +317,8 @@ class ContagionModel(mesa.Model):
         self.datacollector.collect(self)
         for row in venue_rows(self):
             self.datacollector.add_table_row("venues", row)
+        for row in pair_exposures(self):
+            self.datacollector.add_table_row("exposures", row)
         every = self.scenario.market.record_network_every
         small = self.population.n <= NODE_STATE_LIMIT
         if every and self.steps % every == 0 and (small or self.record_cohorts):
@@ -340,6 +343,11 @@ class ContagionModel(mesa.Model):
     def venue_frame(self) -> pd.DataFrame:
         """Per-venue, per-step state as a tidy DataFrame."""
         return self.datacollector.get_table_dataframe("venues")
+
+    def exposure_frame(self) -> pd.DataFrame:
+        """Venue-to-venue exposures per step (step, holder, counterparty, channel,
+        exposure_usd): the input of exposure profiles (EE, PFE, EPE)."""
+        return self.datacollector.get_table_dataframe("exposures")
 
     def total_units(self) -> np.ndarray:
         """Units of each asset held by every holder in the model, outside world included."""

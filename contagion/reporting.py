@@ -14,7 +14,9 @@ import numpy as np
 if TYPE_CHECKING:
     from contagion.model import ContagionModel
 
-__all__ = ["model_reporters", "venue_rows"]
+__all__ = ["EXPOSURE_COLUMNS", "model_reporters", "pair_exposures", "venue_rows"]
+
+EXPOSURE_COLUMNS = ["step", "holder", "counterparty", "channel", "exposure_usd"]
 
 
 def _price(i: int) -> Callable[[ContagionModel], float]:
@@ -134,4 +136,39 @@ def venue_rows(model: ContagionModel) -> list[dict[str, Any]]:
             row["at_risk"] = int(a.equity_usd() < 0.1 * max(a.liabilities_usd(), 1.0))
         row["equity_usd"] = row["assets_usd"] - row["liabilities_usd"]
         rows.append(row)
+    return rows
+
+
+def pair_exposures(model: ContagionModel) -> list[dict[str, Any]]:
+    """Venue-to-venue exposures this step: what ``holder`` stands to lose if
+    ``counterparty`` fails, by channel.
+
+    Channels: ``loan`` (an exchange's unsecured loan to a firm, at face value), ``supply``
+    (an exchange's claim on a lending protocol's pool), ``token_collateral`` (a lender's
+    collateral in the counterparty's token, at market), ``cross_margin`` (a perp venue's
+    cross-margin credit on deposits at an exchange).
+    """
+    step = int(model.steps)
+    rows: list[dict[str, Any]] = []
+    for ex in model.custodial:
+        for borrower, amount in ex.loans.items():
+            rows.append({"step": step, "holder": ex.name, "counterparty": borrower,
+                         "channel": "loan", "exposure_usd": float(amount)})
+        if ex.lending is not None:
+            rows.append({"step": step, "holder": ex.name, "counterparty": ex.lending.name,
+                         "channel": "supply", "exposure_usd": ex.lending.claim_of(ex.name)})
+    issuers = {a.name: a.issuer for a in model.scenario.assets if a.issuer}
+    for v in model.lending:
+        price = model.market.price[v.asset_ids]
+        held = v.book.collateral.sum(axis=0) * price
+        for j, asset in enumerate(v.asset_names):
+            issuer = issuers.get(asset)
+            if issuer and issuer != v.name:
+                rows.append({"step": step, "holder": v.name, "counterparty": issuer,
+                             "channel": "token_collateral", "exposure_usd": float(held[j])})
+    for pv in model.perps:
+        if pv.custodian is not None and pv.book.cross.any():
+            rows.append({"step": step, "holder": pv.name, "counterparty": pv.custodian.name,
+                         "channel": "cross_margin",
+                         "exposure_usd": float(pv.cross_credit().sum())})
     return rows

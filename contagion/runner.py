@@ -36,6 +36,7 @@ class RunResult:
     venues: pd.DataFrame
     node_states: pd.DataFrame
     network: nx.MultiDiGraph
+    exposures: pd.DataFrame = field(default_factory=pd.DataFrame)
     summary: dict[str, Any] = field(default_factory=dict)
 
 
@@ -73,4 +74,5 @@ def simulate(scenario: Scenario, *, seed: int | None = 0, steps: int | None = No
     summary.update(scenario=scenario.name, seed=seed, n_traders=scenario.traders.n_traders)
     return RunResult(scenario=scenario, seed=seed, events=events, series=series,
                      venues=venues, node_states=model.node_state_frame(),
-                     network=model.network, summary=summary)
+                     network=model.network, exposures=model.exposure_frame(),
+                     summary=summary)
