@@ -4,6 +4,8 @@
 ``contagion run [SCENARIO] [--steps N] [--seed S] [--set key=value ...] [--out DIR]``
 runs one simulation headless, writes its outputs and prints a one-screen summary;
 ``contagion network FILE --shock NODE=FRAC`` stresses an exposure network;
+``contagion sweep SPEC [--workers N] [--scheduler tcp://HOST:8786] [--out DIR] [--resume]
+[--smoke] [--serial]`` runs a parameter sweep; ``contagion report RESULTS_DIR`` analyses it;
 ``contagion scenarios`` lists the presets and their parameters. Bad input exits with
 status 2 and a message naming the parameter; nothing is half-written.
 
@@ -159,6 +161,21 @@ def _cmd_dashboard(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_sweep(args: argparse.Namespace) -> int:
+    from contagion.sweep import sweep_command
+
+    if args.workers is not None and args.workers < 1:
+        raise ParameterError("--workers", args.workers, "an integer >= 1")
+    return sweep_command(args.spec, workers=args.workers, scheduler=args.scheduler, out=args.out,
+                         resume=args.resume, smoke=args.smoke, serial=args.serial)
+
+
+def _cmd_report(args: argparse.Namespace) -> int:
+    from contagion.report import report_command
+
+    return report_command(args.results_dir, out=args.out)
+
+
 def _cmd_scenarios(args: argparse.Namespace) -> int:
     from models import SCENARIOS, scenario_parameters
 
@@ -197,6 +214,19 @@ def _parser() -> argparse.ArgumentParser:
                    help="wipe out FRAC of NODE's external assets (repeatable)")
     n.add_argument("--out", help="also write the table as CSV")
     n.set_defaults(func=_cmd_network)
+    w = sub.add_parser("sweep", help="run a parameter sweep described by a TOML spec")
+    w.add_argument("spec", help="sweep spec, e.g. experiments/leverage_shock.toml")
+    w.add_argument("--workers", type=int, help="local worker processes (default: all cores)")
+    w.add_argument("--scheduler", help="a Dask scheduler address, e.g. tcp://10.0.0.5:8786")
+    w.add_argument("--out", help="output directory (default: the spec's)")
+    w.add_argument("--resume", action="store_true", help="finish an interrupted sweep")
+    w.add_argument("--smoke", action="store_true", help="the spec's small version (seconds)")
+    w.add_argument("--serial", action="store_true", help="one process, for debugging")
+    w.set_defaults(func=_cmd_sweep)
+    rp = sub.add_parser("report", help="tables and figures from a sweep's results")
+    rp.add_argument("results_dir", help="a sweep's output directory")
+    rp.add_argument("--out", help="report directory (default RESULTS_DIR/report)")
+    rp.set_defaults(func=_cmd_report)
     s = sub.add_parser("scenarios", help="list the scenario presets")
     s.add_argument("-v", "--verbose", action="store_true", help="also list their parameters")
     s.set_defaults(func=_cmd_scenarios)
