@@ -62,6 +62,16 @@ class TraderPopulation:
             cache[venue.name] = mask
         return mask
 
+    def _pay(self, rows: NDArray[np.int64], owners: NDArray[np.int64],
+             want: NDArray[np.float64]) -> tuple[NDArray[np.int64], NDArray[np.float64]]:
+        """Take up to ``want`` from the owners' wallets; return the paying rows and amounts
+        (those with an empty wallet can do nothing this step)."""
+        pay = np.minimum(want, self.wallet_usd[owners])
+        paying = pay > 1e-9
+        rows, owners, pay = rows[paying], owners[paying], pay[paying]
+        self.wallet_usd[owners] -= pay
+        return rows, pay
+
     def topup_lending(self, model: ContagionModel) -> float:
         """Traders near liquidation repay debt from their wallet; return USD repaid."""
         total = 0.0
@@ -71,19 +81,11 @@ class TraderPopulation:
             # debt-free rows have HF = inf; rows of firms or of traders who never top up
             # are masked out once (the mask is fixed for the run)
             rows = np.flatnonzero((hf < self.topup_below) & self._topup_mask(v))
-            if rows.size == 0:
-                continue
-            owners = b.owner[rows]
-            weighted = b.debt[rows] * hf[rows]
-            want = np.maximum(b.debt[rows] - weighted / self.topup_to, 0.0)
-            pay = np.minimum(want, self.wallet_usd[owners])
-            paying = pay > 1e-9  # those with an empty wallet can do nothing this step
-            if not paying.any():
-                continue
-            rows, owners, pay = rows[paying], owners[paying], pay[paying]
-            self.wallet_usd[owners] -= pay
-            v.repay(rows, pay)
-            total += self._log(model, v.name, pay, "repaid debt to lift their health factor")
+            want = np.maximum(b.debt[rows] - b.debt[rows] * hf[rows] / self.topup_to, 0.0)
+            rows, pay = self._pay(rows, b.owner[rows], want)
+            if rows.size:
+                v.repay(rows, pay)
+                total += self._log(model, v.name, pay, "repaid debt to lift their health factor")
         return total
 
     def topup_perp(self, model: ContagionModel) -> float:
@@ -93,19 +95,12 @@ class TraderPopulation:
             b = v.book
             ratio = v.margin_ratio()
             rows = np.flatnonzero((ratio < self.topup_below) & self._topup_mask(v))
-            if rows.size == 0:
-                continue
-            owners = b.owner[rows]
             mm = np.abs(b.size[rows]) * v.mark() * v.mmr
             want = np.maximum((self.topup_to - ratio[rows]) * mm, 0.0)
-            pay = np.minimum(want, self.wallet_usd[owners])
-            paying = pay > 1e-9
-            if not paying.any():
-                continue
-            rows, owners, pay = rows[paying], owners[paying], pay[paying]
-            self.wallet_usd[owners] -= pay
-            v.add_collateral(rows, pay)
-            total += self._log(model, v.name, pay, "added margin to stay above maintenance")
+            rows, pay = self._pay(rows, b.owner[rows], want)
+            if rows.size:
+                v.add_collateral(rows, pay)
+                total += self._log(model, v.name, pay, "added margin to stay above maintenance")
         return total
 
     @staticmethod
