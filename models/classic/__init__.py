@@ -1,0 +1,1 @@
+"""Textbook contagion models on the engine's credit layer (Gai-Kapadia, ...)."""
