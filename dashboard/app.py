@@ -37,10 +37,11 @@ def create_app(scenario: str = "default", *, seed: int = 0, max_runs: int = 8,
                     suppress_callback_exceptions=True, update_title="")
     elements, story, label = step_view(store, first_id, first, 0)
     last, marks, summary, figure = run_view(first)
-    stage = load_tour(scenario if (TOURS / f"{scenario}.toml").exists() else "default")[0]
+    stages = load_tour(scenario if (TOURS / f"{scenario}.toml").exists() else "default")
+    stage = stages[0]
     view = FirstView(elements=elements, story=story, label=label, last_step=last, marks=marks,
                      summary=summary, figure=figure, tour_title=f"Guided tour — {stage.title}",
-                     tour_text=stage.body)
+                     tour_text=stage.body, tour_stages=len(stages))
     # Built once: every session starts on the same pinned run; what a session does later
     # lives in its own browser's stores (run ids) and in the store's per-run cache.
     app.layout = make_layout(scenario, first_id, view)

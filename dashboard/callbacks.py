@@ -257,28 +257,37 @@ def register_callbacks(app: dash.Dash, store: RunStore) -> None:
             cursor["layout"]["shapes"][CURSOR_INDEX] = cursor_shape(step)
         return elements, story, label, cursor
 
-    @app.callback(
+    # The stage counter runs in the browser, in click order: a server callback reading the
+    # stage as State would lose clicks made while an earlier request was in flight.
+    app.clientside_callback(
+        """function(prev, next, stage, count) {
+            const trig = dash_clientside.callback_context.triggered.map(t => t.prop_id);
+            let s = stage || 0;
+            if (trig.some(p => p.startsWith('tour-next'))) { s = Math.min(s + 1, count - 1); }
+            else if (trig.some(p => p.startsWith('tour-prev'))) { s = Math.max(s - 1, 0); }
+            return s;
+        }""",
         Output(ids.TOUR_STAGE, "data"),
-        Output(ids.TOUR_TITLE, "children"),
-        Output(ids.TOUR_TEXT, "children"),
         Input(ids.TOUR_PREV, "n_clicks"),
         Input(ids.TOUR_NEXT, "n_clicks"),
         State(ids.TOUR_STAGE, "data"),
+        State(ids.TOUR_COUNT, "data"),
+        prevent_initial_call=True,
+    )
+
+    @app.callback(
+        Output(ids.TOUR_TITLE, "children"),
+        Output(ids.TOUR_TEXT, "children"),
+        Input(ids.TOUR_STAGE, "data"),
         State(ids.RUN_ID, "data"),
         prevent_initial_call=True,
     )
-    def tour(_prev: int, _next: int, stage: int | None, run_id: str) -> tuple:
+    def tour(stage: int | None, run_id: str) -> tuple:
         result = store.get(run_id)
         name = result.scenario.name if result is not None else "default"
         stages = load_tour(name if (TOURS / f"{name}.toml").exists() else "default")
-        stage = int(stage or 0)
-        if ctx.triggered_id == ids.TOUR_NEXT:
-            stage = min(stage + 1, len(stages) - 1)
-        elif ctx.triggered_id == ids.TOUR_PREV:
-            stage = max(stage - 1, 0)
-        else:
-            return stage, f"Guided tour — {stages[stage].title}", stages[stage].body
-        return stage, f"Guided tour — {stages[stage].title}", stages[stage].body
+        stage = max(0, min(int(stage or 0), len(stages) - 1))
+        return f"Guided tour — {stages[stage].title}", stages[stage].body
 
     @app.callback(
         Output(ids.INSPECTOR_TITLE, "children"),

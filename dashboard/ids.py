@@ -41,6 +41,7 @@ COMPARE_TABLE = "compare-table"
 COMPARE_FIGURE = "compare-figure"
 
 TOUR_STAGE = "tour-stage"
+TOUR_COUNT = "tour-count"
 TOUR_PREV = "tour-prev"
 TOUR_NEXT = "tour-next"
 TOUR_TEXT = "tour-text"

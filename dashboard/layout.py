@@ -31,6 +31,7 @@ class FirstView:
     figure: Any
     tour_title: str
     tour_text: str
+    tour_stages: int
 
 
 PANEL = {"border": "1px solid #ddd", "borderRadius": "6px", "padding": "10px",
@@ -184,6 +185,7 @@ def make_layout(scenario: str, default_run_id: str, view: FirstView) -> html.Div
         dcc.Store(id=ids.RUN_ID, data=default_run_id),
         dcc.Store(id=ids.JOB),
         dcc.Store(id=ids.TOUR_STAGE, data=0),
+        dcc.Store(id=ids.TOUR_COUNT, data=view.tour_stages),
         html.Div([
             controls(scenario),
             html.Div(dcc.Tabs(id=ids.TABS, value="cascade", children=[
