@@ -1,0 +1,56 @@
+"""The validation report, small version: every model-vs-source check must agree."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from contagion.errors import ParameterError
+from experiments.validation.__main__ import main
+from experiments.validation.checks import SMALL
+from experiments.validation.report import write_validation
+
+
+@pytest.fixture(scope="module")
+def report(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list]:
+    out = tmp_path_factory.mktemp("validation") / "report"
+    return write_validation(out, SMALL, draw_figures=shutil.which("chromium") is not None)
+
+
+def test_every_check_agrees_with_its_source(report: tuple[Path, list]) -> None:
+    _, sections = report
+    checks = [c for s in sections for c in s.checks]
+    assert len(checks) >= 10
+    bad = [f"{c.claim}: {c.observed}" for c in checks if not c.passed]
+    assert not bad, "\n".join(bad)
+
+
+def test_report_page_lists_every_check_and_its_figures(report: tuple[Path, list]) -> None:
+    out, sections = report
+    text = (out / "report.md").read_text()
+    assert text.startswith("# Validation")
+    for s in sections:
+        assert f"## {s.title}" in text
+    assert text.count("| agrees |") == sum(len(s.checks) for s in sections)
+    if shutil.which("chromium"):
+        for s in sections:
+            for stem in s.figures:
+                assert (out / "figures" / f"{stem}.png").stat().st_size > 10_000
+                assert f"figures/{stem}.png" in text
+    assert not [p for p in out.parent.iterdir() if p.name.startswith(".report.")]
+
+
+def test_an_existing_file_as_output_is_refused_and_left_alone(tmp_path: Path) -> None:
+    target = tmp_path / "report"
+    target.write_text("keep me")
+    with pytest.raises(ParameterError, match="out"):
+        write_validation(target, SMALL, draw_figures=False)
+    assert target.read_text() == "keep me"
+
+
+def test_command_line_exit_status_is_zero_when_all_agree(tmp_path: Path,
+                                                        capsys: pytest.CaptureFixture) -> None:
+    assert main(["--small", "--no-figures", "--out", str(tmp_path / "v")]) == 0
+    assert "checks agree" in capsys.readouterr().out
