@@ -47,7 +47,7 @@ def credit_matrix(model: ContagionModel) -> tuple[list[str], NDArray[np.float64]
             for lender, amount in inst.borrowings.items():
                 L[i, idx[lender]] += amount
             token = inst.token_units * float(market.price[inst.token]) if inst.token is not None else 0
-            e[i] = inst.cash_usd + token + inst.illiquid_usd
+            e[i] = inst.cash_usd + token + inst.illiquid_usd + inst.held_assets_usd()
         elif inst.kind == "firm":
             for lender, amount in inst.borrowings.items():
                 L[i, idx[lender]] += amount
@@ -62,17 +62,25 @@ def recovery_rates(model: ContagionModel) -> dict[str, float]:
     Notes
     -----
     When every node's external assets plus full receipts cover its liabilities, paying in
-    full is the greatest clearing vector, so the linear solve is skipped.
+    full is the greatest clearing vector, so the linear solve is skipped. Default costs
+    come from the scenario's :class:`~contagion.params.ClearingParams`.
     """
     names, L, e = credit_matrix(model)
     owed = L.sum(axis=1)
     if np.all(e + L.sum(axis=0) >= owed * (1 - 1e-12)):
         return dict.fromkeys(names, 1.0)
-    res = eisenberg_noe(L, e)
+    res = _clear(model, L, e)
     return dict(zip(names, res.recovery_rate.tolist(), strict=True))
+
+
+def _clear(model: ContagionModel, L: NDArray[np.float64], e: NDArray[np.float64]
+           ) -> ClearingResult:
+    """Eisenberg-Noe with the scenario's default costs (``ClearingParams``)."""
+    c = model.scenario.clearing
+    return eisenberg_noe(L, e, alpha=c.external_assets_frac, beta=c.interbank_receipts_frac)
 
 
 def clear_institutions(model: ContagionModel) -> tuple[list[str], ClearingResult]:
     """Clear the institutions' network; return node names and the clearing result."""
     names, L, e = credit_matrix(model)
-    return names, eisenberg_noe(L, e)
+    return names, _clear(model, L, e)

@@ -31,11 +31,18 @@ EVENT_KINDS = (
     "withdrawal",
     "withdrawal_freeze",
     "token_sale",
+    "asset_sale",
     "loan_recall",
     "loan_loss",
     "default",
     "token_crash",
     "collateral_loss",
+    "liquidity_shock",
+    "gas_spike",
+    "keeper_dropout",
+    "auction",
+    "zero_bid",
+    "asset_writedown",
 )
 
 EVENT_COLUMNS = {

@@ -1,7 +1,8 @@
 """ContagionModel: the Mesa model that owns the clock, the agents, the books and the log.
 
 One step, in order (DESIGN.md section 3): the external market moves; arbitrageurs pull
-pools toward it; oracles publish; traders top up margin; custodial exchanges face
+pools toward it; yield-venue depositors run on a broken peg and algorithmic pegs defend
+it and mint/burn; oracles publish; traders top up margin; custodial exchanges face
 withdrawals; lending protocols and perp venues liquidate (vectorised over all accounts);
 firms check their solvency; the institutions' credit network is cleared (Eisenberg-Noe);
 everything is recorded.
@@ -22,13 +23,16 @@ from contagion.agents.lending import LendingProtocol
 from contagion.agents.liquidator import Liquidator
 from contagion.agents.market import Market
 from contagion.agents.oracle import Oracle
+from contagion.agents.peg import AlgorithmicPeg
 from contagion.agents.perp import PerpVenue
 from contagion.agents.pool import AMMPool
 from contagion.agents.trader import Trader, TraderPopulation
+from contagion.agents.yield_venue import YieldVenue
 from contagion.build import draw_deposit_book, draw_lending_book, draw_perp_book, draw_wealth
 from contagion.credit import recovery_rates
 from contagion.errors import InvariantError, ParameterError
 from contagion.events import EventLog
+from contagion.mechanics.liquidity import depth_multipliers
 from contagion.network import node_states
 from contagion.reporting import EXPOSURE_COLUMNS, model_reporters, pair_exposures, venue_rows
 from contagion.scenario import Scenario
@@ -84,6 +88,8 @@ class ContagionModel(mesa.Model):
         self.funds = {f.name: InsuranceFund(self, f) for f in scenario.funds}
         self.liquidators = [Liquidator(self, p) for p in scenario.liquidators]
         self._build_participants()
+        self.pegs = [AlgorithmicPeg(self, p) for p in scenario.pegs]
+        self.yield_venues = [YieldVenue(self, y) for y in scenario.yield_venues]
         self.liquidated_traders = np.zeros(self.population.n, dtype=bool)
         self._node_states: list[pd.DataFrame] = []
         self.datacollector = mesa.DataCollector(
@@ -134,15 +140,20 @@ class ContagionModel(mesa.Model):
             supplied = c.supply_to_lending_frac * c.deposits_usd if c.supply_to else 0.0
             lent = sum(link.amount_usd for link in sc.credit_links if link.lender == c.name)
             token_units = c.token_holdings_usd / prices[c.token] if c.token else 0.0
+            held = sum(usd for _, usd in c.asset_holdings_usd)
             illiquid = (1 + c.equity_buffer_frac) * c.deposits_usd - cash - supplied - lent - (
-                c.token_holdings_usd if c.token else 0.0)
+                c.token_holdings_usd if c.token else 0.0) - held
+            # what it borrowed through credit links it lent on or invested: illiquid assets
+            illiquid += sum(link.amount_usd for link in sc.credit_links if link.borrower == c.name)
             if illiquid < 0:
+                outlay = cash + supplied + lent + c.token_holdings_usd + held
                 raise ParameterError(
                     f"custodial[{c.name}].equity_buffer_frac", c.equity_buffer_frac,
-                    f">= {(cash + supplied + lent + c.token_holdings_usd) / c.deposits_usd - 1:.4f}",
-                    "reserves, supply, loans and token holdings exceed deposits plus equity")
+                    f">= {outlay / c.deposits_usd - 1:.4f}",
+                    "reserves, supply, loans, token and asset holdings exceed deposits plus equity")
+            asset_units = {self.market.index[a]: usd / prices[a] for a, usd in c.asset_holdings_usd}
             ex = CustodialExchange(self, c, deposit_book, cash_usd=cash, token_units=token_units,
-                                   illiquid_usd=illiquid)
+                                   illiquid_usd=illiquid, asset_units=asset_units)
             ex.lending = next((v for v in self.lending if v.name == c.supply_to), None)
             self.custodial.append(ex)
         if self.custodial:
@@ -203,14 +214,20 @@ class ContagionModel(mesa.Model):
             pool.begin_step()
         for liq in self.liquidators:
             liq.begin_step()
+        self._shock_liquidity()
         self.market.step()
         for pool in self.pools.values():
             pool.arbitrage()
         self._manipulate_pools()
+        for yv in self.yield_venues:  # depositors see the depeg and may run
+            yv.step()
+        for peg in self.pegs:  # then the reserve defends, arbitrageurs mint and burn
+            peg.step()
         for oracle in self.oracles.values():
             oracle.step()
         for pv in self.perps:
             pv.update_margin()  # dynamic margin follows the mark just published
+            pv.attacker_withdraws()  # an exploit borrows against that mark (Mango)
         self.population.topup_lending(self)
         self.population.topup_perp(self)
         for ex in self.custodial:
@@ -229,6 +246,30 @@ class ContagionModel(mesa.Model):
         if self.check_conservation:
             self.assert_conservation()
 
+    def _shock_liquidity(self) -> None:
+        """Set this step's order-book depth and pool arbitrage capacity (liquidity shocks)."""
+        shocks = self.scenario.liquidity_shocks
+        if not shocks:
+            return
+        market = self.market
+        mult = depth_multipliers(shocks, market.assets, int(self.steps))
+        market.scale_depth(mult)
+        for pool in self.pools.values():
+            pool.scale_arb_capacity(float(mult[pool.base]))
+        for shock in shocks:
+            if max(shock.start_step, 1) != self.steps:  # step 1 is the first that runs
+                continue
+            for a_name in shock.assets:
+                i = market.index[a_name]
+                normal = float(market.normal_depth_usd[i])
+                self.events.add(
+                    "liquidity_shock", step=self.steps, agent=shock.name, asset=a_name,
+                    amount=-shock.depth_drop_frac, value_usd=normal * shock.depth_drop_frac,
+                    detail=f"{a_name} order-book depth fell {shock.depth_drop_frac:.0%} "
+                           f"(external depth ${normal:,.0f} -> ${normal * mult[i]:,.0f}) for "
+                           f"{shock.duration_steps} steps, recovering over "
+                           f"{shock.recovery_steps}; its pools' arbitrage capacity fell alike")
+
     def _manipulate_pools(self) -> None:
         for mp in self.scenario.manipulations:
             if not mp.start_step <= self.steps < mp.start_step + mp.duration_steps:
@@ -239,7 +280,7 @@ class ContagionModel(mesa.Model):
                 "pool_manipulation", step=self.steps, agent=pool.name,
                 asset=self.market.assets[pool.base], value_usd=mp.notional_usd_per_step,
                 price=pool.spot, amount=move,
-                detail=f"an attacker {'bought' if mp.direction == 'pump' else 'sold'} "
+                detail=f"{mp.actor} {'bought' if mp.direction == 'pump' else 'sold'} "
                        f"${mp.notional_usd_per_step:,.0f} of {self.market.assets[pool.base]} in "
                        f"{pool.name}, moving its spot {move:+.1%} to {pool.spot:,.4g}")
 
@@ -359,10 +400,13 @@ class ContagionModel(mesa.Model):
         for f in self.funds.values():
             total[m.numeraire] += f.balance_usd
         holders: list[Any] = [*self.pools.values(), *self.lending, *self.perps, *self.custodial,
-                              *self.firms]
+                              *self.firms, *self.pegs, *self.yield_venues]
         for h in holders:
             for a, u in h.holdings().items():
                 total[a] += u
+        for peg in self.pegs:  # minting and burning change supply by design: net them out
+            for a, u in peg.net_issued_units().items():
+                total[a] -= u
         return total  # deposits and loans are claims, not units: they are not counted
 
     def assert_conservation(self, rtol: float = 1e-9) -> None:

@@ -18,26 +18,32 @@ from contagion.validation import check_choice, check_int, check_real
 
 __all__ = [
     "AssetParams",
+    "ClearingParams",
     "CollateralParams",
     "CreditLinkParams",
     "CustodialParams",
+    "ExploitParams",
     "FirmParams",
     "InsuranceFundParams",
     "LendingParams",
     "LiquidatorParams",
+    "LiquidityShockParams",
     "MarketParams",
     "OracleParams",
+    "PegParams",
     "PerpParams",
     "PoolManipulationParams",
     "PoolParams",
     "PricePathParams",
     "TraderParams",
+    "YieldVenueParams",
 ]
 
-ASSET_KINDS = ("stable", "volatile", "venue_token")
+ASSET_KINDS = ("stable", "volatile", "venue_token", "algo_stable")
 PATH_KINDS = ("crash", "gbm_jump", "flat")
 ORACLE_SOURCES = ("external", "pool_spot", "pool_twap")
 SHORTFALL_POLICIES = ("adl", "socialise")
+LIQUIDATION_MODES = ("fixed_bonus", "auction")
 
 
 def _name(prefix: str, obj: object) -> str:
@@ -58,6 +64,18 @@ class AssetParams:
 
     ``issuer`` names the venue whose token this is; when that venue defaults the token's
     market price falls by ``crash_on_issuer_default_frac``.
+
+    ``kind="algo_stable"``: a stablecoin other than the numeraire (UST) whose $1 peg is held
+    by a mechanism (:class:`PegParams`), not by cash; it starts at 1.0 and trades at its
+    market price like any other non-stable asset.
+
+    ``underlying`` makes this a liquid-staking token (stETH on ETH): its external price is
+    the underlying's price times a ratio, and the asset's :class:`PricePathParams` is the
+    path of that ratio (starting at ``initial_price_usd`` / the underlying's price), so a
+    ``"crash"`` path with ``shock_frac`` is a widening discount. Flows of the token itself
+    (liquidations, fire sales) move only the ratio. There is no redemption at par (stETH
+    withdrawals were only enabled in 2023): arbitrage repairs the discount only as fast as
+    its pools' ``arb_capacity_usd_per_step`` allows.
     """
 
     name: str
@@ -66,6 +84,7 @@ class AssetParams:
     issuer: str | None = None
     crash_on_issuer_default_frac: float = 0.9
     external_depth_usd: float = 5e8
+    underlying: str | None = None
 
     def __post_init__(self) -> None:
         where = _name("assets", self)
@@ -82,6 +101,15 @@ class AssetParams:
         if self.kind == "stable" and self.initial_price_usd != 1.0:
             raise ParameterError(f"{where}.initial_price_usd", self.initial_price_usd, "exactly 1.0",
                                  "the numeraire stablecoin is worth one dollar")
+        if self.kind == "algo_stable" and self.initial_price_usd != 1.0:
+            raise ParameterError(f"{where}.initial_price_usd", self.initial_price_usd, "exactly 1.0",
+                                 "a pegged stablecoin starts at its $1 peg")
+        if self.underlying is not None and (not isinstance(self.underlying, str)
+                                            or self.kind == "stable"
+                                            or self.underlying in ("", self.name)):
+            raise ParameterError(f"{where}.underlying", self.underlying,
+                                 "None, or the name of another, non-stable asset",
+                                 "a liquid-staking token is non-stable and priced off another asset")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -91,6 +119,8 @@ class PricePathParams:
     ``crash``: a linear fall of ``shock_frac`` over ``shock_duration_steps`` from
     ``shock_start_step`` (plus GBM noise of ``vol_per_step``). ``gbm_jump``: geometric
     Brownian motion with Poisson jumps. ``flat``: constant (plus noise if ``vol_per_step``).
+    For a liquid-staking token (an asset with an ``underlying``) it is the path of its ratio
+    to the underlying: ``shock_frac`` is then a widening discount.
     """
 
     asset: str
@@ -149,7 +179,8 @@ class PoolManipulationParams:
     From ``start_step`` for ``duration_steps`` steps the attacker trades
     ``notional_usd_per_step`` into ``pool`` each step, buying the base (``"pump"``) or
     selling it (``"dump"``), after arbitrageurs have acted; an oracle that reads the pool's
-    spot or TWAP passes the manipulated price to the venues that trust it.
+    spot or TWAP passes the manipulated price to the venues that trust it. ``actor`` names
+    who trades in the event log (an attacker, or e.g. panic sellers in a sell-off).
     """
 
     pool: str
@@ -157,6 +188,7 @@ class PoolManipulationParams:
     duration_steps: int
     notional_usd_per_step: float
     direction: str = "pump"
+    actor: str = "an attacker"
 
     def __post_init__(self) -> None:
         where = f"manipulations[{self.pool}]"
@@ -165,6 +197,9 @@ class PoolManipulationParams:
         check_real(f"{where}.notional_usd_per_step", self.notional_usd_per_step, low=0,
                    low_open=True)
         check_choice(f"{where}.direction", self.direction, ("pump", "dump"))
+        if not isinstance(self.actor, str) or not self.actor.strip():
+            raise ParameterError(f"{where}.actor", self.actor,
+                                 "a non-empty description of who trades, e.g. 'panic sellers'")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -230,7 +265,15 @@ class CollateralParams:
 
 @dataclass(frozen=True, kw_only=True)
 class LendingParams:
-    """An Aave-V3-like lending protocol lending the stablecoin against collateral."""
+    """An Aave-V3-like lending protocol lending the stablecoin against collateral.
+
+    ``liquidation_mode``: ``"fixed_bonus"`` (Aave: keepers repay part of the debt for
+    collateral at a bonus) or ``"auction"`` (Maker "flip"): an unsafe vault is closed whole,
+    its collateral auctioned for the debt plus ``auction_penalty_frac``; with two or more
+    keepers bidding the lot clears at its value less ``auction_discount_frac``, with one at
+    ``auction_lone_bid_frac`` of it (0: the zero-DAI bids), with none it waits. See
+    :mod:`contagion.mechanics.auction`. Auction mode takes exactly one collateral asset.
+    """
 
     name: str
     collateral: tuple[CollateralParams, ...]
@@ -244,6 +287,10 @@ class LendingParams:
     bad_debt_dust_usd: float = 1.0
     share_of_traders: float = 0.4
     mean_health_factor: float = 1.6
+    liquidation_mode: str = "fixed_bonus"
+    auction_penalty_frac: float = 0.13
+    auction_discount_frac: float = 0.03
+    auction_lone_bid_frac: float = 0.0
 
     def __post_init__(self) -> None:
         where = _name("lending", self)
@@ -262,6 +309,15 @@ class LendingParams:
         check_real(f"{where}.share_of_traders", self.share_of_traders, low=0, high=1)
         check_real(f"{where}.mean_health_factor", self.mean_health_factor, low=1.0, high=10,
                    low_open=True)
+        check_choice(f"{where}.liquidation_mode", self.liquidation_mode, LIQUIDATION_MODES)
+        check_real(f"{where}.auction_penalty_frac", self.auction_penalty_frac, low=0, high=1)
+        check_real(f"{where}.auction_discount_frac", self.auction_discount_frac, low=0, high=1,
+                   high_open=True)
+        check_real(f"{where}.auction_lone_bid_frac", self.auction_lone_bid_frac, low=0, high=1,
+                   high_open=True)
+        if self.liquidation_mode == "auction" and len(self.collateral) != 1:
+            raise ParameterError(f"{where}.collateral", assets, "exactly one asset in auction mode",
+                                 "a Maker vault type holds one collateral: one venue per asset")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -273,6 +329,14 @@ class PerpParams:
     is paid by the insurance fund, then by ``shortfall_policy``: ``"adl"`` closes the most
     profitable, most leveraged opposite positions at the bankruptcy price (BitMEX ranking),
     ``"socialise"`` haircuts every account in profit pro rata.
+
+    ``upnl_collateral``: unrealised profit counts toward what an account may withdraw or
+    borrow (Mango Markets v3 counted it in account health); otherwise only collateral
+    beyond the initial margin, less unrealised losses, can leave. See
+    :func:`contagion.agents.perp.withdrawable_usd` and :class:`ExploitParams`.
+    ``lender_deposits_usd``: stablecoin deposited by lenders who hold no position (Mango
+    v3's lending side), one account of the outside world: cash other accounts can borrow,
+    and a claim that shares in socialised losses.
     """
 
     name: str
@@ -290,6 +354,8 @@ class PerpParams:
     mean_leverage: float = 5.0
     long_share: float = 0.7
     max_liquidation_slippage_frac: float = 0.05
+    upnl_collateral: bool = False
+    lender_deposits_usd: float = 0.0
 
     def __post_init__(self) -> None:
         where = _name("perps", self)
@@ -310,6 +376,9 @@ class PerpParams:
         check_real(f"{where}.long_share", self.long_share, low=0, high=1)
         check_real(f"{where}.max_liquidation_slippage_frac", self.max_liquidation_slippage_frac,
                    low=0, high=0.5)
+        if not isinstance(self.upnl_collateral, bool):
+            raise ParameterError(f"{where}.upnl_collateral", self.upnl_collateral, "true or false")
+        check_real(f"{where}.lender_deposits_usd", self.lender_deposits_usd, low=0)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -324,6 +393,22 @@ class CustodialParams:
     from reserves, then sells its token into its pool, recalls its lending supply and calls
     its loans (repaid after ``settlement_delay_steps``); when it cannot pay, or its assets
     fall below its liabilities, it defaults and its creditors recover pro rata.
+
+    ``asset_holdings_usd`` are other assets it holds, as ``(asset, usd at the start)`` pairs
+    (Celsius's stETH): marked to market in its assets and solvency proofs and, with
+    ``sell_assets_in_run``, sold into their pools (after its own token) to raise cash in a run.
+
+    ``freeze_when_insolvent``: when a borrower's default (a loan loss) leaves its assets
+    below its liabilities it freezes withdrawals and defaults at once, run or no run
+    (BlockFi and Genesis after FTX, November 2022); otherwise only a run it cannot pay
+    brings it down. The test uses its books (``CustodialExchange.book_assets_usd``): a loan
+    is marked down once its borrower has defaulted, from the step after the default.
+
+    ``writedown_frac`` of its illiquid (external) assets is written off at step
+    ``writedown_step`` (an ``asset_writedown`` event; 0, the default: never), the shock of the
+    interbank models (``models.classic.interbank``). The write-down is a loss like a loan
+    loss: with ``freeze_when_insolvent`` the exchange defaults in that step if its assets
+    fall below its liabilities.
     """
 
     name: str
@@ -339,6 +424,11 @@ class CustodialParams:
     solvency_proofs: bool = True
     settlement_delay_steps: int = 6
     share_of_traders: float = 0.5
+    asset_holdings_usd: tuple[tuple[str, float], ...] = ()
+    sell_assets_in_run: bool = True
+    freeze_when_insolvent: bool = False
+    writedown_frac: float = 0.0
+    writedown_step: int = 1
 
     def __post_init__(self) -> None:
         where = _name("custodial", self)
@@ -356,6 +446,19 @@ class CustodialParams:
         check_int(f"{where}.settlement_delay_steps", self.settlement_delay_steps, low=0,
                   high=10_000)
         check_real(f"{where}.share_of_traders", self.share_of_traders, low=0, high=1)
+        held = [asset for asset, _ in self.asset_holdings_usd]
+        if len(set(held)) != len(held):
+            raise ParameterError(f"{where}.asset_holdings_usd", held, "each asset at most once")
+        for asset, usd in self.asset_holdings_usd:
+            check_real(f"{where}.asset_holdings_usd[{asset}]", usd, low=0)
+        if not isinstance(self.sell_assets_in_run, bool):
+            raise ParameterError(f"{where}.sell_assets_in_run", self.sell_assets_in_run,
+                                 "true or false")
+        if not isinstance(self.freeze_when_insolvent, bool):
+            raise ParameterError(f"{where}.freeze_when_insolvent", self.freeze_when_insolvent,
+                                 "true or false")
+        check_real(f"{where}.writedown_frac", self.writedown_frac, low=0, high=1)
+        check_int(f"{where}.writedown_step", self.writedown_step, low=1, high=1_000_000)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -417,6 +520,13 @@ class LiquidatorParams:
     ``max_liquidations_per_step`` accounts, and only where the bonus beats the price
     impact of selling the collateral plus ``gas_cost_usd`` by ``min_profit_usd``. Those
     limits are the liquidation latency: an account can stay liquidatable for several steps.
+
+    Gas: from ``gas_spike_start_step`` for ``gas_spike_duration_steps`` steps gas costs
+    ``gas_spike_multiplier`` times ``gas_cost_usd``. In auction mode (see
+    :class:`LendingParams`) they are ``bidders`` keepers; keeper ``k`` of ``K`` stops
+    bidding while gas exceeds ``1 + (bidder_max_gas_multiple - 1) * k / K`` times normal
+    (bots that do not adapt to high gas), and each bids on at most
+    ``max_liquidations_per_step`` lots a step.
     """
 
     name: str
@@ -424,6 +534,11 @@ class LiquidatorParams:
     max_liquidations_per_step: int = 200
     gas_cost_usd: float = 20.0
     min_profit_usd: float = 0.0
+    gas_spike_multiplier: float = 1.0
+    gas_spike_start_step: int = 0
+    gas_spike_duration_steps: int = 0
+    bidders: int = 3
+    bidder_max_gas_multiple: float = 10.0
 
     def __post_init__(self) -> None:
         where = _name("liquidators", self)
@@ -432,6 +547,12 @@ class LiquidatorParams:
         check_int(f"{where}.max_liquidations_per_step", self.max_liquidations_per_step, low=0)
         check_real(f"{where}.gas_cost_usd", self.gas_cost_usd, low=0)
         check_real(f"{where}.min_profit_usd", self.min_profit_usd, low=0)
+        check_real(f"{where}.gas_spike_multiplier", self.gas_spike_multiplier, low=1, high=1000)
+        check_int(f"{where}.gas_spike_start_step", self.gas_spike_start_step, low=0)
+        check_int(f"{where}.gas_spike_duration_steps", self.gas_spike_duration_steps, low=0)
+        check_int(f"{where}.bidders", self.bidders, low=1, high=1000)
+        check_real(f"{where}.bidder_max_gas_multiple", self.bidder_max_gas_multiple, low=1,
+                   high=1000)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -489,6 +610,184 @@ class MarketParams:
         check_int("market.steps", self.steps, low=1, high=1_000_000)
         check_real("market.step_minutes", self.step_minutes, low=0, low_open=True)
         check_int("market.record_network_every", self.record_network_every, low=0)
+
+
+@dataclass(frozen=True, kw_only=True)
+class LiquidityShockParams:
+    """A collapse of order-book depth (10 October 2025: depth down ~98%).
+
+    From ``start_step`` for ``duration_steps`` steps the external depth
+    (``AssetParams.external_depth_usd``) of each of ``assets`` and the arbitrage capacity
+    of every pool of those assets are multiplied by ``1 - depth_drop_frac``; afterwards
+    they recover linearly to normal over ``recovery_steps``. Thinner depth means more
+    price impact per dollar sold, more perp liquidation slippage, and pools that
+    arbitrageurs repair more slowly. See :func:`contagion.mechanics.liquidity.depth_multiplier`.
+    """
+
+    assets: tuple[str, ...]
+    start_step: int
+    duration_steps: int
+    depth_drop_frac: float = 0.98
+    recovery_steps: int = 0
+    name: str = "depth-collapse"
+
+    def __post_init__(self) -> None:
+        where = _name("liquidity_shocks", self)
+        _check_name(where, self.name)
+        if (not isinstance(self.assets, tuple) or not self.assets
+                or not all(isinstance(a, str) and a for a in self.assets)):
+            raise ParameterError(f"{where}.assets", self.assets,
+                                 "a non-empty tuple of asset names")
+        if len(set(self.assets)) != len(self.assets):
+            raise ParameterError(f"{where}.assets", self.assets, "each asset at most once")
+        check_int(f"{where}.start_step", self.start_step, low=0)
+        check_int(f"{where}.duration_steps", self.duration_steps, low=1)
+        check_real(f"{where}.depth_drop_frac", self.depth_drop_frac, low=0, high=1,
+                   high_open=True)
+        check_int(f"{where}.recovery_steps", self.recovery_steps, low=0)
+
+
+@dataclass(frozen=True, kw_only=True)
+class PegParams:
+    """An algorithmic peg (Terra's market module): mint/burn arbitrage and a reserve.
+
+    The protocol swaps one unit of ``stable`` for one dollar of newly minted ``token`` at
+    the token's price (``token_oracle``'s, or ``token_pool``'s spot when None), less
+    ``swap_spread_frac``, and back. When ``stable`` trades below $1 in ``stable_pool``,
+    arbitrageurs (the outside world) buy it there, burn it for token and sell the token
+    into ``token_pool``; above $1 they do the reverse. At most
+    ``mint_capacity_usd_per_step`` of stable is burned or minted a step (0: no mint/burn,
+    no reflexivity). A reserve of ``reserve_usd`` held in ``reserve_asset`` (None: the
+    numeraire; otherwise sold to the external market when needed) buys ``stable`` in
+    ``stable_pool`` whenever its spot is below ``defend_below_price``, at most
+    ``reserve_spend_usd_per_step`` a step, until it runs out. ``stable_supply_units`` and
+    ``token_supply_units`` are the circulating supplies at the start (most of them outside
+    the model), the base of the supply series.
+    """
+
+    name: str
+    stable: str
+    token: str
+    stable_pool: str
+    token_pool: str
+    stable_supply_units: float
+    token_supply_units: float
+    token_oracle: str | None = None
+    mint_capacity_usd_per_step: float = 5e7
+    swap_spread_frac: float = 0.005
+    reserve_usd: float = 0.0
+    reserve_asset: str | None = None
+    defend_below_price: float = 0.99
+    reserve_spend_usd_per_step: float = float("inf")
+
+    def __post_init__(self) -> None:
+        where = _name("pegs", self)
+        _check_name(where, self.name)
+        if self.token == self.stable:
+            raise ParameterError(f"{where}.token", self.token, f"an asset other than {self.stable!r}")
+        check_real(f"{where}.stable_supply_units", self.stable_supply_units, low=0, low_open=True)
+        check_real(f"{where}.token_supply_units", self.token_supply_units, low=0, low_open=True)
+        check_real(f"{where}.mint_capacity_usd_per_step", self.mint_capacity_usd_per_step, low=0,
+                   allow_inf=True)
+        check_real(f"{where}.swap_spread_frac", self.swap_spread_frac, low=0, high=1,
+                   high_open=True)
+        check_real(f"{where}.reserve_usd", self.reserve_usd, low=0)
+        check_real(f"{where}.defend_below_price", self.defend_below_price, low=0, high=1,
+                   low_open=True)
+        check_real(f"{where}.reserve_spend_usd_per_step", self.reserve_spend_usd_per_step, low=0,
+                   low_open=True, allow_inf=True)
+
+
+@dataclass(frozen=True, kw_only=True)
+class YieldVenueParams:
+    """A yield venue on a pegged stablecoin (Anchor) and the run on its deposits.
+
+    ``share_of_traders`` of the traders hold deposits of ``asset`` worth ``deposits_usd``
+    in all, sized from a Pareto law with tail index ``size_tail_alpha`` (lower: more in a
+    few hands). Each holder leaves once the depeg (one minus ``pool``'s spot) reaches
+    their threshold, between ``min_exit_depeg_frac`` and ``max_exit_depeg_frac`` and
+    spread so that the deposits leave evenly over the log of the depeg; the largest
+    holders have the lowest thresholds when ``sophistication_ordered`` (a random order
+    otherwise; see :func:`contagion.mechanics.peg.exit_thresholds`). A leaver sells
+    ``exit_frac_per_step`` of its deposit a step into ``pool`` (lower thresholds first in
+    the queue) until it is gone.
+    """
+
+    name: str
+    asset: str
+    pool: str
+    deposits_usd: float
+    share_of_traders: float = 0.4
+    size_tail_alpha: float = 1.2
+    min_exit_depeg_frac: float = 0.005
+    max_exit_depeg_frac: float = 0.6
+    exit_frac_per_step: float = 0.25
+    sophistication_ordered: bool = True
+
+    def __post_init__(self) -> None:
+        where = _name("yield_venues", self)
+        _check_name(where, self.name)
+        check_real(f"{where}.deposits_usd", self.deposits_usd, low=0, low_open=True)
+        check_real(f"{where}.share_of_traders", self.share_of_traders, low=0, high=1,
+                   low_open=True)
+        check_real(f"{where}.size_tail_alpha", self.size_tail_alpha, low=0, high=100, low_open=True)
+        check_real(f"{where}.min_exit_depeg_frac", self.min_exit_depeg_frac, low=0, high=1,
+                   low_open=True, high_open=True)
+        check_real(f"{where}.max_exit_depeg_frac", self.max_exit_depeg_frac,
+                   low=self.min_exit_depeg_frac, high=1)
+        check_real(f"{where}.exit_frac_per_step", self.exit_frac_per_step, low=0, high=1,
+                   low_open=True)
+        if not isinstance(self.sophistication_ordered, bool):
+            raise ParameterError(f"{where}.sophistication_ordered", self.sophistication_ordered,
+                                 "true or false")
+
+
+@dataclass(frozen=True, kw_only=True)
+class ExploitParams:
+    """An attacker who borrows against a manipulated mark (Mango Markets, October 2022).
+
+    At the start the attacker deposits ``collateral_usd`` at perp venue ``venue`` and opens
+    a long of ``notional_usd`` at the initial mark, against the outside market makers.
+    From ``start_step`` on, if ``withdraw``, each step (after the oracles publish, before
+    margin checks) it withdraws everything the venue lets it take: with the venue's
+    ``upnl_collateral`` that includes unrealised profit, so a pumped mark lets it drain the
+    venue's cash. The pump itself is a :class:`PoolManipulationParams` on the pool the
+    venue's oracle reads.
+    """
+
+    venue: str
+    notional_usd: float
+    collateral_usd: float
+    start_step: int = 0
+    withdraw: bool = True
+
+    def __post_init__(self) -> None:
+        where = f"exploits[{self.venue}]"
+        check_real(f"{where}.notional_usd", self.notional_usd, low=0, low_open=True)
+        check_real(f"{where}.collateral_usd", self.collateral_usd, low=0, low_open=True)
+        check_int(f"{where}.start_step", self.start_step, low=0)
+        if not isinstance(self.withdraw, bool):
+            raise ParameterError(f"{where}.withdraw", self.withdraw, "true or false")
+
+
+@dataclass(frozen=True, kw_only=True)
+class ClearingParams:
+    """How the institutions' credit network is cleared each step (Rogers-Veraart costs).
+
+    A defaulting institution realises ``external_assets_frac`` of its external assets and
+    passes on ``interbank_receipts_frac`` of what its debtors pay it
+    (:func:`contagion.mechanics.clearing.eisenberg_noe`'s ``alpha`` and ``beta``). Both 1
+    (the default) is plain Eisenberg-Noe, pro-rata recovery; both 0 is the zero recovery of
+    Gai & Kapadia (2010): a defaulter's creditors get nothing.
+    """
+
+    external_assets_frac: float = 1.0
+    interbank_receipts_frac: float = 1.0
+
+    def __post_init__(self) -> None:
+        check_real("clearing.external_assets_frac", self.external_assets_frac, low=0, high=1)
+        check_real("clearing.interbank_receipts_frac", self.interbank_receipts_frac, low=0,
+                   high=1)
 
 
 def field_names(cls: type) -> list[str]:

@@ -14,7 +14,7 @@ import numpy as np
 if TYPE_CHECKING:
     from contagion.model import ContagionModel
 
-__all__ = ["EXPOSURE_COLUMNS", "model_reporters", "pair_exposures", "venue_rows"]
+__all__ = ["EXPOSURE_COLUMNS", "model_reporters", "pair_exposures", "peg_reporters", "venue_rows"]
 
 EXPOSURE_COLUMNS = ["step", "holder", "counterparty", "channel", "exposure_usd"]
 
@@ -100,6 +100,30 @@ def model_reporters(model: ContagionModel) -> dict[str, Callable[[ContagionModel
         "insolvent_debt_usd": insolvent_debt_usd,
         "total_exposure_usd": total_exposure_usd,
     })
+    r.update(peg_reporters(model))
+    return r
+
+
+def _agent_value(group: str, i: int, attr: str) -> Callable[[ContagionModel], float]:
+    def report(m: ContagionModel) -> float:
+        value = getattr(getattr(m, group)[i], attr)
+        return float(value() if callable(value) else value)
+    return report
+
+
+def peg_reporters(model: ContagionModel) -> dict[str, Callable[[ContagionModel], Any]]:
+    """Algorithmic pegs and yield venues: ``supply_<stable>`` and ``supply_<token>``
+    (circulating units), ``reserve_<peg>`` (the reserve's USD value), ``burned_<peg>``
+    (stablecoin burned this step) and ``deposits_<venue>`` (stablecoin units still
+    deposited)."""
+    r: dict[str, Callable[[ContagionModel], Any]] = {}
+    for i, peg in enumerate(model.pegs):
+        r[f"supply_{peg.params.stable}"] = _agent_value("pegs", i, "stable_supply_units")
+        r[f"supply_{peg.params.token}"] = _agent_value("pegs", i, "token_supply_units")
+        r[f"reserve_{peg.name}"] = _agent_value("pegs", i, "reserve_usd")
+        r[f"burned_{peg.name}"] = _agent_value("pegs", i, "step_burned_usd")
+    for i, yv in enumerate(model.yield_venues):
+        r[f"deposits_{yv.name}"] = _agent_value("yield_venues", i, "deposits_units")
     return r
 
 

@@ -15,19 +15,24 @@ from typing import Any
 from contagion.errors import ParameterError
 from contagion.params import (
     AssetParams,
+    ClearingParams,
     CreditLinkParams,
     CustodialParams,
+    ExploitParams,
     FirmParams,
     InsuranceFundParams,
     LendingParams,
     LiquidatorParams,
+    LiquidityShockParams,
     MarketParams,
     OracleParams,
+    PegParams,
     PerpParams,
     PoolManipulationParams,
     PoolParams,
     PricePathParams,
     TraderParams,
+    YieldVenueParams,
 )
 
 __all__ = ["Scenario", "override"]
@@ -60,15 +65,20 @@ class Scenario:
     paths: tuple[PricePathParams, ...] = ()
     pools: tuple[PoolParams, ...] = ()
     manipulations: tuple[PoolManipulationParams, ...] = ()
+    exploits: tuple[ExploitParams, ...] = ()
+    liquidity_shocks: tuple[LiquidityShockParams, ...] = ()
     oracles: tuple[OracleParams, ...] = ()
     lending: tuple[LendingParams, ...] = ()
     perps: tuple[PerpParams, ...] = ()
     custodial: tuple[CustodialParams, ...] = ()
     firms: tuple[FirmParams, ...] = ()
     credit_links: tuple[CreditLinkParams, ...] = ()
+    clearing: ClearingParams = ClearingParams()
     funds: tuple[InsuranceFundParams, ...] = ()
     liquidators: tuple[LiquidatorParams, ...] = (LiquidatorParams(name="Liquidators"),)
     traders: TraderParams = TraderParams()
+    pegs: tuple[PegParams, ...] = ()
+    yield_venues: tuple[YieldVenueParams, ...] = ()
 
     def __post_init__(self) -> None:
         assets = {a.name: a for a in self.assets}
@@ -91,6 +101,13 @@ class Scenario:
             if a.kind == "venue_token" and a.issuer not in institutions:
                 raise ParameterError(f"assets[{a.name}].issuer", a.issuer,
                                      "one of " + ", ".join(institutions))
+        for a in self.assets:
+            if a.underlying is not None and (a.underlying not in assets
+                                             or assets[a.underlying].kind == "stable"
+                                             or assets[a.underlying].underlying is not None):
+                raise ParameterError(f"assets[{a.name}].underlying", a.underlying,
+                                     "a declared non-stable asset that has no underlying itself",
+                                     "liquid-staking tokens do not chain")
         for p in self.paths:
             if p.asset not in assets:
                 raise ParameterError(f"paths[{p.asset}].asset", p.asset, "a declared asset")
@@ -102,6 +119,13 @@ class Scenario:
             if mp.pool not in pools:
                 raise ParameterError(f"manipulations[{mp.pool}].pool", mp.pool,
                                      "one of the pools " + ", ".join(pools))
+        _unique("liquidity_shocks", [s.name for s in self.liquidity_shocks])
+        for shock in self.liquidity_shocks:
+            for a_name in shock.assets:
+                if a_name not in assets or assets[a_name].kind == "stable":
+                    raise ParameterError(f"liquidity_shocks[{shock.name}].assets", a_name,
+                                         "a declared non-stable asset (the numeraire's depth "
+                                         "is unlimited)")
         for o in self.oracles:
             if o.asset not in assets:
                 raise ParameterError(f"oracles[{o.name}].asset", o.asset, "a declared asset")
@@ -129,6 +153,18 @@ class Scenario:
             if pv.insurance_fund is not None and pv.insurance_fund not in funds:
                 raise ParameterError(f"perps[{pv.name}].insurance_fund", pv.insurance_fund,
                                      "a declared fund")
+        perps = {pv.name: pv for pv in self.perps}
+        _unique("exploits (one per venue)", [x.venue for x in self.exploits])
+        for x in self.exploits:
+            if x.venue not in perps:
+                raise ParameterError(f"exploits[{x.venue}].venue", x.venue,
+                                     "one of the perp venues " + ", ".join(perps))
+            max_lev = 1 / perps[x.venue].initial_margin_frac
+            if x.notional_usd > max_lev * x.collateral_usd:
+                raise ParameterError(f"exploits[{x.venue}].notional_usd", x.notional_usd,
+                                     f"<= {max_lev:g} x collateral_usd = "
+                                     f"{max_lev * x.collateral_usd:,.0f}",
+                                     "the venue's initial margin caps the attacker's leverage")
         lending_names = [v.name for v in self.lending]
         for ex in self.custodial:
             if ex.supply_to is not None and ex.supply_to not in lending_names:
@@ -136,6 +172,11 @@ class Scenario:
                                      "one of the lending protocols " + ", ".join(lending_names))
             if ex.token is not None and ex.token not in assets:
                 raise ParameterError(f"custodial[{ex.name}].token", ex.token, "a declared asset")
+            for held, _ in ex.asset_holdings_usd:
+                if held not in assets or assets[held].kind == "stable" or held == ex.token:
+                    raise ParameterError(f"custodial[{ex.name}].asset_holdings_usd", held,
+                                         "a declared non-stable asset other than its own token",
+                                         "cash is liquid_reserve_frac, its token token_holdings_usd")
         for f in self.firms:
             if f.lending not in lending_names:
                 raise ParameterError(f"firms[{f.name}].lending", f.lending,
@@ -151,6 +192,42 @@ class Scenario:
                 if who not in institutions:
                     raise ParameterError(f"credit[{link.lender}->{link.borrower}].{role}", who,
                                          "one of " + ", ".join(institutions))
+        self._check_pegs(institutions)
+
+    def _check_pegs(self, institutions: list[str]) -> None:
+        """Algorithmic pegs and yield venues: their assets, pools and oracle exist and fit."""
+        assets = {a.name: a for a in self.assets}
+        pools = {p.name: p for p in self.pools}
+        oracles = {o.name: o for o in self.oracles}
+        _unique("venues, firms, pegs and yield venues",
+                [*institutions, *(p.name for p in self.pegs), *(y.name for y in self.yield_venues)])
+        _unique("pegs (one per stablecoin)", [p.stable for p in self.pegs])
+        for peg in self.pegs:
+            where = f"pegs[{peg.name}]"
+            if peg.stable not in assets or assets[peg.stable].kind != "algo_stable":
+                raise ParameterError(f"{where}.stable", peg.stable,
+                                     "a declared asset of kind 'algo_stable'")
+            if peg.token not in assets or assets[peg.token].kind in ("stable", "algo_stable"):
+                raise ParameterError(f"{where}.token", peg.token, "a declared non-stable asset")
+            for role, base in (("stable_pool", peg.stable), ("token_pool", peg.token)):
+                name = getattr(peg, role)
+                if name not in pools or pools[name].base != base:
+                    raise ParameterError(f"{where}.{role}", name, f"a pool whose base is {base!r}")
+            if peg.token_oracle is not None and (peg.token_oracle not in oracles
+                                                 or oracles[peg.token_oracle].asset != peg.token):
+                raise ParameterError(f"{where}.token_oracle", peg.token_oracle,
+                                     f"None or an oracle of {peg.token!r}")
+            if peg.reserve_asset is not None and (peg.reserve_asset not in assets
+                                                  or peg.reserve_asset == peg.stable):
+                raise ParameterError(f"{where}.reserve_asset", peg.reserve_asset,
+                                     f"None or a declared asset other than {peg.stable!r}")
+        for yv in self.yield_venues:
+            where = f"yield_venues[{yv.name}]"
+            if yv.asset not in assets or assets[yv.asset].kind != "algo_stable":
+                raise ParameterError(f"{where}.asset", yv.asset,
+                                     "a declared asset of kind 'algo_stable'")
+            if yv.pool not in pools or pools[yv.pool].base != yv.asset:
+                raise ParameterError(f"{where}.pool", yv.pool, f"a pool whose base is {yv.asset!r}")
 
     # ------------------------------------------------------------------ helpers
     def asset(self, name: str) -> AssetParams:

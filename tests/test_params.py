@@ -68,7 +68,7 @@ def test_preset_rejects_bad_keyword(key, value, match) -> None:
 
 
 def test_unknown_scenario_lists_the_known_ones() -> None:
-    with pytest.raises(UnknownScenarioError, match="known scenarios: default"):
+    with pytest.raises(UnknownScenarioError, match=r"known scenarios: (\w+, )*default\b"):
         get_scenario("black-swan")
 
 

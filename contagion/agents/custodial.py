@@ -17,24 +17,30 @@ if TYPE_CHECKING:
 
 __all__ = ["CustodialExchange"]
 
+INSOLVENCY_TOL_FRAC = 1e-9  # equity within 1e-9 of liabilities of zero is solvent (rounding)
+
 
 class CustodialExchange(mesa.Agent):
     """Holds customers' stablecoin and does other things with most of it.
 
-    Assets: ``cash_usd``, its own token, a supply position at a lending protocol, loans to
+    Assets: ``cash_usd``, its own token, other assets it holds (``asset_units``, e.g.
+    Celsius's stETH, at market), a supply position at a lending protocol, loans to
     institutions (credit links) and ``illiquid_usd`` (venture stakes, at face value, not
     saleable). Liabilities: deposits and its own borrowings. Each step depositors withdraw
     according to its stress (its token's fall and, with ``solvency_proofs``, its published
-    reserve shortfall). It raises cash by selling its token into its pool, withdrawing its
-    lending supply and recalling loans (repaid after ``settlement_delay_steps``). When it
+    reserve shortfall). It raises cash by selling its token into its pool, then (with
+    ``sell_assets_in_run``) its other assets into theirs (``asset_sale`` events), withdrawing
+    its lending supply and recalling loans (repaid after ``settlement_delay_steps``). When it
     cannot pay, it freezes withdrawals and defaults; depositors then hold claims worth the
-    clearing recovery rate.
+    clearing recovery rate. With ``freeze_when_insolvent`` it also freezes and defaults when
+    a borrower's default leaves its assets below its liabilities, run or no run.
     """
 
     kind = "custodial"
 
     def __init__(self, model: ContagionModel, params: CustodialParams, book: DepositBook,
-                 *, cash_usd: float, token_units: float, illiquid_usd: float) -> None:
+                 *, cash_usd: float, token_units: float, illiquid_usd: float,
+                 asset_units: dict[int, float] | None = None) -> None:
         super().__init__(model)
         self.params = params
         self.name = params.name
@@ -43,6 +49,7 @@ class CustodialExchange(mesa.Agent):
         self.token = model.market.index[params.token] if params.token else None
         self.token_units = token_units
         self.illiquid_usd = illiquid_usd
+        self.asset_units: dict[int, float] = dict(asset_units or {})  # asset index -> units
         self.pool = model.pool_for(params.token, None) if params.token else None
         self.lending: LendingProtocol | None = None  # set by the model
         self.loans: dict[str, float] = {}  # borrower -> outstanding
@@ -72,7 +79,28 @@ class CustodialExchange(mesa.Agent):
         token = self.token_units * float(market.price[self.token]) if self.token is not None else 0
         supply = self.lending.claim_of(self.name) if self.lending is not None else 0.0
         loans = sum(amount * self.model.recovery.get(b, 1.0) for b, amount in self.loans.items())
-        return self.cash_usd + token + supply + loans + self.illiquid_usd
+        return self.cash_usd + token + supply + loans + self.illiquid_usd + self.held_assets_usd()
+
+    def book_assets_usd(self) -> float:
+        """Assets as its books carry them, the test of ``freeze_when_insolvent``.
+
+        As :meth:`assets_usd`, except that a loan is written down to its borrower's
+        recovery rate only once the borrower has defaulted, at an earlier step; until then
+        it counts at face (no impairment before a default). A default therefore reaches its
+        lenders' books one step later, whatever the order in which the exchanges act, and a
+        cascade of insolvencies advances one round per step: the rounds of Eisenberg-Noe's
+        fictitious default algorithm and of Gai & Kapadia's cascade
+        (``models.classic.interbank``).
+        """
+        now, inst, rec = self.model.steps, self.model.institutions, self.model.recovery
+        not_yet = sum(amount * (1.0 - rec.get(b, 1.0)) for b, amount in self.loans.items()
+                      if not (inst[b].defaulted and inst[b].default_step < now))
+        return self.assets_usd() + not_yet
+
+    def held_assets_usd(self) -> float:
+        """Its holdings of other assets at the external market price."""
+        price = self.model.market.price
+        return float(sum(units * price[a] for a, units in self.asset_units.items()))
 
     def liabilities_usd(self) -> float:
         return self.deposits_usd() + sum(self.borrowings.values()) + self.payables_usd()
@@ -97,6 +125,8 @@ class CustodialExchange(mesa.Agent):
         out = {m.numeraire: self.cash_usd}
         if self.token is not None:
             out[self.token] = self.token_units
+        for a, units in self.asset_units.items():
+            out[a] = out.get(a, 0.0) + units
         return out
 
     # ------------------------------------------------------------------ flows
@@ -128,9 +158,14 @@ class CustodialExchange(mesa.Agent):
         self.step_withdrawn_usd = 0.0
         if self.defaulted:
             return
+        self._write_down()
         self._settle_recalls()
         self._settle_payables()
         if self.defaulted:
+            return
+        if (self.params.freeze_when_insolvent and self.last_loss_event >= 0
+                and self.book_assets_usd() < self.liabilities_usd() * (1 - INSOLVENCY_TOL_FRAC)):
+            self._freeze_insolvent()
             return
         p, market = self.params, self.model.market
         token_drop = 0.0
@@ -184,9 +219,12 @@ class CustodialExchange(mesa.Agent):
             shortfall -= got
             eid = ev.add("token_sale", step=step, venue=self.name, agent=self.pool.name,
                          asset=self.model.market.assets[self.token], amount=units, value_usd=got,
+                         cause_id=self._run_cause(),
                          detail=f"{self.name} sold {units:,.0f} of its own token into "
                                 f"{self.pool.name} for ${got:,.0f}")
             self.model.market.last_move_event[self.token] = eid
+        if shortfall > 0 and self.params.sell_assets_in_run:
+            shortfall = self._sell_assets(shortfall)
         if shortfall > 0 and self.lending is not None:
             got = self.lending.withdraw_supply(self.name, shortfall)
             self.cash_usd += got
@@ -198,8 +236,82 @@ class CustodialExchange(mesa.Agent):
                 if amount > 0 and borrower not in already:
                     self.pending.append((due, borrower, amount))
                     ev.add("loan_recall", step=step, venue=self.name, agent=borrower,
-                           value_usd=amount, detail=f"{self.name} recalled its ${amount:,.0f} "
-                                                    f"loan to {borrower}, due at step {due}")
+                           value_usd=amount, cause_id=self._run_cause(),
+                           detail=f"{self.name} recalled its ${amount:,.0f} "
+                                  f"loan to {borrower}, due at step {due}")
+
+    def _sell_assets(self, shortfall: float) -> float:
+        """Fire-sell held assets, in the order listed, into their pools (or the external
+        market when the asset has no pool); return the shortfall left."""
+        market, ev, step = self.model.market, self.model.events, self.model.steps
+        cause = self._run_cause()
+        for a, held in self.asset_units.items():
+            if shortfall <= 0:
+                break
+            if held <= 0:
+                continue
+            pool = self.model.pool_for(market.assets[a], None)
+            spot = pool.spot if pool is not None else float(market.price[a])
+            units = min(held, 1.2 * shortfall / max(spot, 1e-12))
+            got = pool.sell_base(units) if pool is not None else market.sell(a, units)
+            self.asset_units[a] = held - units
+            self.cash_usd += got
+            shortfall -= got
+            where = pool.name if pool is not None else "the external market"
+            eid = ev.add("asset_sale", step=step, venue=self.name, agent=where,
+                         asset=market.assets[a], amount=units, value_usd=got, cause_id=cause,
+                         price=got / units,
+                         detail=f"{self.name} fire-sold {units:,.0f} {market.assets[a]} into "
+                                f"{where} for ${got:,.0f} (${got / units:,.4g} each) to pay "
+                                "withdrawals")
+            market.last_move_event[a] = eid
+        return shortfall
+
+    def _run_cause(self) -> int:
+        """The event behind the run: its last loan loss, else its token's last move."""
+        if self.last_loss_event >= 0 or self.token is None:
+            return self.last_loss_event
+        return int(self.model.market.last_move_event[self.token])
+
+    def _freeze_insolvent(self) -> None:
+        """``freeze_when_insolvent``: a borrower's default (or a write-down) left assets
+        below liabilities."""
+        assets, liabilities = self.book_assets_usd(), self.liabilities_usd()
+        eid = self.model.events.add(
+            "withdrawal_freeze", step=self.model.steps, venue=self.name,
+            value_usd=liabilities - assets, cause_id=self.last_loss_event,
+            detail=f"{self.name} froze withdrawals: its losses left ${assets:,.0f} of assets "
+                   f"against ${liabilities:,.0f} of liabilities")
+        self.model.declare_default(self, eid, f"{self.name} was insolvent after its losses")
+
+    def _write_down(self) -> None:
+        """Write off ``writedown_frac`` of the illiquid (external) assets at ``writedown_step``."""
+        p = self.params
+        if p.writedown_frac <= 0 or self.model.steps != p.writedown_step:
+            return
+        lost = self.illiquid_usd * p.writedown_frac
+        self.illiquid_usd -= lost
+        self.last_loss_event = self.model.events.add(
+            "asset_writedown", step=self.model.steps, venue=self.name, agent=self.name,
+            value_usd=lost, amount=p.writedown_frac,
+            detail=f"{self.name} wrote off {p.writedown_frac:.0%} of its external assets "
+                   f"(${lost:,.0f}): its books now show ${self.book_assets_usd():,.0f} of assets "
+                   f"against ${self.liabilities_usd():,.0f} of liabilities")
+
+    def repay_loan(self, lender: str, amount: float) -> float:
+        """Repay a recalled credit-link loan from cash; freeze and default if it cannot."""
+        if self.defaulted:
+            return 0.0
+        paid = min(amount, max(self.cash_usd, 0.0))
+        self.cash_usd -= paid
+        self.borrowings[lender] -= paid
+        if paid < amount - 1e-6:
+            eid = self.model.events.add(
+                "withdrawal_freeze", step=self.model.steps, venue=self.name,
+                value_usd=amount - paid,
+                detail=f"{self.name} could not repay ${amount - paid:,.0f} recalled by {lender}")
+            self.model.declare_default(self, eid, f"{self.name} missed a loan recall")
+        return paid
 
     def _settle_payables(self) -> None:
         now = self.model.steps

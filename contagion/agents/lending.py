@@ -9,6 +9,7 @@ from numpy.typing import NDArray
 
 from contagion.agents.venue import MarginVenue
 from contagion.book import LendingBook
+from contagion.mechanics.auction import bidders_per_lot, clear_auctions
 from contagion.mechanics.lending import close_factor, health_factor, liquidation_amounts
 
 if TYPE_CHECKING:
@@ -27,6 +28,15 @@ class LendingProtocol(MarginVenue):
     starts at ``reserve_usd``. Bad debt reduces equity; the insurance fund tops it up; what
     is left below zero is socialised by cutting ``supply_index`` (every supplier loses pro
     rata), and the protocol is then in default: its token crashes.
+
+    With ``liquidation_mode="auction"`` (Maker "flip", single collateral) an unsafe vault
+    is closed whole instead: it is "bitten" (a ``liquidation`` event) and its collateral
+    becomes a lot auctioned among the liquidator's keepers (:meth:`_run_auctions`). Until
+    the lot sells, the vault's debt and collateral stay on its row, it reads as healthy
+    (``inf``, nothing to liquidate or top up) and its debt counts as a receivable; a sale
+    repays the debt, returns what the ``dent`` phase leaves to the owner, and books any
+    shortfall as bad debt. With several liquidators, the first one's round bites and each
+    one's keepers bid among themselves on the lots still open.
     """
 
     kind = "lending"
@@ -52,6 +62,10 @@ class LendingProtocol(MarginVenue):
         self.treasury_units = np.zeros(len(self.asset_ids))
         self._hf = np.empty(0)
         self._hf_step = -1
+        self.auction_mode = params.liquidation_mode == "auction"
+        self.in_auction = np.zeros(len(book) if self.auction_mode else 0, dtype=bool)
+        self.lot_rows = np.empty(0, dtype=np.int64)  # vaults whose collateral is on auction
+        self.lot_cause = np.empty(0, dtype=np.int64)  # the bite (liquidation event) of each lot
 
     # ------------------------------------------------------------------ views
     def prices(self) -> NDArray[np.float64]:
@@ -68,13 +82,18 @@ class LendingProtocol(MarginVenue):
             weighted = self.book.collateral @ (self.prices() * self.lt)  # one BLAS pass
             self._hf = np.asarray(health_factor(weighted, 1.0, self.book.debt, validate=False))
             self._hf_step = self.model.steps
+            if self.lot_rows.size:
+                self._hf[self.lot_rows] = np.inf  # on auction: out of the margin engine
         return self._hf
 
     def _refresh_health(self, rows: NDArray[np.int64]) -> None:
         if self._hf_step == self.model.steps and rows.size:
             b = self.book
-            self._hf[rows] = health_factor(b.collateral[rows] @ (self.prices() * self.lt), 1.0,
-                                           b.debt[rows], validate=False)
+            hf = health_factor(b.collateral[rows] @ (self.prices() * self.lt), 1.0,
+                               b.debt[rows], validate=False)
+            if self.lot_rows.size:
+                hf = np.where(self.in_auction[rows], np.inf, hf)
+            self._hf[rows] = hf
 
     def claims_usd(self) -> float:
         """What the suppliers are owed."""
@@ -96,6 +115,8 @@ class LendingProtocol(MarginVenue):
         # so debt > collateral at market requires HF < max(LT) / min(market/oracle).
         bound = float(self.lt.max() / np.min(market / oracle))
         rows = np.flatnonzero(self.health() < bound)
+        if self.lot_rows.size:
+            rows = np.concatenate([rows, self.lot_rows])  # distinct: lots read HF = inf
         cv = self.book.collateral[rows] @ market
         return float(np.maximum(self.book.debt[rows] - cv, 0.0).sum())
 
@@ -128,6 +149,11 @@ class LendingProtocol(MarginVenue):
         self.begin_liquidation_round()
         book, p = self.book, self.params
         prices = self.prices()
+        if self.auction_mode:
+            self._bite(liquidator)
+            self._run_auctions(liquidator)
+            self._write_off_bad_debt(prices)
+            return
         hf = self.health()
         cand = np.flatnonzero(hf < 1.0)
         cand = cand[book.debt[cand] > p.bad_debt_dust_usd]
@@ -165,7 +191,7 @@ class LendingProtocol(MarginVenue):
         # account's collateral into the pool (after the ones before it) stops paying.
         repay_all = amt.debt_repaid_usd
         units_all = amt.collateral_to_liquidator_units
-        gas = liq.params.gas_cost_usd
+        gas = liq.gas_cost_now_usd
         chosen: list[NDArray[np.int64]] = []
         for a in self._present(j):
             idx = np.flatnonzero((j == a) & (repay_all > 0))
@@ -232,6 +258,118 @@ class LendingProtocol(MarginVenue):
         liq.cash_usd += got
         liq.profit_usd += got - total_repay
         self.record_liquidations(int(rows.size), total_repay)
+
+    # ------------------------------------------------------------------ auction mode
+    def _bite(self, liq: Liquidator) -> None:
+        """Close every unsafe vault whole and put its collateral up for auction."""
+        book, p = self.book, self.params
+        hf = self.health()
+        rows = np.flatnonzero(hf < 1.0)
+        rows = rows[book.debt[rows] > p.bad_debt_dust_usd]
+        if rows.size == 0:
+            return
+        debt = book.debt[rows]
+        asset = self.asset_names[0]
+        ids = self.model.events.add_many(
+            "liquidation", step=self.model.steps, n=rows.size, venue=self.name, agent=liq.name,
+            account=book.owner[rows], asset=asset, amount=book.collateral[rows, 0],
+            value_usd=debt, price=float(self.prices()[0]), cause_id=self.oracles[0].last_event,
+            detail=f"collateral below {1 / self.lt[0]:.0%} of the debt at the oracle price: "
+                   f"{self.name} closed the vault and put its {asset} up for auction for the "
+                   f"debt plus a {p.auction_penalty_frac:.0%} penalty")
+        self.in_auction[rows] = True
+        self.lot_rows = np.concatenate([self.lot_rows, rows])
+        self.lot_cause = np.concatenate([self.lot_cause, ids])
+        self._hf[rows] = np.inf
+        self.model.mark_liquidated(book.owner[rows])
+        self.record_liquidations(int(rows.size), float(debt.sum()))
+
+    def _run_auctions(self, liq: Liquidator) -> None:
+        """One round of bidding on every lot (see :mod:`contagion.mechanics.auction`).
+
+        Keepers value a lot at what selling it now would fetch; lots that clear are paid
+        for out of the liquidators' capital, most valuable first, and the won collateral is
+        sold. Lots nobody bids on wait for the next step.
+        """
+        if self.lot_rows.size == 0 or liq.budget_count <= 0:
+            return
+        book, p = self.book, self.params
+        rows = self.lot_rows
+        units = book.collateral[rows, 0]
+        value = self._quote_sale(0, units)
+        bidders = bidders_per_lot(value, tolerances=liq.tolerances, gas_multiple=liq.gas_multiple,
+                                  gas_cost_usd=liq.params.gas_cost_usd,
+                                  discount_frac=p.auction_discount_frac,
+                                  capacity=liq.budget_count)
+        c = clear_auctions(units, value, book.debt[rows], bidders,
+                           penalty_frac=p.auction_penalty_frac,
+                           discount_frac=p.auction_discount_frac,
+                           lone_bid_frac=p.auction_lone_bid_frac)
+        won = np.flatnonzero(c.sold)
+        won = won[np.argsort(-value[won], kind="stable")]
+        won = won[np.cumsum(c.bid_usd[won]) <= liq.budget_usd]  # the capital they have
+        if won.size == 0:
+            return
+        s_rows, paid, to_winner = rows[won], c.bid_usd[won], c.units_to_winner[won]
+        book.debt[s_rows] = 0.0
+        book.collateral[s_rows, 0] = c.units_to_owner[won]
+        self.in_auction[s_rows] = False
+        keep = np.ones(rows.size, dtype=bool)
+        keep[won] = False
+        causes = self.lot_cause[won]
+        self.lot_rows, self.lot_cause = rows[keep], self.lot_cause[keep]
+        self._refresh_health(s_rows)
+        total_paid = float(paid.sum())
+        self.cash_usd += total_paid
+        liq.cash_usd -= total_paid
+        liq.budget_usd -= total_paid
+        liq.budget_count -= int(won.size)
+        liq.repaid_usd += total_paid
+        ids = self._log_auctions(liq, s_rows, bidders[won], paid, to_winner, causes)
+        got = self._sell(0, float(to_winner.sum()))
+        liq.cash_usd += got
+        liq.profit_usd += got - total_paid
+        self.model.market.last_move_event[self.asset_ids[0]] = int(ids.min())
+        short = c.bad_debt_usd[won]
+        hit = short > 0.0
+        if hit.any():
+            total = float(short[hit].sum())
+            self.bad_debt_usd += total
+            bad = self.model.events.add_many(
+                "bad_debt", step=self.model.steps, n=int(hit.sum()), venue=self.name,
+                account=book.owner[s_rows[hit]], value_usd=short[hit], cause_id=ids[hit],
+                detail=f"the auction raised less than the vault's debt at {self.name}; the "
+                       "shortfall is the protocol's bad debt")
+            self.cover_loss(total, int(bad[0]))
+
+    def _log_auctions(self, liq: Liquidator, rows: NDArray[np.int64],
+                      bidders: NDArray[np.int64], paid: NDArray[np.float64],
+                      to_winner: NDArray[np.float64], causes: NDArray[np.int64]
+                      ) -> NDArray[np.int64]:
+        """Log each settled lot: ``auction`` (competitive) or ``zero_bid`` (lone bidder)."""
+        p, ev, step = self.params, self.model.events, self.model.steps
+        asset, owners = self.asset_names[0], self.book.owner[rows]
+        price = np.divide(paid, to_winner, out=np.zeros_like(paid), where=to_winner > 0)
+        ids = np.empty(rows.size, dtype=np.int64)
+        lone = bidders == 1
+        out_of = liq.tolerances.size
+        for kind, m in (("auction", ~lone), ("zero_bid", lone)):
+            if not m.any():
+                continue
+            if kind == "auction":
+                detail = (f"{int(bidders[m][0])} keepers bid: the {asset} lot cleared at its "
+                          f"value less {p.auction_discount_frac:.0%}; the debt and penalty are "
+                          "repaid and the collateral left over goes back to the owner")
+            else:
+                detail = (f"a lone keeper bid (gas x{liq.gas_multiple:g} priced out "
+                          f"{out_of - liq.active_bidders} of {out_of}): he won the {asset} lot "
+                          f"for {p.auction_lone_bid_frac:.0%} of its value; the owner lost "
+                          "the collateral and the debt went unpaid")
+            ids[m] = ev.add_many(kind, step=step, n=int(m.sum()), venue=self.name,
+                                 agent=liq.name, account=owners[m], asset=asset,
+                                 amount=to_winner[m], value_usd=paid[m], price=price[m],
+                                 cause_id=causes[m], detail=detail)
+        return ids
 
     def _present(self, j: NDArray[np.int64]) -> NDArray[np.int64]:
         """The collateral indices that occur in ``j`` (k is small: a bincount, not a sort)."""

@@ -3,6 +3,10 @@
 The outside world (centralised order books, arbitrageurs, other traders) is one holder of
 every asset. Selling ``q`` units into it moves its price by ``exp(-q p / depth)``: the
 asset's ``external_depth_usd`` is the dollar flow that moves the price by one log unit.
+
+A liquid-staking token (an asset with an ``underlying``, stETH on ETH) is priced as its
+underlying's price times a ratio: its exogenous path is the path of that ratio, and flows
+of the token itself move only the ratio (the discount), never the underlying.
 """
 
 from __future__ import annotations
@@ -46,29 +50,39 @@ class Market(mesa.Agent):
         n, steps = len(self.assets), scenario.market.steps
         self.path = np.empty((n, steps + 1))
         paths = {p.asset: p for p in scenario.paths}
+        usd0 = {a.name: a.initial_price_usd for a in scenario.assets}
         for i, a in enumerate(scenario.assets):
             p = paths.get(a.name)
+            # a liquid-staking token's path is its ratio to the underlying (the basis)
+            start = a.initial_price_usd / usd0[a.underlying] if a.underlying else a.initial_price_usd
             if a.kind == "stable" or p is None or (p.kind == "flat" and p.vol_per_step == 0):
-                self.path[i] = a.initial_price_usd
+                self.path[i] = start
             elif p.kind == "gbm_jump":
                 self.path[i] = gbm_jump_path(
-                    a.initial_price_usd, steps, vol_per_step=p.vol_per_step,
+                    start, steps, vol_per_step=p.vol_per_step,
                     drift_per_step=p.drift_per_step, jump_rate_per_step=p.jump_rate_per_step,
                     jump_mean=p.jump_mean, jump_std=p.jump_std, rng=model.rng)
             else:
                 shock = p.shock_frac if p.kind == "crash" else 0.0
                 self.path[i] = crash_path(
-                    a.initial_price_usd, steps, shock_frac=shock,
+                    start, steps, shock_frac=shock,
                     start_step=p.shock_start_step, duration_steps=p.shock_duration_steps,
                     vol_per_step=p.vol_per_step, rng=model.rng)
         self.depth_usd = np.array([a.external_depth_usd for a in scenario.assets])
         self.depth_usd[self.numeraire] = np.inf
+        self.normal_depth_usd = self.depth_usd.copy()  # before any liquidity shock
         self.log_impact = np.zeros(n)
         self.crash_factor = np.ones(n)
+        self.lst = np.array([i for i, a in enumerate(scenario.assets) if a.underlying],
+                            dtype=np.int64)
+        self.lst_underlying = np.array([self.index[a.underlying] for a in scenario.assets
+                                        if a.underlying], dtype=np.int64)
         self.initial_price = self.path[:, 0].copy()
+        self.initial_price[self.lst] *= self.initial_price[self.lst_underlying]
         self.price = self.initial_price.copy()
         self.outside_units = np.zeros(n)
         self.last_move_event = np.full(n, -1, dtype=np.int64)
+        self._lst_cause = self.last_move_event.copy()  # as Market.step left it
         self.crash_pct = {a.name: a.crash_on_issuer_default_frac for a in scenario.assets}
         self.issuer_of = {a.issuer: a.name for a in scenario.assets if a.issuer}
 
@@ -83,11 +97,32 @@ class Market(mesa.Agent):
             self.last_move_event[i] = self.model.events.add(
                 "price_shock", step=self.model.steps, asset=self.assets[i],
                 price=float(self.price[i]), amount=float(move[i]),
-                detail=f"{self.assets[i]} external price {before[i]:,.4g} -> "
-                       f"{self.price[i]:,.4g} ({move[i]:+.2%}, exogenous path)")
+                detail=self._shock_detail(int(i), before, float(move[i]), t))
+        for i, u in zip(self.lst, self.lst_underlying, strict=True):
+            # it moved with its underlying, unless its own flows (a fire sale, liquidations)
+            # moved it since the last step: they then remain the cause its oracles cite
+            flowed = self.last_move_event[i] != self._lst_cause[i]
+            if abs(move[i]) < SHOCK_EVENT_MIN_MOVE <= abs(move[u]) and not flowed:
+                self.last_move_event[i] = self.last_move_event[u]
+        self._lst_cause = self.last_move_event.copy()
+
+    def _shock_detail(self, i: int, before: NDArray[np.float64], move: float, t: int) -> str:
+        if i not in self.lst:
+            return (f"{self.assets[i]} external price {before[i]:,.4g} -> "
+                    f"{self.price[i]:,.4g} ({move:+.2%}, exogenous path)")
+        u = int(self.lst_underlying[np.flatnonzero(self.lst == i)[0]])
+        return (f"{self.assets[i]}/{self.assets[u]} ratio {self.path[i, t - 1]:.4f} -> "
+                f"{self.path[i, t]:.4f} ({move:+.2%}, exogenous basis path): {self.assets[i]} "
+                f"{before[i]:,.4g} -> {self.price[i]:,.4g}")
 
     def _reprice(self, t: int) -> None:
         self.price = self.path[:, t] * np.exp(self.log_impact) * self.crash_factor
+        self.price[self.lst] *= self.price[self.lst_underlying]  # ratio x underlying
+
+    def _carry_to_lsts(self, asset: int, factor: float) -> None:
+        """Move the liquid-staking tokens on ``asset`` with it (their ratio is unchanged)."""
+        if self.lst.size:
+            self.price[self.lst[self.lst_underlying == asset]] *= factor
 
     # ------------------------------------------------------------------ flows
     def sell(self, asset: int, units: float) -> float:
@@ -106,6 +141,7 @@ class Market(mesa.Agent):
         proceeds = float(depth * -np.expm1(-x)) if np.isfinite(depth) else float(units * p0)
         self.log_impact[asset] -= x if np.isfinite(depth) else 0.0
         self.price[asset] = p0 * np.exp(-x) if np.isfinite(depth) else p0
+        self._carry_to_lsts(asset, float(self.price[asset] / p0))
         self.outside_units[asset] += units
         self.outside_units[self.numeraire] -= proceeds
         return proceeds
@@ -118,6 +154,13 @@ class Market(mesa.Agent):
         x = units_sold * self.price[asset] / self.depth_usd[asset]
         self.log_impact[asset] -= x
         self.price[asset] *= np.exp(-x)
+        self._carry_to_lsts(asset, float(np.exp(-x)))
+
+    def scale_depth(self, multiplier: NDArray[np.float64]) -> None:
+        """Set each asset's depth to ``multiplier`` times its normal depth (a liquidity
+        shock; see :mod:`contagion.mechanics.liquidity`). Prices do not move by themselves:
+        only later flows feel the thinner book."""
+        self.depth_usd = self.normal_depth_usd * multiplier
 
     def crash_token_of(self, issuer: str, cause_id: int) -> int | None:
         """Crash the token issued by ``issuer`` (it defaulted); return the event id."""
@@ -129,6 +172,7 @@ class Market(mesa.Agent):
         before = float(self.price[i])
         self.crash_factor[i] *= 1.0 - frac
         self.price[i] *= 1.0 - frac
+        self._carry_to_lsts(i, 1.0 - frac)
         eid = self.model.events.add(
             "token_crash", step=self.model.steps, venue=issuer, asset=token,
             price=float(self.price[i]), amount=-frac, cause_id=cause_id,

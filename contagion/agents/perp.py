@@ -1,4 +1,5 @@
-"""A perpetual-futures venue: margin checks, liquidations, insurance fund, ADL or socialisation."""
+"""A perpetual-futures venue: margin checks, liquidations, insurance fund, ADL or socialisation,
+and withdrawals against unrealised PnL (the Mango Markets exploit)."""
 
 from __future__ import annotations
 
@@ -16,9 +17,11 @@ from contagion.mechanics.risk import dynamic_margin_frac
 if TYPE_CHECKING:
     from contagion.agents.custodial import CustodialExchange
     from contagion.model import ContagionModel
-    from contagion.params import PerpParams
+    from contagion.params import ExploitParams, PerpParams
 
-__all__ = ["PerpVenue", "apply_trades"]
+__all__ = ["PerpVenue", "apply_trades", "withdrawable_usd"]
+
+ATTACKER = "attacker"
 
 
 def apply_trades(book: PerpBook, rows: NDArray[np.int64], delta: NDArray[np.float64],
@@ -46,6 +49,55 @@ def apply_trades(book: PerpBook, rows: NDArray[np.int64], delta: NDArray[np.floa
     book.entry[rows] = new_entry
 
 
+def withdrawable_usd(collateral: NDArray[np.float64] | float, size: NDArray[np.float64] | float,
+                     entry: NDArray[np.float64] | float, mark: float, initial_margin_frac: float,
+                     *, upnl_collateral: bool) -> NDArray[np.float64]:
+    """Stablecoin each account may withdraw (or borrow) now.
+
+    Notes
+    -----
+    ``max(0, c + u - |s| p m_i)`` with ``u = s (p - e)`` the unrealised PnL when it counts as
+    collateral (Mango Markets v3 account health), else ``u = min(s (p - e), 0)``: losses
+    always count, gains only once realised. What is withdrawn beyond ``c`` is a borrow: the
+    collateral goes negative and the account's equity rests on the mark.
+
+    Examples
+    --------
+    A $5M account long 483M units entered at $0.038, marked at $0.91 (Mango, October 2022):
+
+    >>> round(float(withdrawable_usd(5e6, 483e6, 0.038, 0.91, 0.1, upnl_collateral=True)) / 1e6, 3)
+    382.223
+    >>> float(withdrawable_usd(5e6, 483e6, 0.038, 0.91, 0.1, upnl_collateral=False))
+    0.0
+    """
+    s = np.asarray(size, dtype=np.float64)
+    upnl = s * (mark - np.asarray(entry, dtype=np.float64))
+    counted = upnl if upnl_collateral else np.minimum(upnl, 0.0)
+    free = np.asarray(collateral, dtype=np.float64) + counted - np.abs(s) * mark * initial_margin_frac
+    return np.maximum(free, 0.0)
+
+
+def _add_outside_account(book: PerpBook, collateral_usd: float, mark: float) -> int:
+    """Append a flat account of the outside world (owner -1) holding ``collateral_usd``."""
+    row = len(book)
+    book.collateral = np.append(book.collateral, collateral_usd)
+    book.size = np.append(book.size, 0.0)
+    book.entry = np.append(book.entry, mark)
+    book.owner = np.append(book.owner, -1).astype(np.int64)
+    book.cross = np.append(book.cross, False)
+    return row
+
+
+def _open_attacker_account(book: PerpBook, exploit: ExploitParams, mark: float) -> int:
+    """Append the attacker's account, long ``notional_usd`` at ``mark`` against the outside
+    market makers (row 0); return its row."""
+    row = _add_outside_account(book, exploit.collateral_usd, mark)
+    q = exploit.notional_usd / mark
+    apply_trades(book, np.array([row]), np.array([q]), mark)
+    apply_trades(book, np.array([0]), np.array([-q]), mark)
+    return row
+
+
 class PerpVenue(MarginVenue):
     """Perpetual futures on one asset, marked to an oracle.
 
@@ -56,6 +108,12 @@ class PerpVenue(MarginVenue):
     deposit, then by the insurance fund, then by auto-deleveraging (profitable opposite
     positions closed at the bankruptcy price, BitMEX ranking) or by a pro-rata haircut of
     every account in profit (``shortfall_policy``).
+
+    Lenders' deposits (``lender_deposits_usd``) are one flat account of the outside world
+    (owner -1). An attacker (``Scenario.exploits``, Mango Markets) holds another, and
+    withdraws what :func:`withdrawable_usd` allows each step (:meth:`attacker_withdraws`), up
+    to the venue's free cash: every stablecoin it holds except the outside market makers'
+    margin (row 0).
     """
 
     kind = "perp"
@@ -66,6 +124,18 @@ class PerpVenue(MarginVenue):
         self.book = book
         self.asset = model.market.index[params.asset]
         self.oracle = model.oracles[params.oracle]
+        self.exploit = next((x for x in model.scenario.exploits if x.venue == self.name), None)
+        self.attacker_row = -1
+        self.attacker_withdrawn_usd = 0.0
+        market = model.market
+        self.lender_row = -1  # the lenders' deposits and the attacker's come from outside
+        if params.lender_deposits_usd > 0:
+            self.lender_row = _add_outside_account(book, params.lender_deposits_usd,
+                                                   self.oracle.price)
+            market.outside_units[market.numeraire] -= params.lender_deposits_usd
+        if self.exploit is not None:
+            self.attacker_row = _open_attacker_account(book, self.exploit, self.oracle.price)
+            market.outside_units[market.numeraire] -= self.exploit.collateral_usd
         self.fund = model.funds.get(params.insurance_fund) if params.insurance_fund else None
         self.custodian: CustodialExchange | None = None  # set by the model when cross-margin is on
         self.haircut = model.scenario.traders.cross_margin_haircut_frac
@@ -147,6 +217,43 @@ class PerpVenue(MarginVenue):
 
     def holdings(self) -> dict[int, float]:
         return {self.model.market.numeraire: self.book.cash() - self.unfunded_usd}
+
+    def free_cash_usd(self) -> float:
+        """Stablecoin the venue holds beyond the outside market makers' margin (row 0)."""
+        return max(self.holdings()[self.model.market.numeraire]
+                   - max(float(self.book.collateral[0]), 0.0), 0.0)
+
+    def attacker_withdraws(self) -> float:
+        """The attacker takes what its account allows, up to the free cash; return USD taken.
+
+        Runs after the oracles publish and before margin checks, from the exploit's
+        ``start_step``. With ``upnl_collateral`` a pumped mark lets it borrow the venue's
+        cash against paper profit: its collateral goes negative, and when the mark falls
+        back its account is bankrupt.
+        """
+        x, row = self.exploit, self.attacker_row
+        if x is None or not x.withdraw or self.model.steps < x.start_step or self.defaulted:
+            return 0.0
+        b, mark = self.book, self.mark()
+        allowed = float(withdrawable_usd(b.collateral[row], b.size[row], b.entry[row], mark,
+                                         self.params.initial_margin_frac,
+                                         upnl_collateral=self.params.upnl_collateral)[()])
+        free = self.free_cash_usd()
+        paid = min(allowed, free)
+        if paid < 1.0:
+            return 0.0
+        upnl = float(b.size[row] * (mark - b.entry[row]))
+        self.add_collateral(np.array([row]), np.array([-paid]))
+        market = self.model.market
+        market.outside_units[market.numeraire] += paid
+        self.attacker_withdrawn_usd += paid
+        self.model.events.add(
+            "withdrawal", step=self.model.steps, venue=self.name, agent=ATTACKER, account=-1,
+            value_usd=paid, price=mark, amount=upnl, cause_id=self.oracle.last_event,
+            detail=f"the {ATTACKER} withdrew ${paid:,.0f} from {self.name}, its account "
+                   f"holding an unrealised PnL of ${upnl:,.0f} at mark {mark:,.4g}; "
+                   f"${free - paid:,.0f} of the venue's free cash left")
+        return paid
 
     def settle_transfer(self, paid_usd: float, owed_usd: float, *, cause_id: int) -> None:
         """A cross-margin transfer settles: ``paid_usd`` of the ``owed_usd`` arrives.

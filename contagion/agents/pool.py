@@ -39,6 +39,7 @@ class AMMPool(mesa.Agent):
         self.volume_sold_usd = 0.0
         self.step_impact_frac = 0.0
         self._step_start_spot = self.spot
+        self.arb_capacity_usd_per_step = float(params.arb_capacity_usd_per_step)
 
     @property
     def spot(self) -> float:
@@ -107,7 +108,7 @@ class AMMPool(mesa.Agent):
         target = float(market.price[self.base])
         d_base, d_quote = arbitrage_to_price(
             self.reserve_base, self.reserve_quote, target, self.params.fee_frac,
-            self.params.arb_capacity_usd_per_step)
+            self.arb_capacity_usd_per_step)
         if d_base == 0.0 and d_quote == 0.0:
             return
         self.reserve_base += d_base
@@ -117,6 +118,11 @@ class AMMPool(mesa.Agent):
         market.outside_units[self.quote] -= d_quote
         # and unwinds on the external market: buying from the pool = selling outside
         market.impact(self.base, -d_base)
+
+    def scale_arb_capacity(self, multiplier: float) -> None:
+        """Arbitrageurs' capacity this step: ``multiplier`` times the normal one (a
+        liquidity shock thins the books they hedge on)."""
+        self.arb_capacity_usd_per_step = float(self.params.arb_capacity_usd_per_step * multiplier)
 
     def end_step(self) -> None:
         """Record the spot for TWAPs and the step's impact."""
