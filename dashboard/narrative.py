@@ -324,8 +324,8 @@ def step_narrative(events: pd.DataFrame, series: pd.DataFrame, step: int, *,
     parts += _perp_liquidations(ev[kind == "perp_liquidation"], events)
     parts += _per_venue(ev[kind == "token_sale"], _token_sales)
     parts += _per_venue(ev[kind == "withdrawal"], _withdrawals)
-    for k in ("withdrawal_freeze", "loan_recall", "default", "token_crash", "collateral_loss",
-              "loan_loss"):
+    for k in ("asset_writedown", "withdrawal_freeze", "loan_recall", "default", "token_crash",
+              "collateral_loss", "loan_loss"):
         parts += _each(ev[kind == k])
     liq = ev[kind.isin(["liquidation", "perp_liquidation"])]
     last_liq = {str(k): float(v) for k, v in liq.groupby("venue")["event_id"].max().items()}

@@ -12,12 +12,28 @@ from typing import Any
 
 from contagion.errors import ParameterError, UnknownScenarioError
 from contagion.scenario import Scenario
+from models.black_thursday import black_thursday
+from models.classic.interbank import debtrank_demo, eisenberg_noe_demo, gai_kapadia_demo
 from models.default import default_market
+from models.ftx import ftx_collapse
+from models.mango import mango_markets
+from models.october_2025 import october_2025
+from models.steth_celsius import steth_celsius
+from models.terra import terra_ust
 
 __all__ = ["SCENARIOS", "get_scenario", "scenario_parameters"]
 
 SCENARIOS: dict[str, Callable[..., Scenario]] = {
     "default": default_market,
+    "ftx": ftx_collapse,
+    "mango": mango_markets,
+    "black_thursday": black_thursday,
+    "october_2025": october_2025,
+    "steth_celsius": steth_celsius,
+    "terra": terra_ust,
+    "classic_eisenberg_noe": eisenberg_noe_demo,
+    "classic_gai_kapadia": gai_kapadia_demo,
+    "classic_debtrank": debtrank_demo,
 }
 
 
@@ -36,10 +52,10 @@ def get_scenario(name: str = "default", **overrides: Any) -> Scenario:
     --------
     >>> get_scenario("default", n_traders=500).traders.n_traders
     500
-    >>> get_scenario("nope")
+    >>> get_scenario("nope")  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
-    contagion.errors.UnknownScenarioError: unknown scenario 'nope'; known scenarios: default
+    contagion.errors.UnknownScenarioError: unknown scenario 'nope'; known scenarios: ...default...
     """
     params = scenario_parameters(name)
     for key in overrides:
