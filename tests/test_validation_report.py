@@ -9,7 +9,7 @@ import pytest
 
 from contagion.errors import ParameterError
 from experiments.validation.__main__ import main
-from experiments.validation.checks import SMALL
+from experiments.validation.checks import SMALL, Check, Section
 from experiments.validation.report import write_validation
 
 
@@ -50,7 +50,17 @@ def test_an_existing_file_as_output_is_refused_and_left_alone(tmp_path: Path) ->
     assert target.read_text() == "keep me"
 
 
-def test_command_line_exit_status_is_zero_when_all_agree(tmp_path: Path,
-                                                        capsys: pytest.CaptureFixture) -> None:
-    assert main(["--small", "--no-figures", "--out", str(tmp_path / "v")]) == 0
-    assert "checks agree" in capsys.readouterr().out
+def test_command_line_exit_status_says_whether_every_check_agrees(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture) -> None:
+    import experiments.validation.report as report_module
+
+    def sections(ok: bool) -> list[Section]:
+        return [Section("Toy", "a note", [Check("a claim", "a source", "a figure", ok)], {})]
+
+    monkeypatch.setattr(report_module, "all_sections", lambda scale: sections(True))
+    assert main(["--small", "--no-figures", "--out", str(tmp_path / "ok")]) == 0
+    assert "1 of 1 checks agree" in capsys.readouterr().out
+    monkeypatch.setattr(report_module, "all_sections", lambda scale: sections(False))
+    assert main(["--small", "--no-figures", "--out", str(tmp_path / "bad")]) == 1
+    assert "DISAGREES: a claim: a figure" in capsys.readouterr().err
+    assert "**DISAGREES**" in (tmp_path / "bad" / "report.md").read_text()

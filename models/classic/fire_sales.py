@@ -24,9 +24,10 @@ What the simulation shows (``python -m experiments.fire_sales``; 1000 banks, 100
 contagion happens only inside a *window* of diversification. With ``mu = 1`` a failure hits
 only the banks that share that one asset, and they hold nothing else: the cascade cannot
 spread. With large ``mu`` each failure liquidates a small slice of many assets, each held by
-many banks, and nobody loses enough to fail. In between, cascades are rare but, when they
-happen, take down almost every bank ("robust yet fragile"). The window opens at a critical
-leverage and widens with leverage.
+many banks, and nobody loses enough to fail. In between, one failure can take down almost
+every bank; near the window's edges such cascades are rare but still near-total when they
+happen ("robust yet fragile"). The window opens at a critical leverage and widens with
+leverage.
 
 Two analytic landmarks (derived here for this model, see :func:`critical_leverage` and
 :func:`branching_factor`): no bank can ever fail by fire sales when
