@@ -3,11 +3,20 @@
 Built from the model's books each time it is asked for (edge attributes are the single
 record of bilateral exposure at that moment). Node kinds: ``trader`` (or ``cohort`` when
 traders are grouped), ``lending``, ``perp``, ``custodial``, ``firm``, ``oracle``, ``fund``,
-``pool``. Edge types (DESIGN.md section 4): ``collateral`` (trader -> venue), ``debt``
-(venue -> trader), ``cross_margin`` (custodial -> perp, on a trader's behalf),
-``price_feed`` (oracle -> venue), ``backstop`` (fund -> venue), ``token_collateral``
-(issuer -> venue accepting its token), ``credit`` (lender -> borrower), ``liquidity``
-(venue -> pool it liquidates into). Weights are USD exposures.
+``pool``, ``peg`` (an algorithmic stablecoin's mint/burn mechanism) and ``yield_venue``
+(deposits of a stablecoin, Anchor). Edge types (DESIGN.md section 4): ``collateral``
+(trader -> venue, deposits included: every depositor of a yield venue keeps its edge, of
+weight 0 once it has left, so a replay shows who ran), ``debt`` (venue -> trader),
+``cross_margin`` (custodial -> perp, on a trader's behalf), ``price_feed`` (oracle ->
+venue), ``backstop`` (fund -> venue; a peg's reserve -> the peg), ``token_collateral``
+(issuer -> venue accepting its token; a peg is the issuer of its stablecoin and its
+token), ``credit`` (lender -> borrower), ``liquidity`` (venue -> pool it liquidates into;
+a yield venue -> the pool its leavers sell into; a peg -> the two pools its arbitrage
+trades in). Weights are USD exposures.
+
+A peg's reserve is a ``fund`` node named ``"<peg> reserve"`` (the ``agent`` of its
+``fund_draw`` events). States of the new kinds (:func:`peg_state`, :func:`yield_venue_state`)
+are functions of the step's books, recorded with the other nodes' each step.
 """
 
 from __future__ import annotations
@@ -31,17 +40,30 @@ __all__ = [
     "build_network",
     "cohort_states",
     "node_states",
+    "peg_state",
     "read_network",
     "trader_states",
     "venue_exposure_matrix",
     "venue_membership",
     "write_network",
+    "yield_venue_state",
 ]
 
 EDGE_TYPES = ("collateral", "debt", "cross_margin", "price_feed", "backstop",
               "token_collateral", "credit", "liquidity")
 NODE_STATES = ("healthy", "at_risk", "liquidated", "defaulted")
 STATE_CODE = {s: i for i, s in enumerate(NODE_STATES)}
+#: A peg is ``at_risk`` once its stablecoin's spot in its pool is more than this far from $1
+#: (either side): past the 0.5% at which the first Anchor depositors leave and the $0.99
+#: below which Terra's reserve defends (the default ``PegParams.defend_below_price``).
+PEG_AT_RISK_DEPEG_FRAC = 0.01
+#: ... and ``defaulted`` (broken) while its reserve is spent (or it never had one) and the
+#: stablecoin trades more than this far below $1: nothing but mint/burn defends it and
+#: holders take a loss of over 10% (not sticky: a peg pulled back above $0.90 is at risk).
+PEG_BROKEN_DEPEG_FRAC = 0.10
+#: A yield venue is ``defaulted`` (run dry) once less than this share of its starting
+#: deposits is left; ``at_risk`` while depositors are leaving.
+YIELD_DRAINED_FRAC = 0.10
 
 
 def trader_states(model: ContagionModel) -> tuple[np.ndarray, np.ndarray]:
@@ -49,7 +71,8 @@ def trader_states(model: ContagionModel) -> tuple[np.ndarray, np.ndarray]:
 
     A trader is ``liquidated`` once any of its accounts was liquidated, ``at_risk`` when
     a health factor is below 1.1 or a perp margin ratio below 1.5, else ``healthy``.
-    Exposure is the value it has at venues (collateral, margin, deposits).
+    Exposure is the value it has at venues (collateral, margin, deposits, yield-venue
+    deposits at the stablecoin's market price).
     """
     n = model.population.n
     exposure = np.zeros(n)
@@ -67,6 +90,8 @@ def trader_states(model: ContagionModel) -> tuple[np.ndarray, np.ndarray]:
         risky[own[t][v.margin_ratio()[t] < 1.5]] = True
     for ex in model.custodial:
         exposure += np.bincount(ex.book.owner, weights=ex.book.balance, minlength=n)
+    for yv in model.yield_venues:
+        exposure += np.bincount(yv.owner, weights=_deposits_usd(model, yv), minlength=n)
     state = np.where(risky, STATE_CODE["at_risk"], STATE_CODE["healthy"])
     state[model.liquidated_traders] = STATE_CODE["liquidated"]
     return state, exposure
@@ -84,6 +109,76 @@ def _institution_state(a: Any) -> str:
     return "at_risk" if a.bad_debt_usd > 0 else "healthy"
 
 
+def peg_state(peg: Any) -> str:
+    """``healthy``, ``at_risk`` or ``defaulted`` for an :class:`~contagion.agents.peg.AlgorithmicPeg`.
+
+    With ``depeg = 1 - spot`` of the stablecoin in the peg's pool: ``defaulted`` when the
+    reserve is spent (or there was none) and ``depeg > PEG_BROKEN_DEPEG_FRAC`` (10%),
+    ``at_risk`` when ``|depeg| > PEG_AT_RISK_DEPEG_FRAC`` (1%), else ``healthy``.
+    """
+    depeg = 1.0 - peg.stable_pool.spot
+    if peg.reserve_exhausted and depeg > PEG_BROKEN_DEPEG_FRAC:
+        return "defaulted"
+    return "at_risk" if abs(depeg) > PEG_AT_RISK_DEPEG_FRAC else "healthy"
+
+
+def yield_venue_state(yv: Any) -> str:
+    """``healthy``, ``at_risk`` or ``defaulted`` for a :class:`~contagion.agents.yield_venue.YieldVenue`.
+
+    ``defaulted`` (run dry) once the deposits left are below ``YIELD_DRAINED_FRAC`` (10%) of
+    the starting deposits; ``at_risk`` while depositors are leaving (some sold this step or
+    have started to leave and still hold deposits); else ``healthy``.
+    """
+    if yv.deposits_units() < YIELD_DRAINED_FRAC * float(yv.deposit_units.sum()):
+        return "defaulted"
+    return "at_risk" if yv.step_sold_units > 0 or yv.depositors_leaving() > 0 else "healthy"
+
+
+def _deposits_usd(model: ContagionModel, yv: Any) -> np.ndarray:
+    """Each depositor's deposits left at the stablecoin's market price."""
+    return yv.remaining_units * float(model.market.price[yv.asset])
+
+
+def _peg_nodes(model: ContagionModel) -> list[tuple[str, dict[str, Any]]]:
+    """Nodes of the pegs, their reserves and the yield venues, with state and exposure.
+
+    A peg's exposure is its stablecoin's circulating supply at par (what the mint/burn
+    promises to redeem at $1); its reserve's, the reserve's value at market; a yield
+    venue's, the deposits left at the stablecoin's market price.
+    """
+    out: list[tuple[str, dict[str, Any]]] = []
+    price = model.market.price
+    for peg in model.pegs:
+        out.append((peg.name, {
+            "kind": "peg", "label": f"{peg.name} ({peg.params.stable}/{peg.params.token} "
+                                    "mint/burn)",
+            "state": peg_state(peg), "exposure_usd": float(peg.stable_supply_units),
+            "stable": peg.params.stable, "token": peg.params.token,
+            "stable_spot": float(peg.stable_pool.spot),
+            "token_price_usd": float(price[peg.token]),
+            "stable_supply_units": float(peg.stable_supply_units),
+            "token_supply_units": float(peg.token_supply_units),
+            "reserve_usd": float(peg.reserve_usd())}))
+        if peg.params.reserve_usd > 0:
+            asset = model.market.assets[peg.reserve_asset]
+            out.append((f"{peg.name} reserve", {
+                "kind": "fund", "label": f"{peg.name} reserve ({asset})",
+                "state": "defaulted" if peg.reserve_exhausted else "healthy",
+                "exposure_usd": float(peg.reserve_usd())}))
+    for yv in model.yield_venues:
+        out.append((yv.name, {
+            "kind": "yield_venue", "label": yv.name, "state": yield_venue_state(yv),
+            "exposure_usd": float(_deposits_usd(model, yv).sum()),
+            "asset": model.market.assets[yv.asset], "depositors": int(yv.owner.size),
+            "leaving": yv.depositors_leaving()}))
+    return out
+
+
+def _account_venues(model: ContagionModel) -> list[Any]:
+    """Venues traders hold accounts at: the margin venues, exchanges and yield venues."""
+    return [*model.lending, *model.perps, *model.custodial, *model.yield_venues]
+
+
 def build_network(model: ContagionModel, *, node_limit: int = 2000) -> nx.MultiDiGraph:
     """The current exposure graph of ``model``.
 
@@ -95,7 +190,7 @@ def build_network(model: ContagionModel, *, node_limit: int = 2000) -> nx.MultiD
     n = model.population.n
     state, exposure = trader_states(model)
     grouped = n > node_limit
-    venues: list[Any] = [*model.lending, *model.perps, *model.custodial]
+    venues = _account_venues(model)
     if grouped:
         membership, _ = venue_membership(model)
         node_of = np.array([f"cohort:{m}" for m in range(1 << len(venues))], dtype=object)
@@ -131,11 +226,15 @@ def build_network(model: ContagionModel, *, node_limit: int = 2000) -> nx.MultiD
     for p in model.pools.values():
         G.add_node(p.name, kind="pool", label=p.name, state="healthy",
                    exposure_usd=p.reserve_quote * 2)
+    for name, attrs in _peg_nodes(model):
+        G.add_node(name, **attrs)
 
-    def add_edges(src: np.ndarray | str, dst: np.ndarray | str, w: np.ndarray, kind: str
-                  ) -> None:
+    def add_edges(src: np.ndarray | str, dst: np.ndarray | str, w: np.ndarray, kind: str,
+                  *, keep_zero: bool = False) -> None:
         frame = pd.DataFrame({"s": src, "d": dst, "w": w})
-        frame = frame[frame["w"] > 0].groupby(["s", "d"], sort=False)["w"].sum()
+        if not keep_zero:
+            frame = frame[frame["w"] > 0]
+        frame = frame.groupby(["s", "d"], sort=False)["w"].sum()
         for (s, d), weight in frame.items():
             G.add_edge(s, d, key=kind, type=kind, weight=float(weight))
 
@@ -163,6 +262,7 @@ def build_network(model: ContagionModel, *, node_limit: int = 2000) -> nx.MultiD
                 value = float(v.book.collateral[:, j].sum() * v.prices()[j])
                 G.add_edge(issuer, v.name, key="token_collateral", type="token_collateral",
                            weight=value)
+        _add_peg_collateral(G, model, v)
     for v in model.perps:
         own = v.book.owner
         t = (own >= 0) & (own < n)
@@ -183,6 +283,13 @@ def build_network(model: ContagionModel, *, node_limit: int = 2000) -> nx.MultiD
                        weight=ex.lending.claim_of(ex.name))
         for borrower, amount in ex.loans.items():
             G.add_edge(ex.name, borrower, key="credit", type="credit", weight=float(amount))
+    for yv in model.yield_venues:  # every depositor keeps its edge (0 once it has left)
+        add_edges(trader_node[yv.owner], yv.name, _deposits_usd(model, yv), "collateral",
+                  keep_zero=True)
+        G.add_edge(yv.name, yv.pool.name, key="liquidity", type="liquidity",
+                   weight=float(yv.proceeds_usd.sum()))
+    for peg in model.pegs:
+        _add_peg_edges(G, peg)
     for name in G.nodes:
         if G.nodes[name]["kind"] in ("lending", "perp", "custodial", "firm"):
             G.nodes[name]["exposure_usd"] = float(
@@ -191,13 +298,40 @@ def build_network(model: ContagionModel, *, node_limit: int = 2000) -> nx.MultiD
     return G
 
 
+def _add_peg_collateral(G: nx.MultiDiGraph, model: ContagionModel, v: Any) -> None:
+    """``token_collateral`` edges peg -> lending venue ``v``: the value of the peg's
+    stablecoin and token ``v`` holds as collateral (one edge per peg, summed)."""
+    if not model.pegs:
+        return
+    held = v.book.collateral.sum(axis=0) * v.prices()
+    for peg in model.pegs:
+        cols = [j for j, a in enumerate(v.asset_names) if a in (peg.params.stable, peg.params.token)]
+        if cols:
+            G.add_edge(peg.name, v.name, key="token_collateral", type="token_collateral",
+                       weight=float(held[cols].sum()))
+
+
+def _add_peg_edges(G: nx.MultiDiGraph, peg: Any) -> None:
+    """The peg's ``liquidity`` edges to the two pools its arbitrage trades in, weighted by
+    the stablecoin converted so far (burned plus minted, at $1 a unit: each unit is $1 of
+    token at the conversion price), and its reserve's ``backstop`` edge (the reserve's
+    value)."""
+    converted = float(peg.stable_burned + peg.stable_minted)
+    for pool in (peg.stable_pool, peg.token_pool):
+        G.add_edge(peg.name, pool.name, key="liquidity", type="liquidity", weight=converted)
+    if peg.params.reserve_usd > 0:
+        G.add_edge(f"{peg.name} reserve", peg.name, key="backstop", type="backstop",
+                   weight=float(peg.reserve_usd()))
+
+
 def venue_exposure_matrix(G: nx.MultiDiGraph) -> tuple[list[str], np.ndarray]:
     """Venue-to-venue exposures (credit, token collateral, cross-margin) as a matrix.
 
     ``M[i, j]`` is how much node ``i`` stands to lose if ``j`` fails; usable as DebtRank's
-    ``exposures``.
+    ``exposures``. Pegs count as venues: a lender accepting a peg's stablecoin or token
+    loses if the peg breaks.
     """
-    kinds = ("lending", "perp", "custodial", "firm")
+    kinds = ("lending", "perp", "custodial", "firm", "peg")
     names = [n for n, d in G.nodes(data=True) if d.get("kind") in kinds]
     idx = {n: i for i, n in enumerate(names)}
     M = np.zeros((len(names), len(names)))
@@ -240,7 +374,8 @@ def read_network(path: str | Path) -> nx.MultiDiGraph:
             G = nx.node_link_graph(json.loads(path.read_text()), directed=True, multigraph=True,
                                    edges="edges")
         elif path.suffix == ".graphml":
-            G = nx.MultiDiGraph(nx.read_graphml(path))
+            # force_multigraph keeps the edge keys (the GraphML edge ids: our edge types)
+            G = nx.MultiDiGraph(nx.read_graphml(path, force_multigraph=True))
         else:
             raise NetworkFormatError(f"cannot read {path.name}: use .json (node-link) or .graphml")
     except NetworkFormatError:
@@ -266,12 +401,13 @@ def read_network(path: str | Path) -> nx.MultiDiGraph:
 
 
 def venue_membership(model: ContagionModel) -> tuple[np.ndarray, list[str]]:
-    """Per trader, a bit mask of the venues it has an account at, and the venue names."""
+    """Per trader, a bit mask of the venues it has an account at (lending, perp, custodial,
+    then yield venues), and the venue names."""
     n = model.population.n
-    venues: list[Any] = [*model.lending, *model.perps, *model.custodial]
+    venues = _account_venues(model)
     membership = np.zeros(n, dtype=np.int64)
     for bit, v in enumerate(venues):
-        own = v.book.owner
+        own = v.owner if v.kind == "yield" else v.book.owner
         present = own[(own >= 0) & (own < n)]
         membership[present] |= 1 << bit
     return membership, [v.name for v in venues]
@@ -307,8 +443,10 @@ def node_states(model: ContagionModel, *, node_limit: int = 5000,
     """State and exposure of every node this step, without building the graph.
 
     Traders are listed one by one when there are at most ``node_limit`` of them; above it,
-    as cohorts (:func:`cohort_states`) when ``cohorts``, else not at all. Columns: ``step,
-    node, kind, state, exposure_usd`` (plus ``members``... for cohorts).
+    as cohorts (:func:`cohort_states`) when ``cohorts``, else not at all. Pegs, their
+    reserves and yield venues are listed like the venues and funds (see :func:`peg_state`,
+    :func:`yield_venue_state`). Columns: ``step, node, kind, state, exposure_usd`` (plus
+    ``members``... for cohorts).
     """
     rows: dict[str, list[Any]] = {"node": [], "kind": [], "state": [], "exposure_usd": []}
     for a in model.balance_sheets():
@@ -321,6 +459,11 @@ def node_states(model: ContagionModel, *, node_limit: int = 5000,
         rows["kind"].append("fund")
         rows["state"].append("defaulted" if f.exhausted else "healthy")
         rows["exposure_usd"].append(f.balance_usd)
+    for name, attrs in _peg_nodes(model):
+        rows["node"].append(name)
+        rows["kind"].append(attrs["kind"])
+        rows["state"].append(attrs["state"])
+        rows["exposure_usd"].append(attrs["exposure_usd"])
     frame = pd.DataFrame(rows)
     n = model.population.n
     if n <= node_limit:

@@ -11,10 +11,13 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from contagion.network import peg_state
+
 if TYPE_CHECKING:
     from contagion.model import ContagionModel
 
-__all__ = ["EXPOSURE_COLUMNS", "model_reporters", "pair_exposures", "peg_reporters", "venue_rows"]
+__all__ = ["EXPOSURE_COLUMNS", "model_reporters", "pair_exposures", "peg_reporters", "peg_rows",
+           "venue_rows"]
 
 EXPOSURE_COLUMNS = ["step", "holder", "counterparty", "channel", "exposure_usd"]
 
@@ -128,7 +131,8 @@ def peg_reporters(model: ContagionModel) -> dict[str, Callable[[ContagionModel],
 
 
 def venue_rows(model: ContagionModel) -> list[dict[str, Any]]:
-    """One row per venue and firm for the current step."""
+    """One row per venue and firm for the current step, then one per peg and yield venue
+    (:func:`peg_rows`)."""
     rows = []
     for a in model.balance_sheets():
         row: dict[str, Any] = {
@@ -160,6 +164,50 @@ def venue_rows(model: ContagionModel) -> list[dict[str, Any]]:
             row["at_risk"] = int(a.equity_usd() < 0.1 * max(a.liabilities_usd(), 1.0))
         row["equity_usd"] = row["assets_usd"] - row["liabilities_usd"]
         rows.append(row)
+    return rows + peg_rows(model)
+
+
+def _row(model: ContagionModel, name: str, kind: str, *, assets_usd: float,
+         liabilities_usd: float, at_risk: int, fund_paid_usd: float = 0.0) -> dict[str, Any]:
+    """A venue-table row with the same columns as a venue's, for a peg or yield venue."""
+    return {
+        "step": int(model.steps), "venue": name, "kind": kind, "defaulted": False,
+        "liquidations": 0, "liquidated_usd": 0.0, "bad_debt_usd": 0.0, "socialised_usd": 0.0,
+        "fund_paid_usd": fund_paid_usd, "adl_usd": 0.0,
+        "recovery_rate": float(model.recovery.get(name, 1.0)),
+        "assets_usd": assets_usd, "liabilities_usd": liabilities_usd, "at_risk": at_risk,
+        "equity_usd": assets_usd - liabilities_usd,
+    }
+
+
+def peg_rows(model: ContagionModel) -> list[dict[str, Any]]:
+    """Venue-table rows of the algorithmic pegs (kind ``peg``) and yield venues (kind
+    ``yield_venue``), with a venue's columns, so the dashboard shows their balance sheets.
+
+    A peg's assets are what backs its stablecoin: the reserve at market, the stablecoin it
+    bought back at market and its token's market capitalisation (what minting can raise);
+    its liabilities the stablecoin's circulating supply at $1 (what the mint/burn promises);
+    ``fund_paid_usd`` is what the reserve has spent, ``at_risk`` 1 while the peg is at risk
+    or broken (:func:`contagion.network.peg_state`). A yield venue's assets are the
+    deposits left at the stablecoin's market price, its liabilities the same deposits at
+    $1 (equity: the depositors' loss to the depeg); ``at_risk`` counts the depositors
+    leaving. Neither is ever declared in default (no ``default`` event), so ``defaulted``
+    stays False and the run's default counts are unchanged: their failure shows in their
+    node state.
+    """
+    price = model.market.price
+    rows = []
+    for peg in model.pegs:
+        backing = (peg.reserve_usd() + peg.reserve_stable_units * float(price[peg.stable])
+                   + peg.token_supply_units * float(price[peg.token]))
+        rows.append(_row(model, peg.name, "peg", assets_usd=float(backing),
+                         liabilities_usd=float(peg.stable_supply_units),
+                         at_risk=int(peg_state(peg) != "healthy"),
+                         fund_paid_usd=float(peg.reserve_spent_usd)))
+    for yv in model.yield_venues:
+        units = yv.deposits_units()
+        rows.append(_row(model, yv.name, "yield_venue", assets_usd=units * float(price[yv.asset]),
+                         liabilities_usd=units, at_risk=yv.depositors_leaving()))
     return rows
 
 
@@ -169,8 +217,9 @@ def pair_exposures(model: ContagionModel) -> list[dict[str, Any]]:
 
     Channels: ``loan`` (an exchange's unsecured loan to a firm, at face value), ``supply``
     (an exchange's claim on a lending protocol's pool), ``token_collateral`` (a lender's
-    collateral in the counterparty's token, at market), ``cross_margin`` (a perp venue's
-    cross-margin credit on deposits at an exchange).
+    collateral in the counterparty's token, at market; a peg counts as the issuer of its
+    stablecoin and its token), ``cross_margin`` (a perp venue's cross-margin credit on
+    deposits at an exchange).
     """
     step = int(model.steps)
     rows: list[dict[str, Any]] = []
@@ -190,6 +239,13 @@ def pair_exposures(model: ContagionModel) -> list[dict[str, Any]]:
             if issuer and issuer != v.name:
                 rows.append({"step": step, "holder": v.name, "counterparty": issuer,
                              "channel": "token_collateral", "exposure_usd": float(held[j])})
+        for peg in model.pegs:  # a peg issues its stablecoin and its token
+            cols = [j for j, a in enumerate(v.asset_names)
+                    if a in (peg.params.stable, peg.params.token)]
+            if cols:
+                rows.append({"step": step, "holder": v.name, "counterparty": peg.name,
+                             "channel": "token_collateral",
+                             "exposure_usd": float(held[cols].sum())})
     for pv in model.perps:
         if pv.custodian is not None and pv.book.cross.any():
             rows.append({"step": step, "holder": pv.name, "counterparty": pv.custodian.name,

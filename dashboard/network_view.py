@@ -34,6 +34,11 @@ STATE_COLOURS: dict[str, str] = {
 
 _STATES = tuple(STATE_COLOURS)
 _INSTITUTIONS = ("lending", "perp", "custodial", "firm")
+#: Venue-like nodes drawn on the institutions' ring; unlike institutions, their size follows
+#: their recorded exposure (a peg's supply, a yield venue's deposits left).
+_PEG_KINDS = ("peg", "yield_venue")
+#: Nodes traders hold accounts at: what a trader cohort is grouped by.
+_ACCOUNT_KINDS = (*_INSTITUTIONS, "yield_venue")
 _TRADER_EVENT_KINDS = ("liquidation", "perp_liquidation", "adl", "bad_debt")
 _QUIET_EVENT_KINDS = ("price_shock", "margin_topup")
 _MINOR_MOVE_FRAC = 0.01
@@ -80,15 +85,27 @@ def _event_nodes(events: pd.DataFrame, step: int) -> set[str]:
     return out
 
 
+def _peg_aliases(network: nx.MultiDiGraph) -> dict[str, str]:
+    """Event ``venue`` names that stand for a peg node: its arbitrage (``"<peg>
+    arbitrageurs"``) and its reserve's defence (``"the <stable> peg"``)."""
+    out: dict[str, str] = {}
+    for n, d in network.nodes(data=True):
+        if d.get("kind") == "peg":
+            out[f"{n} arbitrageurs"] = str(n)
+            if d.get("stable"):
+                out[f"the {d['stable']} peg"] = str(n)
+    return out
+
+
 def trader_cohorts(nodes: pd.DataFrame, edges: pd.DataFrame) -> tuple[pd.Series, dict[str, str]]:
     """Trader id -> cohort id (one cohort per set of venues), and cohort id -> label."""
     kinds = dict(zip(nodes["id"], nodes["kind"], strict=True))
-    venue_order = {n: i for i, n in enumerate(nodes.loc[nodes["kind"].isin(_INSTITUTIONS), "id"])}
+    venue_order = {n: i for i, n in enumerate(nodes.loc[nodes["kind"].isin(_ACCOUNT_KINDS), "id"])}
     traders = nodes.loc[nodes["kind"] == "trader", "id"]
     src_kind = edges["source"].map(kinds)
     dst_kind = edges["target"].map(kinds)
-    out_e = edges[(src_kind == "trader") & dst_kind.isin(_INSTITUTIONS)]
-    in_e = edges[(dst_kind == "trader") & src_kind.isin(_INSTITUTIONS)]
+    out_e = edges[(src_kind == "trader") & dst_kind.isin(_ACCOUNT_KINDS)]
+    in_e = edges[(dst_kind == "trader") & src_kind.isin(_ACCOUNT_KINDS)]
     pairs = pd.DataFrame({"trader": pd.concat([out_e["source"], in_e["target"]]),
                           "venue": pd.concat([out_e["target"], in_e["source"]])}).drop_duplicates()
     bit = np.left_shift(1, pairs["venue"].map(venue_order).to_numpy(dtype=np.int64))
@@ -135,8 +152,8 @@ def network_elements(network: nx.MultiDiGraph, node_states: pd.DataFrame, events
 
     The structure (nodes, edges, weights) is the run's final ``network``; each node's state
     comes from ``node_states`` at ``step`` (the last record at or before it), else from the
-    graph. Traders' and funds' sizes follow their recorded exposure at ``step``;
-    institutions, pools and oracles keep the graph's exposure.
+    graph. Traders', funds', pegs' and yield venues' sizes follow their recorded exposure at
+    ``step``; institutions, pools and oracles keep the graph's exposure.
 
     Parameters
     ----------
@@ -196,7 +213,9 @@ def network_elements(network: nx.MultiDiGraph, node_states: pd.DataFrame, events
         recorded = nodes["id"].map(by_node["exposure_usd"])
         use = recorded.notna() & ~nodes["kind"].isin(_INSTITUTIONS)
         nodes["exposure_usd"] = recorded.where(use, nodes["exposure_usd"]).astype(float)
-    nodes["event"] = nodes["id"].isin(_event_nodes(events, step))
+    hit = _event_nodes(events, step)
+    hit.update(peg for alias, peg in _peg_aliases(network).items() if alias in hit)
+    nodes["event"] = nodes["id"].isin(hit)
     if int((nodes["kind"] == "trader").sum()) > node_limit:
         nodes, edges = _group_traders(nodes, edges)
     exposure = np.nan_to_num(nodes["exposure_usd"].to_numpy(dtype=float).clip(min=0.0))
@@ -235,9 +254,9 @@ def network_stylesheet() -> list[dict[str, Any]]:
 
     Colour by state (:data:`STATE_COLOURS`), shape by kind (venues round rectangles, firms
     stars, traders and cohorts ellipses, oracles diamonds, funds hexagons, pools
-    triangles), size from ``data(size)``, labels on every node but single traders, a thick
-    vermillion border on ``.event`` nodes; edges coloured and dashed by type, width from
-    ``data(width)``, arrows towards the target.
+    triangles, pegs octagons, yield venues barrels), size from ``data(size)``, labels on
+    every node but single traders, a thick vermillion border on ``.event`` nodes; edges
+    coloured and dashed by type, width from ``data(width)``, arrows towards the target.
 
     Examples
     --------
@@ -264,7 +283,8 @@ def network_stylesheet() -> list[dict[str, Any]]:
               for s, c in STATE_COLOURS.items()]
     shapes = {"lending": "round-rectangle", "perp": "round-rectangle",
               "custodial": "round-rectangle", "firm": "star", "trader": "ellipse",
-              "cohort": "ellipse", "oracle": "diamond", "fund": "hexagon", "pool": "triangle"}
+              "cohort": "ellipse", "oracle": "diamond", "fund": "hexagon", "pool": "triangle",
+              "peg": "octagon", "yield_venue": "barrel"}
     cohort = {"border-width": 3, "border-style": "double"}  # a group, not one trader
     sheet += [{"selector": f"node.{k}", "style": {"shape": v, **(cohort if k == "cohort" else {})}}
               for k, v in shapes.items()]
@@ -289,7 +309,8 @@ def network_stylesheet() -> list[dict[str, Any]]:
 def node_positions(elements: list[dict[str, Any]]) -> dict[str, dict[str, float]]:
     """Fixed positions for every node of ``elements`` (compute once per run).
 
-    Institutions sit on an inner circle, oracles, pools and funds on a middle ring, and
+    Institutions (with pegs and yield venues) sit on an inner circle, oracles, pools and
+    funds (a peg's reserve among them) on a middle ring, and
     traders (or cohorts) on outer rings, grouped by the set of institutions they are linked
     to so that each group forms an arc. Deterministic: the same elements give the same
     positions.
@@ -309,7 +330,7 @@ def node_positions(elements: list[dict[str, Any]]) -> dict[str, dict[str, float]
         if "source" in d and d["source"] in kind and d["target"] in kind:
             links[d["source"]].add(d["target"])
             links[d["target"]].add(d["source"])
-    inst = sorted(n for n, k in kind.items() if k in _INSTITUTIONS)
+    inst = sorted(n for n, k in kind.items() if k in (*_INSTITUTIONS, *_PEG_KINDS))
     aux = sorted(n for n, k in kind.items() if k in ("oracle", "fund", "pool"))
     people = [n for n, k in kind.items() if k in ("trader", "cohort")]
     pos: dict[str, dict[str, float]] = {}

@@ -66,6 +66,10 @@ class YieldVenue(mesa.Agent):
         """Stablecoin still deposited."""
         return float(self.remaining_units.sum())
 
+    def depositors_leaving(self) -> int:
+        """Depositors who have started to leave and still hold deposits."""
+        return int(((self.exit_step >= 0) & (self.remaining_units > 0)).sum())
+
     def exit_price(self) -> NDArray[np.float64]:
         """Average USD per unit each depositor sold at (nan for those who never sold)."""
         with np.errstate(invalid="ignore", divide="ignore"):
