@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 import mesa
 import numpy as np
 
-from contagion.mechanics.amm import arbitrage_to_price, swap_out
+from contagion.mechanics.amm import arbitrage_with_impact, swap_out
 
 if TYPE_CHECKING:
     from contagion.model import ContagionModel
@@ -22,7 +22,8 @@ class AMMPool(mesa.Agent):
 
     Each step, arbitrageurs trade the pool toward the external price with at most
     ``arb_capacity_usd_per_step`` of notional; their external leg moves the external price
-    (so selling into the pool has a partly permanent impact).
+    (so selling into the pool has a partly permanent impact), and they stop where the pool
+    meets the external price after that move, so the two never cross.
     """
 
     def __init__(self, model: ContagionModel, params: PoolParams) -> None:
@@ -103,11 +104,12 @@ class AMMPool(mesa.Agent):
                                    self.reserve_quote, self.params.fee_frac), dtype=np.float64)
 
     def arbitrage(self) -> None:
-        """Arbitrageurs pull the pool toward the external price, within their capacity."""
+        """Arbitrageurs pull the pool toward the external price, within their capacity,
+        up to where it meets that price as their own unwind moves it (no overshoot)."""
         market = self.model.market
-        target = float(market.price[self.base])
-        d_base, d_quote = arbitrage_to_price(
-            self.reserve_base, self.reserve_quote, target, self.params.fee_frac,
+        d_base, d_quote = arbitrage_with_impact(
+            self.reserve_base, self.reserve_quote, float(market.price[self.base]),
+            float(market.depth_usd[self.base]), self.params.fee_frac,
             self.arb_capacity_usd_per_step)
         if d_base == 0.0 and d_quote == 0.0:
             return

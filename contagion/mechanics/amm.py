@@ -4,7 +4,8 @@ Exact integer functions reproduce the on-chain arithmetic of ``UniswapV2Library`
 ``UniswapV2Pair.swap`` (floor division, the fee-adjusted ``K`` check), with the fee in basis
 points (``fee_bps = 30`` is Uniswap V2's 0.3%). Vectorised float functions serve the
 simulation engine (swaps, spot price, price impact and the fee-aware arbitrage that pulls a
-pool's price toward an external market), with the fee as a fraction (``fee_frac = 0.003``).
+pool's price toward an external market, net of the price impact of the arbitrageur's own
+external leg), with the fee as a fraction (``fee_frac = 0.003``).
 """
 
 from __future__ import annotations
@@ -13,12 +14,14 @@ import math
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
+from scipy.special import wrightomega
 
 from contagion.errors import ParameterError
 from contagion.validation import check_array, check_int, check_real, scalar_or_array
 
 __all__ = [
     "arbitrage_to_price",
+    "arbitrage_with_impact",
     "get_amount_in",
     "get_amount_out",
     "k_invariant_holds",
@@ -408,6 +411,124 @@ def arbitrage_to_price(
     if spot > target / g:  # pool dear: sell base into it
         base_in = (math.sqrt(k * g / target) - x) / g
         quote_out = y - math.sqrt(k * target / g)
+        if quote_out > cap:
+            quote_out = cap
+            base_in = float(swap_in(cap, x, y, 1.0 - g))
+        if base_in <= 0.0 or quote_out <= 0.0:
+            return 0.0, 0.0
+        return base_in, -quote_out
+    return 0.0, 0.0
+
+
+def arbitrage_with_impact(
+    reserve_base: float, reserve_quote: float, external_price: float,
+    external_depth_usd: float = math.inf, fee_frac: float = 0.003,
+    max_notional_quote: float = math.inf,
+) -> tuple[float, float]:
+    """The arbitrage that stops where the pool meets the external price *after* its unwind.
+
+    The arbitrageur trades the pool and unwinds the base on the external market, whose
+    price moves by the log-linear permanent impact of
+    :meth:`contagion.agents.market.Market.impact`: selling ``d`` units at price ``P`` into
+    depth ``D`` leaves it at ``P exp(-d P / D)``. :func:`arbitrage_to_price` ignores that
+    move, so a pool holding more than about twice ``D`` per side overshoots: pool and
+    external price cross and the next step pulls back. This trade closes the gap without
+    crossing it.
+
+    Parameters
+    ----------
+    reserve_base, reserve_quote : float
+        Pool reserves, ``> 0``.
+    external_price : float
+        External market price of base in quote before the trade, ``> 0``.
+    external_depth_usd : float, default inf
+        The external market's depth (quote flow per log unit of price), ``> 0``;
+        ``inf`` gives :func:`arbitrage_to_price` exactly.
+    fee_frac : float, default 0.003
+        Pool fee, ``0 <= fee_frac < 1``.
+    max_notional_quote : float, default inf
+        Largest quote amount the arbitrageur trades, ``>= 0``.
+
+    Returns
+    -------
+    tuple of float
+        ``(delta_base, delta_quote)``, the signed changes of the pool's reserves, with the
+        signs of :func:`arbitrage_to_price` (``(0.0, 0.0)`` inside the fee band). The
+        external leg is ``-delta_base`` units sold outside.
+
+    Notes
+    -----
+    With ``g = 1 - fee_frac``, ``k = x*y``, price ``P`` and depth ``D``, the trade stops
+    where the pool's fee-adjusted marginal price equals the post-impact external price
+    (equivalently: it maximises the arbitrageur's profit when its own unwind moves the
+    price):
+
+    - buy ``d`` base (pool cheap, ``y/x < g P``), ``u = x - d``:
+      ``k / (g u**2) = P exp(-(x - u) P / D)``. With ``a = P / (2 D)`` and
+      ``u0 = sqrt(k / (g P))`` (the infinite-depth answer) this is
+      ``ln(a u) + a u = ln(a u0) + a x``, so ``u = omega(ln(a u0) + a x) / a``, where
+      ``omega`` is the Wright omega function (``w + ln w = z``; ``scipy.special.wrightomega``);
+      the quote paid is ``(k/u - y) / g``.
+    - sell ``d`` base (pool dear, ``y/x > P / g``), ``s = x + g d``:
+      ``k g / s**2 = P exp((s - x) P / (g D))``. With ``b = P / (2 g D)`` and
+      ``s0 = sqrt(k g / P)``, ``s = omega(ln(b s0) + b x) / b``, ``d = (s - x) / g``, and
+      the quote paid out is ``y - k/s``.
+
+    Both left-hand sides are strictly monotone in the trade size, so the root is unique
+    and lies between no trade and the infinite-depth trade: ``u0 < u < x`` and
+    ``x < s < s0``. As ``D -> inf``, ``a, b -> 0`` and ``u -> u0``, ``s -> s0``. With
+    ``fee_frac = 0`` the post-trade spot ``y'/x'`` equals the post-impact price; with a
+    fee, it ends inside the fee band on the side it started (buy: ``g P' <= y'/x' < P'``;
+    sell: ``P' < y'/x' <= P'/g``), so the gap never changes sign. A trade whose quote
+    exceeds ``max_notional_quote`` is cut to exactly that notional, as in
+    :func:`arbitrage_to_price`, which only stops it further from the crossing.
+
+    References
+    ----------
+    Uniswap/v2-core ``UniswapV2Pair.swap``; Angeris, Kao, Chiang, Noyes and Chitra, "An
+    analysis of Uniswap markets" (2019), optimal arbitrage with fees; Corless, Jeffrey and
+    Knuth, "A sequence of series for the Lambert W function" (1997), the Wright omega
+    function.
+
+    Examples
+    --------
+    A pool at 100 against an external 200, depth chosen so the answer is round: the
+    arbitrageur buys 20 base for 2,500 and the pool's spot, 156.25, is where its unwind
+    leaves the external price (with infinite depth it would buy 29.3 base).
+
+    >>> db, dq = arbitrage_with_impact(100.0, 10_000.0, 200.0, 4_000 / math.log(1.28), 0.0)
+    >>> round(db, 9), round(dq, 6), round((10_000.0 + dq) / (100.0 + db), 6)
+    (-20.0, 2500.0, 156.25)
+    >>> round(200.0 * math.exp(db * 200.0 / (4_000 / math.log(1.28))), 6)
+    156.25
+    """
+    x = check_real("reserve_base", reserve_base, low=0, low_open=True)
+    y = check_real("reserve_quote", reserve_quote, low=0, low_open=True)
+    price = check_real("external_price", external_price, low=0, low_open=True)
+    depth = check_real("external_depth_usd", external_depth_usd, low=0, low_open=True,
+                       allow_inf=True)
+    g = 1.0 - check_real("fee_frac", fee_frac, low=0, high=1, high_open=True)
+    cap = check_real("max_notional_quote", max_notional_quote, low=0, allow_inf=True)
+    if math.isinf(depth):
+        return arbitrage_to_price(x, y, price, 1.0 - g, cap)
+    k = x * y
+    spot = y / x
+    if spot < g * price:  # pool cheap: buy base, sell it outside (the price falls)
+        a = price / (2.0 * depth)
+        u = float(wrightomega(math.log(a) + 0.5 * math.log(k / (g * price)) + a * x)) / a
+        base_out = x - u
+        quote_in = (k / u - y) / g
+        if quote_in > cap:
+            quote_in = cap
+            base_out = float(swap_out(cap, y, x, 1.0 - g))
+        if base_out <= 0.0 or quote_in <= 0.0:
+            return 0.0, 0.0
+        return -base_out, quote_in
+    if spot > price / g:  # pool dear: buy base outside (the price rises), sell it in
+        b = price / (2.0 * g * depth)
+        s = float(wrightomega(math.log(b) + 0.5 * math.log(k * g / price) + b * x)) / b
+        base_in = (s - x) / g
+        quote_out = y - k / s
         if quote_out > cap:
             quote_out = cap
             base_in = float(swap_in(cap, x, y, 1.0 - g))

@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 from contagion.errors import ParameterError
 from contagion.mechanics.amm import (
     arbitrage_to_price,
+    arbitrage_with_impact,
     get_amount_in,
     get_amount_out,
     k_invariant_holds,
@@ -238,3 +239,141 @@ def test_arbitrage_rejects_bad_parameters() -> None:
         arbitrage_to_price(1.0, 1.0, 2.0, fee_frac=1.0)
     with pytest.raises(ParameterError, match="'reserve_base'"):
         arbitrage_to_price(-1.0, 1.0, 2.0)
+
+
+# ---------------------------------------------------------------- arbitrage with impact
+# Hand-worked cases on a pool of 100 base / 10,000 quote (k = 1e6, spot 100). The depth is
+# chosen so that the unwind moves the external price by exactly a factor 1.28.
+LN_1_28 = math.log(1.28)
+depth_ratios = st.floats(min_value=-3.0, max_value=3.0).map(lambda e: 10.0**e)
+
+
+def _impacted(price: float, depth: float, db: float) -> float:
+    """External price after the unwind (``Market.impact`` of ``-db`` units sold)."""
+    return price * math.exp(db * price / depth)
+
+
+def test_impact_arbitrage_buys_until_spot_meets_the_impacted_price() -> None:
+    # u = 80 left: pool spot 1e6 / 80**2 = 156.25 = 200 exp(-20 * 200 / D) with D = 4000/ln 1.28
+    depth = 4_000.0 / LN_1_28
+    db, dq = arbitrage_with_impact(100.0, 10_000.0, 200.0, depth, fee_frac=0.0)
+    assert db == pytest.approx(-20.0, rel=1e-12)
+    assert dq == pytest.approx(1e6 / 80.0 - 10_000.0, rel=1e-12)  # 2,500
+    assert (10_000.0 + dq) / (100.0 + db) == pytest.approx(156.25, rel=1e-12)
+    assert _impacted(200.0, depth, db) == pytest.approx(156.25, rel=1e-12)
+    # the arbitrage that ignores the impact buys 100 - sqrt(5000) = 29.29 base and overshoots
+    old_db, old_dq = arbitrage_to_price(100.0, 10_000.0, 200.0, fee_frac=0.0)
+    assert old_db == pytest.approx(-(100.0 - math.sqrt(5_000.0)), rel=1e-12)
+    assert (10_000.0 + old_dq) / (100.0 + old_db) > _impacted(200.0, depth, old_db)
+
+
+def test_impact_arbitrage_sells_until_spot_meets_the_impacted_price() -> None:
+    # s = 125: pool spot 1e6 / 125**2 = 64 = 50 exp(25 * 50 / D) with D = 1250/ln 1.28
+    depth = 1_250.0 / LN_1_28
+    db, dq = arbitrage_with_impact(100.0, 10_000.0, 50.0, depth, fee_frac=0.0)
+    assert db == pytest.approx(25.0, rel=1e-12)
+    assert dq == pytest.approx(-2_000.0, rel=1e-12)
+    assert (10_000.0 + dq) / (100.0 + db) == pytest.approx(64.0, rel=1e-12)
+    assert _impacted(50.0, depth, db) == pytest.approx(64.0, rel=1e-12)
+
+
+def test_impact_arbitrage_with_a_fee_meets_at_the_fee_adjusted_marginal_price() -> None:
+    # g = 0.8, u = 80: k / (g u**2) = 195.3125 = 250 exp(-20 * 250 / D), D = 5000/ln 1.28;
+    # quote paid (k/u - y) / g = 3,125; spot after (10,000 + 3,125) / 80 = 164.0625
+    depth = 5_000.0 / LN_1_28
+    db, dq = arbitrage_with_impact(100.0, 10_000.0, 250.0, depth, fee_frac=0.2)
+    assert db == pytest.approx(-20.0, rel=1e-12)
+    assert dq == pytest.approx(3_125.0, rel=1e-12)
+    after = _impacted(250.0, depth, db)
+    assert after == pytest.approx(195.3125, rel=1e-12)
+    spot = (10_000.0 + dq) / (100.0 + db)
+    assert spot == pytest.approx(164.0625, rel=1e-12)
+    assert 0.8 * after <= spot < after  # inside the fee band, still on the cheap side
+
+
+def test_impact_arbitrage_recovers_the_old_trade_as_depth_grows() -> None:
+    x, y, fee = 100.0, 100_000.0, 0.003
+    for target in (1_250.0, 800.0):
+        old = arbitrage_to_price(x, y, target, fee)
+        assert arbitrage_with_impact(x, y, target, math.inf, fee) == old
+        errors = []
+        for depth in (1e6, 1e8, 1e10, 1e12, 1e14):
+            db, dq = arbitrage_with_impact(x, y, target, depth, fee)
+            assert abs(db) < abs(old[0]) and abs(dq) < abs(old[1])  # impact only shrinks it
+            errors.append(abs(db / old[0] - 1.0))
+        assert errors == sorted(errors, reverse=True)
+        assert errors[-1] < 1e-9
+
+
+@settings(max_examples=300, deadline=None)
+@given(reserves, reserves, price_ratios, depth_ratios)
+def test_impact_arbitrage_without_fee_ends_with_spot_at_the_impacted_price(
+    x: float, y: float, ratio: float, depth_ratio: float,
+) -> None:
+    target = y / x * ratio
+    depth = x * target * depth_ratio  # the pool's base side, valued outside, over the depth
+    db, dq = arbitrage_with_impact(x, y, target, depth, fee_frac=0.0)
+    assume(db != 0.0)
+    assert (y + dq) / (x + db) == pytest.approx(_impacted(target, depth, db), rel=1e-9)
+    assert (x + db) * (y + dq) == pytest.approx(x * y, rel=1e-9)  # a valid fee-less swap
+
+
+@settings(max_examples=300, deadline=None)
+@given(reserves, reserves, price_ratios, fee_fracs, depth_ratios,
+       st.one_of(st.just(math.inf), st.floats(1e-6, 1e12)))
+def test_impact_arbitrage_never_overshoots(
+    x: float, y: float, ratio: float, fee: float, depth_ratio: float, cap: float,
+) -> None:
+    target = y / x * ratio
+    depth = x * target * depth_ratio
+    g = 1.0 - fee
+    db, dq = arbitrage_with_impact(x, y, target, depth, fee, cap)
+    spot, after = (y + dq) / (x + db), _impacted(target, depth, db)
+    gap_before, gap_after = y / x / target - 1.0, spot / after - 1.0
+    assert abs(dq) <= cap * (1 + 1e-12)
+    if db == 0.0:
+        assert dq == 0.0
+        return
+    assert db * dq < 0 and np.sign(db) == np.sign(gap_before)  # sells into a dear pool
+    assert gap_after * np.sign(gap_before) >= -1e-9  # the gap never changes sign
+    assert abs(gap_after) <= abs(gap_before) + 1e-9
+    if cap == math.inf:  # ends inside the fee band of the impacted price
+        assert g * after * (1 - 1e-9) <= spot <= after / g * (1 + 1e-9)
+        assert _fee_adjusted_k(x, y, db, dq, g) == pytest.approx(x * y, rel=1e-9)
+
+
+@settings(max_examples=200, deadline=None)
+@given(reserves, reserves, price_ratios, fee_fracs, depth_ratios, st.floats(1e-9, 1.0))
+def test_impact_arbitrage_capacity_binds_as_before(
+    x: float, y: float, ratio: float, fee: float, depth_ratio: float, cap_share: float,
+) -> None:
+    target = y / x * ratio
+    depth = x * target * depth_ratio
+    full_db, full_dq = arbitrage_with_impact(x, y, target, depth, fee)
+    assume(full_dq != 0.0 and abs(math.log(ratio)) > 1e-9)  # not a trade of rounding dust
+    cap = abs(full_dq) * cap_share
+    db, dq = arbitrage_with_impact(x, y, target, depth, fee, max_notional_quote=cap)
+    if cap_share < 1.0:  # the same capped swap as the arbitrage that ignores impact
+        assert (db, dq) == arbitrage_to_price(x, y, target, fee, max_notional_quote=cap)
+        assert abs(dq) == pytest.approx(cap, rel=1e-12)
+        assert abs(db) <= abs(full_db) * (1 + 1e-9)
+    else:
+        assert (db, dq) == (full_db, full_dq)
+
+
+def test_impact_arbitrage_inside_the_fee_band_does_nothing() -> None:
+    assert arbitrage_with_impact(100.0, 100_000.0, 1_000.0 * 1.002, 1e5) == (0.0, 0.0)
+    assert arbitrage_with_impact(100.0, 100_000.0, 1_000.0 * 0.998, 1e5) == (0.0, 0.0)
+
+
+def test_impact_arbitrage_rejects_bad_parameters() -> None:
+    with pytest.raises(ParameterError, match=r"'external_depth_usd'.*0 < x"):
+        arbitrage_with_impact(1.0, 1.0, 2.0, 0.0)
+    with pytest.raises(ParameterError, match="'external_depth_usd'"):
+        arbitrage_with_impact(1.0, 1.0, 2.0, float("nan"))
+    with pytest.raises(ParameterError, match="'external_price'"):
+        arbitrage_with_impact(1.0, 1.0, -2.0, 1e6)
+    with pytest.raises(ParameterError, match="'max_notional_quote'"):
+        arbitrage_with_impact(1.0, 1.0, 2.0, 1e6, max_notional_quote=-1.0)
+    with pytest.raises(ParameterError, match="'fee_frac'"):
+        arbitrage_with_impact(1.0, 1.0, 2.0, 1e6, fee_frac=1.0)
