@@ -97,7 +97,7 @@ def terra_ust(
     the chain halts and the Aave freeze itself are left out. LendT writes off accounts
     whose collateral is worth under $10 (scaled $10k). The outcome is qualitative: UST
     is ~0.98 after the sale and ~0.5 by day 3 but ends near $0.43 rather than $0.15;
-    LUNA falls by more than 99.9% while its supply grows about 25-fold, far short of the
+    LUNA falls by more than 99.9% while its supply grows about 30-fold, far short of the
     historical hyperinflation (the modelled LUNA market absorbs minted LUNA better).
 
     Parameters

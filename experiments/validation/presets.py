@@ -195,18 +195,23 @@ def _terra() -> PresetCase:
             all(v < 0.01 for v in fall) and all(g > 10 for g in grow)
 
     def holders(runs: Runs) -> tuple[str, bool]:
-        def split(r: RunResult) -> tuple[float, float]:
+        def split(r: RunResult) -> tuple[float, float, float, float]:
             w = r.events[(r.events["kind"] == "withdrawal") & (r.events["venue"] == "Anchor")]
-            per = w.groupby("account").agg(units=("amount", "sum"), usd=("value_usd", "sum"))
+            per = w.groupby("account").agg(units=("amount", "sum"), usd=("value_usd", "sum"),
+                                           first=("step", "min"))
             per = per.sort_values("units", ascending=False)
             top, bottom = per.iloc[: max(1, len(per) // 10)], per.iloc[len(per) // 2:]
-            return (float(top["usd"].sum() / top["units"].sum()),
+            return (float(top["first"].median()), float(bottom["first"].median()),
+                    float(top["usd"].sum() / top["units"].sum()),
                     float(bottom["usd"].sum() / bottom["units"].sum()))
-        pairs = runs.each(split)
-        return ("$ per UST sold: largest 10% of leavers " + _fmt([a for a, _ in pairs],
-                lambda v: f"{v:.2f}") + ", smallest half " + _fmt([b for _, b in pairs],
-                                                                  lambda v: f"{v:.2f}"),
-                all(a > b + 0.05 for a, b in pairs))
+        q = runs.each(split)
+        two = lambda v: f"{v:.2f}"  # noqa: E731
+        return ("largest 10% of leavers: median first exit at step "
+                + _fmt([a for a, *_ in q], lambda v: f"{v:.0f}") + ", $"
+                + _fmt([c for *_, c, _ in q], two) + " per UST; smallest half: step "
+                + _fmt([b for _, b, *_ in q], lambda v: f"{v:.0f}") + ", $"
+                + _fmt([d for *_, d in q], two),
+                all(a < b and c > d + 0.02 for a, b, c, d in q))
 
     def lender(runs: Runs) -> tuple[str, bool]:
         bd = runs.each(lambda r: r.summary["bad_debt_by_venue"].get("LendT", 0.0))
