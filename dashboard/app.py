@@ -15,7 +15,7 @@ from contagion.runner import simulate
 from dashboard.callbacks import register_callbacks, run_view, step_view
 from dashboard.layout import FirstView, make_layout
 from dashboard.store import RunStore
-from dashboard.tour import TOURS, load_tour
+from dashboard.tour import tour_for
 from models import get_scenario
 
 __all__ = ["create_app", "serve"]
@@ -37,7 +37,7 @@ def create_app(scenario: str = "default", *, seed: int = 0, max_runs: int = 8,
                     suppress_callback_exceptions=True, update_title="")
     elements, story, label = step_view(store, first_id, first, 0)
     last, marks, summary, figure = run_view(first)
-    stages = load_tour(scenario if (TOURS / f"{scenario}.toml").exists() else "default")
+    stages = tour_for(scenario, first)
     stage = stages[0]
     view = FirstView(elements=elements, story=story, label=label, last_step=last, marks=marks,
                      summary=summary, figure=figure, tour_title=f"Guided tour — {stage.title}",

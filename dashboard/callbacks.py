@@ -31,7 +31,7 @@ from dashboard.forms import build, fields_for, validate
 from dashboard.narrative import default_trace, format_usd, node_events, step_narrative
 from dashboard.network_view import network_elements, node_positions
 from dashboard.store import RunStore
-from dashboard.tour import TOURS, load_tour, resolve_step
+from dashboard.tour import resolve_step, tour_for
 
 __all__ = ["register_callbacks", "run_view", "step_view"]
 
@@ -110,13 +110,20 @@ def register_callbacks(app: dash.Dash, store: RunStore) -> None:
 
     @app.callback(
         Output("param-fields", "children"),
+        Output(ids.COMPARE_KEY, "options"),
+        Output(ids.COMPARE_KEY, "value"),
         Input(ids.SCENARIO, "value"),
         prevent_initial_call=True,
     )
-    def rebuild_form(scenario: str) -> list[Any]:
+    def rebuild_form(scenario: str) -> tuple[list[Any], list[dict[str, str]], str | None]:
+        """The preset's fields, and its parameters as the Compare tab's choices (the tours
+        name them)."""
         from dashboard.layout import field_controls
 
-        return field_controls(scenario)
+        fields = [f for f, _ in fields_for(scenario)]
+        keys = [{"label": f.label, "value": f.key} for f in fields]
+        first = next((f.key for f in fields if f.kind == "bool"), fields[0].key if fields else None)
+        return field_controls(scenario), keys, first
 
     @app.callback(
         Output({"type": ids.PARAM_ERROR, "key": ALL}, "children"),
@@ -204,8 +211,7 @@ def register_callbacks(app: dash.Dash, store: RunStore) -> None:
         if trigger in (None, ids.RUN_ID) or result is None:
             return 0, True, "▶ Play"
         if trigger == ids.TOUR_STAGE:
-            name = result.scenario.name
-            stages = load_tour(name if (TOURS / f"{name}.toml").exists() else "default")
+            stages = tour_for(result.scenario.name, result)
             stage = max(0, min(stage or 0, len(stages) - 1))
             return resolve_step(stages[stage].step, result.events, result.series), True, "▶ Play"
         if trigger == ids.PLAY:
@@ -258,10 +264,12 @@ def register_callbacks(app: dash.Dash, store: RunStore) -> None:
         return elements, story, label, cursor
 
     # The stage counter runs in the browser, in click order: a server callback reading the
-    # stage as State would lose clicks made while an earlier request was in flight.
+    # stage as State would lose clicks made while an earlier request was in flight. A new
+    # run starts its own tour at its first stage.
     app.clientside_callback(
-        """function(prev, next, stage, count) {
+        """function(prev, next, runId, stage, count) {
             const trig = dash_clientside.callback_context.triggered.map(t => t.prop_id);
+            if (trig.some(p => p.startsWith('run-id'))) { return 0; }
             let s = stage || 0;
             if (trig.some(p => p.startsWith('tour-next'))) { s = Math.min(s + 1, count - 1); }
             else if (trig.some(p => p.startsWith('tour-prev'))) { s = Math.max(s - 1, 0); }
@@ -270,6 +278,7 @@ def register_callbacks(app: dash.Dash, store: RunStore) -> None:
         Output(ids.TOUR_STAGE, "data"),
         Input(ids.TOUR_PREV, "n_clicks"),
         Input(ids.TOUR_NEXT, "n_clicks"),
+        Input(ids.RUN_ID, "data"),
         State(ids.TOUR_STAGE, "data"),
         State(ids.TOUR_COUNT, "data"),
         prevent_initial_call=True,
@@ -278,16 +287,21 @@ def register_callbacks(app: dash.Dash, store: RunStore) -> None:
     @app.callback(
         Output(ids.TOUR_TITLE, "children"),
         Output(ids.TOUR_TEXT, "children"),
+        Output(ids.TOUR_COUNT, "data"),
         Input(ids.TOUR_STAGE, "data"),
-        State(ids.RUN_ID, "data"),
+        Input(ids.RUN_ID, "data"),
         prevent_initial_call=True,
     )
     def tour(stage: int | None, run_id: str) -> tuple:
+        """The stage's title and text, from the shown run's own tour (a new run: stage 1)."""
         result = store.get(run_id)
-        name = result.scenario.name if result is not None else "default"
-        stages = load_tour(name if (TOURS / f"{name}.toml").exists() else "default")
+        if result is None:
+            return "Guided tour", "This run has expired from the server's cache.", 1
+        stages = tour_for(result.scenario.name, result)
+        if f"{ids.RUN_ID}.data" in ctx.triggered_prop_ids:
+            stage = 0
         stage = max(0, min(int(stage or 0), len(stages) - 1))
-        return f"Guided tour — {stages[stage].title}", stages[stage].body
+        return f"Guided tour — {stages[stage].title}", stages[stage].body, len(stages)
 
     @app.callback(
         Output(ids.INSPECTOR_TITLE, "children"),

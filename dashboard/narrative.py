@@ -129,13 +129,16 @@ def _price_moves(ev: pd.DataFrame) -> _Sentences:
 
 
 def _oracle_updates(ev: pd.DataFrame, oracles: dict[str, str]) -> _Sentences:
+    if ev.empty:
+        return []
     out: _Sentences = []
     for r in ev[ev["amount"].abs() >= _MINOR_MOVE_FRAC].itertuples():
         asset = r.asset or oracles.get(r.agent, "its asset")
         old = r.price / (1.0 + r.amount) if r.amount > -1 else float("nan")
         why = re.search(r"after its (.+?)(?: \(|$)", r.detail)
         reason = f" after its {why.group(1)}" if why else ""
-        out.append((int(r.event_id), f"The {r.agent} oracle updated {asset} {_price(old)} -> "
+        name = r.agent if "oracle" in str(r.agent).lower() else f"{r.agent} oracle"
+        out.append((int(r.event_id), f"The {name} updated {asset} {_price(old)} -> "
                     f"{_price(r.price)} ({_pct(r.amount)}){reason}.", True))
     return out
 
@@ -164,8 +167,11 @@ def _trigger(events: pd.DataFrame, g: pd.DataFrame) -> str:
 
 def _lending_liquidations(ev: pd.DataFrame, events: pd.DataFrame, series: pd.DataFrame,
                           step: int) -> _Sentences:
-    out: _Sentences = []
-    for (venue, asset), g in ev.groupby(["venue", "asset"], sort=False):
+    if ev.empty:
+        return []
+    bites = ev["detail"].astype(str).str.contains("up for auction", regex=False)
+    out = _vault_bites(ev[bites], events)
+    for (venue, asset), g in ev[~bites].groupby(["venue", "asset"], sort=False):
         n = int(g["account"].nunique())
         text = (f"{_plural(n, 'account')} on {venue} fell below HF 1{_trigger(events, g)}: "
                 f"liquidators repaid {format_usd(g['value_usd'].sum())} and ")
@@ -183,6 +189,8 @@ def _lending_liquidations(ev: pd.DataFrame, events: pd.DataFrame, series: pd.Dat
 
 
 def _perp_liquidations(ev: pd.DataFrame, events: pd.DataFrame) -> _Sentences:
+    if ev.empty:
+        return []
     out: _Sentences = []
     for venue, g in ev.groupby("venue", sort=False):
         notional = float(g["value_usd"].sum())
@@ -203,6 +211,8 @@ def _per_venue(ev: pd.DataFrame, say: Callable[[str, pd.DataFrame], str], *, by:
     """One sentence per ``by`` group, keyed by its first event, or just after the last event
     ``after[venue]`` (+ ``offset``) when that is later: a venue's losses read after its
     liquidations even when the engine logged them first."""
+    if ev.empty:
+        return []
     after = after or {}
     return [(max(float(g["event_id"].min()), after.get(str(g["venue"].iloc[0]), -1.0) + offset),
              say(str(key), g), True)
@@ -212,6 +222,8 @@ def _per_venue(ev: pd.DataFrame, say: Callable[[str, pd.DataFrame], str], *, by:
 def _each(ev: pd.DataFrame, after: dict[str, float] | None = None, offset: float = 0.0
           ) -> _Sentences:
     """One sentence per event (its detail), ordered like :func:`_per_venue`."""
+    if ev.empty:
+        return []
     after = after or {}
     return [(max(float(i), after.get(str(v), -1.0) + offset), _humanise(d), True)
             for i, v, d in zip(ev["event_id"], ev["venue"], ev["detail"], strict=True)]
@@ -220,7 +232,7 @@ def _each(ev: pd.DataFrame, after: dict[str, float] | None = None, offset: float
 def _bad_debt(venue: str, g: pd.DataFrame) -> str:
     n = int((g["account"] >= 0).sum())
     on = f" on {_plural(n, 'account')}" if n else ""
-    why = str(g["detail"].iloc[0]).strip().rstrip(".")
+    why = re.sub(r"\b1 accounts\b", "1 account", str(g["detail"].iloc[0]).strip().rstrip("."))
     why = f" ({_DOLLARS.sub(lambda m: format_usd(float(m.group(1).replace(',', ''))), why)})" if why else ""
     return f"{venue} took {format_usd(g['value_usd'].sum())} of bad debt{on}{why}."
 
@@ -233,6 +245,10 @@ def _fund_draw(fund: str, g: pd.DataFrame) -> str:
 
 
 def _socialised(venue: str, g: pd.DataFrame) -> str:
+    clawed = re.search(r"clawed back \$[\d,.]+ (.*)$", str(g["detail"].iloc[-1]))
+    if clawed:
+        return (f"{venue} clawed back {format_usd(g['value_usd'].sum())} of losses "
+                f"{clawed.group(1).rstrip('.')}.")
     to = re.search(r"socialised \$[\d,.]+ (.*)$", str(g["detail"].iloc[-1]))
     rest = to.group(1).rstrip(".") if to else "to its users"
     return f"{venue} socialised {format_usd(g['value_usd'].sum())} of losses {rest}."
@@ -252,6 +268,12 @@ def _withdrawals(venue: str, g: pd.DataFrame) -> str:
 
 
 def _token_sales(venue: str, g: pd.DataFrame) -> str:
+    detail = str(g["detail"].iloc[-1])
+    if "newly minted" in detail:  # a peg's mint/burn arbitrage
+        if len(g) == 1:
+            return _humanise(f"{venue} {detail.removeprefix('arbitrageurs ')}")
+        return (f"{venue} minted {format_units(g['amount'].sum())} {g['asset'].iloc[0]} and "
+                f"sold it into {g['agent'].iloc[0]} for {format_usd(g['value_usd'].sum())}.")
     return (f"{venue} sold {format_units(g['amount'].sum())} {g['asset'].iloc[0]} into "
             f"{g['agent'].iloc[0]} for {format_usd(g['value_usd'].sum())}.")
 
@@ -265,18 +287,271 @@ def _top_ups(ev: pd.DataFrame) -> _Sentences:
              f"({format_usd(ev['value_usd'].sum())}) to stay clear of liquidation.", False)]
 
 
+def _names(names: list[str], limit: int = 4) -> str:
+    """``"A"``, ``"A and B"``, ``"A, B, C and 4 more"``."""
+    names = list(dict.fromkeys(names))
+    if len(names) > limit:
+        return ", ".join(names[:limit - 1]) + f" and {len(names) - limit + 1} more"
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+
+
+def _first(pattern: str, text: object, default: str = "") -> str:
+    m = re.search(pattern, str(text))
+    return m.group(1) if m else default
+
+
+def _key(g: pd.DataFrame) -> float:
+    return float(g["event_id"].min())
+
+
+def _vault_bites(ev: pd.DataFrame, events: pd.DataFrame) -> _Sentences:
+    """Auction-mode liquidations (Maker's bite): vaults closed whole, collateral auctioned."""
+    if ev.empty:
+        return []
+    out: _Sentences = []
+    for (venue, asset), g in ev.groupby(["venue", "asset"], sort=False):
+        n = int(g["account"].nunique())
+        detail = str(g["detail"].iloc[0])
+        ratio = _first(r"below (\d+%)", detail)
+        penalty = _first(r"plus an? (\d+%) penalty", detail)
+        out.append((_key(g), f"{_plural(n, 'vault')} on {venue} fell below "
+                    f"{ratio + ' ' if ratio else 'the minimum '}collateral{_trigger(events, g)}: "
+                    f"{venue} closed {'it' if n == 1 else 'them'} and put "
+                    f"{format_units(g['amount'].sum())} {asset} up for auction against "
+                    f"{format_usd(g['value_usd'].sum())} of debt"
+                    f"{f' plus a {penalty} penalty' if penalty else ''}.", True))
+    return out
+
+
+def _auctions(venue: str, g: pd.DataFrame) -> str:
+    less = _first(r"value less (\d+%)", g["detail"].iloc[0])
+    return (f"{_plural(len(g), 'auction')} on {venue} cleared with keepers competing: they paid "
+            f"{format_usd(g['value_usd'].sum())} for {format_units(g['amount'].sum())} "
+            f"{g['asset'].iloc[0]}{f' (its value less {less})' if less else ''}, and the debt "
+            "and penalty were repaid.")
+
+
+def _zero_bids(ev: pd.DataFrame, series: pd.DataFrame, step: int) -> _Sentences:
+    if ev.empty:
+        return []
+    out: _Sentences = []
+    for (venue, asset), g in ev.groupby(["venue", "asset"], sort=False):
+        units, paid = float(g["amount"].sum()), float(g["value_usd"].sum())
+        price = _series_value(series, step, f"price_{asset}")
+        worth = (f" (worth about {format_usd(units * price)} at the market price)"
+                 if price is not None else "")
+        why = _first(r"\((gas [^)]*)\)", g["detail"].iloc[-1])
+        out.append((_key(g), f"{_plural(len(g), 'lot')} on {venue} went to a lone keeper for "
+                    f"{'nothing' if paid <= 0 else format_usd(paid)}"
+                    f"{f' ({why})' if why else ''}: {format_units(units)} {asset}{worth}; "
+                    "the owners lost the collateral and the debt went unpaid.", True))
+    return out
+
+
+def _keeper_dropouts(agent: str, g: pd.DataFrame) -> str:
+    last = str(g["detail"].iloc[-1])
+    total, left = _first(r" of (\d+) stops", last), _first(r"(\d+ keepers?) left", last)
+    gas = _first(r"gas \$([\d,.]+) a bid", last)
+    who = f"{len(g)} of the {total} {agent}" if total else f"{len(g)} {agent}"
+    pays = "its bot pays" if len(g) == 1 else "their bots pay"
+    why = f": gas at {format_usd(float(gas.replace(',', '')))} a bid is more than {pays}" if gas else ""
+    return f"{who} stopped bidding{why}{f'; {left} left' if left else ''}."
+
+
+def _liquidity_shocks(agent: str, g: pd.DataFrame) -> str:
+    if len(g) == 1:
+        return _humanise(str(g["detail"].iloc[0]))
+    drops = g["amount"].abs()
+    assets = [str(a) for a in g["asset"]]
+    how = (f"fell {drops.iloc[0]:.0%} for {_names(assets, limit=len(assets))}"
+           if drops.nunique() == 1 else
+           "fell: " + ", ".join(f"{a} {d:.0%}" for a, d in zip(assets, drops, strict=True)))
+    span = _first(r"for (\d+ steps, recovering over \d+)", g["detail"].iloc[0])
+    return (f"Market makers pulled their quotes ({agent}): order-book depth {how}"
+            f"{f' for {span}' if span else ''}; the pools' arbitrage capacity fell alike.")
+
+
+def _asset_sales(ev: pd.DataFrame) -> _Sentences:
+    if ev.empty:
+        return []
+    out: _Sentences = []
+    for (venue, asset, where), g in ev.groupby(["venue", "asset", "agent"], sort=False):
+        units, usd = float(g["amount"].sum()), float(g["value_usd"].sum())
+        why = _first(r"\) (to [^()]+)$", g["detail"].iloc[-1])
+        each = f" (about {format_usd(usd / units)} each)" if units > 0 else ""
+        out.append((_key(g), f"{venue} fire-sold {format_units(units)} {asset} into {where} for "
+                    f"{format_usd(usd)}{each}{f' {why}' if why else ''}.", True))
+    return out
+
+
+def _reserve_purchases(agent: str, g: pd.DataFrame) -> str:
+    """A peg's reserve buying its stablecoin below the peg (logged as ``fund_draw``)."""
+    last = str(g["detail"].iloc[-1])
+    pool = _first(r" in (\S+) to defend", last)
+    spot, left = _first(r"spot now ([\d.]+)", last), _first(r"(\$[\d,.]+) left", last)
+    rest = "; ".join(x for x in (f"spot now {spot}" if spot else "",
+                                 f"{_humanise(left).rstrip('.')} left" if left else "") if x)
+    return (f"{agent} bought {format_units(g['amount'].sum())} {g['asset'].iloc[0]} for "
+            f"{format_usd(g['value_usd'].sum())}{f' in {pool}' if pool else ''} to defend the "
+            f"peg{f' ({rest})' if rest else ''}.")
+
+
+def _depositor_exits(venue: str, g: pd.DataFrame) -> str:
+    """A yield venue's depositors leaving and selling the stablecoin into its pool."""
+    new = g[g["account"] >= 0]
+    rest = g[g["account"] < 0]
+    n = len(new) + sum(int(_first(r"^(\d+) depositors", d, "0")) for d in rest["detail"])
+    asset, pool = g["asset"].iloc[0], g["agent"].iloc[0]
+    notes = []
+    depeg = _first(r"depeg of ([\d.]+%)", new["detail"].iloc[0]) if len(new) else ""
+    if depeg:
+        notes.append(f"{len(new):,} started to leave at a depeg of {depeg}")
+    spot = _first(r"spot now ([\d.]+)", g["detail"].iloc[-1])
+    if spot:
+        notes.append(f"{asset} spot now {spot}")
+    return (f"{_plural(n, 'depositor')} of {venue} withdrew {format_units(g['amount'].sum())} "
+            f"{asset} and sold it into {pool} for {format_usd(g['value_usd'].sum())}"
+            f"{' (' + '; '.join(notes) + ')' if notes else ''}.")
+
+
+def _withdrawals_by_kind(ev: pd.DataFrame) -> _Sentences:
+    """Custodial depositors' withdrawals, a yield venue's depositors selling into a pool, and
+    withdrawals by a named agent (an attacker), each in its own words."""
+    if ev.empty:
+        return []
+    selling = ev["detail"].astype(str).str.contains(r"depositors of .* selling into", regex=True)
+    named = (ev["agent"].fillna("").astype(str) != "") & ~selling
+    out = _per_venue(ev[~selling & ~named], _withdrawals)
+    out += _per_venue(ev[selling], _depositor_exits)
+    for (venue, agent), g in ev[named].groupby(["venue", "agent"], sort=False):
+        text = (_humanise(str(g["detail"].iloc[0])) if len(g) == 1 else
+                f"{agent if str(agent)[:1].isupper() else f'The {agent}'} withdrew "
+                f"{format_usd(g['value_usd'].sum())} from {venue} in {len(g)} withdrawals.")
+        out.append((_key(g), text, True))
+    return out
+
+
+def _loan_losses(ev: pd.DataFrame) -> _Sentences:
+    """Loans impaired by a borrower's default, per borrower (one sentence when many default)."""
+    if ev.empty:
+        return []
+    groups = list(ev.groupby("agent", sort=False))
+    if len(groups) > 3:
+        return [(_key(ev), f"The defaults of {_names([str(b) for b, _ in groups])} impaired "
+                 f"{_plural(len(ev), 'loan')} ({format_usd(ev['value_usd'].sum())} in all) held "
+                 f"by {_plural(ev['venue'].nunique(), 'lender')}.", True)]
+    out: _Sentences = []
+    for borrower, g in groups:
+        if len(g) == 1:
+            out.append((_key(g), _humanise(str(g["detail"].iloc[0])), True))
+            continue
+        lenders = [f"{v} {format_usd(u)}" for v, u in zip(g["venue"], g["value_usd"], strict=True)]
+        out.append((_key(g), f"The default of {borrower} impaired the loans of "
+                    f"{_plural(len(g), 'lender')} ({format_usd(g['value_usd'].sum())} in all: "
+                    f"{_names(lenders)}).", True))
+    return out
+
+
+def _share(rate: float) -> str:
+    """A recovery rate as a percentage that never rounds a loss away (99.5% is not 100%)."""
+    text = f"{rate:.0%}"
+    return f"{rate:.1%}" if (text == "100%" and rate < 1) or (text == "0%" and rate > 0) else text
+
+
+def _depositor_losses(ev: pd.DataFrame, events: pd.DataFrame) -> _Sentences:
+    """What a defaulted institution's depositors can expect back (``collateral_loss``); the
+    cross-margin consequence only where the log shows one (an event caused by the loss)."""
+    if ev.empty:
+        return []
+    caused = np.isin(ev["event_id"].to_numpy(), events["cause_id"].to_numpy())
+    tail = "; accounts elsewhere that counted those balances as collateral lose the same share"
+    if len(ev) > 3:
+        lo, hi = float(ev["amount"].min()), float(ev["amount"].max())
+        share = _share(lo) if _share(lo) == _share(hi) else f"{_share(lo)}-{_share(hi)}"
+        return [(_key(ev), f"Depositors of {_names(list(ev['venue']))} can expect {share} of "
+                 f"their balances back ({format_usd(ev['value_usd'].sum())} lost in all)"
+                 f"{tail if caused.any() else ''}.", True)]
+    return [(float(i), f"Depositors of {v} can expect {_share(a)} of their balances back "
+             f"({format_usd(u)} lost){tail if c else ''}.", True)
+            for i, v, a, u, c in zip(ev["event_id"], ev["venue"], ev["amount"], ev["value_usd"],
+                                     caused, strict=True)]
+
+
+def _each_or_all(ev: pd.DataFrame, say_all: Callable[[pd.DataFrame], str]) -> _Sentences:
+    """One sentence per event (its detail) for up to three events, else one for them all."""
+    if len(ev) <= 3:
+        return _each(ev)
+    return [(_key(ev), say_all(ev), True)]
+
+
+def _defaults(ev: pd.DataFrame) -> str:
+    """Many defaults in one step: their names, and their reason when they share it."""
+    reasons = set()
+    for venue, detail in zip(ev["venue"].astype(str), ev["detail"].astype(str), strict=True):
+        reason = detail.split(": ", 1)[-1]
+        reasons.add("each " + reason.removeprefix(venue + " ") if reason.startswith(venue + " ")
+                    else reason)
+    why = f": {reasons.pop()}" if len(reasons) == 1 else ""
+    return f"{len(ev):,} institutions defaulted ({_names(list(ev['venue']))}){why}."
+
+
+def _freezes(ev: pd.DataFrame) -> str:
+    return f"{len(ev):,} institutions froze withdrawals: {_names(list(ev['venue']))}."
+
+
+def _writedowns(ev: pd.DataFrame) -> str:
+    return (f"{len(ev):,} institutions wrote off external assets "
+            f"({format_usd(ev['value_usd'].sum())} in all): {_names(list(ev['venue']))}.")
+
+
+def _other_events(ev: pd.DataFrame) -> _Sentences:
+    """Kinds no builder knows (a future mechanism): their details when few, else a count and
+    total per kind and venue."""
+    if ev.empty:
+        return []
+    out: _Sentences = []
+    for (kind, venue), g in ev.groupby(["kind", "venue"], sort=False):
+        details = [str(d) for d in g["detail"] if str(d).strip()]
+        if len(g) <= 2 and len(details) == len(g):
+            out += _each(g)
+            continue
+        agent = next((str(a) for a in g["agent"] if str(a)), "")
+        where = f" at {venue}" if venue else (f" ({agent})" if agent else "")
+        total = float(np.nansum(g["value_usd"].to_numpy(dtype=float)))
+        usd = f", {format_usd(total)} in all" if total > 0 else ""
+        words = str(kind).replace("_", " ") + " event"
+        out.append((_key(g), f"{_plural(len(g), words)}{where}{usd}.", True))
+    return out
+
+
+#: Kinds with a builder in :func:`step_narrative`; any other kind is told by _other_events.
+_TOLD = frozenset({
+    "price_shock", "pool_manipulation", "oracle_update", "liquidation", "perp_liquidation",
+    "bad_debt", "fund_draw", "fund_exhausted", "adl", "socialised_loss", "margin_topup",
+    "withdrawal", "withdrawal_freeze", "token_sale", "asset_sale", "loan_recall", "loan_loss",
+    "default", "token_crash", "collateral_loss", "liquidity_shock", "gas_spike",
+    "keeper_dropout", "auction", "zero_bid", "asset_writedown",
+})
+
+
 def step_narrative(events: pd.DataFrame, series: pd.DataFrame, step: int, *,
                    oracles: dict[str, str] | None = None) -> list[str]:
     """A few sentences on what happened at ``step`` and why, aggregated per venue.
 
-    Covers exogenous price moves and oracle updates of at least 1%, pool manipulation,
-    lending liquidations per venue and asset (accounts, debt repaid, units seized, the
-    pool's move that step from ``impact_<pool>``), perp liquidations per venue (count,
-    notional, longs and shorts), token sales, withdrawals and freezes, loan recalls and
-    losses, defaults with their reason, token crashes, collateral losses, bad debt, fund
-    draws and exhaustion, socialised losses, ADL and margin top-ups. A step with none of
-    these but top-ups, heartbeats and small moves gets one sentence starting
-    ``"Step N: calm"`` (plus the top-ups, if any).
+    Covers exogenous price moves and oracle updates of at least 1%, order-book depth
+    collapses, pool manipulation, gas spikes and keepers dropping out, lending liquidations
+    per venue and asset (accounts, debt repaid, units seized, the pool's move that step from
+    ``impact_<pool>``; in auction mode the vaults bitten), collateral auctions and zero-bid
+    lots, perp liquidations per venue (count, notional, longs and shorts), token and asset
+    sales, a peg's reserve purchases and mint/burn arbitrage, withdrawals (custodial
+    depositors, a yield venue's depositors selling into its pool, or a named agent such as
+    an attacker) and freezes, write-downs, loan recalls and losses, defaults with their
+    reason, token crashes, depositors' losses, bad debt, fund draws and exhaustion,
+    socialised losses, ADL and margin top-ups. Kinds that occur many times in a step
+    (defaults, freezes, loan losses of an interbank cascade) are summed up in one sentence.
+    Any other event kind is still told: its details when there are one or two, else a
+    count and total per venue. A step with none of these but top-ups, heartbeats and small
+    moves gets one sentence starting ``"Step N: calm"`` (plus the top-ups, if any).
 
     Parameters
     ----------
@@ -315,27 +590,46 @@ def step_narrative(events: pd.DataFrame, series: pd.DataFrame, step: int, *,
     """
     oracles = oracles or {}
     ev = events[events["step"].to_numpy() == step]
-    kind = ev["kind"]
+    groups = {str(k): g for k, g in ev.groupby("kind", sort=False)}
+    empty = ev.iloc[:0]
+
+    def of(kind: str) -> pd.DataFrame:
+        return groups.get(kind, empty)
+
+    draws = of("fund_draw")
+    peg_buys = draws["detail"].astype(str).str.contains("defend the peg", regex=False)
     parts: _Sentences = []
-    parts += _price_moves(ev[kind == "price_shock"])
-    parts += _each(ev[kind == "pool_manipulation"])
-    parts += _oracle_updates(ev[kind == "oracle_update"], oracles)
-    parts += _lending_liquidations(ev[kind == "liquidation"], events, series, step)
-    parts += _perp_liquidations(ev[kind == "perp_liquidation"], events)
-    parts += _per_venue(ev[kind == "token_sale"], _token_sales)
-    parts += _per_venue(ev[kind == "withdrawal"], _withdrawals)
-    for k in ("asset_writedown", "withdrawal_freeze", "loan_recall", "default", "token_crash",
-              "collateral_loss", "loan_loss"):
-        parts += _each(ev[kind == k])
-    liq = ev[kind.isin(["liquidation", "perp_liquidation"])]
+    parts += _price_moves(of("price_shock"))
+    parts += _per_venue(of("liquidity_shock"), _liquidity_shocks, by="agent")
+    parts += _each(of("pool_manipulation"))
+    parts += _each(of("gas_spike"))
+    parts += _per_venue(of("keeper_dropout"), _keeper_dropouts, by="agent")
+    parts += _oracle_updates(of("oracle_update"), oracles)
+    parts += _lending_liquidations(of("liquidation"), events, series, step)
+    parts += _per_venue(of("auction"), _auctions)
+    parts += _zero_bids(of("zero_bid"), series, step)
+    parts += _perp_liquidations(of("perp_liquidation"), events)
+    parts += _per_venue(draws[peg_buys], _reserve_purchases, by="agent")
+    parts += _per_venue(of("token_sale"), _token_sales)
+    parts += _asset_sales(of("asset_sale"))
+    parts += _withdrawals_by_kind(of("withdrawal"))
+    parts += _each_or_all(of("asset_writedown"), _writedowns)
+    parts += _each_or_all(of("withdrawal_freeze"), _freezes)
+    parts += _each(of("loan_recall"))
+    parts += _each_or_all(of("default"), _defaults)
+    parts += _each(of("token_crash"))
+    parts += _depositor_losses(of("collateral_loss"), events)
+    parts += _loan_losses(of("loan_loss"))
+    liq = pd.concat([of("liquidation"), of("perp_liquidation")])
     last_liq = {str(k): float(v) for k, v in liq.groupby("venue")["event_id"].max().items()}
-    for k, say, by, offset in (("bad_debt", _bad_debt, "venue", 0.1),
-                               ("fund_draw", _fund_draw, "agent", 0.2),
-                               ("socialised_loss", _socialised, "venue", 0.4),
-                               ("adl", _adl, "venue", 0.5)):
-        parts += _per_venue(ev[kind == k], say, by=by, after=last_liq, offset=offset)
-    parts += _each(ev[kind == "fund_exhausted"], after=last_liq, offset=0.3)
-    parts += _top_ups(ev[kind == "margin_topup"])
+    for rows, say, by, offset in ((of("bad_debt"), _bad_debt, "venue", 0.1),
+                                  (draws[~peg_buys], _fund_draw, "agent", 0.2),
+                                  (of("socialised_loss"), _socialised, "venue", 0.4),
+                                  (of("adl"), _adl, "venue", 0.5)):
+        parts += _per_venue(rows, say, by=by, after=last_liq, offset=offset)
+    parts += _each(of("fund_exhausted"), after=last_liq, offset=0.3)
+    parts += _top_ups(of("margin_topup"))
+    parts += _other_events(pd.concat([g for k, g in groups.items() if k not in _TOLD] or [empty]))
     parts.sort(key=lambda p: p[0])
     if not any(news for _, _, news in parts):
         calm = f"Step {step}: calm — no liquidations or losses; prices moved less than 1%."

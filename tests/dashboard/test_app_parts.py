@@ -114,3 +114,19 @@ def test_counterparties_lists_exposures_largest_first(small: RunResult) -> None:
     assert table["usd"].is_monotonic_decreasing
     assert "AlphaFund" in set(table["counterparty"])
     assert counterparties(nx.MultiDiGraph(), "X").empty
+
+
+def test_every_presets_defaults_fit_their_fields_step() -> None:
+    """A number input whose value is not a multiple of its ``step`` shows as invalid (red) in
+    the browser, so each preset's default must sit on its field's step grid."""
+    from dashboard.forms import fields_for
+    from models import SCENARIOS
+
+    off = []
+    for name in SCENARIOS:
+        for field, default in fields_for(name):
+            if field.kind in ("number", "int") and field.step and default is not None:
+                q = default / field.step
+                if abs(q - round(q)) > 1e-9 * max(1.0, abs(q)):
+                    off.append(f"{name}.{field.key} = {default} (step {field.step})")
+    assert not off, off

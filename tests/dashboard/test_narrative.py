@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 
 import pandas as pd
 import pytest
@@ -195,3 +196,257 @@ def test_node_events_of_a_cohort_or_unknown_node_are_empty(run: RunResult) -> No
         rows = node_events(run.events, node)
         assert isinstance(rows, pd.DataFrame) and rows.empty
         assert list(rows.columns) == ["step", "kind", "value_usd", "detail"]
+
+
+# ---------------------------------------------------------------- every event kind is told
+_BASE = {"event_id": 0, "step": 5, "kind": "", "venue": "", "agent": "", "account": -1,
+         "asset": "", "amount": float("nan"), "value_usd": float("nan"), "price": float("nan"),
+         "cause_id": -1, "detail": ""}
+_SERIES = pd.DataFrame({"price_ETH": [150.0] * 6}).rename_axis("step")
+
+
+def _events(*rows: Mapping[str, object]) -> pd.DataFrame:
+    """A hand-made event log of step 5: one row per dict, ids in order."""
+    return pd.DataFrame([{**_BASE, "event_id": i, **row} for i, row in enumerate(rows)])
+
+
+def _story(*rows: Mapping[str, object]) -> list[str]:
+    return step_narrative(_events(*rows), _SERIES, 5)
+
+
+def test_every_event_kind_of_the_engine_is_told() -> None:
+    from contagion.events import EVENT_KINDS
+    from dashboard.narrative import _TOLD
+
+    assert set(EVENT_KINDS) <= _TOLD
+
+
+def test_auction_bites_zero_bids_gas_and_keepers_are_told_per_venue() -> None:
+    bite = ("collateral below 150% of the debt at the oracle price: Maker closed the vault and put "
+            "its ETH up for auction for the debt plus a 13% penalty")
+    lone = ("a lone keeper bid (gas x6 priced out 3 of 4): he won the ETH lot for 0% of its "
+            "value; the owner lost the collateral and the debt went unpaid")
+    lines = _story(
+        {"kind": "gas_spike", "agent": "Keepers", "amount": 6.0, "value_usd": 30.0,
+         "detail": "network congestion: gas x6, a liquidation or auction bid now costs $30 in gas "
+                   "(normally $5)"},
+        *({"kind": "keeper_dropout", "agent": "Keepers", "amount": float(k), "detail":
+           f"keeper {k} of 4 stops bidding: gas $30 a bid exceeds what its bot pays ($12, x2.5 "
+           f"normal); {4 - k} keeper{'s' if 4 - k != 1 else ''} left"} for k in (1, 2, 3)),
+        *({"kind": "liquidation", "venue": "Maker", "agent": "Keepers", "account": a,
+           "asset": "ETH", "amount": 100.0, "value_usd": 9000.0, "detail": bite} for a in (1, 2, 3)),
+        {"kind": "auction", "venue": "Maker", "agent": "Keepers", "account": 1, "asset": "ETH",
+         "amount": 70.0, "value_usd": 10_170.0, "detail": "4 keepers bid: the ETH lot cleared at "
+         "its value less 3%; the debt and penalty are repaid and the collateral left over goes "
+         "back to the owner"},
+        *({"kind": "zero_bid", "venue": "Maker", "agent": "Keepers", "account": a, "asset": "ETH",
+           "amount": 100.0, "value_usd": 0.0, "detail": lone} for a in (2, 3)),
+    )
+    text = " ".join(lines)
+    assert lines[0].startswith("Network congestion: gas x6")
+    assert lines[1] == ("3 of the 4 Keepers stopped bidding: gas at $30 a bid is more than their "
+                        "bots pay; 1 keeper left.")
+    assert ("3 vaults on Maker fell below 150% collateral: Maker closed them and put 300 ETH up "
+            "for auction against $27k of debt plus a 13% penalty.") in lines
+    assert "liquidators repaid" not in text  # a bite repays nothing yet
+    assert any(s.startswith("1 auction on Maker cleared with keepers competing: they paid $10k "
+                            "for 70 ETH") for s in lines)
+    zero = next(s for s in lines if "lone keeper" in s)
+    assert zero.startswith("2 lots on Maker went to a lone keeper for nothing (gas x6 priced out "
+                           "3 of 4): 200 ETH (worth about $30k at the market price)")
+    assert len(lines) == 5  # one sentence per mechanism and venue, never one per vault
+
+
+def test_a_depth_collapse_and_a_fire_sale_are_told_once() -> None:
+    lines = _story(
+        *({"kind": "liquidity_shock", "agent": "depth-collapse", "asset": a, "amount": -0.98,
+           "value_usd": 1e9, "detail": f"{a} order-book depth fell 98% (external depth $1 -> $0) "
+           "for 12 steps, recovering over 36; its pools' arbitrage capacity fell alike"}
+          for a in ("BTC", "ETH", "USDe")),
+        *({"kind": "asset_sale", "venue": "Celsius", "agent": "stETH/USDC", "asset": "stETH",
+           "amount": 1000.0, "value_usd": 1.3e6, "detail": "Celsius fire-sold 1,000 stETH into "
+           "stETH/USDC for $1,300,000 ($1,300 each) to pay withdrawals"} for _ in range(2)),
+    )
+    assert lines == [
+        "Market makers pulled their quotes (depth-collapse): order-book depth fell 98% for BTC, "
+        "ETH and USDe for 12 steps, recovering over 36; the pools' arbitrage capacity fell alike.",
+        "Celsius fire-sold 2,000 stETH into stETH/USDC for $2.6M (about $1.3k each) to pay "
+        "withdrawals."]
+
+
+def test_a_peg_reserve_its_arbitrage_and_a_yield_venue_run_are_told_as_such() -> None:
+    lines = _story(
+        {"kind": "withdrawal", "venue": "Anchor", "agent": "UST/USDC", "account": 7,
+         "asset": "UST", "amount": 1000.0, "value_usd": 960.0, "detail": "2 depositors of Anchor "
+         "started to leave at a depeg of 2.77%, selling into UST/USDC (step total 3,000 UST for "
+         "$2,880; UST spot now 0.9289)"},
+        {"kind": "withdrawal", "venue": "Anchor", "agent": "UST/USDC", "account": 9,
+         "asset": "UST", "amount": 500.0, "value_usd": 480.0, "detail": "2 depositors of Anchor "
+         "started to leave at a depeg of 2.77%, selling into UST/USDC (step total 3,000 UST for "
+         "$2,880; UST spot now 0.9289)"},
+        {"kind": "withdrawal", "venue": "Anchor", "agent": "UST/USDC", "asset": "UST",
+         "amount": 1500.0, "value_usd": 1440.0, "detail": "5 depositors of Anchor already leaving "
+         "kept selling into UST/USDC (step total 3,000 UST for $2,880; UST spot now 0.9289)"},
+        {"kind": "fund_draw", "venue": "the UST peg", "agent": "Terra reserve", "asset": "UST",
+         "amount": 42_452.0, "value_usd": 39_996.0, "detail": "Terra's reserve bought 42,452 UST "
+         "for $39,996 in UST/USDC to defend the peg (spot now 0.9548); $2,883,406 left"},
+        {"kind": "token_sale", "venue": "Terra arbitrageurs", "agent": "LUNA/USDC",
+         "asset": "LUNA", "amount": 68.74, "value_usd": 5794.0, "detail": "arbitrageurs bought "
+         "5,941 UST at 0.9570 in UST/USDC, burned it for 68.74 newly minted LUNA (at $83.12) and "
+         "sold that into LUNA/USDC (LUNA spot now 83.12; supply 3.501e+05)"},
+        {"kind": "fund_exhausted", "venue": "the UST peg", "agent": "Terra reserve",
+         "value_usd": 2.9e6, "detail": "Terra's reserve is spent ($2,878,262 in all): nothing but "
+         "mint/burn arbitrage defends the peg now"},
+    )
+    assert lines[0] == ("7 depositors of Anchor withdrew 3,000 UST and sold it into UST/USDC for "
+                        "$2.9k (2 started to leave at a depeg of 2.77%; UST spot now 0.9289).")
+    assert lines[1] == ("Terra reserve bought 42,452 UST for $40k in UST/USDC to defend the peg "
+                        "(spot now 0.9548; $2.9M left).")
+    assert lines[2].startswith("Terra arbitrageurs bought 5,941 UST at 0.9570 in UST/USDC, burned "
+                               "it for 68.74 newly minted LUNA")
+    assert "supply 350,100" in lines[2]
+    assert lines[3].startswith("Terra's reserve is spent ($2.9M in all)")
+    text = " ".join(lines)
+    assert "shortfall" not in text and "Depositors withdrew" not in text
+
+
+def test_an_attackers_withdrawals_are_not_depositors_withdrawals() -> None:
+    row = {"kind": "withdrawal", "venue": "Mango", "agent": "attacker", "value_usd": 3.25e7,
+           "detail": "the attacker withdrew $32,547,073 from Mango, its account holding an "
+                     "unrealised PnL of $39,022,342 at mark 0.1188; $92,454,611 of the venue's "
+                     "free cash left"}
+    assert _story(row) == ["The attacker withdrew $33M from Mango, its account holding an "
+                           "unrealised PnL of $39M at mark 0.1188; $92M of the venue's free cash "
+                           "left."]
+    assert _story(row, {**row, "value_usd": 2e7}) == [
+        "The attacker withdrew $52M from Mango in 2 withdrawals."]
+
+
+def test_an_interbank_cascade_is_summed_up_not_listed_bank_by_bank() -> None:
+    banks = [f"B{i:02d}" for i in range(6)]
+    rows: list[dict[str, object]] = [
+        {"kind": "asset_writedown", "venue": "A", "agent": "A", "amount": 0.4, "value_usd": 4e7,
+         "detail": "A wrote off 40% of its external assets ($40,000,000): its books now show "
+                   "$70,000,000 of assets against $105,000,000 of liabilities"}]
+    for b in banks:
+        rows += [{"kind": "withdrawal_freeze", "venue": b, "value_usd": 1e7,
+                  "detail": f"{b} froze withdrawals: its losses left $1 of assets against $2 of "
+                            "liabilities"},
+                 {"kind": "default", "venue": b, "agent": b,
+                  "detail": f"{b} defaulted: {b} was insolvent after its losses"},
+                 {"kind": "loan_loss", "venue": "Lender", "agent": b, "value_usd": 5e7,
+                  "detail": f"Lender's $50,000,000 loan to {b} is impaired by its default"},
+                 {"kind": "collateral_loss", "venue": b, "amount": 0.0, "value_usd": 1e8,
+                  "detail": f"depositors of {b} can expect 0% of their balances: cross-margined "
+                            "accounts elsewhere lose that collateral"}]
+    lines = _story(*rows)
+    assert lines == [
+        "A wrote off 40% of its external assets ($40M): its books now show $70M of assets "
+        "against $105M of liabilities.",
+        "6 institutions froze withdrawals: B00, B01, B02 and 3 more.",
+        "6 institutions defaulted (B00, B01, B02 and 3 more): each was insolvent after its losses.",
+        "The defaults of B00, B01, B02 and 3 more impaired 6 loans ($300M in all) held by 1 lender.",
+        "Depositors of B00, B01, B02 and 3 more can expect 0% of their balances back ($600M lost "
+        "in all)."]
+
+
+def test_one_borrowers_default_impairs_its_lenders_loans_in_one_sentence() -> None:
+    rows = [{"kind": "loan_loss", "venue": v, "agent": "Hub", "value_usd": u,
+             "detail": f"{v}'s ${u:,.0f} loan to Hub is impaired by its default"}
+            for v, u in (("CoreA", 1e8), ("CoreB", 5e7), ("Small1", 6e7), ("Small2", 6e7),
+                         ("Small3", 6e7))]
+    assert _story(*rows) == ["The default of Hub impaired the loans of 5 lenders ($330M in all: "
+                             "CoreA $100M, CoreB $50M, Small1 $60M and 2 more)."]
+    assert _story(rows[0]) == ["CoreA's $100M loan to Hub is impaired by its default."]
+
+
+def test_depositors_losses_fit_a_bank_and_an_exchange_whose_deposits_were_collateral() -> None:
+    loss = {"kind": "collateral_loss", "venue": "A", "amount": 0.995, "value_usd": 2e5,
+            "detail": "depositors of A can expect 100% of their balances: cross-margined "
+                      "accounts elsewhere lose that collateral"}
+    bank = _story(loss)
+    assert bank == ["Depositors of A can expect 99.5% of their balances back ($200k lost)."]
+    hit = {"kind": "perp_liquidation", "venue": "PerpX", "account": 3, "amount": 1.0,
+           "value_usd": 1e4, "price": 1e4, "cause_id": 0}
+    exchange = _story(loss, hit)
+    assert exchange[0].startswith("Depositors of A can expect 99.5% of their balances back "
+                                  "($200k lost); accounts elsewhere that counted those balances "
+                                  "as collateral lose the same share.")
+    assert "triggered by the loss of collateral held at A" in exchange[1]
+
+
+def test_an_unknown_event_kind_is_still_told() -> None:
+    few = _story({"kind": "margin_call", "venue": "VenueX", "detail": "VenueX called margin on 3 "
+                  "accounts for $12,000"})
+    assert few == ["VenueX called margin on 3 accounts for $12k."]
+    many = _story(*({"kind": "margin_call", "venue": "VenueX", "value_usd": 1e6} for _ in range(5)))
+    assert many == ["5 margin call events at VenueX, $5.0M in all."]
+    assert not many[0].startswith("Step 5: calm")
+
+
+# ---------------------------------------------------------------- the presets' runs
+@pytest.fixture(scope="module")
+def preset_runs() -> dict[str, RunResult]:
+    """Short runs of the presets whose mechanisms the default market does not have."""
+    return {name: simulate(get_scenario(name, n_traders=300), seed=0)
+            for name in ("black_thursday", "mango", "terra", "classic_gai_kapadia")}
+
+
+_STORIES: dict[int, dict[int, list[str]]] = {}
+
+
+def _all_stories(run: RunResult) -> dict[int, list[str]]:
+    """The narrative of every step of ``run`` (computed once per run)."""
+    if id(run) not in _STORIES:
+        oracles = {o.name: o.asset for o in run.scenario.oracles}
+        _STORIES[id(run)] = {int(s): step_narrative(run.events, run.series, int(s),
+                                                    oracles=oracles)
+                             for s in run.series.index}
+    return _STORIES[id(run)]
+
+
+@pytest.mark.parametrize("name", ["black_thursday", "mango", "terra", "classic_gai_kapadia"])
+def test_preset_stories_are_short_full_sentences(preset_runs: dict[str, RunResult],
+                                                 name: str) -> None:
+    for step, lines in _all_stories(preset_runs[name]).items():
+        assert 1 <= len(lines) <= 20, (name, step)
+        assert all(s[0].isupper() or s[0].isdigit() for s in lines), (name, step)
+        assert all(s.endswith(".") for s in lines), (name, step)
+        assert not any("cross-margined accounts elsewhere" in s for s in lines)
+
+
+def test_black_thursday_tells_its_zero_bids(preset_runs: dict[str, RunResult]) -> None:
+    run = preset_runs["black_thursday"]
+    stories = _all_stories(run)
+    step = int(run.events.loc[run.events["kind"] == "zero_bid", "step"].min())
+    text = " ".join(stories[step])
+    assert "went to a lone keeper for nothing" in text
+    assert "stopped bidding" in text and "Network congestion" in text
+
+
+def test_mango_tells_the_attacker_not_depositors(preset_runs: dict[str, RunResult]) -> None:
+    run = preset_runs["mango"]
+    stories = _all_stories(run)
+    steps = sorted(set(run.events.loc[run.events["kind"] == "withdrawal", "step"]))
+    assert steps
+    for step in steps:
+        assert any(s.startswith("The attacker withdrew") for s in stories[step])
+        assert not any(s.startswith("Depositors withdrew") for s in stories[step])
+
+
+def test_terra_tells_the_peg_defence_and_the_minting(preset_runs: dict[str, RunResult]) -> None:
+    stories = _all_stories(preset_runs["terra"])
+    text = " ".join(s for lines in stories.values() for s in lines)
+    assert "to defend the peg" in text and "newly minted LUNA" in text
+    assert "depositors of Anchor withdrew" in text
+    assert "the UST peg's shortfall" not in text
+
+
+def test_a_large_interbank_round_is_summed_up(preset_runs: dict[str, RunResult]) -> None:
+    run = preset_runs["classic_gai_kapadia"]
+    per_step = run.events[run.events["kind"] == "default"].groupby("step").size()
+    step = int(per_step.idxmax())
+    assert per_step.max() > 3
+    lines = _all_stories(run)[step]
+    assert len(lines) <= 5
+    assert any(f"{per_step.max()} institutions defaulted" in s for s in lines)
