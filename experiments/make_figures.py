@@ -1,20 +1,23 @@
 """Draw the shipped experiments' figures from their results (run the sweeps first).
 
-``.venv/bin/python experiments/make_figures.py`` reads ``experiments/results/<name>/`` and writes,
-per experiment, ``experiments/figures/<name>.png`` (via Debian's headless Chromium) and a small
-summary table ``experiments/figures/<name>.csv``. The full interactive reports come from
-``contagion report experiments/results/<name>``.
+``.venv/bin/python experiments/make_figures.py [name ...]`` reads ``experiments/results/<name>/``
+and writes, per experiment (all of them when no name is given), ``experiments/figures/<name>.png``
+(via Debian's headless Chromium) and a small summary table ``experiments/figures/<name>.csv``.
+The full interactive reports come from ``contagion report experiments/results/<name>``.
 """
 
 from __future__ import annotations
 
 import shutil
 import subprocess
+import sys
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 import pandas as pd
 import plotly.graph_objects as go
+from plotly.subplots import make_subplots
 
 from contagion.analytics import cascade_probability, wilson_interval
 from contagion.report import cascade_figure
@@ -65,30 +68,131 @@ def fund_crossmargin(df: pd.DataFrame) -> tuple[go.Figure, pd.DataFrame]:
     return fig, table
 
 
-def screenshot(fig: go.Figure, path: Path) -> None:
+FTX_INSTITUTIONS = ("FTX", "BlockFi", "Genesis", "Gemini")
+FTX_CREDITORS = ("BlockFi", "Genesis", "Gemini")  # lent to FTX, or to Genesis (Gemini Earn)
+
+
+def _grid(table: pd.DataFrame, x: str, y: str, value: str) -> pd.DataFrame:
+    """``table[value]`` as a y-by-x grid, both axes sorted."""
+    return table.pivot(index=y, columns=x, values=value).sort_index().sort_index(axis=1)
+
+
+def _ci_cells(table: pd.DataFrame, x: str, y: str) -> list[list[str]]:
+    """Cell labels ``p`` over its Wilson interval, from a cascade-probability table."""
+    p, low, high = (_grid(table, x, y, c).to_numpy() for c in ("p", "low", "high"))
+    return [[f"{a:.2f}<br>[{b:.2f}, {c:.2f}]" for a, b, c in zip(*row, strict=True)]
+            for row in zip(p, low, high, strict=True)]
+
+
+def _two_heatmaps(table: pd.DataFrame, x: str, y: str, *, mean: str, mean_title: str,
+                  mean_text: str, p_title: str, x_labels: list[str], y_labels: list[str],
+                  title: str, xaxis_title: str, yaxis_title: str) -> go.Figure:
+    """A mean (left) and a probability with its Wilson interval (right) over the same grid."""
+    fig = make_subplots(rows=1, cols=2, horizontal_spacing=0.12,
+                        subplot_titles=[mean_title, p_title])
+    means = _grid(table, x, y, mean)
+    fig.add_trace(go.Heatmap(z=means.values, x=x_labels, y=y_labels, colorscale="Reds",
+                             zmin=0, colorbar={"x": 0.44, "len": 0.9}, text=means.values,
+                             texttemplate=mean_text), row=1, col=1)
+    fig.add_trace(go.Heatmap(z=_grid(table, x, y, "p").values, x=x_labels, y=y_labels,
+                             colorscale="Reds", zmin=0, zmax=1, colorbar={"title": "p", "len": 0.9},
+                             text=_ci_cells(table, x, y), texttemplate="%{text}",
+                             textfont={"size": 10}), row=1, col=2)
+    fig.update_layout(title=title)
+    fig.update_xaxes(title_text=xaxis_title, type="category")
+    fig.update_yaxes(title_text=yaxis_title, type="category")
+    return fig
+
+
+def ftx_rehypothecation(df: pd.DataFrame) -> tuple[go.Figure, pd.DataFrame]:
+    x, y = "ftt_dump_usd", "rehypothecation_frac"
+    df = df.assign(
+        institutions_failed=df[[f"defaulted__{v}" for v in FTX_INSTITUTIONS]].sum(axis=1),
+        creditors_failed=df[[f"defaulted__{v}" for v in FTX_CREDITORS]].sum(axis=1))
+    crosses = cascade_probability(df, x, y, metric="creditors_failed")
+    means = (df.groupby([x, y])
+             .agg(institutions_failed=("institutions_failed", "mean"),
+                  p_ftx_fails=("defaulted__FTX", "mean"),
+                  p_alameda_fails=("defaulted__Alameda", "mean"),
+                  p_blockfi_fails=("defaulted__BlockFi", "mean"),
+                  p_genesis_fails=("defaulted__Genesis", "mean"),
+                  p_gemini_fails=("defaulted__Gemini", "mean"),
+                  ftx_lgd=("lgd__FTX", "mean")).reset_index())
+    table = means.merge(crosses, on=[x, y])
+    runs = int(table["runs"].min())
+    fig = _two_heatmaps(
+        table, x, y, mean="institutions_failed", mean_text="%{text:.1f}",
+        mean_title="institutions failed (of FTX, BlockFi, Genesis, Gemini), mean",
+        p_title="P(failure crosses to BlockFi / Genesis / Gemini) [95% Wilson CI]",
+        x_labels=[f"${v / 1e9:g}B" if v >= 1e9 else f"${v / 1e6:g}M"
+                  for v in sorted(table[x].unique())],
+        y_labels=[f"{v:g}" for v in sorted(table[y].unique())],
+        title=f"FTX: share of deposits lent to Alameda x Binance's FTT dump ({runs} runs per cell)",
+        xaxis_title="FTT dumped over 12 h", yaxis_title="rehypothecation_frac")
+    return fig, table
+
+
+def october_2025_depth(df: pd.DataFrame) -> tuple[go.Figure, pd.DataFrame]:
+    x, y = "insurance_fund_scale", "depth_drop_frac"
+    musd = {c: df[f"{c}_usd"] / 1e6 for c in ("adl", "bad_debt", "socialised", "fund_used",
+                                                "liquidation_volume")}
+    df = df.assign(**{f"{c}_musd": v for c, v in musd.items()})
+    # ADL fires only once a perp venue's insurance fund cannot cover a shortfall, so P(ADL > 0)
+    # is P(a perp fund is exhausted); run_record has no per-fund exhaustion flag.
+    exhausted = cascade_probability(df, x, y, metric="adl_usd")
+    means = (df.groupby([x, y])[[f"{c}_musd" for c in musd]].mean().reset_index())
+    table = means.merge(exhausted, on=[x, y])
+    runs = int(table["runs"].min())
+    fig = _two_heatmaps(
+        table, x, y, mean="adl_musd", mean_text="%{text:.1f}",
+        mean_title="auto-deleveraged volume ($M, mean)",
+        p_title="P(a perp fund is exhausted and ADL fires) [95% Wilson CI]",
+        x_labels=[f"x{v:g}" for v in sorted(table[x].unique())],
+        y_labels=[f"{v:.0%}" for v in sorted(table[y].unique())],
+        title=f"10 Oct 2025: order-book depth lost x insurance-fund size ({runs} runs per cell)",
+        xaxis_title="insurance funds (x the preset's)", yaxis_title="depth lost in the collapse")
+    return fig, table
+
+
+def screenshot(fig: go.Figure, path: Path, *, width: int = 1000,
+               height: int = 650) -> None:
     chromium = shutil.which("chromium")
     if chromium is None:
         print(f"no chromium: skipped {path.name}")
         return
     with tempfile.TemporaryDirectory() as tmp:
         html = Path(tmp) / "fig.html"
-        fig.update_layout(width=1000, height=650, template="plotly_white")
+        fig.update_layout(width=width, height=height, template="plotly_white")
         fig.write_html(html, include_plotlyjs=True, config={"displayModeBar": False})
         subprocess.run([chromium, "--headless=new", "--no-sandbox", "--disable-gpu",
                         "--disable-dev-shm-usage", "--no-first-run",
                         "--disable-background-networking", "--disable-component-update",
                         "--disable-sync", f"--user-data-dir={tmp}/profile",
                         "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE localhost , "
-                        "EXCLUDE 127.0.0.1", "--hide-scrollbars", "--window-size=1000,650",
+                        "EXCLUDE 127.0.0.1", "--hide-scrollbars", f"--window-size={width},{height}",
                         "--virtual-time-budget=5000", f"--screenshot={path}", html.as_uri()],
                        check=True, capture_output=True, timeout=120)
 
 
-def main() -> None:
+#: name -> (figure builder, screenshot width in pixels)
+EXPERIMENTS: dict[str, tuple[Callable[[pd.DataFrame], tuple[go.Figure, pd.DataFrame]], int]] = {
+    "leverage_shock": (leverage_shock, 1000),
+    "oracle_liquidator": (oracle_liquidator, 1000),
+    "fund_crossmargin": (fund_crossmargin, 1000),
+    "ftx_rehypothecation": (ftx_rehypothecation, 1500),
+    "october_2025_depth": (october_2025_depth, 1500),
+}
+
+
+def main(argv: list[str] | None = None) -> int:
+    names = sys.argv[1:] if argv is None else argv
+    unknown = [n for n in names if n not in EXPERIMENTS]
+    if unknown:
+        print(f"unknown experiment(s) {', '.join(unknown)}; known: {', '.join(EXPERIMENTS)}")
+        return 2
     FIGURES.mkdir(exist_ok=True)
-    for name, draw in [("leverage_shock", leverage_shock),
-                       ("oracle_liquidator", oracle_liquidator),
-                       ("fund_crossmargin", fund_crossmargin)]:
+    for name in names or list(EXPERIMENTS):
+        draw, width = EXPERIMENTS[name]
         if not (RESULTS / name).exists():
             print(f"{name}: no results; run contagion sweep experiments/{name}.toml first")
             continue
@@ -96,11 +200,12 @@ def main() -> None:
         df = df[df["status"] == "ok"]
         fig, table = draw(df)
         table.to_csv(FIGURES / f"{name}.csv", index=False)
-        screenshot(fig, FIGURES / f"{name}.png")
+        screenshot(fig, FIGURES / f"{name}.png", width=width)
         print(f"{name}: {len(df)} runs -> experiments/figures/{name}.png")
+    return 0
 
 
-__all__ = ["main", "wilson_interval"]
+__all__ = ["EXPERIMENTS", "main", "wilson_interval"]
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -104,7 +104,7 @@ def ftx_collapse(
     steps : int
         Half-hour steps (144: the 72 hours of the run).
     rehypothecation_frac : float
-        Share of FTX's customer deposits lent to Alameda, 0 <= x <= 0.9 (the named cause:
+        Share of FTX's customer deposits lent to Alameda, 0 <= x <= 0.85 (the named cause:
         0 keeps them liquid, and FTX pays the run).
     ftt_dump_usd : float
         FTT sold by Binance into the FTT/USDC pool over 12 hours, 0 <= x <= 5e9 (0: no dump).
@@ -123,11 +123,11 @@ def ftx_collapse(
     >>> ftx_collapse(rehypothecation_frac=0.95)
     Traceback (most recent call last):
     ...
-    contagion.errors.ParameterError: parameter 'rehypothecation_frac' = 0.95 is invalid: allowed 0 <= x <= 0.9
+    contagion.errors.ParameterError: parameter 'rehypothecation_frac' = 0.95 is invalid: allowed 0 <= x <= 0.85
     """
     check_int("n_traders", n_traders, low=1, high=50_000_000)
     check_int("steps", steps, low=1, high=1_000_000)
-    check_real("rehypothecation_frac", rehypothecation_frac, low=0, high=0.9)
+    check_real("rehypothecation_frac", rehypothecation_frac, low=0, high=1.0 - FTX_OTHER_FRAC)
     check_real("ftt_dump_usd", ftt_dump_usd, low=0, high=5e9)
     check_real("shock_frac", shock_frac, low=0, high=1, high_open=True)
     check_real("run_speed_frac", run_speed_frac, low=0, high=1, low_open=True)
