@@ -1,19 +1,47 @@
-"""Every shipped experiment runs end to end with --smoke, and its report is written."""
+"""Every shipped experiment runs end to end with --smoke, its report is written and its figure
+is drawn; the historical presets' sweeps show their cause at the smoke points."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from contagion.report import write_report
 from contagion.sweep import load_results, sweep_command
+from experiments.make_figures import EXPERIMENTS as FIGURES
 
 EXPERIMENTS = sorted((Path(__file__).resolve().parents[2] / "experiments").glob("*.toml"))
 
 
+def _ftx_crosses_only_with_rehypothecation(table: pd.DataFrame) -> None:
+    cause_off = table[table["rehypothecation_frac"] == 0]
+    history = table[(table["rehypothecation_frac"] == 0.625) & (table["ftt_dump_usd"] == 5.3e8)]
+    assert (cause_off["p"] == 0).all()
+    assert history["p"].tolist() == [1.0] and history["institutions_failed"].tolist() == [4.0]
+
+
+def _october_adl_only_when_depth_collapses(table: pd.DataFrame) -> None:
+    deep = table[table["depth_drop_frac"] == 0]
+    collapsed = table[table["depth_drop_frac"] == 0.98]
+    assert (deep["adl_musd"] == 0).all() and (deep["p"] == 0).all()
+    assert (collapsed["p"] == 1).all() and (collapsed["adl_musd"] > 1).all()
+
+
+SMOKE_OUTCOMES: dict[str, Callable[[pd.DataFrame], None]] = {
+    "ftx_rehypothecation": _ftx_crosses_only_with_rehypothecation,
+    "october_2025_depth": _october_adl_only_when_depth_collapses,
+}
+
+
 def test_there_are_at_least_three_shipped_experiments() -> None:
     assert len(EXPERIMENTS) >= 3
+
+
+def test_every_shipped_experiment_has_a_figure() -> None:
+    assert {spec.stem for spec in EXPERIMENTS} <= set(FIGURES)
 
 
 @pytest.mark.parametrize("spec", EXPERIMENTS, ids=lambda p: p.stem)
@@ -27,3 +55,7 @@ def test_shipped_experiment_runs_with_smoke(spec: Path, tmp_path: Path) -> None:
     report = write_report(out)
     assert (report / "index.html").exists()
     assert (report / "venue_credit_risk.csv").exists()
+    fig, table = FIGURES[spec.stem][0](results)
+    assert len(fig.data) >= 1 and len(table) >= 2
+    if spec.stem in SMOKE_OUTCOMES:
+        SMOKE_OUTCOMES[spec.stem](table)
