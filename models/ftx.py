@@ -120,10 +120,10 @@ def ftx_collapse(
     >>> sc = ftx_collapse(n_traders=200)
     >>> [c.name for c in sc.custodial], [f.name for f in sc.firms]
     (['FTX', 'BlockFi', 'Genesis', 'Gemini'], ['Alameda'])
-    >>> ftx_collapse(rehypothecation_frac=0.95)
+    >>> ftx_collapse(rehypothecation_frac=0.95)  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
-    contagion.errors.ParameterError: parameter 'rehypothecation_frac' = 0.95 is invalid: allowed 0 <= x <= 0.85
+    contagion.errors.ParameterError: parameter 'rehypothecation_frac' = 0.95 ... 0 <= x <= 0.85
     """
     check_int("n_traders", n_traders, low=1, high=50_000_000)
     check_int("steps", steps, low=1, high=1_000_000)
