@@ -13,7 +13,8 @@ import pandas as pd
 
 from contagion.events import trace_cause
 
-__all__ = ["cascade_path", "default_generations", "run_record", "run_summary", "venues_hit"]
+__all__ = ["cascade_path", "default_generations", "fund_names", "run_record", "run_summary",
+           "venues_hit"]
 
 _HIT_KINDS = ("default", "bad_debt", "fund_exhausted", "socialised_loss", "adl")
 
@@ -58,6 +59,29 @@ def venues_hit(events: pd.DataFrame, venue_names: list[str]) -> list[str]:
     """Venues with a default, bad debt, an exhausted fund, a socialised loss or ADL."""
     hit = events[events["kind"].isin(_HIT_KINDS)]["venue"].unique().tolist()
     return [v for v in venue_names if v in hit]
+
+
+def fund_names(events: pd.DataFrame, series: pd.DataFrame) -> list[str]:
+    """Every insurance fund and peg reserve of a run, whether or not it was drawn.
+
+    Funds are the ``fund_<name>`` series (``fund_balance_usd`` is their total), reserves the
+    ``reserve_<peg>`` series (peg ``P``'s reserve is the agent ``"P reserve"`` of its
+    ``fund_draw`` and ``fund_exhausted`` events); any other agent that logged
+    ``fund_exhausted`` comes last. The list depends on the scenario's structure only, so
+    every run of a sweep has the same ``exhausted__`` columns.
+
+    Examples
+    --------
+    >>> series = pd.DataFrame(columns=["fund_PerpX-Insurance", "fund_balance_usd",
+    ...                                "reserve_Terra", "price_ETH"])
+    >>> fund_names(pd.DataFrame({"kind": [], "agent": []}), series)
+    ['PerpX-Insurance', 'Terra reserve']
+    """
+    names = [c[len("fund_"):] for c in series.columns
+             if c.startswith("fund_") and c != "fund_balance_usd"]
+    names += [f"{c[len('reserve_'):]} reserve" for c in series.columns if c.startswith("reserve_")]
+    names += [str(a) for a in events.loc[events["kind"] == "fund_exhausted", "agent"]]
+    return list(dict.fromkeys(names))
 
 
 def run_summary(events: pd.DataFrame, series: pd.DataFrame, venues: pd.DataFrame
@@ -124,7 +148,11 @@ def run_record(events: pd.DataFrame, series: pd.DataFrame, venues: pd.DataFrame
     ``ead__v`` (its liabilities when it defaulted, the exposure of its creditors at
     default; 0 if it did not), ``lgd__v`` (1 - the creditors' recovery rate at the end, if it
     defaulted, else NaN; for a lending protocol, the share of its suppliers' claims it
-    socialised).
+    socialised). Per insurance fund or peg reserve ``f`` (see :func:`fund_names`):
+    ``exhausted__f`` (0/1: 1 when it logged ``fund_exhausted``, i.e. it ran dry), so
+    ``cascade_probability(results, x, metric="exhausted__PerpX-Insurance")`` is the
+    probability that the fund ran dry. Every run of a scenario has the same columns;
+    results of sweeps stored before the ``exhausted__`` columns existed simply lack them.
 
     Examples
     --------
@@ -134,6 +162,8 @@ def run_record(events: pd.DataFrame, series: pd.DataFrame, venues: pd.DataFrame
     >>> rec = run_record(r.events, r.series, r.venues)
     >>> sorted(k for k in rec if k.startswith("defaulted__"))[:2]
     ['defaulted__AlphaFund', 'defaulted__CEX']
+    >>> sorted(k for k in rec if k.startswith("exhausted__"))
+    ['exhausted__LendA-SafetyModule', 'exhausted__LendB-Fund', 'exhausted__PerpX-Insurance']
     """
     s = run_summary(events, series, venues)
     names = list(dict.fromkeys(venues["venue"]))
@@ -179,4 +209,7 @@ def run_record(events: pd.DataFrame, series: pd.DataFrame, venues: pd.DataFrame
             lgd = 1.0 - float(rows["recovery_rate"].iloc[-1])
         record[f"lgd__{v}"] = lgd
         record[f"kind__{v}"] = kinds.get(v, "")
+    exhausted = set(s["funds_exhausted"])
+    for f in fund_names(events, series):
+        record[f"exhausted__{f}"] = int(f in exhausted)
     return record

@@ -336,12 +336,16 @@ class ContagionModel(mesa.Model):
             agent.drop_payables(eid)
             agent.recovery_rate = self.recovery.get(agent.name, 0.0)
             agent.version += 1
+            crossed = [pv.name for pv in self.perps
+                       if pv.custodian is agent and bool(pv.book.cross.any())]
+            tail = (f"; cross-margined accounts at {', '.join(crossed)} count those balances as "
+                    "collateral and lose the same share" if crossed else "")
+            lost_usd = agent.deposits_usd() * (1 - agent.recovery_rate)
             agent.loss_event = self.events.add(
-                "collateral_loss", step=self.steps, venue=agent.name,
-                value_usd=agent.deposits_usd() * (1 - agent.recovery_rate), cause_id=eid,
-                amount=agent.recovery_rate,
+                "collateral_loss", step=self.steps, venue=agent.name, value_usd=lost_usd,
+                cause_id=eid, amount=agent.recovery_rate,
                 detail=f"depositors of {agent.name} can expect {agent.recovery_rate:.0%} of "
-                       "their balances: cross-margined accounts elsewhere lose that collateral")
+                       f"their balances back (${lost_usd:,.0f} lost){tail}")
         return eid
 
     def _clear(self) -> None:

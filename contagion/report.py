@@ -76,7 +76,7 @@ _METRIC_COLUMNS = {
     "bad_debt_usd", "insolvent_debt_usd", "fund_depletion_frac", "fund_used_usd",
     "socialised_usd", "adl_usd", "worst_oracle_gap_frac",
 }
-_VENUE_PREFIXES = ("defaulted__", "ead__", "lgd__", "kind__")
+_VENUE_PREFIXES = ("defaulted__", "exhausted__", "ead__", "lgd__", "kind__")
 _LOSS_COLUMNS = ("bad_debt_usd", "insolvent_debt_usd", "liquidation_volume_usd")
 _EXPECTED = ("a sweep output directory (written by `contagion sweep`) containing "
              "parts/*.parquet, and optionally profiles/*.parquet and manifest.json")

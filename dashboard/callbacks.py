@@ -322,7 +322,7 @@ def register_callbacks(app: dash.Dash, store: RunStore) -> None:
         if name in set(result.events.loc[result.events["kind"] == "default", "venue"]):
             trace = html.Div([html.Strong(f"How {name} came to default:"),
                               html.Ol([html.Li(s) for s in default_trace(result.events, name)])])
-        rows = node_events(result.events, name)
+        rows = node_events(result.events, name, network=result.network)
         events_table = _table(rows.tail(200)) if len(rows) else html.P("No events for this node.")
         exposures = counterparties(result.network, name)
         table = html.Div([

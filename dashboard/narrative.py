@@ -10,13 +10,18 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
 from contagion.events import trace_cause
 
-__all__ = ["default_trace", "format_units", "format_usd", "node_events", "step_narrative"]
+if TYPE_CHECKING:
+    import networkx as nx
+
+__all__ = ["default_trace", "format_units", "format_usd", "node_events", "peg_aliases",
+           "step_narrative"]
 
 _MINOR_MOVE_FRAC = 0.01  # price and oracle moves smaller than this are not news
 _DOLLARS = re.compile(r"\$(\d[\d,]*(?:\.\d+)?)")
@@ -670,12 +675,36 @@ def default_trace(events: pd.DataFrame, venue: str) -> list[str]:
     return lines
 
 
-def node_events(events: pd.DataFrame, node: str) -> pd.DataFrame:
+def peg_aliases(network: nx.MultiDiGraph) -> dict[str, str]:
+    """Event ``venue`` names that stand for a peg node: its arbitrage (``"<peg>
+    arbitrageurs"``) and its reserve's defence (``"the <stable> peg"``), mapped to the node.
+
+    Examples
+    --------
+    >>> import networkx as nx
+    >>> G = nx.MultiDiGraph()
+    >>> G.add_node("Terra", kind="peg", stable="UST")
+    >>> G.add_node("Anchor", kind="yield_venue")
+    >>> peg_aliases(G)
+    {'Terra arbitrageurs': 'Terra', 'the UST peg': 'Terra'}
+    """
+    out: dict[str, str] = {}
+    for n, d in network.nodes(data=True):
+        if d.get("kind") == "peg":
+            out[f"{n} arbitrageurs"] = str(n)
+            if d.get("stable"):
+                out[f"the {d['stable']} peg"] = str(n)
+    return out
+
+
+def node_events(events: pd.DataFrame, node: str, *, network: nx.MultiDiGraph | None = None
+                ) -> pd.DataFrame:
     """The events that concern ``node``, oldest first, columns step, kind, value_usd, detail.
 
     ``"trader:<id>"`` matches rows whose ``account`` is ``id``; any other name (venue, firm,
-    oracle, fund, pool) rows whose ``venue`` or ``agent`` is that name. Cohort nodes have
-    no events of their own.
+    oracle, fund, pool) rows whose ``venue`` or ``agent`` is that name. A peg's events name
+    it by its aliases (:func:`peg_aliases`), so they are found only when the run's
+    ``network`` is given. Cohort nodes have no events of their own.
 
     Examples
     --------
@@ -686,6 +715,16 @@ def node_events(events: pd.DataFrame, node: str) -> pd.DataFrame:
     [[2, 'liquidation']]
     >>> node_events(ev, "ETH-feed")["kind"].tolist()
     ['oracle_update']
+    >>> import networkx as nx
+    >>> G = nx.MultiDiGraph()
+    >>> G.add_node("Terra", kind="peg", stable="UST")
+    >>> ev = pd.DataFrame({"step": [1, 2], "kind": ["fund_draw", "token_sale"],
+    ...     "venue": ["the UST peg", "Terra arbitrageurs"], "agent": ["Terra reserve", "LUNA/USDC"],
+    ...     "account": [-1, -1], "value_usd": [5.0, 3.0], "detail": ["d", "e"]})
+    >>> node_events(ev, "Terra", network=G)["kind"].tolist()
+    ['fund_draw', 'token_sale']
+    >>> node_events(ev, "Terra reserve", network=G)["kind"].tolist()
+    ['fund_draw']
     """
     if node.startswith("trader:"):
         try:
@@ -696,5 +735,7 @@ def node_events(events: pd.DataFrame, node: str) -> pd.DataFrame:
     elif node.startswith("cohort:"):
         rows = events.iloc[:0]
     else:
-        rows = events[(events["venue"] == node) | (events["agent"] == node)]
+        aliases = peg_aliases(network) if network is not None else {}
+        venues = {node, *(alias for alias, peg in aliases.items() if peg == node)}
+        rows = events[events["venue"].isin(venues) | (events["agent"] == node)]
     return rows.sort_values("step", kind="stable")[_NODE_EVENT_COLUMNS].reset_index(drop=True)

@@ -15,6 +15,8 @@ import networkx as nx
 import numpy as np
 import pandas as pd
 
+from dashboard.narrative import peg_aliases
+
 __all__ = [
     "STATE_COLOURS",
     "graph_frames",
@@ -82,18 +84,6 @@ def _event_nodes(events: pd.DataFrame, step: int) -> set[str]:
     out.update(ev["venue"].tolist())
     out.update(ev["agent"].tolist())
     out.discard("")
-    return out
-
-
-def _peg_aliases(network: nx.MultiDiGraph) -> dict[str, str]:
-    """Event ``venue`` names that stand for a peg node: its arbitrage (``"<peg>
-    arbitrageurs"``) and its reserve's defence (``"the <stable> peg"``)."""
-    out: dict[str, str] = {}
-    for n, d in network.nodes(data=True):
-        if d.get("kind") == "peg":
-            out[f"{n} arbitrageurs"] = str(n)
-            if d.get("stable"):
-                out[f"the {d['stable']} peg"] = str(n)
     return out
 
 
@@ -214,7 +204,7 @@ def network_elements(network: nx.MultiDiGraph, node_states: pd.DataFrame, events
         use = recorded.notna() & ~nodes["kind"].isin(_INSTITUTIONS)
         nodes["exposure_usd"] = recorded.where(use, nodes["exposure_usd"]).astype(float)
     hit = _event_nodes(events, step)
-    hit.update(peg for alias, peg in _peg_aliases(network).items() if alias in hit)
+    hit.update(peg for alias, peg in peg_aliases(network).items() if alias in hit)
     nodes["event"] = nodes["id"].isin(hit)
     if int((nodes["kind"] == "trader").sum()) > node_limit:
         nodes, edges = _group_traders(nodes, edges)

@@ -325,3 +325,13 @@ def test_cli_report_subcommand(tmp_path: Path, capsys: pytest.CaptureFixture[str
     assert main(["report", str(sweep), "--out", str(tmp_path / "r")]) == 0
     assert (tmp_path / "r" / "index.html").is_file()
     assert main(["report", str(tmp_path / "nowhere")]) == 2
+
+
+def test_without_a_manifest_per_fund_and_per_venue_columns_are_not_taken_for_parameters() -> None:
+    import pandas as pd
+
+    from contagion.report import _infer_swept
+
+    runs = pd.DataFrame({"shock_frac": [0.1, 0.4], "exhausted__PerpX-Insurance": [0, 1],
+                         "defaulted__CEX": [0, 1], "bad_debt_usd": [0.0, 5.0]})
+    assert _infer_swept(runs) == ["shock_frac"]

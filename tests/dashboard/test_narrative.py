@@ -375,6 +375,28 @@ def test_depositors_losses_fit_a_bank_and_an_exchange_whose_deposits_were_collat
     assert "triggered by the loss of collateral held at A" in exchange[1]
 
 
+def _collateral_loss_details(run: RunResult) -> list[str]:
+    return run.events.loc[run.events["kind"] == "collateral_loss", "detail"].tolist()
+
+
+def test_depositor_loss_detail_names_cross_margin_where_perp_accounts_count_the_deposits(
+        run: RunResult) -> None:
+    [detail] = _collateral_loss_details(run)  # CEX, custodian of PerpX's cross-margined accounts
+    assert detail.startswith("depositors of CEX can expect ")
+    assert "lost); cross-margined accounts at PerpX count those balances as collateral" in detail
+    assert node_events(run.events, "CEX")["detail"].str.contains("cross-margined").any()
+
+
+def test_depositor_loss_detail_of_banks_without_cross_margin_says_only_what_they_lose() -> None:
+    banks = simulate(get_scenario("classic_eisenberg_noe"), seed=0)
+    details = _collateral_loss_details(banks)
+    assert len(details) == 3  # A, B and C default; D survives
+    for detail in details:
+        assert re.fullmatch(r"depositors of [ABC] can expect \d+% of their balances back "
+                            r"\(\$[\d,]+ lost\)", detail), detail
+        assert "cross-margin" not in detail
+
+
 def test_an_unknown_event_kind_is_still_told() -> None:
     few = _story({"kind": "margin_call", "venue": "VenueX", "detail": "VenueX called margin on 3 "
                   "accounts for $12,000"})
@@ -413,6 +435,24 @@ def test_preset_stories_are_short_full_sentences(preset_runs: dict[str, RunResul
         assert all(s[0].isupper() or s[0].isdigit() for s in lines), (name, step)
         assert all(s.endswith(".") for s in lines), (name, step)
         assert not any("cross-margined accounts elsewhere" in s for s in lines)
+
+
+def test_node_events_of_the_terra_peg_include_those_naming_it_by_an_alias(
+        preset_runs: dict[str, RunResult]) -> None:
+    run = preset_runs["terra"]
+    assert run.network.nodes["Terra"]["kind"] == "peg"
+    peg = node_events(run.events, "Terra", network=run.network)
+    named = run.events["venue"].isin(["the UST peg", "Terra arbitrageurs"])
+    assert len(peg) == int(named.sum()) > 0
+    assert {"fund_draw", "fund_exhausted", "token_sale"} <= set(peg["kind"])
+    assert peg["step"].is_monotonic_increasing
+    reserve = node_events(run.events, "Terra reserve", network=run.network)
+    assert {"fund_draw", "fund_exhausted"} <= set(reserve["kind"])
+    assert "token_sale" not in set(reserve["kind"])
+    anchor = node_events(run.events, "Anchor", network=run.network)
+    assert len(anchor) == int((run.events["venue"] == "Anchor").sum()) > 0
+    assert set(anchor["kind"]) == {"withdrawal"}
+    assert node_events(run.events, "Terra").empty  # the aliases come from the network
 
 
 def test_black_thursday_tells_its_zero_bids(preset_runs: dict[str, RunResult]) -> None:
