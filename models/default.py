@@ -13,7 +13,8 @@ and ``n_traders`` traders, some cross-margined. The cascade the shock sets off:
    token EXT into a thin pool, recalls its LendA supply, and freezes: it defaults.
 4. EXT crashes. LendB accepts EXT as collateral: EXT-backed accounts go underwater and
    leave bad debt. Traders whose PerpX accounts were cross-margined with their CEX deposit
-   lose that collateral and are liquidated; PerpX's insurance fund runs dry; ADL fires.
+   lose that collateral and are liquidated; PerpX's insurance fund pays and, on some seeds,
+   runs dry, and ADL fires.
 """
 
 from __future__ import annotations
