@@ -409,6 +409,15 @@ class CustodialParams:
     interbank models (``models.classic.interbank``). The write-down is a loss like a loan
     loss: with ``freeze_when_insolvent`` the exchange defaults in that step if its assets
     fall below its liabilities.
+
+    ``liquidate_on_default``: when it defaults it sells all its held assets at once into
+    their pools (the external market when an asset has no pool), one ``asset_sale`` event
+    per asset caused by the default, and its creditors recover the proceeds (the fire sales
+    of Caccioli et al. 2014, ``models.classic.fire_sales_preset``); False (the default): it
+    keeps them. For ``freeze_when_insolvent`` its books mark held assets at the prices of
+    the step's start, before any exchange acts: a fall in their value is a loss like a loan
+    loss, and another holder's fire sale reaches its books one step later, so a fire-sale
+    cascade advances one round per step.
     """
 
     name: str
@@ -429,6 +438,7 @@ class CustodialParams:
     freeze_when_insolvent: bool = False
     writedown_frac: float = 0.0
     writedown_step: int = 1
+    liquidate_on_default: bool = False
 
     def __post_init__(self) -> None:
         where = _name("custodial", self)
@@ -459,6 +469,9 @@ class CustodialParams:
                                  "true or false")
         check_real(f"{where}.writedown_frac", self.writedown_frac, low=0, high=1)
         check_int(f"{where}.writedown_step", self.writedown_step, low=1, high=1_000_000)
+        if not isinstance(self.liquidate_on_default, bool):
+            raise ParameterError(f"{where}.liquidate_on_default", self.liquidate_on_default,
+                                 "true or false")
 
 
 @dataclass(frozen=True, kw_only=True)

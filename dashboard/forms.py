@@ -115,6 +115,14 @@ FIELDS: tuple[Field, ...] = (
           help="BTC reserve that buys UST below $0.99 (0: none)"),
     Field("sophistication_ordered", "Large holders run first", "bool",
           help="larger depositors leave at a smaller depeg (off: in random order)"),
+    Field("n_assets", "Assets", "int", step=5, help="number of assets the banks can hold"),
+    Field("diversification", "Assets per bank", "int", step=1,
+          help="each bank holds this many assets, an equal amount of each"),
+    Field("leverage", "Leverage (assets / equity)", "number", step=1,
+          help="a bank fails when its portfolio loses 1 / leverage of its value"),
+    Field("alpha", "Price impact alpha", "number", step=None,
+          help="selling a fraction x of an asset's shares lowers its price by exp(-alpha x) "
+               "(1.0536: selling 10% costs 10%; 0: no price impact)"),
 )
 
 

@@ -13,6 +13,7 @@ from typing import Any
 from contagion.errors import ParameterError, UnknownScenarioError
 from contagion.scenario import Scenario
 from models.black_thursday import black_thursday
+from models.classic.fire_sales_preset import fire_sales_demo
 from models.classic.interbank import debtrank_demo, eisenberg_noe_demo, gai_kapadia_demo
 from models.default import default_market
 from models.ftx import ftx_collapse
@@ -34,6 +35,7 @@ SCENARIOS: dict[str, Callable[..., Scenario]] = {
     "classic_eisenberg_noe": eisenberg_noe_demo,
     "classic_gai_kapadia": gai_kapadia_demo,
     "classic_debtrank": debtrank_demo,
+    "classic_fire_sales": fire_sales_demo,
 }
 
 

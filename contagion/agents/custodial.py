@@ -33,7 +33,9 @@ class CustodialExchange(mesa.Agent):
     its lending supply and recalling loans (repaid after ``settlement_delay_steps``). When it
     cannot pay, it freezes withdrawals and defaults; depositors then hold claims worth the
     clearing recovery rate. With ``freeze_when_insolvent`` it also freezes and defaults when
-    a borrower's default leaves its assets below its liabilities, run or no run.
+    a borrower's default, a write-down or a fall in its held assets (marked at the step's
+    opening prices) leaves its assets below its liabilities, run or no run. With
+    ``liquidate_on_default`` it fire-sells all its held assets when it defaults.
     """
 
     kind = "custodial"
@@ -68,6 +70,11 @@ class CustodialExchange(mesa.Agent):
         self.unpaid_usd = 0.0
         self._initial_token_price = (float(model.market.price[self.token])
                                      if self.token is not None else 1.0)
+        # the books mark held assets at the prices of the step's start (see _open_books)
+        self._book_step = int(model.steps)
+        self._book_price = model.market.price.copy()
+        self._book_move_event = model.market.last_move_event.copy()
+        self._held_usd0 = self.held_assets_usd()
 
     # ------------------------------------------------------------------ views
     def deposits_usd(self) -> float:
@@ -90,12 +97,20 @@ class CustodialExchange(mesa.Agent):
         lenders' books one step later, whatever the order in which the exchanges act, and a
         cascade of insolvencies advances one round per step: the rounds of Eisenberg-Noe's
         fictitious default algorithm and of Gai & Kapadia's cascade
-        (``models.classic.interbank``).
+        (``models.classic.interbank``). Likewise held assets are marked at the prices of the
+        step's start (:meth:`book_held_assets_usd`): another exchange's fire sale reaches its
+        books one step later (the rounds of Caccioli et al.'s fire-sale cascade,
+        ``models.classic.fire_sales_preset``).
         """
         now, inst, rec = self.model.steps, self.model.institutions, self.model.recovery
         not_yet = sum(amount * (1.0 - rec.get(b, 1.0)) for b, amount in self.loans.items()
                       if not (inst[b].defaulted and inst[b].default_step < now))
-        return self.assets_usd() + not_yet
+        held = self.book_held_assets_usd() - self.held_assets_usd() if self.asset_units else 0.0
+        return self.assets_usd() + not_yet + held
+
+    def book_held_assets_usd(self) -> float:
+        """Its held assets at the prices of the step's start, before any exchange acted."""
+        return float(sum(units * self._book_price[a] for a, units in self.asset_units.items()))
 
     def held_assets_usd(self) -> float:
         """Its holdings of other assets at the external market price."""
@@ -156,6 +171,7 @@ class CustodialExchange(mesa.Agent):
     def step(self) -> None:
         """Depositors react to stress; the exchange raises cash and pays, or defaults."""
         self.step_withdrawn_usd = 0.0
+        self._open_books()
         if self.defaulted:
             return
         self._write_down()
@@ -163,7 +179,8 @@ class CustodialExchange(mesa.Agent):
         self._settle_payables()
         if self.defaulted:
             return
-        if (self.params.freeze_when_insolvent and self.last_loss_event >= 0
+        if (self.params.freeze_when_insolvent
+                and (self.last_loss_event >= 0 or self._held_assets_lost())
                 and self.book_assets_usd() < self.liabilities_usd() * (1 - INSOLVENCY_TOL_FRAC)):
             self._freeze_insolvent()
             return
@@ -206,7 +223,45 @@ class CustodialExchange(mesa.Agent):
                          value_usd=need - total, cause_id=eid,
                          detail=f"{self.name} could not pay ${need - total:,.0f} of withdrawals "
                                 "and froze them")
-            self.model.declare_default(self, frz, f"{self.name} ran out of liquid assets in a run")
+            self._default(frz, f"{self.name} ran out of liquid assets in a run")
+
+    def _open_books(self) -> None:
+        """At the first exchange's turn in a step, mark every exchange's books to the prices
+        as they stand before any exchange acts; held assets keep that mark all step."""
+        now = int(self.model.steps)
+        if self._book_step == now:
+            return
+        market = self.model.market
+        prices, moves = market.price.copy(), market.last_move_event.copy()
+        for ex in self.model.custodial:
+            ex._book_step, ex._book_price, ex._book_move_event = now, prices, moves
+
+    def _held_assets_lost(self) -> bool:
+        """Whether its books show its held assets below their value at the start."""
+        return bool(self.asset_units) and (
+            self.book_held_assets_usd() < self._held_usd0 * (1 - INSOLVENCY_TOL_FRAC))
+
+    def _loss_cause(self) -> int:
+        """The latest loss on its books: a loan loss or write-down, or the last move (e.g. a
+        fire sale) of an asset it holds, as of the step's start."""
+        moves = [int(self._book_move_event[a]) for a, units in self.asset_units.items()
+                 if units > 0]
+        return max([self.last_loss_event, *moves])
+
+    def _default(self, cause_id: int, reason: str) -> None:
+        """Declare its default; with ``liquidate_on_default``, fire-sell its held assets."""
+        eid = self.model.declare_default(self, cause_id, reason)
+        if not self.params.liquidate_on_default:
+            return
+        sales = [(a, held, *self._sell_units(a, held))
+                 for a, held in self.asset_units.items() if held > 0]
+        if not sales:
+            return
+        self.model._clear()  # the proceeds, not the marks, now back its recovery rate
+        tail = (f"in its default liquidation (with the proceeds its depositors recover "
+                f"{self.recovery_rate:.0%})")
+        for a, units, got, where in sales:
+            self._log_sale(a, units, got, where, eid, tail)
 
     def _raise_cash(self, shortfall: float) -> None:
         ev, step = self.model.events, self.model.steps
@@ -243,7 +298,7 @@ class CustodialExchange(mesa.Agent):
     def _sell_assets(self, shortfall: float) -> float:
         """Fire-sell held assets, in the order listed, into their pools (or the external
         market when the asset has no pool); return the shortfall left."""
-        market, ev, step = self.model.market, self.model.events, self.model.steps
+        market = self.model.market
         cause = self._run_cause()
         for a, held in self.asset_units.items():
             if shortfall <= 0:
@@ -253,19 +308,34 @@ class CustodialExchange(mesa.Agent):
             pool = self.model.pool_for(market.assets[a], None)
             spot = pool.spot if pool is not None else float(market.price[a])
             units = min(held, 1.2 * shortfall / max(spot, 1e-12))
-            got = pool.sell_base(units) if pool is not None else market.sell(a, units)
-            self.asset_units[a] = held - units
-            self.cash_usd += got
-            shortfall -= got
-            where = pool.name if pool is not None else "the external market"
-            eid = ev.add("asset_sale", step=step, venue=self.name, agent=where,
-                         asset=market.assets[a], amount=units, value_usd=got, cause_id=cause,
-                         price=got / units,
-                         detail=f"{self.name} fire-sold {units:,.0f} {market.assets[a]} into "
-                                f"{where} for ${got:,.0f} (${got / units:,.4g} each) to pay "
-                                "withdrawals")
-            market.last_move_event[a] = eid
+            shortfall -= self._sell_holding(a, units, cause, "to pay withdrawals")
         return shortfall
+
+    def _sell_holding(self, a: int, units: float, cause: int, purpose: str) -> float:
+        """Sell ``units`` of held asset ``a`` (an ``asset_sale`` event); return the proceeds."""
+        got, where = self._sell_units(a, units)
+        self._log_sale(a, units, got, where, cause, purpose)
+        return got
+
+    def _sell_units(self, a: int, units: float) -> tuple[float, str]:
+        """Sell ``units`` of held asset ``a`` into its pool, or the external market when it
+        has none; return the proceeds and where they were sold."""
+        market = self.model.market
+        pool = self.model.pool_for(market.assets[a], None)
+        got = pool.sell_base(units) if pool is not None else market.sell(a, units)
+        self.asset_units[a] -= units
+        self.cash_usd += got
+        return got, pool.name if pool is not None else "the external market"
+
+    def _log_sale(self, a: int, units: float, got: float, where: str, cause: int,
+                  purpose: str) -> None:
+        market = self.model.market
+        market.last_move_event[a] = self.model.events.add(
+            "asset_sale", step=self.model.steps, venue=self.name, agent=where,
+            asset=market.assets[a], amount=units, value_usd=got, cause_id=cause,
+            price=got / units,
+            detail=f"{self.name} fire-sold {units:,.0f} {market.assets[a]} into {where} for "
+                   f"${got:,.0f} (${got / units:,.4g} each) {purpose}")
 
     def _run_cause(self) -> int:
         """The event behind the run: its last loan loss, else its token's last move."""
@@ -279,10 +349,10 @@ class CustodialExchange(mesa.Agent):
         assets, liabilities = self.book_assets_usd(), self.liabilities_usd()
         eid = self.model.events.add(
             "withdrawal_freeze", step=self.model.steps, venue=self.name,
-            value_usd=liabilities - assets, cause_id=self.last_loss_event,
+            value_usd=liabilities - assets, cause_id=self._loss_cause(),
             detail=f"{self.name} froze withdrawals: its losses left ${assets:,.0f} of assets "
                    f"against ${liabilities:,.0f} of liabilities")
-        self.model.declare_default(self, eid, f"{self.name} was insolvent after its losses")
+        self._default(eid, f"{self.name} was insolvent after its losses")
 
     def _write_down(self) -> None:
         """Write off ``writedown_frac`` of the illiquid (external) assets at ``writedown_step``."""
@@ -310,7 +380,7 @@ class CustodialExchange(mesa.Agent):
                 "withdrawal_freeze", step=self.model.steps, venue=self.name,
                 value_usd=amount - paid,
                 detail=f"{self.name} could not repay ${amount - paid:,.0f} recalled by {lender}")
-            self.model.declare_default(self, eid, f"{self.name} missed a loan recall")
+            self._default(eid, f"{self.name} missed a loan recall")
         return paid
 
     def _settle_payables(self) -> None:
@@ -329,7 +399,7 @@ class CustodialExchange(mesa.Agent):
             eid = self.model.events.add(
                 "withdrawal_freeze", step=now, venue=self.name, value_usd=owed,
                 detail=f"{self.name} could not settle ${owed:,.0f} of cross-margin transfers")
-            self.model.declare_default(self, eid, f"{self.name} failed to settle transfers")
+            self._default(eid, f"{self.name} failed to settle transfers")
 
     def drop_payables(self, cause_id: int) -> None:
         """On default: transfers in flight are frozen with everything else."""
