@@ -6,9 +6,6 @@ Every page is guarded: a request leaving 127.0.0.1 or a JavaScript error fails t
 
 from __future__ import annotations
 
-import logging
-import threading
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -17,22 +14,6 @@ import pytest
 pytestmark = pytest.mark.browser
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
-
-
-@pytest.fixture(scope="module")
-def app_url() -> Iterator[str]:
-    """One dashboard server for the module (the default scenario precomputed once)."""
-    from werkzeug.serving import make_server
-
-    from dashboard.app import create_app
-
-    logging.getLogger("werkzeug").setLevel(logging.ERROR)
-    app = create_app("default")
-    srv = make_server("127.0.0.1", 0, app.server, threaded=True)
-    threading.Thread(target=srv.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{srv.server_port}/"
-    srv.shutdown()
-    srv.server_close()
 
 
 def _open(page: Any, url: str) -> None:

@@ -9,9 +9,6 @@ the last step shows the institutions its run defaulted. Pages are guarded like t
 
 from __future__ import annotations
 
-import logging
-import threading
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -20,22 +17,6 @@ import pytest
 pytestmark = pytest.mark.browser
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
-
-
-@pytest.fixture(scope="module")
-def app_url() -> Iterator[str]:
-    """One dashboard server for the module (it opens on the default scenario)."""
-    from werkzeug.serving import make_server
-
-    from dashboard.app import create_app
-
-    logging.getLogger("werkzeug").setLevel(logging.ERROR)
-    app = create_app("default")
-    srv = make_server("127.0.0.1", 0, app.server, threaded=True)
-    threading.Thread(target=srv.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{srv.server_port}/"
-    srv.shutdown()
-    srv.server_close()
 
 
 def _run_preset(page: Any, url: str, preset: str, field: str) -> None:
