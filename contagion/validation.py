@@ -21,6 +21,7 @@ from contagion.errors import ParameterError
 
 __all__ = [
     "check_array",
+    "check_bool",
     "check_choice",
     "check_exposure_matrix",
     "check_int",
@@ -107,6 +108,23 @@ def scalar_or_array(arr: NDArray[np.float64]) -> float | NDArray[np.float64]:
     """A 0-d result as a Python float, anything else as the array (vectorised functions
     return what they were given: a scalar for scalars)."""
     return float(arr) if arr.ndim == 0 else arr
+
+
+def check_bool(name: str, value: Any) -> bool:
+    """Return ``value`` if it is a bool (not 0/1, not a string), else raise.
+
+    Examples
+    --------
+    >>> check_bool("cross_margin", True)
+    True
+    >>> check_bool("cross_margin", 1)
+    Traceback (most recent call last):
+    ...
+    contagion.errors.ParameterError: parameter 'cross_margin' = 1 is invalid: allowed true or false
+    """
+    if not isinstance(value, bool):
+        raise ParameterError(name, value, "true or false")
+    return value
 
 
 def check_choice(name: str, value: Any, choices: Collection[Any]) -> Any:

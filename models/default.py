@@ -19,7 +19,6 @@ and ``n_traders`` traders, some cross-margined. The cascade the shock sets off:
 
 from __future__ import annotations
 
-from contagion.errors import ParameterError
 from contagion.params import (
     AssetParams,
     CollateralParams,
@@ -37,7 +36,7 @@ from contagion.params import (
     TraderParams,
 )
 from contagion.scenario import Scenario
-from contagion.validation import check_choice, check_int, check_real
+from contagion.validation import check_bool, check_choice, check_int, check_real
 
 __all__ = ["default_market"]
 
@@ -108,8 +107,7 @@ def default_market(
     check_real("mean_leverage", mean_leverage, low=1, high=10)
     check_choice("shortfall_policy", shortfall_policy, ("adl", "socialise"))
     for flag in ("cross_margin", "solvency_proofs", "dynamic_margin"):
-        if not isinstance(locals()[flag], bool):
-            raise ParameterError(flag, locals()[flag], "true or false")
+        check_bool(flag, locals()[flag])
     wealth_scale = 1000 / n_traders
     d = amm_depth_scale
     eth_oracle_delay = oracle_delay_steps

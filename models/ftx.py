@@ -11,7 +11,6 @@ its users' money to Genesis. A DeFi lending venue on ETH sees only a mild sell-o
 
 from __future__ import annotations
 
-from contagion.errors import ParameterError
 from contagion.params import (
     AssetParams,
     CollateralParams,
@@ -29,7 +28,7 @@ from contagion.params import (
     TraderParams,
 )
 from contagion.scenario import Scenario
-from contagion.validation import check_int, check_real
+from contagion.validation import check_bool, check_int, check_real
 
 __all__ = ["ftx_collapse"]
 
@@ -131,8 +130,7 @@ def ftx_collapse(
     check_real("ftt_dump_usd", ftt_dump_usd, low=0, high=5e9)
     check_real("shock_frac", shock_frac, low=0, high=1, high_open=True)
     check_real("run_speed_frac", run_speed_frac, low=0, high=1, low_open=True)
-    if not isinstance(solvency_proofs, bool):
-        raise ParameterError("solvency_proofs", solvency_proofs, "true or false")
+    check_bool("solvency_proofs", solvency_proofs)
     wealth_scale = 1000 / n_traders
     lent_usd = rehypothecation_frac * FTX_DEPOSITS_USD
     credit = [

@@ -10,7 +10,6 @@ is wiped and the rest of the loss falls on Mango's depositors.
 
 from __future__ import annotations
 
-from contagion.errors import ParameterError
 from contagion.params import (
     AssetParams,
     ExploitParams,
@@ -25,7 +24,7 @@ from contagion.params import (
     TraderParams,
 )
 from contagion.scenario import Scenario
-from contagion.validation import check_choice, check_int, check_real
+from contagion.validation import check_bool, check_choice, check_int, check_real
 
 __all__ = ["mango_markets"]
 
@@ -107,8 +106,7 @@ def mango_markets(
     check_real("pump_usd", pump_usd, low=0, high=1e8)
     check_choice("oracle_source", oracle_source, ("pool_spot", "external"))
     check_real("insurance_fund_scale", insurance_fund_scale, low=0, high=1e6)
-    if not isinstance(upnl_collateral, bool):
-        raise ParameterError("upnl_collateral", upnl_collateral, "true or false")
+    check_bool("upnl_collateral", upnl_collateral)
     wealth_scale = 1000 / n_traders
     pump = ((PoolManipulationParams(pool="MNGO/USDC", start_step=PUMP_START_STEP,
                                     duration_steps=PUMP_STEPS,

@@ -10,7 +10,6 @@ loops at an Aave-like lender are liquidated, selling more stETH into the same po
 
 from __future__ import annotations
 
-from contagion.errors import ParameterError
 from contagion.params import (
     AssetParams,
     CollateralParams,
@@ -26,7 +25,7 @@ from contagion.params import (
     TraderParams,
 )
 from contagion.scenario import Scenario
-from contagion.validation import check_int, check_real
+from contagion.validation import check_bool, check_int, check_real
 
 __all__ = ["steth_celsius"]
 
@@ -149,8 +148,7 @@ def steth_celsius(
     check_real("amm_depth_scale", amm_depth_scale, low=0, high=1e6, low_open=True)
     check_int("oracle_delay_steps", oracle_delay_steps, low=0, high=10_000)
     check_real("liquidator_capital_usd", liquidator_capital_usd, low=0, allow_inf=True)
-    if not isinstance(celsius_forced_selling, bool):
-        raise ParameterError("celsius_forced_selling", celsius_forced_selling, "true or false")
+    check_bool("celsius_forced_selling", celsius_forced_selling)
     d = amm_depth_scale
     steth_usd = MAY_RATIO * ETH_USD
     ratio_shock = max(0.0, 1.0 - (1.0 - discount_frac) / MAY_RATIO)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from contagion.errors import ParameterError
 from contagion.params import (
     AssetParams,
     CollateralParams,
@@ -19,7 +18,7 @@ from contagion.params import (
     YieldVenueParams,
 )
 from contagion.scenario import Scenario
-from contagion.validation import check_int, check_real
+from contagion.validation import check_bool, check_int, check_real
 
 __all__ = ["terra_ust"]
 
@@ -136,8 +135,7 @@ def terra_ust(
     check_real("reserve_usd", reserve_usd, low=0, high=1e12)
     check_int("oracle_delay_steps", oracle_delay_steps, low=0, high=10_000)
     check_real("amm_depth_scale", amm_depth_scale, low=0, high=1e6, low_open=True)
-    if not isinstance(sophistication_ordered, bool):
-        raise ParameterError("sophistication_ordered", sophistication_ordered, "true or false")
+    check_bool("sophistication_ordered", sophistication_ordered)
     d = amm_depth_scale
     wealth_scale = 1000 / n_traders
     sale = ((PoolManipulationParams(pool="UST/USDC", start_step=2, duration_steps=2,
