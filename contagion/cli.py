@@ -1,12 +1,15 @@
 """The ``contagion`` command: parses arguments and calls library functions.
 
 ``contagion dashboard [--host H] [--port P] [--scenario NAME]`` starts the Dash app;
-``contagion run [SCENARIO] [--steps N] [--seed S] [--set key=value ...] [--out DIR]``
+``contagion run [SCENARIO|FILE] [--steps N] [--seed S] [--set key=value ...] [--out DIR]``
 runs one simulation headless, writes its outputs and prints a one-screen summary;
 ``contagion network FILE --shock NODE=FRAC`` stresses an exposure network;
 ``contagion sweep SPEC [--workers N] [--scheduler tcp://HOST:8786] [--out DIR] [--resume]
 [--smoke] [--serial]`` runs a parameter sweep; ``contagion report RESULTS_DIR`` analyses it;
-``contagion scenarios`` lists the presets and their parameters. Bad input exits with
+``contagion scenarios`` lists the presets and their parameters, ``contagion scenarios show
+NAME [--format toml|json]`` writes one as a scenario file and ``contagion scenarios schema``
+prints the JSON Schema of scenario files; wherever a preset name is taken, a scenario
+file's path (``mine.toml``) is taken too. Bad input exits with
 status 2 and a message naming the parameter; nothing is half-written.
 
 The CLI is the composition root: it is the one place in ``contagion`` that imports the
@@ -32,18 +35,15 @@ log = logging.getLogger("contagion")
 
 
 def build_scenario(name: str, settings: Sequence[str]) -> Scenario:
-    """The preset ``name`` with ``key=value`` settings applied.
+    """The preset (or scenario file) ``name`` with ``key=value`` settings applied.
 
-    A key that is a parameter of the preset function (``n_traders``, ``shock_frac``...)
-    is passed to it; a dotted key (``lending.LendA.reserve_usd``) replaces that field of
-    the built scenario. Values are converted to the parameter's type.
+    A key that is a parameter of the preset function (``n_traders``, ``shock_frac``...;
+    a file's are ``n_traders`` and ``steps``) is passed to it; a dotted key
+    (``lending.LendA.reserve_usd``) replaces that field of the built scenario. Values are
+    converted to the parameter's type.
     """
-    from models import SCENARIOS, get_scenario, scenario_parameters
+    from models import get_scenario, scenario_parameters
 
-    if name not in SCENARIOS:
-        from contagion.errors import UnknownScenarioError
-
-        raise UnknownScenarioError(name, sorted(SCENARIOS))
     preset = scenario_parameters(name)
     kwargs: dict[str, Any] = {}
     dotted: list[tuple[str, str]] = []
@@ -114,7 +114,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
     write_run(result, out, overwrite=args.force)
     print(format_summary(result.summary, result.events))
     print(f"\noutputs written to {out}/ (events, series, venues, node_states: Parquet; "
-          "network.json; summary.json)")
+          "network.json; summary.json; scenario.toml)")
     return 0
 
 
@@ -147,12 +147,9 @@ def _cmd_network(args: argparse.Namespace) -> int:
 
 
 def _cmd_dashboard(args: argparse.Namespace) -> int:
-    from models import SCENARIOS
+    from models import get_scenario
 
-    if args.scenario not in SCENARIOS:
-        from contagion.errors import UnknownScenarioError
-
-        raise UnknownScenarioError(args.scenario, sorted(SCENARIOS))
+    get_scenario(args.scenario)  # an unknown preset or a bad file stops here, before Dash loads
     if not 0 < args.port < 65536:
         raise ParameterError("--port", args.port, "1 <= x <= 65,535")
     from dashboard.app import serve  # imported here: contagion itself never loads Dash
@@ -179,6 +176,20 @@ def _cmd_report(args: argparse.Namespace) -> int:
 def _cmd_scenarios(args: argparse.Namespace) -> int:
     from models import SCENARIOS, scenario_parameters
 
+    action = getattr(args, "action", None) or "list"
+    if action == "show":
+        from contagion.scenario_file import dump_json, dumps
+
+        scenario = build_scenario(args.name, args.set or [])
+        sys.stdout.write(dumps(scenario) if args.format == "toml" else dump_json(scenario))
+        return 0
+    if action == "schema":
+        import json
+
+        from contagion.scenario_file import json_schema
+
+        print(json.dumps(json_schema(), indent=2))
+        return 0
     for name, fn in SCENARIOS.items():
         doc = (inspect.getdoc(fn) or "").splitlines()[0]
         print(f"{name}: {doc}")
@@ -195,10 +206,12 @@ def _parser() -> argparse.ArgumentParser:
     d = sub.add_parser("dashboard", help="start the dashboard (Dash app) on the default scenario")
     d.add_argument("--host", default="127.0.0.1", help="interface to bind (default 127.0.0.1)")
     d.add_argument("--port", type=int, default=8050, help="port (default 8050)")
-    d.add_argument("--scenario", default="default", help="preset shown on first load")
+    d.add_argument("--scenario", default="default",
+                   help="preset or scenario file (.toml/.json) shown on first load")
     d.set_defaults(func=_cmd_dashboard)
     r = sub.add_parser("run", help="run one simulation headless and write its outputs")
-    r.add_argument("scenario", nargs="?", default="default", help="preset name (default: default)")
+    r.add_argument("scenario", nargs="?", default="default",
+                   help="preset name or scenario file (.toml/.json; default: the preset default)")
     r.add_argument("--steps", type=int, help="number of steps (default: the scenario's horizon)")
     r.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     r.add_argument("--set", action="append", metavar="KEY=VALUE",
@@ -227,9 +240,21 @@ def _parser() -> argparse.ArgumentParser:
     rp.add_argument("results_dir", help="a sweep's output directory")
     rp.add_argument("--out", help="report directory (default RESULTS_DIR/report)")
     rp.set_defaults(func=_cmd_report)
-    s = sub.add_parser("scenarios", help="list the scenario presets")
+    s = sub.add_parser("scenarios", help="list the presets; write one as a scenario file; "
+                                         "print the scenario file's JSON Schema")
     s.add_argument("-v", "--verbose", action="store_true", help="also list their parameters")
     s.set_defaults(func=_cmd_scenarios)
+    s_sub = s.add_subparsers(dest="action")
+    s_list = s_sub.add_parser("list", help="list the presets (the default)")
+    s_list.add_argument("-v", "--verbose", action="store_true", help="also list their parameters")
+    s_show = s_sub.add_parser("show", help="write a preset (or a scenario file, normalised) as a "
+                                           "scenario file on standard output")
+    s_show.add_argument("name", help="preset name or scenario file, e.g. default or mine.toml")
+    s_show.add_argument("--format", choices=("toml", "json"), default="toml",
+                        help="file format (default toml)")
+    s_show.add_argument("--set", action="append", metavar="KEY=VALUE",
+                        help="override a parameter first, as for `contagion run` (repeatable)")
+    s_sub.add_parser("schema", help="print the JSON Schema of scenario files")
     return p
 
 
@@ -248,6 +273,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ContagionError as exc:
         print(f"contagion: error: {exc}", file=sys.stderr)
         return 2
+    except BrokenPipeError:  # `contagion scenarios show x | head`: the reader left, not an error
+        import os
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -15,6 +15,7 @@ __all__ = [
     "NetworkFormatError",
     "ParameterError",
     "RunCancelled",
+    "ScenarioFileError",
     "UnknownScenarioError",
 ]
 
@@ -61,7 +62,8 @@ class UnknownScenarioError(ContagionError, KeyError):
     def __init__(self, name: str, known: list[str]) -> None:
         self.name = name
         self.known = known
-        super().__init__(f"unknown scenario {name!r}; known scenarios: {', '.join(known)}")
+        super().__init__(f"unknown scenario {name!r}; known scenarios: {', '.join(known)} "
+                         "(or a scenario file's path, ending .toml or .json)")
 
     def __str__(self) -> str:  # KeyError would quote the whole message
         return str(self.args[0])
@@ -69,6 +71,11 @@ class UnknownScenarioError(ContagionError, KeyError):
 
 class NetworkFormatError(ContagionError, ValueError):
     """A user-supplied exposure network cannot be read."""
+
+
+class ScenarioFileError(ContagionError, ValueError):
+    """A scenario file cannot be read: bad syntax, an unknown or missing key, a wrong type,
+    or a value out of range. The message names the file and the key path."""
 
 
 class RunCancelled(ContagionError):

@@ -16,6 +16,7 @@ from typing import Any
 from contagion.errors import ParameterError
 from contagion.network import write_network
 from contagion.runner import RunResult
+from contagion.scenario_file import dumps
 
 __all__ = ["write_run"]
 
@@ -31,8 +32,9 @@ def _jsonable(x: Any) -> Any:
 
 
 def write_run(result: RunResult, out: str | Path, *, overwrite: bool = False) -> Path:
-    """Write events, series, venues, node states (Parquet and CSV), network (JSON) and
-    summary (JSON) to ``out``.
+    """Write events, series, venues, node states (Parquet and CSV), network (JSON),
+    summary (JSON) and the scenario it ran (``scenario.toml``, so ``contagion run
+    out/scenario.toml --seed S`` runs it again) to ``out``.
 
     Raises :class:`ParameterError` naming ``out`` if it exists and is not empty, unless
     ``overwrite``.
@@ -52,6 +54,7 @@ def write_run(result: RunResult, out: str | Path, *, overwrite: bool = False) ->
         result.node_states.to_parquet(tmp / "node_states.parquet", index=False)
         write_network(result.network, tmp / "network.json")
         (tmp / "summary.json").write_text(json.dumps(_jsonable(result.summary), indent=2))
+        (tmp / "scenario.toml").write_text(dumps(result.scenario), encoding="utf-8")
         if out.exists():
             old = out.with_name(f".{out.name}.old")
             if old.exists():

@@ -64,12 +64,21 @@ def field_controls(scenario: str) -> list[html.Div]:
     return [_field(f, d) for f, d in fields_for(scenario)]
 
 
+def scenario_options(scenario: str) -> list[dict[str, str]]:
+    """The presets, and the scenario file the app was started on (``--scenario mine.toml``)."""
+    options = [{"label": name, "value": name} for name in SCENARIOS]
+    if scenario not in SCENARIOS:
+        options.insert(0, {"label": f"file: {scenario}", "value": scenario})
+    return options
+
+
 def controls(scenario: str) -> html.Div:
     """The run form for ``scenario``."""
     return html.Div([
         html.H3("Run", style={"marginTop": 0}),
         html.Label("Scenario", style={"fontSize": "13px"}),
-        dcc.Dropdown(id=ids.SCENARIO, options=list(SCENARIOS), value=scenario, clearable=False),
+        dcc.Dropdown(id=ids.SCENARIO, options=scenario_options(scenario), value=scenario,
+                     clearable=False),
         html.Div(field_controls(scenario), id="param-fields", style={"marginTop": "8px"}),
         html.Label("Seed", style={"fontSize": "13px"}),
         dcc.Input(id=ids.SEED, type="number", value=0, step=1, min=0, debounce=True,

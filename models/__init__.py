@@ -2,16 +2,25 @@
 
 Use :func:`get_scenario` with a name from :data:`SCENARIOS` and keyword overrides of the
 preset's own parameters, e.g. ``get_scenario("default", n_traders=1_000_000)``.
+
+Wherever a preset name is taken (here, the CLI, sweep specs, the dashboard), a scenario
+file's path (``mine.toml`` or ``mine.json``, see :mod:`contagion.scenario_file`) is taken
+too; its parameters are :data:`FILE_PARAMETERS` (``n_traders``, ``steps``), and any other
+field is reached by a dotted path (:func:`contagion.scenario.override`). Every preset also
+ships as a file in ``models/scenarios/`` (written from the preset with its defaults).
 """
 
 from __future__ import annotations
 
 import inspect
+import os
 from collections.abc import Callable
+from functools import lru_cache
+from pathlib import Path
 from typing import Any
 
 from contagion.errors import ParameterError, UnknownScenarioError
-from contagion.scenario import Scenario
+from contagion.scenario import Scenario, override
 from models.black_thursday import black_thursday
 from models.classic.fire_sales_preset import fire_sales_demo
 from models.classic.interbank import debtrank_demo, eisenberg_noe_demo, gai_kapadia_demo
@@ -22,7 +31,14 @@ from models.october_2025 import october_2025
 from models.steth_celsius import steth_celsius
 from models.terra import terra_ust
 
-__all__ = ["SCENARIOS", "get_scenario", "scenario_parameters"]
+__all__ = [
+    "FILE_PARAMETERS",
+    "SCENARIOS",
+    "SCENARIO_FILES",
+    "get_scenario",
+    "is_scenario_file",
+    "scenario_parameters",
+]
 
 SCENARIOS: dict[str, Callable[..., Scenario]] = {
     "default": default_market,
@@ -39,8 +55,61 @@ SCENARIOS: dict[str, Callable[..., Scenario]] = {
 }
 
 
+#: Where the presets ship as scenario files (``<name>.toml``, each the preset's defaults).
+SCENARIO_FILES = Path(__file__).parent / "scenarios"
+
+#: The parameters every scenario file has, and the field each one sets. As in the presets,
+#: ``n_traders`` resizes the population at the same market size in dollars: it also scales
+#: ``traders.mean_wealth_usd`` by old / new count (a dotted ``traders.n_traders`` does not).
+FILE_PARAMETERS = {"n_traders": "traders.n_traders", "steps": "market.steps"}
+
+
+def is_scenario_file(ref: str) -> bool:
+    """Whether ``ref`` names a scenario file (a ``.toml`` or ``.json`` path), not a preset."""
+    return isinstance(ref, str) and ref.lower().endswith((".toml", ".json"))
+
+
+@lru_cache(maxsize=32)
+def _load_file(path: str, mtime_ns: int, size: int, shown_as: str) -> Scenario:
+    """The scenario file at ``path`` (read again when it changes on disk); errors name it
+    ``shown_as``, the path as the user wrote it."""
+    from contagion.scenario_file import loads
+
+    try:
+        text = Path(path).read_bytes().decode("utf-8")
+    except UnicodeDecodeError as exc:
+        from contagion.errors import ScenarioFileError
+
+        raise ScenarioFileError(f"{shown_as}: not UTF-8 text (byte {exc.start})") from None
+    return loads(text, source=shown_as, fmt=Path(path).suffix.lower().lstrip("."))
+
+
+def _file_scenario(ref: str) -> Scenario:
+    from contagion.errors import ScenarioFileError
+    from contagion.scenario_file import MAX_FILE_BYTES
+
+    path = os.path.abspath(ref)
+    try:
+        st = os.stat(path)
+    except OSError:
+        raise ScenarioFileError(f"{ref}: no such scenario file") from None
+    if not Path(path).is_file():
+        raise ScenarioFileError(f"{ref}: not a file")
+    if st.st_size > MAX_FILE_BYTES:
+        raise ScenarioFileError(f"{ref}: {st.st_size:,} bytes; a scenario file is at most "
+                                f"{MAX_FILE_BYTES:,} bytes")
+    try:
+        return _load_file(path, st.st_mtime_ns, st.st_size, ref)
+    except PermissionError:
+        raise ScenarioFileError(f"{ref}: cannot be read (permission denied)") from None
+
+
 def scenario_parameters(name: str) -> dict[str, Any]:
-    """The preset's keyword parameters and their defaults."""
+    """The preset's keyword parameters and their defaults (for a scenario file: its
+    :data:`FILE_PARAMETERS` and their values in the file)."""
+    if is_scenario_file(name):
+        sc = _file_scenario(name)
+        return {"n_traders": sc.traders.n_traders, "steps": sc.market.steps}
     if name not in SCENARIOS:
         raise UnknownScenarioError(name, sorted(SCENARIOS))
     sig = inspect.signature(SCENARIOS[name])
@@ -48,7 +117,8 @@ def scenario_parameters(name: str) -> dict[str, Any]:
 
 
 def get_scenario(name: str = "default", **overrides: Any) -> Scenario:
-    """Build the preset ``name`` with ``overrides`` of its keyword parameters.
+    """Build the preset ``name`` with ``overrides`` of its keyword parameters (or read the
+    scenario file ``name`` and set its :data:`FILE_PARAMETERS`).
 
     Examples
     --------
@@ -64,4 +134,14 @@ def get_scenario(name: str = "default", **overrides: Any) -> Scenario:
         if key not in params:
             raise ParameterError(key, overrides[key], "a parameter of scenario "
                                  f"{name!r}: " + ", ".join(params))
+    if is_scenario_file(name):
+        scenario = _file_scenario(name)
+        for key, value in overrides.items():
+            if key == "n_traders" and isinstance(value, int) and not isinstance(value, bool) \
+                    and value > 0:
+                old = scenario.traders
+                scenario = override(scenario, "traders.mean_wealth_usd",
+                                    old.mean_wealth_usd * (old.n_traders / value))
+            scenario = override(scenario, FILE_PARAMETERS[key], value)
+        return scenario
     return SCENARIOS[name](**overrides)

@@ -15,7 +15,7 @@ import difflib
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from contagion.errors import ParameterError, UnknownScenarioError
+from contagion.errors import ContagionError, ParameterError, UnknownScenarioError
 from contagion.scenario import Scenario
 from contagion.sweep.spec import SpecError, SweepSpec, SweptAxis, SweptRange
 from contagion.sweep.task import IDENTITY_COLUMNS, blame_key, build_scenario
@@ -126,12 +126,16 @@ def check_spec(spec: SweepSpec) -> SweepSpec:
     swept.mean_levrage
     did you mean 'mean_leverage'?
     """
-    from models import SCENARIOS, scenario_parameters
+    from models import SCENARIOS, is_scenario_file, scenario_parameters
 
-    if spec.scenario not in SCENARIOS:
+    if not is_scenario_file(spec.scenario) and spec.scenario not in SCENARIOS:
         raise SpecError("sweep.scenario", f"unknown scenario {spec.scenario!r} "
-                                          f"(known: {', '.join(sorted(SCENARIOS))})")
-    preset = scenario_parameters(spec.scenario)
+                                          f"(known: {', '.join(sorted(SCENARIOS))}, or a "
+                                          "scenario file's path ending .toml or .json)")
+    try:
+        preset = scenario_parameters(spec.scenario)
+    except ContagionError as exc:  # the scenario file cannot be read
+        raise SpecError("sweep.scenario", str(exc)) from None
     sections: list[tuple[str, Mapping[str, Any]]] = [("fixed", spec.fixed), ("swept", spec.swept)]
     for where, table in sections:
         for k in table:

@@ -131,7 +131,11 @@ class SweepSpec:
 
 
 def load_spec(path: str | Path) -> SweepSpec:
-    """Read and parse the TOML sweep spec at ``path``; ``name`` defaults to the file's stem."""
+    """Read and parse the TOML sweep spec at ``path``; ``name`` defaults to the file's stem.
+
+    A ``sweep.scenario`` that is a scenario file's relative path (``mine.toml``) is read
+    relative to the spec's own folder, and kept as an absolute path (what workers open).
+    """
     path = Path(path)
     try:
         with path.open("rb") as fh:
@@ -140,7 +144,10 @@ def load_spec(path: str | Path) -> SweepSpec:
         raise SpecError("spec", f"no such file {str(path)!r}") from None
     except tomllib.TOMLDecodeError as exc:
         raise SpecError("spec", f"{path} is not valid TOML: {exc}") from None
-    return parse_spec(data, default_name=path.stem)
+    spec = parse_spec(data, default_name=path.stem)
+    if spec.scenario.lower().endswith((".toml", ".json")) and not Path(spec.scenario).is_absolute():
+        spec = dataclasses.replace(spec, scenario=str((path.parent / spec.scenario).resolve()))
+    return spec
 
 
 def _is_int(v: Any) -> bool:
@@ -258,7 +265,8 @@ def parse_spec(data: Mapping[str, Any], *, default_name: str | None = None) -> S
         raise SpecError("sweep.name", f"must be a non-empty string, got {name!r}")
     scenario = sweep.get("scenario", "default")
     if not isinstance(scenario, str):
-        raise SpecError("sweep.scenario", f"must be a scenario name, got {scenario!r}")
+        raise SpecError("sweep.scenario", f"must be a preset name or a scenario file's path, "
+                                          f"got {scenario!r}")
     design = sweep.get("design", "grid")
     if design not in DESIGNS:
         raise SpecError("sweep.design", f"unknown design {design!r} (known: {', '.join(DESIGNS)})")
