@@ -5,6 +5,10 @@ Every dataclass here is keyword-only and frozen, and checks its fields in
 parameter's dotted name, the value and the allowed range. Variants are made with
 :func:`dataclasses.replace` (or :func:`contagion.scenario.override` for dotted keys).
 
+A field's own range is declared on it, ``fee_frac: Annotated[float, Real(low=0, high=0.1)]``
+(:mod:`contagion.constraints`): ``check_fields`` checks those first, in field order, and the
+JSON Schema of a scenario file carries them. Checks across fields follow in code.
+
 Units: prices in USD, amounts in asset units, ``*_usd`` in USD, ``*_frac`` as fractions,
 ``*_steps`` in model steps (``MarketParams.step_minutes`` minutes each).
 """
@@ -12,9 +16,11 @@ Units: prices in USD, amounts in asset units, ``*_usd`` in USD, ``*_frac`` as fr
 from __future__ import annotations
 
 from dataclasses import dataclass, fields
+from typing import Annotated
 
+from contagion.constraints import Bool, Int, Name, OneOf, Real, Text, check_fields
 from contagion.errors import ParameterError
-from contagion.validation import check_choice, check_int, check_real
+from contagion.validation import check_real
 
 __all__ = [
     "AssetParams",
@@ -51,13 +57,6 @@ def _name(prefix: str, obj: object) -> str:
     return f"{prefix}[{label}]" if label else prefix
 
 
-def _check_name(where: str, value: object) -> None:
-    ok = isinstance(value, str) and value and all(ch.isalnum() or ch in "-_/" for ch in value)
-    if not ok:
-        raise ParameterError(f"{where}.name", value,
-                             "a non-empty name of letters, digits, '-', '_' or '/'")
-
-
 @dataclass(frozen=True, kw_only=True)
 class AssetParams:
     """An asset: the numeraire stablecoin, a volatile collateral asset or a venue token.
@@ -78,23 +77,17 @@ class AssetParams:
     its pools' ``arb_capacity_usd_per_step`` allows.
     """
 
-    name: str
-    kind: str
-    initial_price_usd: float
+    name: Annotated[str, Name()]
+    kind: Annotated[str, OneOf(ASSET_KINDS)]
+    initial_price_usd: Annotated[float, Real(low=0, low_open=True)]
     issuer: str | None = None
-    crash_on_issuer_default_frac: float = 0.9
-    external_depth_usd: float = 5e8
+    crash_on_issuer_default_frac: Annotated[float, Real(low=0, high=1, high_open=True)] = 0.9
+    external_depth_usd: Annotated[float, Real(low=0, low_open=True, allow_inf=True)] = 5e8
     underlying: str | None = None
 
     def __post_init__(self) -> None:
         where = _name("assets", self)
-        _check_name(where, self.name)
-        check_choice(f"{where}.kind", self.kind, ASSET_KINDS)
-        check_real(f"{where}.initial_price_usd", self.initial_price_usd, low=0, low_open=True)
-        check_real(f"{where}.crash_on_issuer_default_frac", self.crash_on_issuer_default_frac,
-                   low=0, high=1, high_open=True)
-        check_real(f"{where}.external_depth_usd", self.external_depth_usd, low=0, low_open=True,
-                   allow_inf=True)
+        check_fields(self, where)
         if self.kind == "venue_token" and not self.issuer:
             raise ParameterError(f"{where}.issuer", self.issuer, "the name of the issuing venue",
                                  "a venue token needs an issuer")
@@ -124,27 +117,18 @@ class PricePathParams:
     """
 
     asset: str
-    kind: str = "crash"
-    shock_frac: float = 0.35
-    shock_start_step: int = 12
-    shock_duration_steps: int = 36
-    vol_per_step: float = 0.002
-    drift_per_step: float = 0.0
-    jump_rate_per_step: float = 0.0
-    jump_mean: float = -0.05
-    jump_std: float = 0.03
+    kind: Annotated[str, OneOf(PATH_KINDS)] = "crash"
+    shock_frac: Annotated[float, Real(low=0, high=1, high_open=True)] = 0.35
+    shock_start_step: Annotated[int, Int(low=0)] = 12
+    shock_duration_steps: Annotated[int, Int(low=1)] = 36
+    vol_per_step: Annotated[float, Real(low=0, high=0.5)] = 0.002
+    drift_per_step: Annotated[float, Real(low=-0.1, high=0.1)] = 0.0
+    jump_rate_per_step: Annotated[float, Real(low=0, high=1)] = 0.0
+    jump_mean: Annotated[float, Real(low=-1, high=1)] = -0.05
+    jump_std: Annotated[float, Real(low=0, high=1)] = 0.03
 
     def __post_init__(self) -> None:
-        where = _name("paths", self)
-        check_choice(f"{where}.kind", self.kind, PATH_KINDS)
-        check_real(f"{where}.shock_frac", self.shock_frac, low=0, high=1, high_open=True)
-        check_int(f"{where}.shock_start_step", self.shock_start_step, low=0)
-        check_int(f"{where}.shock_duration_steps", self.shock_duration_steps, low=1)
-        check_real(f"{where}.vol_per_step", self.vol_per_step, low=0, high=0.5)
-        check_real(f"{where}.drift_per_step", self.drift_per_step, low=-0.1, high=0.1)
-        check_real(f"{where}.jump_rate_per_step", self.jump_rate_per_step, low=0, high=1)
-        check_real(f"{where}.jump_mean", self.jump_mean, low=-1, high=1)
-        check_real(f"{where}.jump_std", self.jump_std, low=0, high=1)
+        check_fields(self, _name("paths", self))
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -157,19 +141,14 @@ class PoolParams:
     market, whose depth is the asset's ``external_depth_usd``).
     """
 
-    name: str
+    name: Annotated[str, Name()]
     base: str
-    reserve_base: float
-    fee_frac: float = 0.003
-    arb_capacity_usd_per_step: float = 1e6
+    reserve_base: Annotated[float, Real(low=0, low_open=True)]
+    fee_frac: Annotated[float, Real(low=0, high=0.1)] = 0.003
+    arb_capacity_usd_per_step: Annotated[float, Real(low=0, allow_inf=True)] = 1e6
 
     def __post_init__(self) -> None:
-        where = _name("pools", self)
-        _check_name(where, self.name)
-        check_real(f"{where}.reserve_base", self.reserve_base, low=0, low_open=True)
-        check_real(f"{where}.fee_frac", self.fee_frac, low=0, high=0.1)
-        check_real(f"{where}.arb_capacity_usd_per_step", self.arb_capacity_usd_per_step, low=0,
-                   allow_inf=True)
+        check_fields(self, _name("pools", self))
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -184,22 +163,15 @@ class PoolManipulationParams:
     """
 
     pool: str
-    start_step: int
-    duration_steps: int
-    notional_usd_per_step: float
-    direction: str = "pump"
-    actor: str = "an attacker"
+    start_step: Annotated[int, Int(low=0)]
+    duration_steps: Annotated[int, Int(low=1)]
+    notional_usd_per_step: Annotated[float, Real(low=0, low_open=True)]
+    direction: Annotated[str, OneOf(("pump", "dump"))] = "pump"
+    actor: Annotated[str, Text("a non-empty description of who trades, e.g. 'panic sellers'")] = (
+        "an attacker")
 
     def __post_init__(self) -> None:
-        where = f"manipulations[{self.pool}]"
-        check_int(f"{where}.start_step", self.start_step, low=0)
-        check_int(f"{where}.duration_steps", self.duration_steps, low=1)
-        check_real(f"{where}.notional_usd_per_step", self.notional_usd_per_step, low=0,
-                   low_open=True)
-        check_choice(f"{where}.direction", self.direction, ("pump", "dump"))
-        if not isinstance(self.actor, str) or not self.actor.strip():
-            raise ParameterError(f"{where}.actor", self.actor,
-                                 "a non-empty description of who trades, e.g. 'panic sellers'")
+        check_fields(self, f"manipulations[{self.pool}]")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -212,27 +184,21 @@ class OracleParams:
     publication or ``heartbeat_steps`` have passed (Chainlink-style).
     """
 
-    name: str
+    name: Annotated[str, Name()]
     asset: str
-    source: str = "external"
+    source: Annotated[str, OneOf(ORACLE_SOURCES)] = "external"
     pool: str | None = None
-    twap_window_steps: int = 6
-    heartbeat_steps: int = 12
-    deviation_threshold_frac: float = 0.005
-    delay_steps: int = 0
+    twap_window_steps: Annotated[int, Int(low=1, high=10_000)] = 6
+    heartbeat_steps: Annotated[int, Int(low=1, high=100_000)] = 12
+    deviation_threshold_frac: Annotated[float, Real(low=0, high=1)] = 0.005
+    delay_steps: Annotated[int, Int(low=0, high=10_000)] = 0
 
     def __post_init__(self) -> None:
         where = _name("oracles", self)
-        _check_name(where, self.name)
-        check_choice(f"{where}.source", self.source, ORACLE_SOURCES)
+        check_fields(self, where)
         if self.source != "external" and not self.pool:
             raise ParameterError(f"{where}.pool", self.pool, "the name of a pool",
                                  f"source {self.source!r} reads a pool")
-        check_int(f"{where}.twap_window_steps", self.twap_window_steps, low=1, high=10_000)
-        check_int(f"{where}.heartbeat_steps", self.heartbeat_steps, low=1, high=100_000)
-        check_real(f"{where}.deviation_threshold_frac", self.deviation_threshold_frac, low=0,
-                   high=1)
-        check_int(f"{where}.delay_steps", self.delay_steps, low=0, high=10_000)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -241,17 +207,14 @@ class CollateralParams:
 
     asset: str
     oracle: str
-    ltv: float
-    liquidation_threshold: float
-    liquidation_bonus: float
+    ltv: Annotated[float, Real(low=0, high=1, high_open=True)]
+    liquidation_threshold: Annotated[float, Real(low=0, high=1, low_open=True, high_open=True)]
+    liquidation_bonus: Annotated[float, Real(low=0, high=0.5)]
     pool: str | None = None
 
     def __post_init__(self) -> None:
         where = _name("collateral", self)
-        check_real(f"{where}.ltv", self.ltv, low=0, high=1, high_open=True)
-        check_real(f"{where}.liquidation_threshold", self.liquidation_threshold, low=0, high=1,
-                   low_open=True, high_open=True)
-        check_real(f"{where}.liquidation_bonus", self.liquidation_bonus, low=0, high=0.5)
+        check_fields(self, where)
         if self.ltv > self.liquidation_threshold:
             raise ParameterError(f"{where}.ltv", self.ltv,
                                  f"ltv <= liquidation_threshold = {self.liquidation_threshold}")
@@ -275,46 +238,31 @@ class LendingParams:
     :mod:`contagion.mechanics.auction`. Auction mode takes exactly one collateral asset.
     """
 
-    name: str
+    name: Annotated[str, Name()]
     collateral: tuple[CollateralParams, ...]
     token: str | None = None
     insurance_fund: str | None = None
-    reserve_usd: float = 1e6
-    retail_supply_usd: float = 1e8
-    close_factor: float = 0.5
-    full_close_below_hf: float = 0.95
-    protocol_fee_frac: float = 0.1
-    bad_debt_dust_usd: float = 1.0
-    share_of_traders: float = 0.4
-    mean_health_factor: float = 1.6
-    liquidation_mode: str = "fixed_bonus"
-    auction_penalty_frac: float = 0.13
-    auction_discount_frac: float = 0.03
-    auction_lone_bid_frac: float = 0.0
+    reserve_usd: Annotated[float, Real(low=0)] = 1e6
+    retail_supply_usd: Annotated[float, Real(low=0)] = 1e8
+    close_factor: Annotated[float, Real(low=0, high=1, low_open=True)] = 0.5
+    full_close_below_hf: Annotated[float, Real(low=0, high=1)] = 0.95
+    protocol_fee_frac: Annotated[float, Real(low=0, high=1)] = 0.1
+    bad_debt_dust_usd: Annotated[float, Real(low=0)] = 1.0
+    share_of_traders: Annotated[float, Real(low=0, high=1)] = 0.4
+    mean_health_factor: Annotated[float, Real(low=1.0, high=10, low_open=True)] = 1.6
+    liquidation_mode: Annotated[str, OneOf(LIQUIDATION_MODES)] = "fixed_bonus"
+    auction_penalty_frac: Annotated[float, Real(low=0, high=1)] = 0.13
+    auction_discount_frac: Annotated[float, Real(low=0, high=1, high_open=True)] = 0.03
+    auction_lone_bid_frac: Annotated[float, Real(low=0, high=1, high_open=True)] = 0.0
 
     def __post_init__(self) -> None:
         where = _name("lending", self)
-        _check_name(where, self.name)
+        check_fields(self, where)
         if not self.collateral:
             raise ParameterError(f"{where}.collateral", self.collateral, "at least one asset")
         assets = [c.asset for c in self.collateral]
         if len(set(assets)) != len(assets):
             raise ParameterError(f"{where}.collateral", assets, "each asset at most once")
-        check_real(f"{where}.reserve_usd", self.reserve_usd, low=0)
-        check_real(f"{where}.retail_supply_usd", self.retail_supply_usd, low=0)
-        check_real(f"{where}.close_factor", self.close_factor, low=0, high=1, low_open=True)
-        check_real(f"{where}.full_close_below_hf", self.full_close_below_hf, low=0, high=1)
-        check_real(f"{where}.protocol_fee_frac", self.protocol_fee_frac, low=0, high=1)
-        check_real(f"{where}.bad_debt_dust_usd", self.bad_debt_dust_usd, low=0)
-        check_real(f"{where}.share_of_traders", self.share_of_traders, low=0, high=1)
-        check_real(f"{where}.mean_health_factor", self.mean_health_factor, low=1.0, high=10,
-                   low_open=True)
-        check_choice(f"{where}.liquidation_mode", self.liquidation_mode, LIQUIDATION_MODES)
-        check_real(f"{where}.auction_penalty_frac", self.auction_penalty_frac, low=0, high=1)
-        check_real(f"{where}.auction_discount_frac", self.auction_discount_frac, low=0, high=1,
-                   high_open=True)
-        check_real(f"{where}.auction_lone_bid_frac", self.auction_lone_bid_frac, low=0, high=1,
-                   high_open=True)
         if self.liquidation_mode == "auction" and len(self.collateral) != 1:
             raise ParameterError(f"{where}.collateral", assets, "exactly one asset in auction mode",
                                  "a Maker vault type holds one collateral: one venue per asset")
@@ -339,46 +287,32 @@ class PerpParams:
     and a claim that shares in socialised losses.
     """
 
-    name: str
+    name: Annotated[str, Name()]
     asset: str
     oracle: str
     insurance_fund: str | None = None
-    initial_margin_frac: float = 0.1
-    maintenance_margin_frac: float = 0.05
-    liquidation_fee_frac: float = 0.01
-    shortfall_policy: str = "adl"
+    initial_margin_frac: Annotated[float, Real(low=0, high=1, low_open=True)] = 0.1
+    maintenance_margin_frac: Annotated[float, Real(low=0, high=1, low_open=True,
+                                                   narrowed_by="initial_margin_frac")] = 0.05
+    liquidation_fee_frac: Annotated[float, Real(low=0, high=0.1)] = 0.01
+    shortfall_policy: Annotated[str, OneOf(SHORTFALL_POLICIES)] = "adl"
     dynamic_margin: bool = False
-    dynamic_margin_halflife_steps: int = 12
-    dynamic_margin_horizon_steps: int = 12
-    share_of_traders: float = 0.4
-    mean_leverage: float = 5.0
-    long_share: float = 0.7
-    max_liquidation_slippage_frac: float = 0.05
-    upnl_collateral: bool = False
-    lender_deposits_usd: float = 0.0
+    dynamic_margin_halflife_steps: Annotated[int, Int(low=1)] = 12
+    dynamic_margin_horizon_steps: Annotated[int, Int(low=1)] = 12
+    share_of_traders: Annotated[float, Real(low=0, high=1)] = 0.4
+    mean_leverage: Annotated[float, Real(low=1, narrowed_by="initial_margin_frac")] = 5.0
+    long_share: Annotated[float, Real(low=0, high=1)] = 0.7
+    max_liquidation_slippage_frac: Annotated[float, Real(low=0, high=0.5)] = 0.05
+    upnl_collateral: Annotated[bool, Bool()] = False
+    lender_deposits_usd: Annotated[float, Real(low=0)] = 0.0
 
     def __post_init__(self) -> None:
         where = _name("perps", self)
-        _check_name(where, self.name)
-        check_real(f"{where}.initial_margin_frac", self.initial_margin_frac, low=0, high=1,
-                   low_open=True)
+        check_fields(self, where)
         check_real(f"{where}.maintenance_margin_frac", self.maintenance_margin_frac, low=0,
                    high=self.initial_margin_frac, low_open=True)
-        check_real(f"{where}.liquidation_fee_frac", self.liquidation_fee_frac, low=0, high=0.1)
-        check_choice(f"{where}.shortfall_policy", self.shortfall_policy, SHORTFALL_POLICIES)
-        check_int(f"{where}.dynamic_margin_halflife_steps", self.dynamic_margin_halflife_steps,
-                  low=1)
-        check_int(f"{where}.dynamic_margin_horizon_steps", self.dynamic_margin_horizon_steps,
-                  low=1)
-        check_real(f"{where}.share_of_traders", self.share_of_traders, low=0, high=1)
         check_real(f"{where}.mean_leverage", self.mean_leverage, low=1,
                    high=1 / self.initial_margin_frac)
-        check_real(f"{where}.long_share", self.long_share, low=0, high=1)
-        check_real(f"{where}.max_liquidation_slippage_frac", self.max_liquidation_slippage_frac,
-                   low=0, high=0.5)
-        if not isinstance(self.upnl_collateral, bool):
-            raise ParameterError(f"{where}.upnl_collateral", self.upnl_collateral, "true or false")
-        check_real(f"{where}.lender_deposits_usd", self.lender_deposits_usd, low=0)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -420,58 +354,37 @@ class CustodialParams:
     cascade advances one round per step.
     """
 
-    name: str
+    name: Annotated[str, Name()]
     token: str | None = None
-    deposits_usd: float = 2e8
-    liquid_reserve_frac: float = 0.45
+    deposits_usd: Annotated[float, Real(low=0, low_open=True)] = 2e8
+    liquid_reserve_frac: Annotated[float, Real(low=0, high=1)] = 0.45
     supply_to: str | None = None
-    supply_to_lending_frac: float = 0.15
-    token_holdings_usd: float = 2e7
-    equity_buffer_frac: float = 0.05
-    run_speed_frac: float = 0.1
-    run_stress_threshold: float = 0.05
+    supply_to_lending_frac: Annotated[float, Real(low=0, high=1)] = 0.15
+    token_holdings_usd: Annotated[float, Real(low=0)] = 2e7
+    equity_buffer_frac: Annotated[float, Real(low=-0.5, high=1)] = 0.05
+    run_speed_frac: Annotated[float, Real(low=0, high=1)] = 0.1
+    run_stress_threshold: Annotated[float, Real(low=0, high=1)] = 0.05
     solvency_proofs: bool = True
-    settlement_delay_steps: int = 6
-    share_of_traders: float = 0.5
+    settlement_delay_steps: Annotated[int, Int(low=0, high=10_000)] = 6
+    share_of_traders: Annotated[float, Real(low=0, high=1)] = 0.5
     asset_holdings_usd: tuple[tuple[str, float], ...] = ()
-    sell_assets_in_run: bool = True
-    freeze_when_insolvent: bool = False
-    writedown_frac: float = 0.0
-    writedown_step: int = 1
-    liquidate_on_default: bool = False
+    sell_assets_in_run: Annotated[bool, Bool()] = True
+    freeze_when_insolvent: Annotated[bool, Bool()] = False
+    writedown_frac: Annotated[float, Real(low=0, high=1)] = 0.0
+    writedown_step: Annotated[int, Int(low=1, high=1_000_000)] = 1
+    liquidate_on_default: Annotated[bool, Bool()] = False
 
     def __post_init__(self) -> None:
         where = _name("custodial", self)
-        _check_name(where, self.name)
-        check_real(f"{where}.deposits_usd", self.deposits_usd, low=0, low_open=True)
-        check_real(f"{where}.liquid_reserve_frac", self.liquid_reserve_frac, low=0, high=1)
-        check_real(f"{where}.supply_to_lending_frac", self.supply_to_lending_frac, low=0, high=1)
+        check_fields(self, where)
         if self.liquid_reserve_frac + self.supply_to_lending_frac > 1:
             raise ParameterError(f"{where}.supply_to_lending_frac", self.supply_to_lending_frac,
                                  f"<= 1 - liquid_reserve_frac = {1 - self.liquid_reserve_frac:g}")
-        check_real(f"{where}.token_holdings_usd", self.token_holdings_usd, low=0)
-        check_real(f"{where}.equity_buffer_frac", self.equity_buffer_frac, low=-0.5, high=1)
-        check_real(f"{where}.run_speed_frac", self.run_speed_frac, low=0, high=1)
-        check_real(f"{where}.run_stress_threshold", self.run_stress_threshold, low=0, high=1)
-        check_int(f"{where}.settlement_delay_steps", self.settlement_delay_steps, low=0,
-                  high=10_000)
-        check_real(f"{where}.share_of_traders", self.share_of_traders, low=0, high=1)
         held = [asset for asset, _ in self.asset_holdings_usd]
         if len(set(held)) != len(held):
             raise ParameterError(f"{where}.asset_holdings_usd", held, "each asset at most once")
         for asset, usd in self.asset_holdings_usd:
             check_real(f"{where}.asset_holdings_usd[{asset}]", usd, low=0)
-        if not isinstance(self.sell_assets_in_run, bool):
-            raise ParameterError(f"{where}.sell_assets_in_run", self.sell_assets_in_run,
-                                 "true or false")
-        if not isinstance(self.freeze_when_insolvent, bool):
-            raise ParameterError(f"{where}.freeze_when_insolvent", self.freeze_when_insolvent,
-                                 "true or false")
-        check_real(f"{where}.writedown_frac", self.writedown_frac, low=0, high=1)
-        check_int(f"{where}.writedown_step", self.writedown_step, low=1, high=1_000_000)
-        if not isinstance(self.liquidate_on_default, bool):
-            raise ParameterError(f"{where}.liquidate_on_default", self.liquidate_on_default,
-                                 "true or false")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -479,22 +392,20 @@ class FirmParams:
     """A leveraged trading firm (a 3AC or Alameda): borrows from venues through credit
     links and holds a leveraged collateral position at a lending protocol."""
 
-    name: str
+    name: Annotated[str, Name()]
     lending: str
     collateral_usd: tuple[tuple[str, float], ...]
-    health_factor: float = 1.35
-    cash_usd: float = 0.0
+    health_factor: Annotated[float, Real(low=1, high=100, low_open=True)] = 1.35
+    cash_usd: Annotated[float, Real(low=0)] = 0.0
 
     def __post_init__(self) -> None:
         where = _name("firms", self)
-        _check_name(where, self.name)
+        check_fields(self, where)
         if not self.collateral_usd:
             raise ParameterError(f"{where}.collateral_usd", self.collateral_usd,
                                  "at least one (asset, usd) pair")
         for asset, usd in self.collateral_usd:
             check_real(f"{where}.collateral_usd[{asset}]", usd, low=0)
-        check_real(f"{where}.health_factor", self.health_factor, low=1, high=100, low_open=True)
-        check_real(f"{where}.cash_usd", self.cash_usd, low=0)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -503,11 +414,11 @@ class CreditLinkParams:
 
     lender: str
     borrower: str
-    amount_usd: float
+    amount_usd: Annotated[float, Real(low=0, low_open=True)]
 
     def __post_init__(self) -> None:
         where = f"credit[{self.lender}->{self.borrower}]"
-        check_real(f"{where}.amount_usd", self.amount_usd, low=0, low_open=True)
+        check_fields(self, where)
         if self.lender == self.borrower:
             raise ParameterError(f"{where}.borrower", self.borrower, "a different institution")
 
@@ -516,13 +427,11 @@ class CreditLinkParams:
 class InsuranceFundParams:
     """A fund that absorbs a venue's bad debt before losses are socialised."""
 
-    name: str
-    balance_usd: float
+    name: Annotated[str, Name()]
+    balance_usd: Annotated[float, Real(low=0)]
 
     def __post_init__(self) -> None:
-        where = _name("funds", self)
-        _check_name(where, self.name)
-        check_real(f"{where}.balance_usd", self.balance_usd, low=0)
+        check_fields(self, _name("funds", self))
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -542,30 +451,19 @@ class LiquidatorParams:
     ``max_liquidations_per_step`` lots a step.
     """
 
-    name: str
-    capital_usd: float = 2e7
-    max_liquidations_per_step: int = 200
-    gas_cost_usd: float = 20.0
-    min_profit_usd: float = 0.0
-    gas_spike_multiplier: float = 1.0
-    gas_spike_start_step: int = 0
-    gas_spike_duration_steps: int = 0
-    bidders: int = 3
-    bidder_max_gas_multiple: float = 10.0
+    name: Annotated[str, Name()]
+    capital_usd: Annotated[float, Real(low=0, allow_inf=True)] = 2e7
+    max_liquidations_per_step: Annotated[int, Int(low=0)] = 200
+    gas_cost_usd: Annotated[float, Real(low=0)] = 20.0
+    min_profit_usd: Annotated[float, Real(low=0)] = 0.0
+    gas_spike_multiplier: Annotated[float, Real(low=1, high=1000)] = 1.0
+    gas_spike_start_step: Annotated[int, Int(low=0)] = 0
+    gas_spike_duration_steps: Annotated[int, Int(low=0)] = 0
+    bidders: Annotated[int, Int(low=1, high=1000)] = 3
+    bidder_max_gas_multiple: Annotated[float, Real(low=1, high=1000)] = 10.0
 
     def __post_init__(self) -> None:
-        where = _name("liquidators", self)
-        _check_name(where, self.name)
-        check_real(f"{where}.capital_usd", self.capital_usd, low=0, allow_inf=True)
-        check_int(f"{where}.max_liquidations_per_step", self.max_liquidations_per_step, low=0)
-        check_real(f"{where}.gas_cost_usd", self.gas_cost_usd, low=0)
-        check_real(f"{where}.min_profit_usd", self.min_profit_usd, low=0)
-        check_real(f"{where}.gas_spike_multiplier", self.gas_spike_multiplier, low=1, high=1000)
-        check_int(f"{where}.gas_spike_start_step", self.gas_spike_start_step, low=0)
-        check_int(f"{where}.gas_spike_duration_steps", self.gas_spike_duration_steps, low=0)
-        check_int(f"{where}.bidders", self.bidders, low=1, high=1000)
-        check_real(f"{where}.bidder_max_gas_multiple", self.bidder_max_gas_multiple, low=1,
-                   high=1000)
+        check_fields(self, _name("liquidators", self))
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -582,47 +480,33 @@ class TraderParams:
     cohort of accounts that share a policy.
     """
 
-    n_traders: int = 1000
-    mean_wealth_usd: float = 2e5
-    wealth_sigma: float = 1.2
-    wallet_frac: float = 0.15
+    n_traders: Annotated[int, Int(low=1, high=50_000_000)] = 1000
+    mean_wealth_usd: Annotated[float, Real(low=0, low_open=True)] = 2e5
+    wealth_sigma: Annotated[float, Real(low=0, high=5)] = 1.2
+    wallet_frac: Annotated[float, Real(low=0, high=1)] = 0.15
     cross_margin: bool = True
-    cross_margin_share: float = 0.3
-    cross_margin_haircut_frac: float = 0.1
-    cross_margin_settlement_steps: int = 0
-    topup_share: float = 0.3
-    topup_below_margin_ratio: float = 1.2
-    agent_limit: int = 5000
+    cross_margin_share: Annotated[float, Real(low=0, high=1)] = 0.3
+    cross_margin_haircut_frac: Annotated[float, Real(low=0, high=1)] = 0.1
+    cross_margin_settlement_steps: Annotated[int, Int(low=0, high=10_000)] = 0
+    topup_share: Annotated[float, Real(low=0, high=1)] = 0.3
+    topup_below_margin_ratio: Annotated[float, Real(low=1, high=10)] = 1.2
+    agent_limit: Annotated[int, Int(low=1)] = 5000
 
     def __post_init__(self) -> None:
-        check_int("traders.n_traders", self.n_traders, low=1, high=50_000_000)
-        check_real("traders.mean_wealth_usd", self.mean_wealth_usd, low=0, low_open=True)
-        check_real("traders.wealth_sigma", self.wealth_sigma, low=0, high=5)
-        check_real("traders.wallet_frac", self.wallet_frac, low=0, high=1)
-        check_real("traders.cross_margin_share", self.cross_margin_share, low=0, high=1)
-        check_int("traders.cross_margin_settlement_steps", self.cross_margin_settlement_steps,
-                  low=0, high=10_000)
-        check_real("traders.cross_margin_haircut_frac", self.cross_margin_haircut_frac, low=0,
-                   high=1)
-        check_real("traders.topup_share", self.topup_share, low=0, high=1)
-        check_real("traders.topup_below_margin_ratio", self.topup_below_margin_ratio, low=1,
-                   high=10)
-        check_int("traders.agent_limit", self.agent_limit, low=1)
+        check_fields(self, "traders")
 
 
 @dataclass(frozen=True, kw_only=True)
 class MarketParams:
     """Clock and market-wide settings."""
 
-    steps: int = 144
-    step_minutes: float = 5.0
+    steps: Annotated[int, Int(low=1, high=1_000_000)] = 144
+    step_minutes: Annotated[float, Real(low=0, low_open=True)] = 5.0
     numeraire: str = "USDC"
-    record_network_every: int = 1
+    record_network_every: Annotated[int, Int(low=0)] = 1
 
     def __post_init__(self) -> None:
-        check_int("market.steps", self.steps, low=1, high=1_000_000)
-        check_real("market.step_minutes", self.step_minutes, low=0, low_open=True)
-        check_int("market.record_network_every", self.record_network_every, low=0)
+        check_fields(self, "market")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -638,26 +522,21 @@ class LiquidityShockParams:
     """
 
     assets: tuple[str, ...]
-    start_step: int
-    duration_steps: int
-    depth_drop_frac: float = 0.98
-    recovery_steps: int = 0
-    name: str = "depth-collapse"
+    start_step: Annotated[int, Int(low=0)]
+    duration_steps: Annotated[int, Int(low=1)]
+    depth_drop_frac: Annotated[float, Real(low=0, high=1, high_open=True)] = 0.98
+    recovery_steps: Annotated[int, Int(low=0)] = 0
+    name: Annotated[str, Name()] = "depth-collapse"
 
     def __post_init__(self) -> None:
         where = _name("liquidity_shocks", self)
-        _check_name(where, self.name)
+        check_fields(self, where)
         if (not isinstance(self.assets, tuple) or not self.assets
                 or not all(isinstance(a, str) and a for a in self.assets)):
             raise ParameterError(f"{where}.assets", self.assets,
                                  "a non-empty tuple of asset names")
         if len(set(self.assets)) != len(self.assets):
             raise ParameterError(f"{where}.assets", self.assets, "each asset at most once")
-        check_int(f"{where}.start_step", self.start_step, low=0)
-        check_int(f"{where}.duration_steps", self.duration_steps, low=1)
-        check_real(f"{where}.depth_drop_frac", self.depth_drop_frac, low=0, high=1,
-                   high_open=True)
-        check_int(f"{where}.recovery_steps", self.recovery_steps, low=0)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -678,37 +557,27 @@ class PegParams:
     the model), the base of the supply series.
     """
 
-    name: str
+    name: Annotated[str, Name()]
     stable: str
     token: str
     stable_pool: str
     token_pool: str
-    stable_supply_units: float
-    token_supply_units: float
+    stable_supply_units: Annotated[float, Real(low=0, low_open=True)]
+    token_supply_units: Annotated[float, Real(low=0, low_open=True)]
     token_oracle: str | None = None
-    mint_capacity_usd_per_step: float = 5e7
-    swap_spread_frac: float = 0.005
-    reserve_usd: float = 0.0
+    mint_capacity_usd_per_step: Annotated[float, Real(low=0, allow_inf=True)] = 5e7
+    swap_spread_frac: Annotated[float, Real(low=0, high=1, high_open=True)] = 0.005
+    reserve_usd: Annotated[float, Real(low=0)] = 0.0
     reserve_asset: str | None = None
-    defend_below_price: float = 0.99
-    reserve_spend_usd_per_step: float = float("inf")
+    defend_below_price: Annotated[float, Real(low=0, high=1, low_open=True)] = 0.99
+    reserve_spend_usd_per_step: Annotated[float, Real(low=0, low_open=True, allow_inf=True)] = (
+        float("inf"))
 
     def __post_init__(self) -> None:
         where = _name("pegs", self)
-        _check_name(where, self.name)
+        check_fields(self, where)
         if self.token == self.stable:
             raise ParameterError(f"{where}.token", self.token, f"an asset other than {self.stable!r}")
-        check_real(f"{where}.stable_supply_units", self.stable_supply_units, low=0, low_open=True)
-        check_real(f"{where}.token_supply_units", self.token_supply_units, low=0, low_open=True)
-        check_real(f"{where}.mint_capacity_usd_per_step", self.mint_capacity_usd_per_step, low=0,
-                   allow_inf=True)
-        check_real(f"{where}.swap_spread_frac", self.swap_spread_frac, low=0, high=1,
-                   high_open=True)
-        check_real(f"{where}.reserve_usd", self.reserve_usd, low=0)
-        check_real(f"{where}.defend_below_price", self.defend_below_price, low=0, high=1,
-                   low_open=True)
-        check_real(f"{where}.reserve_spend_usd_per_step", self.reserve_spend_usd_per_step, low=0,
-                   low_open=True, allow_inf=True)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -726,33 +595,23 @@ class YieldVenueParams:
     the queue) until it is gone.
     """
 
-    name: str
+    name: Annotated[str, Name()]
     asset: str
     pool: str
-    deposits_usd: float
-    share_of_traders: float = 0.4
-    size_tail_alpha: float = 1.2
-    min_exit_depeg_frac: float = 0.005
-    max_exit_depeg_frac: float = 0.6
-    exit_frac_per_step: float = 0.25
-    sophistication_ordered: bool = True
+    deposits_usd: Annotated[float, Real(low=0, low_open=True)]
+    share_of_traders: Annotated[float, Real(low=0, high=1, low_open=True)] = 0.4
+    size_tail_alpha: Annotated[float, Real(low=0, high=100, low_open=True)] = 1.2
+    min_exit_depeg_frac: Annotated[float, Real(low=0, high=1, low_open=True, high_open=True)] = 0.005
+    max_exit_depeg_frac: Annotated[float, Real(low=0, high=1, low_open=True,
+                                               narrowed_by="min_exit_depeg_frac")] = 0.6
+    exit_frac_per_step: Annotated[float, Real(low=0, high=1, low_open=True)] = 0.25
+    sophistication_ordered: Annotated[bool, Bool()] = True
 
     def __post_init__(self) -> None:
         where = _name("yield_venues", self)
-        _check_name(where, self.name)
-        check_real(f"{where}.deposits_usd", self.deposits_usd, low=0, low_open=True)
-        check_real(f"{where}.share_of_traders", self.share_of_traders, low=0, high=1,
-                   low_open=True)
-        check_real(f"{where}.size_tail_alpha", self.size_tail_alpha, low=0, high=100, low_open=True)
-        check_real(f"{where}.min_exit_depeg_frac", self.min_exit_depeg_frac, low=0, high=1,
-                   low_open=True, high_open=True)
+        check_fields(self, where)
         check_real(f"{where}.max_exit_depeg_frac", self.max_exit_depeg_frac,
                    low=self.min_exit_depeg_frac, high=1)
-        check_real(f"{where}.exit_frac_per_step", self.exit_frac_per_step, low=0, high=1,
-                   low_open=True)
-        if not isinstance(self.sophistication_ordered, bool):
-            raise ParameterError(f"{where}.sophistication_ordered", self.sophistication_ordered,
-                                 "true or false")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -769,18 +628,13 @@ class ExploitParams:
     """
 
     venue: str
-    notional_usd: float
-    collateral_usd: float
-    start_step: int = 0
-    withdraw: bool = True
+    notional_usd: Annotated[float, Real(low=0, low_open=True)]
+    collateral_usd: Annotated[float, Real(low=0, low_open=True)]
+    start_step: Annotated[int, Int(low=0)] = 0
+    withdraw: Annotated[bool, Bool()] = True
 
     def __post_init__(self) -> None:
-        where = f"exploits[{self.venue}]"
-        check_real(f"{where}.notional_usd", self.notional_usd, low=0, low_open=True)
-        check_real(f"{where}.collateral_usd", self.collateral_usd, low=0, low_open=True)
-        check_int(f"{where}.start_step", self.start_step, low=0)
-        if not isinstance(self.withdraw, bool):
-            raise ParameterError(f"{where}.withdraw", self.withdraw, "true or false")
+        check_fields(self, f"exploits[{self.venue}]")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -794,13 +648,11 @@ class ClearingParams:
     Gai & Kapadia (2010): a defaulter's creditors get nothing.
     """
 
-    external_assets_frac: float = 1.0
-    interbank_receipts_frac: float = 1.0
+    external_assets_frac: Annotated[float, Real(low=0, high=1)] = 1.0
+    interbank_receipts_frac: Annotated[float, Real(low=0, high=1)] = 1.0
 
     def __post_init__(self) -> None:
-        check_real("clearing.external_assets_frac", self.external_assets_frac, low=0, high=1)
-        check_real("clearing.interbank_receipts_frac", self.interbank_receipts_frac, low=0,
-                   high=1)
+        check_fields(self, "clearing")
 
 
 def field_names(cls: type) -> list[str]:
