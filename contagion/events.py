@@ -4,6 +4,14 @@ Each record has an ``event_id`` and a ``cause_id`` (the event that triggered it,
 an exogenous shock), so :func:`trace_cause` can follow any default back to the first price
 move. Records are appended in columnar chunks (one chunk per batch of accounts), so logging
 a thousand liquidations is one call, not a thousand.
+
+Besides the common columns (:data:`COMMON_COLUMNS`), each kind carries the typed fields
+declared in :data:`EVENT_FIELDS`: the numbers and names a reader needs, so that nothing has
+to be parsed out of ``detail``, an English sentence for display only. Some kinds come in
+variants named by one of their fields (:data:`EVENT_VARIANTS`, e.g. a default's ``reason``),
+and some fields are filled only in some variants (:func:`required_fields`). Every field is
+a column of :meth:`EventLog.to_frame`: float (NaN when blank), int (-1) or str (``""``).
+``docs/events.md`` lists them (:func:`schema_markdown`).
 """
 
 from __future__ import annotations
@@ -14,7 +22,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-__all__ = ["EVENT_COLUMNS", "EVENT_KINDS", "EventLog", "trace_cause"]
+__all__ = ["COLUMN_DEFAULTS", "COMMON_COLUMNS", "EVENT_COLUMNS", "EVENT_FIELDS", "EVENT_KINDS",
+           "EVENT_VARIANTS", "EventField", "EventLog", "event_schema", "required_fields",
+           "schema_markdown", "trace_cause"]
 
 EVENT_KINDS = (
     "price_shock",
@@ -45,7 +55,8 @@ EVENT_KINDS = (
     "asset_writedown",
 )
 
-EVENT_COLUMNS = {
+#: The columns every event has, with their dtypes.
+COMMON_COLUMNS: dict[str, Any] = {
     "event_id": np.int64,
     "step": np.int64,
     "kind": object,
@@ -60,6 +71,358 @@ EVENT_COLUMNS = {
     "detail": object,
 }
 
+_COMMON_DOCS = {
+    "event_id": "the event's id (its row in the log)",
+    "step": "the step it happened in",
+    "kind": "one of the kinds below",
+    "venue": "the venue or institution it happened at",
+    "agent": "who acted (a liquidator, an oracle, a fund, a pool...)",
+    "account": "the trader (holder id) it concerns, -1 for none",
+    "asset": "the asset it concerns",
+    "amount": "units (or a fraction, a count: see the kind)",
+    "value_usd": "its value in USD",
+    "price": "the price it happened at",
+    "cause_id": "the event that triggered it, -1 for an exogenous one",
+    "detail": "an English sentence for display (never parsed: read the fields)",
+}
+
+
+@dataclass(frozen=True)
+class EventField:
+    """One typed field of an event kind."""
+
+    name: str
+    type: type  # float, int or str
+    doc: str
+    #: the variants (values of the kind's discriminator) in which it is filled; () = all
+    when: tuple[str, ...] = ()
+    #: blank on some events even in those variants (its doc says when)
+    optional: bool = False
+
+
+_F = EventField
+_PEG = ("peg_defence",)
+
+#: kind -> (the field naming its variant, the variants).
+EVENT_VARIANTS: dict[str, tuple[str, tuple[str, ...]]] = {
+    "price_shock": ("path", ("exogenous", "basis")),
+    "liquidation": ("mode", ("bonus", "auction")),
+    "bad_debt": ("reason", ("collateral_exhausted", "auction_shortfall", "below_bankruptcy",
+                            "unsettled_transfers")),
+    "fund_draw": ("purpose", ("shortfall", "peg_defence")),
+    "fund_exhausted": ("purpose", ("shortfall", "peg_defence")),
+    "socialised_loss": ("policy", ("supplier_haircut", "clawback")),
+    "margin_topup": ("action", ("repay_debt", "add_margin")),
+    "withdrawal": ("reason", ("run", "depeg_exit", "exploit")),
+    "withdrawal_freeze": ("reason", ("run", "insolvent", "missed_recall", "unsettled_transfers")),
+    "token_sale": ("purpose", ("withdrawals", "burn_arbitrage", "mint_arbitrage")),
+    "asset_sale": ("purpose", ("withdrawals", "default_liquidation")),
+    "loan_loss": ("reason", ("borrower_default", "missed_recall")),
+    "default": ("reason", ("run", "insolvent", "missed_recall", "unsettled_transfers",
+                           "assets_below_loans", "bad_debt", "lost_transfers",
+                           "uncovered_shortfall")),
+    "gas_spike": ("phase", ("spike", "easing")),
+}
+
+_SCHEMA: dict[str, tuple[EventField, ...]] = {
+    "price_shock": (
+        _F("path", str, "`exogenous` (the asset's own path) or `basis` (a liquid-staking "
+           "token's ratio to its underlying)"),
+        _F("price_before", float, "external price before the move (`price` is after)"),
+        _F("underlying", str, "the underlying asset", when=("basis",)),
+        _F("ratio_before", float, "ratio to the underlying before", when=("basis",)),
+        _F("ratio_after", float, "ratio to the underlying after", when=("basis",)),
+    ),
+    "pool_manipulation": (
+        _F("actor", str, "who traded (e.g. `an attacker`)"),
+        _F("direction", str, "`pump` (bought the base) or `dump` (sold it)"),
+        _F("price_before", float, "the pool's spot before (`price` is after, `amount` the move)"),
+    ),
+    "oracle_update": (
+        _F("trigger", str, "`deviation` (threshold crossed) or `heartbeat`"),
+        _F("price_before", float, "the oracle's price before (`price` is after)"),
+        _F("source", str, "what it reads (its `OracleParams.source`)"),
+        _F("delay_steps", int, "how many steps late it reports"),
+    ),
+    "liquidation": (
+        _F("mode", str, "`bonus` (fixed-bonus liquidation) or `auction` (a vault bitten: its "
+           "collateral goes to auction)"),
+        _F("counterparty", str, "the liquidator (keepers in auction mode)"),
+        _F("debt_repaid_usd", float, "debt repaid (0 for a bite: the auction repays it later)"),
+        _F("collateral_seized_units", float, "collateral taken from the account (`amount`)"),
+        _F("sold_into", str, "the pool the liquidator sold the batch's collateral into, or "
+           "`the external market`", when=("bonus",)),
+        _F("units_sold", float, "units of the asset the batch sold (one number per batch)",
+           when=("bonus",)),
+        _F("bonus_frac", float, "the liquidation bonus", when=("bonus",)),
+        _F("bonus_usd", float, "the liquidator's bonus: collateral received at the oracle "
+           "price less debt repaid", when=("bonus",)),
+        _F("min_collateral_ratio", float, "collateral/debt below which a vault is bitten",
+           when=("auction",)),
+        _F("penalty_frac", float, "the liquidation penalty added to the debt", when=("auction",)),
+    ),
+    "perp_liquidation": (
+        _F("mmr_frac", float, "maintenance margin fraction in force"),
+        _F("slippage_frac", float, "slippage of the closing trade (the larger side's)"),
+        _F("shortfall_usd", float, "how far the account's equity fell below zero at the fill"),
+    ),
+    "bad_debt": (
+        _F("reason", str, "`collateral_exhausted` (lending write-off), `auction_shortfall`, "
+           "`below_bankruptcy` (perp accounts closed below their bankruptcy price), "
+           "`unsettled_transfers` (cross-margin transfers that never arrived)"),
+        _F("accounts", int, "accounts the event covers (1 per account row; a perp venue logs "
+           "one row for all its accounts of a round; 0 for transfers)"),
+    ),
+    "fund_draw": (
+        _F("purpose", str, "`shortfall` (a venue's insurance fund) or `peg_defence` (a peg's "
+           "reserve buying its stablecoin)"),
+        _F("fund", str, "the fund (also `agent`)"),
+        _F("balance_after_usd", float, "what the fund holds after the draw (a reserve: its "
+           "value at market)"),
+        _F("shortfall_usd", float, "the shortfall it was asked to pay", when=("shortfall",)),
+        _F("peg", str, "the peg whose reserve it is", when=_PEG),
+        _F("pool", str, "the pool the reserve bought in", when=_PEG),
+        _F("spot_after", float, "that pool's spot after the purchase", when=_PEG),
+    ),
+    "fund_exhausted": (
+        _F("purpose", str, "`shortfall` or `peg_defence`, as for `fund_draw`"),
+        _F("fund", str, "the fund (also `agent`)"),
+        _F("peg", str, "the peg whose reserve it is", when=_PEG),
+    ),
+    "adl": (
+        _F("side", str, "side of the profitable positions deleveraged (`long` or `short`)"),
+    ),
+    "socialised_loss": (
+        _F("policy", str, "`supplier_haircut` (lending: suppliers' claims cut) or `clawback` "
+           "(perp: accounts in profit pay pro rata)"),
+        _F("bearers", str, "who bears it (`suppliers`, `accounts in profit`)"),
+        _F("haircut_frac", float, "the loss as a fraction of what the bearers held; blank "
+           "when they held nothing", optional=True),
+    ),
+    "margin_topup": (
+        _F("action", str, "`repay_debt` (lending) or `add_margin` (perp)"),
+        _F("accounts", int, "traders who topped up (also `amount`)"),
+    ),
+    "withdrawal": (
+        _F("reason", str, "`run` (a custodial exchange's depositors), `depeg_exit` (a yield "
+           "venue's depositors selling into its pool), `exploit` (an attacker)"),
+        _F("stress", float, "the exchange's stress level", when=("run",)),
+        _F("reserve_ratio", float, "its liquid reserves over deposits", when=("run",)),
+        _F("accounts", int, "depositors paid", when=("run",)),
+        _F("phase", str, "`start` (one row per depositor starting to leave, `account` set) or "
+           "`continue` (one row for those already leaving)", when=("depeg_exit",)),
+        _F("depositors", int, "depositors in that group this step", when=("depeg_exit",)),
+        _F("selling_into", str, "the pool they sell into", when=("depeg_exit",)),
+        _F("depeg_frac", float, "1 - the pool's spot when they decided", when=("depeg_exit",)),
+        _F("step_units", float, "units all the venue's sellers sold this step",
+           when=("depeg_exit",)),
+        _F("step_usd", float, "what those sales fetched", when=("depeg_exit",)),
+        _F("spot_after", float, "the pool's spot after them", when=("depeg_exit",)),
+        _F("upnl_usd", float, "the attacker's unrealised PnL (also `amount`)", when=("exploit",)),
+        _F("free_cash_after_usd", float, "the venue's free cash left", when=("exploit",)),
+    ),
+    "withdrawal_freeze": (
+        _F("reason", str, "`run` (could not pay withdrawals), `insolvent` (losses left assets "
+           "below liabilities), `missed_recall`, `unsettled_transfers`"),
+        _F("assets_usd", float, "assets on its books", when=("insolvent",)),
+        _F("liabilities_usd", float, "its liabilities", when=("insolvent",)),
+        _F("lender", str, "who recalled the loan", when=("missed_recall",)),
+    ),
+    "token_sale": (
+        _F("purpose", str, "`withdrawals` (an exchange selling its own token), "
+           "`burn_arbitrage` (below the peg: stablecoin burned, token minted and sold), "
+           "`mint_arbitrage` (above it: token burned, stablecoin minted and sold)"),
+        _F("burned_asset", str, "the asset burned", when=("burn_arbitrage", "mint_arbitrage")),
+        _F("burned_units", float, "units burned", when=("burn_arbitrage", "mint_arbitrage")),
+        _F("spot_after", float, "the sold asset's spot in the pool after the sale",
+           when=("burn_arbitrage", "mint_arbitrage")),
+        _F("burn_pool", str, "where the stablecoin was bought", when=("burn_arbitrage",)),
+        _F("burn_price", float, "what it cost per unit", when=("burn_arbitrage",)),
+        _F("token_price", float, "the token price the conversion used", when=("burn_arbitrage",)),
+        _F("supply_after", float, "the token's supply after minting", when=("burn_arbitrage",)),
+    ),
+    "asset_sale": (
+        _F("purpose", str, "`withdrawals` (to pay them) or `default_liquidation` (a defaulted "
+           "institution's holdings)"),
+        _F("recovery_rate", float, "what its depositors recover with the proceeds",
+           when=("default_liquidation",)),
+    ),
+    "loan_recall": (
+        _F("due_step", int, "when the borrower must repay"),
+    ),
+    "loan_loss": (
+        _F("reason", str, "`borrower_default` (`value_usd` the loan's face value) or "
+           "`missed_recall` (`value_usd` what was not repaid)"),
+        _F("recalled_usd", float, "the amount recalled", when=("missed_recall",)),
+    ),
+    "default": (
+        _F("reason", str, "`run`, `insolvent` (after losses), `missed_recall`, "
+           "`unsettled_transfers`, `assets_below_loans` (a firm), `bad_debt` (a lender's losses "
+           "beyond reserves and fund), `lost_transfers`, `uncovered_shortfall` (a perp venue)"),
+        _F("assets_usd", float, "its assets at market", when=("assets_below_loans",)),
+        _F("liabilities_usd", float, "its loans", when=("assets_below_loans",)),
+        _F("shortfall_usd", float, "the loss it could not cover",
+           when=("lost_transfers", "uncovered_shortfall")),
+    ),
+    "token_crash": (
+        _F("price_before", float, "the token's price before (`price` is after)"),
+    ),
+    "collateral_loss": (
+        _F("recovery_rate", float, "what depositors can expect back (also `amount`)"),
+        _F("deposits_usd", float, "the deposits at the default"),
+        _F("cross_margined_at", str, "perp venues whose cross-margined accounts count those "
+           "deposits as collateral (comma-separated; blank if none)", optional=True),
+    ),
+    "liquidity_shock": (
+        _F("depth_before_usd", float, "normal external order-book depth"),
+        _F("depth_after_usd", float, "depth at the shock"),
+        _F("duration_steps", int, "steps at the bottom"),
+        _F("recovery_steps", int, "steps to recover"),
+    ),
+    "gas_spike": (
+        _F("phase", str, "`spike` or `easing` (gas back down; `amount` the multiple)"),
+        _F("normal_gas_cost_usd", float, "gas per bid at normal prices (`value_usd` is now)"),
+        _F("keepers", int, "keepers in all"),
+        _F("keepers_active", int, "keepers still bidding at this gas price"),
+    ),
+    "keeper_dropout": (
+        _F("keeper", int, "which keeper (1-based; also `amount`)"),
+        _F("keepers", int, "keepers in all"),
+        _F("keepers_left", int, "keepers still bidding"),
+        _F("gas_cost_usd", float, "gas per bid now (`value_usd` is what its bot pays)"),
+        _F("tolerance", float, "the gas multiple its bot tolerates"),
+    ),
+    "auction": (
+        _F("bidders", int, "keepers who bid on the lot"),
+        _F("discount_frac", float, "the lot cleared at its value less this"),
+        _F("units_to_owner", float, "collateral left over, returned to the vault's owner"),
+    ),
+    "zero_bid": (
+        _F("gas_multiple", float, "gas price as a multiple of normal"),
+        _F("keepers", int, "keepers in all"),
+        _F("keepers_priced_out", int, "keepers priced out by gas"),
+        _F("lone_bid_frac", float, "the lone bid as a fraction of the lot's value"),
+    ),
+    "asset_writedown": (
+        _F("assets_usd", float, "assets on its books after the write-off"),
+        _F("liabilities_usd", float, "its liabilities"),
+    ),
+}
+
+#: kind -> {field: type} (float, int or str): the fields each kind carries besides the
+#: common columns.
+EVENT_FIELDS: dict[str, dict[str, type]] = {
+    kind: {f.name: f.type for f in _SCHEMA[kind]} for kind in EVENT_KINDS}
+
+_DTYPES = {float: np.float64, int: np.int64, str: object}
+_BLANK = {float: np.nan, int: -1, str: ""}
+
+
+def _field_types() -> dict[str, type]:
+    """Every field's type, first appearance first; a name means one type across kinds."""
+    out: dict[str, type] = {}
+    for kind in EVENT_KINDS:
+        for f in _SCHEMA[kind]:
+            if f.name in COMMON_COLUMNS or f.type not in _DTYPES:
+                raise TypeError(f"event field {kind}.{f.name}: bad name or type")
+            if out.setdefault(f.name, f.type) is not f.type:
+                raise TypeError(f"event field {f.name!r} has two types")
+    return out
+
+
+_FIELD_TYPES = _field_types()
+
+#: Every column of :meth:`EventLog.to_frame`, in order: the common columns, then the
+#: kinds' fields (first appearance in :data:`EVENT_KINDS` order).
+EVENT_COLUMNS: dict[str, Any] = {**COMMON_COLUMNS,
+                                 **{n: _DTYPES[t] for n, t in _FIELD_TYPES.items()}}
+
+#: What a column holds when an event does not set it.
+COLUMN_DEFAULTS: dict[str, Any] = {
+    "event_id": -1, "step": -1, "kind": "", "venue": "", "agent": "", "account": -1,
+    "asset": "", "amount": np.nan, "value_usd": np.nan, "price": np.nan, "cause_id": -1,
+    "detail": "", **{n: _BLANK[t] for n, t in _FIELD_TYPES.items()}}
+
+
+def event_schema(kind: str) -> tuple[EventField, ...]:
+    """The fields of ``kind``, with their docs and the variants that fill them."""
+    return _SCHEMA[kind]
+
+
+def required_fields(kind: str, variant: str = "") -> tuple[str, ...]:
+    """The fields every event of ``kind`` (in ``variant``, for kinds that have variants)
+    fills: not NaN, -1 or blank.
+
+    Examples
+    --------
+    >>> required_fields("fund_draw", "shortfall")
+    ('purpose', 'fund', 'balance_after_usd', 'shortfall_usd')
+    >>> required_fields("loan_recall")
+    ('due_step',)
+    """
+    return tuple(f.name for f in _SCHEMA[kind]
+                 if not f.optional and (not f.when or variant in f.when))
+
+
+def _allowed(kind: str, variant: str) -> frozenset[str]:
+    return frozenset(f.name for f in _SCHEMA[kind] if not f.when or variant in f.when)
+
+
+_ALLOWED = {(k, v): _allowed(k, v) for k in EVENT_KINDS
+            for v in (EVENT_VARIANTS[k][1] if k in EVENT_VARIANTS else ("",))}
+_REQUIRED = {key: frozenset(required_fields(*key)) for key in _ALLOWED}
+
+
+def _check_fields(kind: str, fields: dict[str, Any]) -> None:
+    """Raise ValueError for a field ``kind`` does not declare, a missing required one or
+    an unknown variant."""
+    if kind not in EVENT_KINDS:
+        raise ValueError(f"unknown event kind {kind!r}")
+    extra = fields.keys() - COMMON_COLUMNS.keys()
+    reserved = fields.keys() & {"event_id", "step", "kind"}
+    if reserved:
+        raise ValueError(f"{sorted(reserved)} are set by the log, not passed as fields")
+    declared = EVENT_FIELDS[kind]
+    undeclared = extra - declared.keys()
+    if undeclared:
+        raise ValueError(f"event kind {kind!r} has no field {sorted(undeclared)}; "
+                         f"its fields are {sorted(declared)}")
+    variant = ""
+    if kind in EVENT_VARIANTS:
+        name, variants = EVENT_VARIANTS[kind]
+        variant = fields.get(name, "")
+        if not isinstance(variant, str) or variant not in variants:
+            raise ValueError(f"event kind {kind!r} needs {name} in {list(variants)}, "
+                             f"not {variant!r}")
+    misplaced = extra - _ALLOWED[kind, variant]
+    if misplaced:
+        raise ValueError(f"{kind} events with {EVENT_VARIANTS[kind][0]}={variant!r} have no "
+                         f"field {sorted(misplaced)}")
+    missing = _REQUIRED[kind, variant] - extra
+    if missing:
+        raise ValueError(f"{kind} events need the field(s) {sorted(missing)}")
+
+
+def schema_markdown() -> str:
+    """The common columns and every kind's fields as Markdown tables (``docs/events.md``)."""
+    names = {float: "float", int: "int", str: "str"}
+    lines = ["| column | type | meaning |", "|---|---|---|"]
+    for col, dtype in COMMON_COLUMNS.items():
+        t = "str" if dtype is object else "int" if dtype is np.int64 else "float"
+        lines.append(f"| `{col}` | {t} | {_COMMON_DOCS[col]} |")
+    for kind in EVENT_KINDS:
+        lines += ["", f"### `{kind}`", ""]
+        if kind in EVENT_VARIANTS:
+            name, variants = EVENT_VARIANTS[kind]
+            lines += [f"Variants by `{name}`: " + ", ".join(f"`{v}`" for v in variants) + ".",
+                      ""]
+        lines += ["| field | type | filled | meaning |", "|---|---|---|---|"]
+        for f in _SCHEMA[kind]:
+            when = ", ".join(f"`{v}`" for v in f.when) if f.when else "always"
+            when += " (may be blank)" if f.optional else ""
+            lines.append(f"| `{f.name}` | {names[f.type]} | {when} | {f.doc} |")
+    return "\n".join(lines) + "\n"
+
 
 @dataclass
 class _Chunk:
@@ -73,14 +436,22 @@ class EventLog:
     Examples
     --------
     >>> log = EventLog()
-    >>> shock = log.add("price_shock", step=1, asset="ETH", price=1900.0, detail="ETH -5%")
-    >>> ids = log.add_many("liquidation", step=2, n=2, venue="LendA", account=[3, 7],
-    ...                    value_usd=[100.0, 50.0], cause_id=shock)
+    >>> shock = log.add("price_shock", step=1, asset="ETH", price=1900.0, amount=-0.05,
+    ...                 path="exogenous", price_before=2000.0, detail="ETH -5%")
+    >>> ids = log.add_many("bad_debt", step=2, n=2, venue="LendA", account=[3, 7],
+    ...                    value_usd=[100.0, 50.0], cause_id=shock,
+    ...                    reason="collateral_exhausted", accounts=1)
     >>> df = log.to_frame()
-    >>> df[["event_id", "kind", "account", "cause_id"]].values.tolist()
-    [[0, 'price_shock', -1, -1], [1, 'liquidation', 3, 0], [2, 'liquidation', 7, 0]]
+    >>> cols = ["event_id", "kind", "account", "cause_id", "reason"]
+    >>> df[cols].values.tolist()  # doctest: +NORMALIZE_WHITESPACE
+    [[0, 'price_shock', -1, -1, ''], [1, 'bad_debt', 3, 0, 'collateral_exhausted'],
+     [2, 'bad_debt', 7, 0, 'collateral_exhausted']]
     >>> trace_cause(df, 2)
     [2, 0]
+    >>> log.add("bad_debt", step=2, reason="collateral_exhausted", accounts=1, pool="X")
+    Traceback (most recent call last):
+    ...
+    ValueError: event kind 'bad_debt' has no field ['pool']; its fields are ['accounts', 'reason']
     """
 
     def __init__(self) -> None:
@@ -98,13 +469,11 @@ class EventLog:
     def add_many(self, kind: str, *, step: int, n: int, **fields: Any) -> np.ndarray:
         """Append ``n`` events of one kind; array fields have length ``n``, scalars broadcast.
 
-        Returns the new events' ids.
+        ``fields`` are common columns and the kind's own fields (:data:`EVENT_FIELDS`);
+        every field :func:`required_fields` names for the kind (and its variant) must be
+        given. Returns the new events' ids.
         """
-        if kind not in EVENT_KINDS:
-            raise ValueError(f"unknown event kind {kind!r}")
-        unknown = set(fields) - set(EVENT_COLUMNS)
-        if unknown:
-            raise ValueError(f"unknown event fields {sorted(unknown)}")
+        _check_fields(kind, fields)
         ids = np.arange(self._next_id, self._next_id + n, dtype=np.int64)
         if n == 0:
             return ids
@@ -119,22 +488,18 @@ class EventLog:
         """All events as a DataFrame with the columns of :data:`EVENT_COLUMNS`."""
         if self._frame is not None:
             return self._frame
-        defaults = {"venue": "", "agent": "", "account": -1, "asset": "", "amount": np.nan,
-                    "value_usd": np.nan, "price": np.nan, "cause_id": -1, "detail": ""}
-        data: dict[str, list[np.ndarray]] = {c: [] for c in EVENT_COLUMNS}
+        total = self._next_id
+        data = {c: np.full(total, COLUMN_DEFAULTS[c], dtype=d) for c, d in EVENT_COLUMNS.items()}
+        start = 0
         for chunk in self._chunks:
-            for col, dtype in EVENT_COLUMNS.items():
-                v = chunk.columns.get(col, defaults.get(col))
-                arr = np.asarray(v, dtype=dtype)
-                if arr.ndim == 0:
-                    arr = np.full(chunk.n, arr.item() if dtype is not object else v, dtype=dtype)
-                data[col].append(arr)
-        frame = pd.DataFrame({
-            c: (np.concatenate(v) if v else np.array([], dtype=EVENT_COLUMNS[c]))
-            for c, v in data.items()
-        })
-        for col in ("kind", "venue", "agent", "asset", "detail"):
-            frame[col] = frame[col].astype(str)
+            stop = start + chunk.n
+            for col, v in chunk.columns.items():
+                data[col][start:stop] = v
+            start = stop
+        frame = pd.DataFrame(data)
+        for col, dtype in EVENT_COLUMNS.items():
+            if dtype is object:
+                frame[col] = frame[col].astype(str)
         self._frame = frame
         return frame
 

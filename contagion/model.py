@@ -265,6 +265,8 @@ class ContagionModel(mesa.Model):
                 self.events.add(
                     "liquidity_shock", step=self.steps, agent=shock.name, asset=a_name,
                     amount=-shock.depth_drop_frac, value_usd=normal * shock.depth_drop_frac,
+                    depth_before_usd=normal, depth_after_usd=normal * float(mult[i]),
+                    duration_steps=shock.duration_steps, recovery_steps=shock.recovery_steps,
                     detail=f"{a_name} order-book depth fell {shock.depth_drop_frac:.0%} "
                            f"(external depth ${normal:,.0f} -> ${normal * mult[i]:,.0f}) for "
                            f"{shock.duration_steps} steps, recovering over "
@@ -275,11 +277,13 @@ class ContagionModel(mesa.Model):
             if not mp.start_step <= self.steps < mp.start_step + mp.duration_steps:
                 continue
             pool = self.pools[mp.pool]
+            before = pool.spot
             move = pool.manipulate(mp.notional_usd_per_step, mp.direction)
             self.market.last_move_event[pool.base] = self.events.add(
                 "pool_manipulation", step=self.steps, agent=pool.name,
                 asset=self.market.assets[pool.base], value_usd=mp.notional_usd_per_step,
-                price=pool.spot, amount=move,
+                price=pool.spot, amount=move, actor=mp.actor, direction=mp.direction,
+                price_before=before,
                 detail=f"{mp.actor} {'bought' if mp.direction == 'pump' else 'sold'} "
                        f"${mp.notional_usd_per_step:,.0f} of {self.market.assets[pool.base]} in "
                        f"{pool.name}, moving its spot {move:+.1%} to {pool.spot:,.4g}")
@@ -315,18 +319,24 @@ class ContagionModel(mesa.Model):
         """Credit stablecoin to traders' wallets."""
         np.add.at(self.population.wallet_usd, owners, amounts)
 
-    def declare_default(self, agent: Any, cause_id: int, reason: str) -> int:
-        """Mark ``agent`` (a venue or firm) in default, crash its token, log it."""
+    def declare_default(self, agent: Any, cause_id: int, reason: str, why: str,
+                        **fields: float) -> int:
+        """Mark ``agent`` (a venue or firm) in default, crash its token, log it.
+
+        ``reason`` is the default's code (see ``EVENT_FIELDS["default"]``), ``why`` the same
+        in words for the event's detail, ``fields`` the numbers that variant carries.
+        """
         agent.defaulted = True
         agent.default_step = int(self.steps)
         eid = self.events.add("default", step=self.steps, venue=agent.name, agent=agent.name,
-                              cause_id=cause_id, detail=f"{agent.name} defaulted: {reason}")
+                              cause_id=cause_id, reason=reason, **fields,
+                              detail=f"{agent.name} defaulted: {why}")
         self.market.crash_token_of(agent.name, eid)
         for lender in getattr(agent, "borrowings", {}):
             lender_agent = self.institutions.get(lender)
             lid = self.events.add(
                 "loan_loss", step=self.steps, venue=lender, agent=agent.name,
-                value_usd=agent.borrowings[lender], cause_id=eid,
+                value_usd=agent.borrowings[lender], cause_id=eid, reason="borrower_default",
                 detail=f"{lender}'s ${agent.borrowings[lender]:,.0f} loan to {agent.name} "
                        "is impaired by its default")
             if lender_agent is not None:
@@ -340,10 +350,12 @@ class ContagionModel(mesa.Model):
                        if pv.custodian is agent and bool(pv.book.cross.any())]
             tail = (f"; cross-margined accounts at {', '.join(crossed)} count those balances as "
                     "collateral and lose the same share" if crossed else "")
-            lost_usd = agent.deposits_usd() * (1 - agent.recovery_rate)
+            deposits = agent.deposits_usd()
+            lost_usd = deposits * (1 - agent.recovery_rate)
             agent.loss_event = self.events.add(
                 "collateral_loss", step=self.steps, venue=agent.name, value_usd=lost_usd,
-                cause_id=eid, amount=agent.recovery_rate,
+                cause_id=eid, amount=agent.recovery_rate, recovery_rate=agent.recovery_rate,
+                deposits_usd=deposits, cross_margined_at=", ".join(crossed),
                 detail=f"depositors of {agent.name} can expect {agent.recovery_rate:.0%} of "
                        f"their balances back (${lost_usd:,.0f} lost){tail}")
         return eid

@@ -84,7 +84,8 @@ def test_a_basis_move_is_logged_as_the_ratio_path() -> None:
     ev = model.events_frame
     shocks = ev[(ev["kind"] == "price_shock") & (ev["asset"] == "stETH")]
     assert len(shocks) == 10  # -0.51% a step
-    assert shocks["detail"].str.contains("stETH/ETH ratio").all()
+    assert (shocks["path"] == "basis").all() and (shocks["underlying"] == "ETH").all()
+    assert np.allclose(shocks["ratio_after"] / shocks["ratio_before"] - 1, shocks["amount"])
     assert np.allclose(shocks["amount"], 0.95 ** 0.1 - 1)
 
 

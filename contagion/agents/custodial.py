@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import mesa
 import numpy as np
@@ -213,17 +213,19 @@ class CustodialExchange(mesa.Agent):
         cause = self.last_loss_event
         if cause < 0 and self.token is not None:
             cause = int(market.last_move_event[self.token])
+        paid_n = int((paid > 0).sum())
         eid = ev.add("withdrawal", step=self.model.steps, venue=self.name, value_usd=total,
-                     amount=float((paid > 0).sum()), cause_id=cause,
+                     amount=float(paid_n), cause_id=cause, reason="run", stress=self.stress,
+                     reserve_ratio=self.reserve_ratio(), accounts=paid_n,
                      detail=f"depositors withdrew ${total:,.0f} from {self.name} "
                             f"(stress {self.stress:.0%}, reserve ratio {self.reserve_ratio():.2f})")
         if pay_frac < 1.0 - 1e-9:
             self.unpaid_usd = need - total
             frz = ev.add("withdrawal_freeze", step=self.model.steps, venue=self.name,
-                         value_usd=need - total, cause_id=eid,
+                         value_usd=need - total, cause_id=eid, reason="run",
                          detail=f"{self.name} could not pay ${need - total:,.0f} of withdrawals "
                                 "and froze them")
-            self._default(frz, f"{self.name} ran out of liquid assets in a run")
+            self._default(frz, "run", f"{self.name} ran out of liquid assets in a run")
 
     def _open_books(self) -> None:
         """At the first exchange's turn in a step, mark every exchange's books to the prices
@@ -248,9 +250,10 @@ class CustodialExchange(mesa.Agent):
                  if units > 0]
         return max([self.last_loss_event, *moves])
 
-    def _default(self, cause_id: int, reason: str) -> None:
-        """Declare its default; with ``liquidate_on_default``, fire-sell its held assets."""
-        eid = self.model.declare_default(self, cause_id, reason)
+    def _default(self, cause_id: int, reason: str, why: str) -> None:
+        """Declare its default (``reason`` its code, ``why`` in words); with
+        ``liquidate_on_default``, fire-sell its held assets."""
+        eid = self.model.declare_default(self, cause_id, reason, why)
         if not self.params.liquidate_on_default:
             return
         sales = [(a, held, *self._sell_units(a, held))
@@ -260,8 +263,9 @@ class CustodialExchange(mesa.Agent):
         self.model._clear()  # the proceeds, not the marks, now back its recovery rate
         tail = (f"in its default liquidation (with the proceeds its depositors recover "
                 f"{self.recovery_rate:.0%})")
+        fields = {"purpose": "default_liquidation", "recovery_rate": self.recovery_rate}
         for a, units, got, where in sales:
-            self._log_sale(a, units, got, where, eid, tail)
+            self._log_sale(a, units, got, where, eid, tail, fields)
 
     def _raise_cash(self, shortfall: float) -> None:
         ev, step = self.model.events, self.model.steps
@@ -274,7 +278,7 @@ class CustodialExchange(mesa.Agent):
             shortfall -= got
             eid = ev.add("token_sale", step=step, venue=self.name, agent=self.pool.name,
                          asset=self.model.market.assets[self.token], amount=units, value_usd=got,
-                         cause_id=self._run_cause(),
+                         cause_id=self._run_cause(), purpose="withdrawals",
                          detail=f"{self.name} sold {units:,.0f} of its own token into "
                                 f"{self.pool.name} for ${got:,.0f}")
             self.model.market.last_move_event[self.token] = eid
@@ -291,7 +295,7 @@ class CustodialExchange(mesa.Agent):
                 if amount > 0 and borrower not in already:
                     self.pending.append((due, borrower, amount))
                     ev.add("loan_recall", step=step, venue=self.name, agent=borrower,
-                           value_usd=amount, cause_id=self._run_cause(),
+                           value_usd=amount, cause_id=self._run_cause(), due_step=due,
                            detail=f"{self.name} recalled its ${amount:,.0f} "
                                   f"loan to {borrower}, due at step {due}")
 
@@ -314,7 +318,7 @@ class CustodialExchange(mesa.Agent):
     def _sell_holding(self, a: int, units: float, cause: int, purpose: str) -> float:
         """Sell ``units`` of held asset ``a`` (an ``asset_sale`` event); return the proceeds."""
         got, where = self._sell_units(a, units)
-        self._log_sale(a, units, got, where, cause, purpose)
+        self._log_sale(a, units, got, where, cause, purpose, {"purpose": "withdrawals"})
         return got
 
     def _sell_units(self, a: int, units: float) -> tuple[float, str]:
@@ -328,12 +332,12 @@ class CustodialExchange(mesa.Agent):
         return got, pool.name if pool is not None else "the external market"
 
     def _log_sale(self, a: int, units: float, got: float, where: str, cause: int,
-                  purpose: str) -> None:
+                  purpose: str, fields: dict[str, Any]) -> None:
         market = self.model.market
         market.last_move_event[a] = self.model.events.add(
             "asset_sale", step=self.model.steps, venue=self.name, agent=where,
             asset=market.assets[a], amount=units, value_usd=got, cause_id=cause,
-            price=got / units,
+            price=got / units, **fields,
             detail=f"{self.name} fire-sold {units:,.0f} {market.assets[a]} into {where} for "
                    f"${got:,.0f} (${got / units:,.4g} each) {purpose}")
 
@@ -349,10 +353,11 @@ class CustodialExchange(mesa.Agent):
         assets, liabilities = self.book_assets_usd(), self.liabilities_usd()
         eid = self.model.events.add(
             "withdrawal_freeze", step=self.model.steps, venue=self.name,
-            value_usd=liabilities - assets, cause_id=self._loss_cause(),
+            value_usd=liabilities - assets, cause_id=self._loss_cause(), reason="insolvent",
+            assets_usd=assets, liabilities_usd=liabilities,
             detail=f"{self.name} froze withdrawals: its losses left ${assets:,.0f} of assets "
                    f"against ${liabilities:,.0f} of liabilities")
-        self._default(eid, f"{self.name} was insolvent after its losses")
+        self._default(eid, "insolvent", f"{self.name} was insolvent after its losses")
 
     def _write_down(self) -> None:
         """Write off ``writedown_frac`` of the illiquid (external) assets at ``writedown_step``."""
@@ -363,7 +368,8 @@ class CustodialExchange(mesa.Agent):
         self.illiquid_usd -= lost
         self.last_loss_event = self.model.events.add(
             "asset_writedown", step=self.model.steps, venue=self.name, agent=self.name,
-            value_usd=lost, amount=p.writedown_frac,
+            value_usd=lost, amount=p.writedown_frac, assets_usd=self.book_assets_usd(),
+            liabilities_usd=self.liabilities_usd(),
             detail=f"{self.name} wrote off {p.writedown_frac:.0%} of its external assets "
                    f"(${lost:,.0f}): its books now show ${self.book_assets_usd():,.0f} of assets "
                    f"against ${self.liabilities_usd():,.0f} of liabilities")
@@ -378,9 +384,9 @@ class CustodialExchange(mesa.Agent):
         if paid < amount - 1e-6:
             eid = self.model.events.add(
                 "withdrawal_freeze", step=self.model.steps, venue=self.name,
-                value_usd=amount - paid,
+                value_usd=amount - paid, reason="missed_recall", lender=lender,
                 detail=f"{self.name} could not repay ${amount - paid:,.0f} recalled by {lender}")
-            self._default(eid, f"{self.name} missed a loan recall")
+            self._default(eid, "missed_recall", f"{self.name} missed a loan recall")
         return paid
 
     def _settle_payables(self) -> None:
@@ -398,8 +404,9 @@ class CustodialExchange(mesa.Agent):
                 self.model.venues[v].unfunded_usd > 0 for _, v, _ in due):
             eid = self.model.events.add(
                 "withdrawal_freeze", step=now, venue=self.name, value_usd=owed,
+                reason="unsettled_transfers",
                 detail=f"{self.name} could not settle ${owed:,.0f} of cross-margin transfers")
-            self._default(eid, f"{self.name} failed to settle transfers")
+            self._default(eid, "unsettled_transfers", f"{self.name} failed to settle transfers")
 
     def drop_payables(self, cause_id: int) -> None:
         """On default: transfers in flight are frozen with everything else."""

@@ -65,9 +65,10 @@ class TradingFirm(mesa.Agent):
         if paid < amount - 1e-6:
             eid = self.model.events.add(
                 "loan_loss", step=self.model.steps, venue=lender, agent=self.name,
-                value_usd=amount - paid, detail=f"{self.name} could not repay ${amount - paid:,.0f} "
+                value_usd=amount - paid, reason="missed_recall", recalled_usd=amount,
+                detail=f"{self.name} could not repay ${amount - paid:,.0f} "
                                                 f"recalled by {lender}")
-            self.model.declare_default(self, eid, f"{self.name} missed a loan recall")
+            self.model.declare_default(self, eid, "missed_recall", f"{self.name} missed a loan recall")
         return paid
 
     def step(self) -> None:
@@ -75,6 +76,8 @@ class TradingFirm(mesa.Agent):
         if self.defaulted or self.equity_usd() >= 0:
             return
         cause = int(self.model.market.last_move_event[self.lending.asset_ids].max())
+        assets, loans = self.assets_usd(), self.liabilities_usd()
         self.model.declare_default(
-            self, cause, f"{self.name}'s assets (${self.assets_usd():,.0f}) fell below its loans "
-                         f"(${self.liabilities_usd():,.0f})")
+            self, cause, "assets_below_loans",
+            f"{self.name}'s assets (${assets:,.0f}) fell below its loans (${loans:,.0f})",
+            assets_usd=assets, liabilities_usd=loans)

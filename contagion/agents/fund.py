@@ -43,14 +43,15 @@ class InsuranceFund(mesa.Agent):
             self.paid_usd += paid
             eid = self.model.events.add(
                 "fund_draw", step=step, venue=venue, agent=self.name, value_usd=paid,
-                cause_id=cause_id,
+                cause_id=cause_id, purpose="shortfall", fund=self.name,
+                balance_after_usd=self.balance_usd, shortfall_usd=amount_usd,
                 detail=f"{self.name} paid ${paid:,.0f} of {venue}'s ${amount_usd:,.0f} shortfall; "
                        f"${self.balance_usd:,.0f} left")
         if not self.exhausted and paid < amount_usd - 1e-9:
             self.exhausted = True
             self.model.events.add(
                 "fund_exhausted", step=step, venue=venue, agent=self.name,
-                value_usd=amount_usd - paid, cause_id=eid,
+                value_usd=amount_usd - paid, cause_id=eid, purpose="shortfall", fund=self.name,
                 detail=f"{self.name} is exhausted: ${amount_usd - paid:,.0f} of {venue}'s "
                        "shortfall is left to socialise")
         return paid

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -251,6 +251,10 @@ class LendingProtocol(MarginVenue):
                 "liquidation", step=step, n=int(m.sum()), venue=self.name, agent=liq.name,
                 account=book.owner[rows[m]], asset=self.asset_names[int(a)], amount=seized[m],
                 value_usd=repay[m], price=float(prices[a]), cause_id=np.repeat(causes, m.sum()),
+                mode="bonus", counterparty=liq.name, debt_repaid_usd=repay[m],
+                collateral_seized_units=seized[m], sold_into=self._venue_of_sale(int(a)),
+                units_sold=units, bonus_frac=float(self.bonus[a]),
+                bonus_usd=to_liq[m] * float(prices[a]) - repay[m],
                 detail=f"HF < 1 at {self.name}; {liq.name} repaid debt and seized "
                        f"{self.asset_names[int(a)]} (bonus {self.bonus[a]:.1%}), selling "
                        f"{units:,.4g} into {self._venue_of_sale(int(a))}")
@@ -274,6 +278,9 @@ class LendingProtocol(MarginVenue):
             "liquidation", step=self.model.steps, n=rows.size, venue=self.name, agent=liq.name,
             account=book.owner[rows], asset=asset, amount=book.collateral[rows, 0],
             value_usd=debt, price=float(self.prices()[0]), cause_id=self.oracles[0].last_event,
+            mode="auction", counterparty=liq.name, debt_repaid_usd=0.0,
+            collateral_seized_units=book.collateral[rows, 0],
+            min_collateral_ratio=float(1 / self.lt[0]), penalty_frac=p.auction_penalty_frac,
             detail=f"collateral below {1 / self.lt[0]:.0%} of the debt at the oracle price: "
                    f"{self.name} closed the vault and put its {asset} up for auction for the "
                    f"debt plus a {p.auction_penalty_frac:.0%} penalty")
@@ -325,7 +332,8 @@ class LendingProtocol(MarginVenue):
         liq.budget_usd -= total_paid
         liq.budget_count -= int(won.size)
         liq.repaid_usd += total_paid
-        ids = self._log_auctions(liq, s_rows, bidders[won], paid, to_winner, causes)
+        ids = self._log_auctions(liq, s_rows, bidders[won], paid, to_winner, causes,
+                                 c.units_to_owner[won])
         got = self._sell(0, float(to_winner.sum()))
         liq.cash_usd += got
         liq.profit_usd += got - total_paid
@@ -338,14 +346,15 @@ class LendingProtocol(MarginVenue):
             bad = self.model.events.add_many(
                 "bad_debt", step=self.model.steps, n=int(hit.sum()), venue=self.name,
                 account=book.owner[s_rows[hit]], value_usd=short[hit], cause_id=ids[hit],
+                reason="auction_shortfall", accounts=1,
                 detail=f"the auction raised less than the vault's debt at {self.name}; the "
                        "shortfall is the protocol's bad debt")
             self.cover_loss(total, int(bad[0]))
 
     def _log_auctions(self, liq: Liquidator, rows: NDArray[np.int64],
                       bidders: NDArray[np.int64], paid: NDArray[np.float64],
-                      to_winner: NDArray[np.float64], causes: NDArray[np.int64]
-                      ) -> NDArray[np.int64]:
+                      to_winner: NDArray[np.float64], causes: NDArray[np.int64],
+                      to_owner: NDArray[np.float64]) -> NDArray[np.int64]:
         """Log each settled lot: ``auction`` (competitive) or ``zero_bid`` (lone bidder)."""
         p, ev, step = self.params, self.model.events, self.model.steps
         asset, owners = self.asset_names[0], self.book.owner[rows]
@@ -356,11 +365,17 @@ class LendingProtocol(MarginVenue):
         for kind, m in (("auction", ~lone), ("zero_bid", lone)):
             if not m.any():
                 continue
+            fields: dict[str, Any]
             if kind == "auction":
+                fields = {"bidders": bidders[m], "discount_frac": p.auction_discount_frac,
+                          "units_to_owner": to_owner[m]}
                 detail = (f"{int(bidders[m][0])} keepers bid: the {asset} lot cleared at its "
                           f"value less {p.auction_discount_frac:.0%}; the debt and penalty are "
                           "repaid and the collateral left over goes back to the owner")
             else:
+                fields = {"gas_multiple": liq.gas_multiple, "keepers": out_of,
+                          "keepers_priced_out": out_of - liq.active_bidders,
+                          "lone_bid_frac": p.auction_lone_bid_frac}
                 detail = (f"a lone keeper bid (gas x{liq.gas_multiple:g} priced out "
                           f"{out_of - liq.active_bidders} of {out_of}): he won the {asset} lot "
                           f"for {p.auction_lone_bid_frac:.0%} of its value; the owner lost "
@@ -368,7 +383,7 @@ class LendingProtocol(MarginVenue):
             ids[m] = ev.add_many(kind, step=step, n=int(m.sum()), venue=self.name,
                                  agent=liq.name, account=owners[m], asset=asset,
                                  amount=to_winner[m], value_usd=paid[m], price=price[m],
-                                 cause_id=causes[m], detail=detail)
+                                 cause_id=causes[m], detail=detail, **fields)
         return ids
 
     def _present(self, j: NDArray[np.int64]) -> NDArray[np.int64]:
@@ -423,6 +438,7 @@ class LendingProtocol(MarginVenue):
         last_liq = int(self.model.market.last_move_event[self.asset_ids].max())
         ids = ev.add_many("bad_debt", step=step, n=bad.size, venue=self.name,
                           account=book.owner[bad], value_usd=amounts, cause_id=last_liq,
+                          reason="collateral_exhausted", accounts=1,
                           detail=f"collateral exhausted at {self.name}; debt written off")
         self.cover_loss(total, int(ids[0]))
 
@@ -444,9 +460,10 @@ class LendingProtocol(MarginVenue):
         self.socialised_usd += loss
         step, ev = self.model.steps, self.model.events
         eid = ev.add("socialised_loss", step=step, venue=self.name, value_usd=loss,
-                     cause_id=cause_id,
+                     cause_id=cause_id, policy="supplier_haircut", bearers="suppliers",
+                     haircut_frac=loss / claims if claims > 0 else np.nan,
                      detail=f"{self.name} socialised ${loss:,.0f} to its suppliers "
                             f"(haircut {loss / claims:.2%})" if claims > 0 else "")
         if not self.defaulted:
-            self.model.declare_default(self, eid, f"{self.name}'s losses exceeded its reserves "
-                                                  "and insurance fund")
+            self.model.declare_default(self, eid, "bad_debt", f"{self.name}'s losses exceeded "
+                                                              "its reserves and insurance fund")

@@ -77,7 +77,9 @@ class Liquidator(mesa.Agent):
         cause = int(m.market.last_move_event.max()) if spike else self.gas_event
         self.gas_event = ev.add(
             "gas_spike", step=m.steps, agent=self.name, amount=self.gas_multiple,
-            value_usd=self.gas_cost_now_usd, cause_id=cause,
+            value_usd=self.gas_cost_now_usd, cause_id=cause, phase="spike" if spike else "easing",
+            normal_gas_cost_usd=self.params.gas_cost_usd, keepers=int(self.tolerances.size),
+            keepers_active=int((self.tolerances >= self.gas_multiple).sum()),
             detail=(f"network congestion: gas x{self.gas_multiple:g}, a liquidation or auction "
                     f"bid now costs ${self.gas_cost_now_usd:,.0f} in gas "
                     f"(normally ${self.params.gas_cost_usd:,.0f})") if spike else
@@ -92,6 +94,8 @@ class Liquidator(mesa.Agent):
         m.events.add_many(
             "keeper_dropout", step=m.steps, n=int(dropped.size), agent=self.name,
             amount=(dropped + 1).astype(np.float64), value_usd=budgets, cause_id=self.gas_event,
+            keeper=dropped + 1, keepers=int(self.tolerances.size), keepers_left=left,
+            gas_cost_usd=self.gas_cost_now_usd, tolerance=self.tolerances[dropped],
             detail=[f"keeper {k + 1} of {self.tolerances.size} stops bidding: gas "
                     f"${self.gas_cost_now_usd:,.0f} a bid exceeds what its bot pays "
                     f"(${b:,.0f}, x{t:g} normal); {left} keeper{'s' if left != 1 else ''} left"

@@ -11,7 +11,7 @@ of the token itself move only the ratio (the discount), never the underlying.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import mesa
 import numpy as np
@@ -96,7 +96,8 @@ class Market(mesa.Agent):
         for i in np.flatnonzero(np.abs(move) >= SHOCK_EVENT_MIN_MOVE):
             self.last_move_event[i] = self.model.events.add(
                 "price_shock", step=self.model.steps, asset=self.assets[i],
-                price=float(self.price[i]), amount=float(move[i]),
+                price=float(self.price[i]), amount=float(move[i]), price_before=float(before[i]),
+                **self._shock_fields(int(i), t),
                 detail=self._shock_detail(int(i), before, float(move[i]), t))
         for i, u in zip(self.lst, self.lst_underlying, strict=True):
             # it moved with its underlying, unless its own flows (a fire sale, liquidations)
@@ -105,6 +106,14 @@ class Market(mesa.Agent):
             if abs(move[i]) < SHOCK_EVENT_MIN_MOVE <= abs(move[u]) and not flowed:
                 self.last_move_event[i] = self.last_move_event[u]
         self._lst_cause = self.last_move_event.copy()
+
+    def _shock_fields(self, i: int, t: int) -> dict[str, Any]:
+        """A price shock's path, and for a liquid-staking token its ratio's move."""
+        if i not in self.lst:
+            return {"path": "exogenous"}
+        u = int(self.lst_underlying[np.flatnonzero(self.lst == i)[0]])
+        return {"path": "basis", "underlying": self.assets[u],
+                "ratio_before": float(self.path[i, t - 1]), "ratio_after": float(self.path[i, t])}
 
     def _shock_detail(self, i: int, before: NDArray[np.float64], move: float, t: int) -> str:
         if i not in self.lst:
@@ -175,7 +184,7 @@ class Market(mesa.Agent):
         self._carry_to_lsts(i, 1.0 - frac)
         eid = self.model.events.add(
             "token_crash", step=self.model.steps, venue=issuer, asset=token,
-            price=float(self.price[i]), amount=-frac, cause_id=cause_id,
+            price=float(self.price[i]), amount=-frac, cause_id=cause_id, price_before=before,
             detail=f"{token} crashed {before:,.4g} -> {self.price[i]:,.4g} (-{frac:.0%}) "
                    f"because its issuer {issuer} defaulted")
         self.last_move_event[i] = eid

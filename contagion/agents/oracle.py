@@ -64,6 +64,8 @@ class Oracle(mesa.Agent):
             "oracle_update", step=t, agent=self.name, asset=market.assets[self.asset],
             price=observed, amount=observed / old - 1.0,
             cause_id=int(market.last_move_event[self.asset]),
+            trigger="deviation" if moved else "heartbeat", price_before=old,
+            source=str(self.params.source), delay_steps=int(self.params.delay_steps),
             detail=f"{self.name} updated {market.assets[self.asset]} {old:,.4g} -> "
                    f"{observed:,.4g} ({observed / old - 1:+.2%}) after its {why} "
                    f"(source {self.params.source}, {self.params.delay_steps} steps late)")

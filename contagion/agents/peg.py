@@ -124,7 +124,9 @@ class AlgorithmicPeg(mesa.Agent):
         stable = market.assets[self.stable]
         eid = ev.add("fund_draw", step=step, venue=f"the {stable} peg", agent=f"{self.name} reserve",
                      asset=stable, amount=got, value_usd=usd, price=pool.spot,
-                     cause_id=int(market.last_move_event[self.stable]),
+                     cause_id=int(market.last_move_event[self.stable]), purpose="peg_defence",
+                     fund=f"{self.name} reserve", balance_after_usd=left, peg=self.name,
+                     pool=pool.name, spot_after=pool.spot,
                      detail=f"{self.name}'s reserve bought {got:,.0f} {stable} for "
                             f"${usd:,.0f} in {pool.name} to defend the peg (spot now "
                             f"{pool.spot:.4f}); ${left:,.0f} left")
@@ -134,7 +136,8 @@ class AlgorithmicPeg(mesa.Agent):
             self.reserve_exhausted = True
             ev.add("fund_exhausted", step=step, venue=f"the {stable} peg",
                    agent=f"{self.name} reserve",
-                   value_usd=self.reserve_spent_usd, cause_id=eid,
+                   value_usd=self.reserve_spent_usd, cause_id=eid, purpose="peg_defence",
+                   fund=f"{self.name} reserve", peg=self.name,
                    detail=f"{self.name}'s reserve is spent (${self.reserve_spent_usd:,.0f} in "
                           f"all): nothing but mint/burn arbitrage defends the peg now")
 
@@ -176,7 +179,10 @@ class AlgorithmicPeg(mesa.Agent):
             "token_sale", step=self.model.steps, venue=f"{self.name} arbitrageurs", agent=tp.name,
             asset=token,
             amount=minted, value_usd=received, price=tp.spot,
-            cause_id=int(market.last_move_event[self.stable]),
+            cause_id=int(market.last_move_event[self.stable]), purpose="burn_arbitrage",
+            burned_asset=stable, burned_units=burned, spot_after=tp.spot, burn_pool=sp.name,
+            burn_price=trade.paid_usd / burned, token_price=self.token_price(),
+            supply_after=self.token_supply_units,
             detail=f"arbitrageurs bought {burned:,.0f} {stable} at {trade.paid_usd / burned:.4f} "
                    f"in {sp.name}, burned it for {minted:,.4g} newly minted {token} (at "
                    f"${self.token_price():,.4g}) and sold that into {tp.name} "
@@ -197,7 +203,8 @@ class AlgorithmicPeg(mesa.Agent):
             "token_sale", step=self.model.steps, venue=f"{self.name} arbitrageurs", agent=sp.name,
             asset=stable,
             amount=minted, value_usd=received, price=sp.spot,
-            cause_id=int(market.last_move_event[self.stable]),
+            cause_id=int(market.last_move_event[self.stable]), purpose="mint_arbitrage",
+            burned_asset=token, burned_units=burned, spot_after=sp.spot,
             detail=f"arbitrageurs burned {burned:,.4g} {token} for {minted:,.0f} newly minted "
                    f"{stable} and sold it into {sp.name} ({stable} spot now {sp.spot:.4f})")
         market.last_move_event[self.stable] = eid

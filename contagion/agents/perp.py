@@ -250,6 +250,7 @@ class PerpVenue(MarginVenue):
         self.model.events.add(
             "withdrawal", step=self.model.steps, venue=self.name, agent=ATTACKER, account=-1,
             value_usd=paid, price=mark, amount=upnl, cause_id=self.oracle.last_event,
+            reason="exploit", upnl_usd=upnl, free_cash_after_usd=free - paid,
             detail=f"the {ATTACKER} withdrew ${paid:,.0f} from {self.name}, its account "
                    f"holding an unrealised PnL of ${upnl:,.0f} at mark {mark:,.4g}; "
                    f"${free - paid:,.0f} of the venue's free cash left")
@@ -268,6 +269,7 @@ class PerpVenue(MarginVenue):
         self.transfer_loss_usd += loss
         eid = self.model.events.add(
             "bad_debt", step=self.model.steps, venue=self.name, value_usd=loss, cause_id=cause_id,
+            reason="unsettled_transfers", accounts=0,
             detail=f"${loss:,.0f} of cross-margin transfers to {self.name} never settled")
         self.bad_debt_usd += loss
         if self.fund is not None:
@@ -281,8 +283,10 @@ class PerpVenue(MarginVenue):
             if loss - taken > 1e-6:
                 self.unresolved_usd += loss - taken
                 if not self.defaulted:
-                    self.model.declare_default(self, eid, f"{self.name} could not cover "
-                                                          f"${loss - taken:,.0f} of lost transfers")
+                    self.model.declare_default(
+                        self, eid, "lost_transfers",
+                        f"{self.name} could not cover ${loss - taken:,.0f} of lost transfers",
+                        shortfall_usd=loss - taken)
 
     def _clawback(self, amount: float, cause_id: int, exclude: NDArray[np.int64] | None = None
                   ) -> float:
@@ -300,7 +304,8 @@ class PerpVenue(MarginVenue):
             self.socialised_usd += take
             self.model.events.add(
                 "socialised_loss", step=self.model.steps, venue=self.name, value_usd=take,
-                cause_id=cause_id, detail=f"{self.name} clawed back ${take:,.0f} pro rata from "
+                cause_id=cause_id, policy="clawback", bearers="accounts in profit",
+                haircut_frac=take / avail, detail=f"{self.name} clawed back ${take:,.0f} pro rata from "
                                           f"accounts in profit (haircut {take / avail:.2%})")
         return take
 
@@ -363,7 +368,8 @@ class PerpVenue(MarginVenue):
             first = int(causes[np.argmax(need)])
             bd = self.model.events.add(
                 "bad_debt", step=self.model.steps, venue=self.name, value_usd=total_need,
-                cause_id=first, detail=f"{int((need > 0).sum())} accounts on {self.name} closed "
+                cause_id=first, reason="below_bankruptcy", accounts=int((need > 0).sum()),
+                detail=f"{int((need > 0).sum())} accounts on {self.name} closed "
                                        "below their bankruptcy price")
             self.bad_debt_usd += total_need
             if self.fund is not None:
@@ -408,7 +414,8 @@ class PerpVenue(MarginVenue):
         self.model.events.add_many(
             "perp_liquidation", step=self.model.steps, n=rows.size, venue=self.name,
             agent=self.name, account=b.owner[rows], asset=market.assets[self.asset],
-            amount=size, value_usd=notional, price=fill, cause_id=causes,
+            amount=size, value_usd=notional, price=fill, cause_id=causes, mmr_frac=self.mmr,
+            slippage_frac=max(slip_l, slip_s), shortfall_usd=shortfall,
             detail=f"equity below maintenance margin ({self.mmr:.2%}) at {self.name}; "
                    f"position closed into the book (slippage {max(slip_l, slip_s):.2%})")
 
@@ -455,6 +462,7 @@ class PerpVenue(MarginVenue):
                 "adl", step=self.model.steps, n=int(hit.sum()), venue=self.name,
                 account=b.owner[cand[hit]], amount=side * fills[hit],
                 value_usd=fills[hit] * vwap, price=vwap, cause_id=cause_id,
+                side="short" if side < 0 else "long",
                 detail=f"insurance fund exhausted: auto-deleveraged at the bankruptcy price "
                        f"{vwap:,.4g} (BitMEX ranking)")
         return phi
@@ -468,6 +476,7 @@ class PerpVenue(MarginVenue):
         if total - take > 1e-6:
             self.unresolved_usd += total - take
             if not self.defaulted:
-                self.model.declare_default(self, cause_id,
-                                           f"{self.name} could not cover ${total - take:,.0f} "
-                                           "of shortfall")
+                self.model.declare_default(
+                    self, cause_id, "uncovered_shortfall",
+                    f"{self.name} could not cover ${total - take:,.0f} of shortfall",
+                    shortfall_usd=total - take)

@@ -85,7 +85,8 @@ class TraderPopulation:
             rows, pay = self._pay(rows, b.owner[rows], want)
             if rows.size:
                 v.repay(rows, pay)
-                total += self._log(model, v.name, pay, "repaid debt to lift their health factor")
+                total += self._log(model, v.name, pay, "repay_debt",
+                                   "repaid debt to lift their health factor")
         return total
 
     def topup_perp(self, model: ContagionModel) -> float:
@@ -100,13 +101,16 @@ class TraderPopulation:
             rows, pay = self._pay(rows, b.owner[rows], want)
             if rows.size:
                 v.add_collateral(rows, pay)
-                total += self._log(model, v.name, pay, "added margin to stay above maintenance")
+                total += self._log(model, v.name, pay, "add_margin",
+                                   "added margin to stay above maintenance")
         return total
 
     @staticmethod
-    def _log(model: ContagionModel, venue: str, pay: NDArray[np.float64], what: str) -> float:
+    def _log(model: ContagionModel, venue: str, pay: NDArray[np.float64], action: str,
+             what: str) -> float:
         total = float(pay.sum())
         n = int((pay > 0).sum())
         model.events.add("margin_topup", step=model.steps, venue=venue, value_usd=total,
-                         amount=float(n), detail=f"{n} traders on {venue} {what} (${total:,.0f})")
+                         amount=float(n), action=action, accounts=n,
+                         detail=f"{n} traders on {venue} {what} (${total:,.0f})")
         return total

@@ -116,10 +116,13 @@ class YieldVenue(mesa.Agent):
         cause = int(market.last_move_event[self.asset])
         where = (f"into {pool.name} (step total {units.sum():,.0f} {asset} for ${got:,.0f}; "
                  f"{asset} spot now {pool.spot:.4f})")
+        step = {"reason": "depeg_exit", "selling_into": pool.name, "depeg_frac": depeg,
+                "step_units": float(units.sum()), "step_usd": got, "spot_after": pool.spot}
         ids = self.model.events.add_many(
             "withdrawal", step=now, n=int(new.sum()), venue=self.name, agent=pool.name,
             account=self.owner[rows[new]], asset=asset, amount=units[new],
             value_usd=proceeds[new], price=proceeds[new] / units[new], cause_id=cause,
+            phase="start", depositors=int(new.sum()), **step,
             detail=f"{int(new.sum())} depositors of {self.name} started to leave at a depeg of "
                    f"{depeg:.2%}, selling {where}")
         if not new.all():
@@ -127,7 +130,7 @@ class YieldVenue(mesa.Agent):
             more = self.model.events.add(
                 "withdrawal", step=now, venue=self.name, agent=pool.name, asset=asset,
                 amount=rest_units, value_usd=rest_usd, price=rest_usd / rest_units,
-                cause_id=cause,
+                cause_id=cause, phase="continue", depositors=int((~new).sum()), **step,
                 detail=f"{int((~new).sum())} depositors of {self.name} already leaving kept "
                        f"selling {where}")
             ids = np.append(ids, more)

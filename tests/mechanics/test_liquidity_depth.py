@@ -131,7 +131,8 @@ def test_model_scales_market_depth_and_pool_arbitrage_while_the_shock_lasts() ->
     assert set(logged["step"]) == {3}
     assert (logged["cause_id"] == -1).all()  # exogenous, like a price shock
     assert (logged["amount"] == -0.9).all()
-    assert logged["detail"].str.contains("order-book depth fell 90%").all()
+    assert np.allclose(logged["depth_after_usd"], 0.1 * logged["depth_before_usd"])  # fell 90%
+    assert (logged["duration_steps"] == 2).all() and (logged["recovery_steps"] == 2).all()
 
 
 def test_thinner_depth_means_more_impact_for_the_same_sale() -> None:
@@ -157,7 +158,8 @@ def test_a_manipulation_names_its_actor_in_the_log() -> None:
     model = ContagionModel(dataclasses.replace(sc, manipulations=(mp,)), seed=1)
     model.run()
     ev = model.events_frame
-    detail = ev.loc[ev["kind"] == "pool_manipulation", "detail"].iloc[0]
-    assert detail.startswith("panic sellers sold $100,000 of EXT")
+    manip = ev[ev["kind"] == "pool_manipulation"].iloc[0]
+    assert (manip["actor"], manip["direction"]) == ("panic sellers", "dump")  # they sold
+    assert (manip["value_usd"], manip["asset"]) == (100_000.0, "EXT")
     with pytest.raises(ParameterError, match=r"manipulations\[EXT/USDC\]\.actor"):
         dataclasses.replace(mp, actor=" ")
