@@ -3,19 +3,22 @@
 Pure functions over a run's event log and series. :func:`step_narrative` aggregates a
 step's events into a few sentences (one per mechanism and venue, never one per account),
 ordered by when each mechanism first acted in the step, so cause reads before effect.
+
+Every number and name comes from the events' columns and typed fields
+(:data:`contagion.events.EVENT_FIELDS`); an event's ``detail`` is shown as written only for
+a kind this module does not know, never parsed.
 """
 
 from __future__ import annotations
 
 import math
-import re
-from collections.abc import Callable
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
-from contagion.events import trace_cause
+from contagion.events import COLUMN_DEFAULTS, EVENT_COLUMNS, trace_cause
 
 if TYPE_CHECKING:
     import networkx as nx
@@ -24,8 +27,6 @@ __all__ = ["default_trace", "format_units", "format_usd", "node_events", "peg_al
            "step_narrative"]
 
 _MINOR_MOVE_FRAC = 0.01  # price and oracle moves smaller than this are not news
-_DOLLARS = re.compile(r"\$(\d[\d,]*(?:\.\d+)?)")
-_SCIENTIFIC = re.compile(r"\b\d+(?:\.\d+)?e[+-]\d+\b")
 _NODE_EVENT_COLUMNS = ["step", "kind", "value_usd", "detail"]
 _SCALES = (("", 1.0), ("k", 1e3), ("M", 1e6), ("B", 1e9), ("T", 1e12))
 
@@ -97,18 +98,305 @@ def _plural(n: int, word: str) -> str:
     return f"{n:,} {word}" if n == 1 else f"{n:,} {word}s"
 
 
-def _humanise(text: str) -> str:
-    """Capitalised, dollar amounts rounded for people, ending in a full stop.
+def _sentence(text: str) -> str:
+    """Capitalised and ending in a full stop (``""`` stays empty).
 
-    >>> _humanise("CEX's $80,000,000 loan to AlphaFund is impaired")
-    "CEX's $80M loan to AlphaFund is impaired."
+    >>> _sentence("depositors withdrew $1.2M from CEX")
+    'Depositors withdrew $1.2M from CEX.'
     """
-    text = _DOLLARS.sub(lambda m: format_usd(float(m.group(1).replace(",", ""))), text.strip())
-    text = _SCIENTIFIC.sub(lambda m: format_units(float(m.group(0))), text)
+    text = text.strip()
     if not text:
         return text
     text = text[0].upper() + text[1:]
     return text if text.endswith((".", "!", "?")) else text + "."
+
+
+def _usd(x: float) -> str:
+    """A whole-dollar amount of the engine, for people (:func:`format_usd` of it)."""
+    return format_usd(float(f"{float(x):.0f}")) if math.isfinite(x) else "n/a"
+
+
+def _usd4(x: float) -> str:
+    """A price in dollars to four significant figures, for people."""
+    return format_usd(float(f"{float(x):.4g}")) if math.isfinite(x) else "n/a"
+
+
+def _g4(x: float) -> str:
+    """A number to four significant figures (``1,700``, ``0.3531``, ``350,100`` not
+    ``3.501e+05``).
+
+    >>> _g4(1700.4), _g4(0.35312), _g4(350_123.0)
+    ('1,700', '0.3531', '350,100')
+    """
+    text = f"{float(x):,.4g}"
+    return format_units(float(text)) if "e" in text else text
+
+
+def _with_fields(events: pd.DataFrame) -> pd.DataFrame:
+    """``events`` with every column of the event log (blank where a hand-made frame has
+    none of it)."""
+    missing = [c for c in EVENT_COLUMNS if c not in events.columns]
+    if not missing:
+        return events
+    return events.assign(**{c: COLUMN_DEFAULTS[c] for c in missing})
+
+
+# One event's sentence, per kind, from its columns and fields (the record of a row).
+_Row = Mapping[str, Any]
+
+_DEFAULT_REASONS = {
+    "run": "{v} ran out of liquid assets in a run",
+    "insolvent": "{v} was insolvent after its losses",
+    "missed_recall": "{v} missed a loan recall",
+    "unsettled_transfers": "{v} failed to settle transfers",
+    "assets_below_loans": "{v}'s assets ({assets}) fell below its loans ({loans})",
+    "bad_debt": "{v}'s losses exceeded its reserves and insurance fund",
+    "lost_transfers": "{v} could not cover {shortfall} of lost transfers",
+    "uncovered_shortfall": "{v} could not cover {shortfall} of shortfall",
+}
+
+
+def _default_reason(r: _Row) -> str:
+    """Why a venue defaulted, in words (``"CEX ran out of liquid assets in a run"``)."""
+    text = _DEFAULT_REASONS.get(str(r["reason"]), "{v} defaulted")
+    return text.format(v=r["venue"], assets=_usd(r["assets_usd"]),
+                       loans=_usd(r["liabilities_usd"]), shortfall=_usd(r["shortfall_usd"]))
+
+
+def _bad_debt_reason(r: _Row) -> str:
+    v, reason = r["venue"], r["reason"]
+    if reason == "below_bankruptcy":
+        return f"{_plural(int(r['accounts']), 'account')} on {v} closed below their bankruptcy price"
+    if reason == "unsettled_transfers":
+        return f"{_usd(r['value_usd'])} of cross-margin transfers to {v} never settled"
+    if reason == "auction_shortfall":
+        return (f"the auction raised less than the vault's debt at {v}; the shortfall is the "
+                "protocol's bad debt")
+    return f"collateral exhausted at {v}; debt written off"
+
+
+def _say_price_shock(r: _Row) -> str:
+    a, moved = r["asset"], f"{_g4(r['price_before'])} -> {_g4(r['price'])}"
+    if r["path"] == "basis":
+        return (f"{a}/{r['underlying']} ratio {r['ratio_before']:.4f} -> {r['ratio_after']:.4f} "
+                f"({r['amount']:+.2%}, exogenous basis path): {a} {moved}")
+    return f"{a} external price {moved} ({r['amount']:+.2%}, exogenous path)"
+
+
+def _say_manipulation(r: _Row) -> str:
+    how = "bought" if r["direction"] == "pump" else "sold"
+    return (f"{r['actor']} {how} {_usd(r['value_usd'])} of {r['asset']} in {r['agent']}, moving "
+            f"its spot {r['amount']:+.1%} to {_g4(r['price'])}")
+
+
+_ORACLE_TRIGGERS = {"deviation": "deviation threshold", "heartbeat": "heartbeat"}
+
+
+def _say_oracle(r: _Row) -> str:
+    why = _ORACLE_TRIGGERS.get(str(r["trigger"]), str(r["trigger"]))
+    return (f"{r['agent']} updated {r['asset']} {_g4(r['price_before'])} -> {_g4(r['price'])} "
+            f"({r['amount']:+.2%}) after its {why} (source {r['source']}, {r['delay_steps']} "
+            "steps late)")
+
+
+def _say_liquidation(r: _Row) -> str:
+    v, a = r["venue"], r["asset"]
+    if r["mode"] == "auction":
+        return (f"collateral below {r['min_collateral_ratio']:.0%} of the debt at the oracle "
+                f"price: {v} closed the vault and put its {a} up for auction for the debt plus "
+                f"a {r['penalty_frac']:.0%} penalty")
+    return (f"HF < 1 at {v}; {r['counterparty']} repaid debt and seized {a} (bonus "
+            f"{r['bonus_frac']:.1%}), selling {_g4(r['units_sold'])} into {r['sold_into']}")
+
+
+def _say_perp_liquidation(r: _Row) -> str:
+    return (f"equity below maintenance margin ({r['mmr_frac']:.2%}) at {r['venue']}; position "
+            f"closed into the book (slippage {r['slippage_frac']:.2%})")
+
+
+def _say_fund_draw(r: _Row) -> str:
+    left = _usd(r["balance_after_usd"])
+    if r["purpose"] == "peg_defence":
+        return (f"{r['peg']}'s reserve bought {r['amount']:,.0f} {r['asset']} for "
+                f"{_usd(r['value_usd'])} in {r['pool']} to defend the peg (spot now "
+                f"{r['spot_after']:.4f}); {left} left")
+    return (f"{r['fund']} paid {_usd(r['value_usd'])} of {r['venue']}'s "
+            f"{_usd(r['shortfall_usd'])} shortfall; {left} left")
+
+
+def _say_fund_exhausted(r: _Row) -> str:
+    if r["purpose"] == "peg_defence":
+        return (f"{r['peg']}'s reserve is spent ({_usd(r['value_usd'])} in all): nothing but "
+                "mint/burn arbitrage defends the peg now")
+    return (f"{r['fund']} is exhausted: {_usd(r['value_usd'])} of {r['venue']}'s shortfall is "
+            "left to socialise")
+
+
+def _say_socialised(r: _Row) -> str:
+    h = float(r["haircut_frac"])
+    if r["policy"] == "clawback":
+        return (f"{r['venue']} clawed back {_usd(r['value_usd'])} pro rata from accounts in "
+                f"profit (haircut {h:.2%})")
+    if not math.isfinite(h):
+        return ""
+    return f"{r['venue']} socialised {_usd(r['value_usd'])} to its suppliers (haircut {h:.2%})"
+
+
+_TOPUPS = {"repay_debt": "repaid debt to lift their health factor",
+           "add_margin": "added margin to stay above maintenance"}
+
+
+def _say_topup(r: _Row) -> str:
+    what = _TOPUPS.get(str(r["action"]), "topped up")
+    return f"{r['accounts']} traders on {r['venue']} {what} ({_usd(r['value_usd'])})"
+
+
+def _say_withdrawal(r: _Row) -> str:
+    v, a = r["venue"], r["asset"]
+    if r["reason"] == "depeg_exit":
+        how = (f"started to leave at a depeg of {r['depeg_frac']:.2%}, selling"
+               if r["phase"] == "start" else "already leaving kept selling")
+        return (f"{r['depositors']} depositors of {v} {how} into {r['selling_into']} (step "
+                f"total {r['step_units']:,.0f} {a} for {_usd(r['step_usd'])}; {a} spot now "
+                f"{r['spot_after']:.4f})")
+    if r["reason"] == "exploit":
+        return (f"the {r['agent']} withdrew {_usd(r['value_usd'])} from {v}, its account "
+                f"holding an unrealised PnL of {_usd(r['upnl_usd'])} at mark {_g4(r['price'])}; "
+                f"{_usd(r['free_cash_after_usd'])} of the venue's free cash left")
+    return (f"depositors withdrew {_usd(r['value_usd'])} from {v} (stress {r['stress']:.0%}, "
+            f"reserve ratio {r['reserve_ratio']:.2f})")
+
+
+def _say_freeze(r: _Row) -> str:
+    v, owed = r["venue"], _usd(r["value_usd"])
+    if r["reason"] == "insolvent":
+        return (f"{v} froze withdrawals: its losses left {_usd(r['assets_usd'])} of assets "
+                f"against {_usd(r['liabilities_usd'])} of liabilities")
+    if r["reason"] == "missed_recall":
+        return f"{v} could not repay {owed} recalled by {r['lender']}"
+    if r["reason"] == "unsettled_transfers":
+        return f"{v} could not settle {owed} of cross-margin transfers"
+    return f"{v} could not pay {owed} of withdrawals and froze them"
+
+
+def _say_token_sale(r: _Row, who: str = "arbitrageurs") -> str:
+    a = r["asset"]
+    if r["purpose"] == "burn_arbitrage":
+        return (f"{who} bought {r['burned_units']:,.0f} {r['burned_asset']} at "
+                f"{r['burn_price']:.4f} in {r['burn_pool']}, burned it for {_g4(r['amount'])} "
+                f"newly minted {a} (at {_usd4(r['token_price'])}) and sold that into "
+                f"{r['agent']} ({a} spot now {_g4(r['spot_after'])}; supply "
+                f"{_g4(r['supply_after'])})")
+    if r["purpose"] == "mint_arbitrage":
+        return (f"{who} burned {_g4(r['burned_units'])} {r['burned_asset']} for "
+                f"{r['amount']:,.0f} newly minted {a} and sold it into {r['agent']} ({a} spot "
+                f"now {r['spot_after']:.4f})")
+    return (f"{r['venue']} sold {r['amount']:,.0f} of its own token into {r['agent']} for "
+            f"{_usd(r['value_usd'])}")
+
+
+def _say_asset_sale(r: _Row) -> str:
+    why = ("to pay withdrawals" if r["purpose"] == "withdrawals" else
+           f"in its default liquidation (with the proceeds its depositors recover "
+           f"{r['recovery_rate']:.0%})")
+    return (f"{r['venue']} fire-sold {r['amount']:,.0f} {r['asset']} into {r['agent']} for "
+            f"{_usd(r['value_usd'])} ({_usd4(r['price'])} each) {why}")
+
+
+def _say_loan_loss(r: _Row) -> str:
+    if r["reason"] == "missed_recall":
+        return f"{r['agent']} could not repay {_usd(r['value_usd'])} recalled by {r['venue']}"
+    return f"{r['venue']}'s {_usd(r['value_usd'])} loan to {r['agent']} is impaired by its default"
+
+
+def _say_collateral_loss(r: _Row) -> str:
+    crossed = str(r["cross_margined_at"])
+    tail = (f"; cross-margined accounts at {crossed} count those balances as collateral and "
+            "lose the same share" if crossed else "")
+    return (f"depositors of {r['venue']} can expect {r['recovery_rate']:.0%} of their balances "
+            f"back ({_usd(r['value_usd'])} lost){tail}")
+
+
+def _say_liquidity_shock(r: _Row) -> str:
+    return (f"{r['asset']} order-book depth fell {-r['amount']:.0%} (external depth "
+            f"{_usd(r['depth_before_usd'])} -> {_usd(r['depth_after_usd'])}) for "
+            f"{r['duration_steps']} steps, recovering over {r['recovery_steps']}; its pools' "
+            "arbitrage capacity fell alike")
+
+
+def _say_gas(r: _Row) -> str:
+    if r["phase"] == "spike":
+        return (f"network congestion: gas x{r['amount']:g}, a liquidation or auction bid now "
+                f"costs {_usd(r['value_usd'])} in gas (normally {_usd(r['normal_gas_cost_usd'])})")
+    return (f"gas back to x{r['amount']:g} ({_usd(r['value_usd'])} a bid): "
+            f"{r['keepers_active']} of {r['keepers']} keepers bid again")
+
+
+def _say_dropout(r: _Row) -> str:
+    left = int(r["keepers_left"])
+    return (f"keeper {r['keeper']} of {r['keepers']} stops bidding: gas "
+            f"{_usd(r['gas_cost_usd'])} a bid exceeds what its bot pays ({_usd(r['value_usd'])}, "
+            f"x{r['tolerance']:g} normal); {_plural(left, 'keeper')} left")
+
+
+def _say_auction(r: _Row) -> str:
+    return (f"{r['bidders']} keepers bid: the {r['asset']} lot cleared at its value less "
+            f"{r['discount_frac']:.0%}; the debt and penalty are repaid and the collateral left "
+            "over goes back to the owner")
+
+
+def _say_zero_bid(r: _Row) -> str:
+    return (f"a lone keeper bid ({_gas_priced_out(r)}): he won the {r['asset']} lot for "
+            f"{r['lone_bid_frac']:.0%} of its value; the owner lost the collateral and the debt "
+            "went unpaid")
+
+
+def _gas_priced_out(r: _Row) -> str:
+    return f"gas x{r['gas_multiple']:g} priced out {r['keepers_priced_out']} of {r['keepers']}"
+
+
+_SAY: dict[str, Callable[[_Row], str]] = {
+    "price_shock": _say_price_shock,
+    "pool_manipulation": _say_manipulation,
+    "oracle_update": _say_oracle,
+    "liquidation": _say_liquidation,
+    "perp_liquidation": _say_perp_liquidation,
+    "bad_debt": _bad_debt_reason,
+    "fund_draw": _say_fund_draw,
+    "fund_exhausted": _say_fund_exhausted,
+    "adl": lambda r: (f"insurance fund exhausted: auto-deleveraged at the bankruptcy price "
+                      f"{_g4(r['price'])} (BitMEX ranking)"),
+    "socialised_loss": _say_socialised,
+    "margin_topup": _say_topup,
+    "withdrawal": _say_withdrawal,
+    "withdrawal_freeze": _say_freeze,
+    "token_sale": _say_token_sale,
+    "asset_sale": _say_asset_sale,
+    "loan_recall": lambda r: (f"{r['venue']} recalled its {_usd(r['value_usd'])} loan to "
+                              f"{r['agent']}, due at step {r['due_step']}"),
+    "loan_loss": _say_loan_loss,
+    "default": lambda r: f"{r['venue']} defaulted: {_default_reason(r)}",
+    "token_crash": lambda r: (f"{r['asset']} crashed {_g4(r['price_before'])} -> "
+                              f"{_g4(r['price'])} (-{-r['amount']:.0%}) because its issuer "
+                              f"{r['venue']} defaulted"),
+    "collateral_loss": _say_collateral_loss,
+    "liquidity_shock": _say_liquidity_shock,
+    "gas_spike": _say_gas,
+    "keeper_dropout": _say_dropout,
+    "auction": _say_auction,
+    "zero_bid": _say_zero_bid,
+    "asset_writedown": lambda r: (f"{r['venue']} wrote off {r['amount']:.0%} of its external "
+                                  f"assets ({_usd(r['value_usd'])}): its books now show "
+                                  f"{_usd(r['assets_usd'])} of assets against "
+                                  f"{_usd(r['liabilities_usd'])} of liabilities"),
+}
+
+
+def _say(r: _Row) -> str:
+    """One event as a full sentence, from its fields; a kind this module does not know is
+    told by its ``detail`` as written."""
+    say = _SAY.get(str(r["kind"]))
+    return _sentence(say(r) if say is not None else str(r.get("detail", "")))
 
 
 def _series_value(series: pd.DataFrame, step: int, col: str) -> float | None:
@@ -140,8 +428,8 @@ def _oracle_updates(ev: pd.DataFrame, oracles: dict[str, str]) -> _Sentences:
     for r in ev[ev["amount"].abs() >= _MINOR_MOVE_FRAC].itertuples():
         asset = r.asset or oracles.get(r.agent, "its asset")
         old = r.price / (1.0 + r.amount) if r.amount > -1 else float("nan")
-        why = re.search(r"after its (.+?)(?: \(|$)", r.detail)
-        reason = f" after its {why.group(1)}" if why else ""
+        why = _ORACLE_TRIGGERS.get(str(r.trigger), str(r.trigger))
+        reason = f" after its {why}" if why else ""
         name = r.agent if "oracle" in str(r.agent).lower() else f"{r.agent} oracle"
         out.append((int(r.event_id), f"The {name} updated {asset} {_price(old)} -> "
                     f"{_price(r.price)} ({_pct(r.amount)}){reason}.", True))
@@ -174,19 +462,19 @@ def _lending_liquidations(ev: pd.DataFrame, events: pd.DataFrame, series: pd.Dat
                           step: int) -> _Sentences:
     if ev.empty:
         return []
-    bites = ev["detail"].astype(str).str.contains("up for auction", regex=False)
+    bites = ev["mode"].to_numpy() == "auction"
     out = _vault_bites(ev[bites], events)
     for (venue, asset), g in ev[~bites].groupby(["venue", "asset"], sort=False):
         n = int(g["account"].nunique())
         text = (f"{_plural(n, 'account')} on {venue} fell below HF 1{_trigger(events, g)}: "
                 f"liquidators repaid {format_usd(g['value_usd'].sum())} and ")
         units = f"{format_units(g['amount'].sum())} {asset}"
-        pool = re.search(r"into ([^\s,;]+)", str(g["detail"].iloc[0]))
-        move = _series_value(series, step, f"impact_{pool.group(1)}") if pool else None
+        pool = str(g["sold_into"].iloc[0])
+        move = _series_value(series, step, f"impact_{pool}") if pool else None
         if pool and move is not None:
-            text += f"sold {units} into {pool.group(1)}, moving it {_pct(move)}."
+            text += f"sold {units} into {pool}, moving it {_pct(move)}."
         elif pool:
-            text += f"sold {units} into {pool.group(1)}."
+            text += f"sold {units} into {pool}."
         else:
             text += f"seized {units}."
         out.append((int(g["event_id"].min()), text, True))
@@ -226,37 +514,41 @@ def _per_venue(ev: pd.DataFrame, say: Callable[[str, pd.DataFrame], str], *, by:
 
 def _each(ev: pd.DataFrame, after: dict[str, float] | None = None, offset: float = 0.0
           ) -> _Sentences:
-    """One sentence per event (its detail), ordered like :func:`_per_venue`."""
+    """One sentence per event (:func:`_say`), ordered like :func:`_per_venue`."""
     if ev.empty:
         return []
     after = after or {}
-    return [(max(float(i), after.get(str(v), -1.0) + offset), _humanise(d), True)
-            for i, v, d in zip(ev["event_id"], ev["venue"], ev["detail"], strict=True)]
+    return [(max(float(r["event_id"]), after.get(str(r["venue"]), -1.0) + offset), _say(r), True)
+            for r in ev.to_dict("records")]
+
+
+def _records(g: pd.DataFrame) -> list[dict[str, Any]]:
+    return g.to_dict("records")
 
 
 def _bad_debt(venue: str, g: pd.DataFrame) -> str:
     n = int((g["account"] >= 0).sum())
     on = f" on {_plural(n, 'account')}" if n else ""
-    why = re.sub(r"\b1 accounts\b", "1 account", str(g["detail"].iloc[0]).strip().rstrip("."))
-    why = f" ({_DOLLARS.sub(lambda m: format_usd(float(m.group(1).replace(',', ''))), why)})" if why else ""
+    why = _bad_debt_reason(_records(g.iloc[:1])[0]) if str(g["reason"].iloc[0]) else ""
+    why = f" ({why})" if why else ""
     return f"{venue} took {format_usd(g['value_usd'].sum())} of bad debt{on}{why}."
 
 
 def _fund_draw(fund: str, g: pd.DataFrame) -> str:
     venues = ", ".join(dict.fromkeys(g["venue"]))
-    left = re.search(r"(\$[\d,.]+) left", str(g["detail"].iloc[-1]))
-    rest = f"; {_humanise(left.group(1)).rstrip('.')} left" if left else ""
+    left = float(g["balance_after_usd"].iloc[-1])
+    rest = f"; {_usd(left)} left" if math.isfinite(left) else ""
     return f"{fund} paid {format_usd(g['value_usd'].sum())} of {venues}'s shortfall{rest}."
 
 
 def _socialised(venue: str, g: pd.DataFrame) -> str:
-    clawed = re.search(r"clawed back \$[\d,.]+ (.*)$", str(g["detail"].iloc[-1]))
-    if clawed:
-        return (f"{venue} clawed back {format_usd(g['value_usd'].sum())} of losses "
-                f"{clawed.group(1).rstrip('.')}.")
-    to = re.search(r"socialised \$[\d,.]+ (.*)$", str(g["detail"].iloc[-1]))
-    rest = to.group(1).rstrip(".") if to else "to its users"
-    return f"{venue} socialised {format_usd(g['value_usd'].sum())} of losses {rest}."
+    total, haircut = format_usd(g["value_usd"].sum()), float(g["haircut_frac"].iloc[-1])
+    if g["policy"].iloc[-1] == "clawback":
+        return (f"{venue} clawed back {total} of losses pro rata from accounts in profit "
+                f"(haircut {haircut:.2%}).")
+    rest = (f"to its {g['bearers'].iloc[-1]} (haircut {haircut:.2%})" if math.isfinite(haircut)
+            else "to its users")
+    return f"{venue} socialised {total} of losses {rest}."
 
 
 def _adl(venue: str, g: pd.DataFrame) -> str:
@@ -267,16 +559,17 @@ def _adl(venue: str, g: pd.DataFrame) -> str:
 
 
 def _withdrawals(venue: str, g: pd.DataFrame) -> str:
-    stress = re.search(r"\((stress [^)]*)\)", str(g["detail"].iloc[-1]))
-    why = f" ({stress.group(1)})" if stress else ""
+    stress, ratio = float(g["stress"].iloc[-1]), float(g["reserve_ratio"].iloc[-1])
+    why = (f" (stress {stress:.0%}, reserve ratio {ratio:.2f})"
+           if math.isfinite(stress) and math.isfinite(ratio) else "")
     return f"Depositors withdrew {format_usd(g['value_usd'].sum())} from {venue}{why}."
 
 
 def _token_sales(venue: str, g: pd.DataFrame) -> str:
-    detail = str(g["detail"].iloc[-1])
-    if "newly minted" in detail:  # a peg's mint/burn arbitrage
+    last = _records(g.iloc[-1:])[0]
+    if last["purpose"] in ("burn_arbitrage", "mint_arbitrage"):  # a peg's mint/burn arbitrage
         if len(g) == 1:
-            return _humanise(f"{venue} {detail.removeprefix('arbitrageurs ')}")
+            return _sentence(_say_token_sale(last, who=venue))
         return (f"{venue} minted {format_units(g['amount'].sum())} {g['asset'].iloc[0]} and "
                 f"sold it into {g['agent'].iloc[0]} for {format_usd(g['value_usd'].sum())}.")
     return (f"{venue} sold {format_units(g['amount'].sum())} {g['asset'].iloc[0]} into "
@@ -300,13 +593,14 @@ def _names(names: list[str], limit: int = 4) -> str:
     return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
 
 
-def _first(pattern: str, text: object, default: str = "") -> str:
-    m = re.search(pattern, str(text))
-    return m.group(1) if m else default
-
 
 def _key(g: pd.DataFrame) -> float:
     return float(g["event_id"].min())
+
+
+def _frac(x: float) -> str:
+    """``"13%"``, or ``""`` for a blank field."""
+    return f"{float(x):.0%}" if math.isfinite(x) else ""
 
 
 def _vault_bites(ev: pd.DataFrame, events: pd.DataFrame) -> _Sentences:
@@ -316,9 +610,8 @@ def _vault_bites(ev: pd.DataFrame, events: pd.DataFrame) -> _Sentences:
     out: _Sentences = []
     for (venue, asset), g in ev.groupby(["venue", "asset"], sort=False):
         n = int(g["account"].nunique())
-        detail = str(g["detail"].iloc[0])
-        ratio = _first(r"below (\d+%)", detail)
-        penalty = _first(r"plus an? (\d+%) penalty", detail)
+        ratio = _frac(g["min_collateral_ratio"].iloc[0])
+        penalty = _frac(g["penalty_frac"].iloc[0])
         out.append((_key(g), f"{_plural(n, 'vault')} on {venue} fell below "
                     f"{ratio + ' ' if ratio else 'the minimum '}collateral{_trigger(events, g)}: "
                     f"{venue} closed {'it' if n == 1 else 'them'} and put "
@@ -329,7 +622,7 @@ def _vault_bites(ev: pd.DataFrame, events: pd.DataFrame) -> _Sentences:
 
 
 def _auctions(venue: str, g: pd.DataFrame) -> str:
-    less = _first(r"value less (\d+%)", g["detail"].iloc[0])
+    less = _frac(g["discount_frac"].iloc[0])
     return (f"{_plural(len(g), 'auction')} on {venue} cleared with keepers competing: they paid "
             f"{format_usd(g['value_usd'].sum())} for {format_units(g['amount'].sum())} "
             f"{g['asset'].iloc[0]}{f' (its value less {less})' if less else ''}, and the debt "
@@ -345,7 +638,8 @@ def _zero_bids(ev: pd.DataFrame, series: pd.DataFrame, step: int) -> _Sentences:
         price = _series_value(series, step, f"price_{asset}")
         worth = (f" (worth about {format_usd(units * price)} at the market price)"
                  if price is not None else "")
-        why = _first(r"\((gas [^)]*)\)", g["detail"].iloc[-1])
+        last = _records(g.iloc[-1:])[0]
+        why = _gas_priced_out(last) if math.isfinite(last["gas_multiple"]) else ""
         out.append((_key(g), f"{_plural(len(g), 'lot')} on {venue} went to a lone keeper for "
                     f"{'nothing' if paid <= 0 else format_usd(paid)}"
                     f"{f' ({why})' if why else ''}: {format_units(units)} {asset}{worth}; "
@@ -354,24 +648,25 @@ def _zero_bids(ev: pd.DataFrame, series: pd.DataFrame, step: int) -> _Sentences:
 
 
 def _keeper_dropouts(agent: str, g: pd.DataFrame) -> str:
-    last = str(g["detail"].iloc[-1])
-    total, left = _first(r" of (\d+) stops", last), _first(r"(\d+ keepers?) left", last)
-    gas = _first(r"gas \$([\d,.]+) a bid", last)
-    who = f"{len(g)} of the {total} {agent}" if total else f"{len(g)} {agent}"
+    total, n_left = int(g["keepers"].iloc[-1]), int(g["keepers_left"].iloc[-1])
+    gas = float(g["gas_cost_usd"].iloc[-1])
+    left = _plural(n_left, "keeper") if n_left >= 0 else ""
+    who = f"{len(g)} of the {total} {agent}" if total >= 0 else f"{len(g)} {agent}"
     pays = "its bot pays" if len(g) == 1 else "their bots pay"
-    why = f": gas at {format_usd(float(gas.replace(',', '')))} a bid is more than {pays}" if gas else ""
+    why = f": gas at {_usd(gas)} a bid is more than {pays}" if math.isfinite(gas) else ""
     return f"{who} stopped bidding{why}{f'; {left} left' if left else ''}."
 
 
 def _liquidity_shocks(agent: str, g: pd.DataFrame) -> str:
     if len(g) == 1:
-        return _humanise(str(g["detail"].iloc[0]))
+        return _say(_records(g)[0])
     drops = g["amount"].abs()
     assets = [str(a) for a in g["asset"]]
     how = (f"fell {drops.iloc[0]:.0%} for {_names(assets, limit=len(assets))}"
            if drops.nunique() == 1 else
            "fell: " + ", ".join(f"{a} {d:.0%}" for a, d in zip(assets, drops, strict=True)))
-    span = _first(r"for (\d+ steps, recovering over \d+)", g["detail"].iloc[0])
+    steps, recovery = int(g["duration_steps"].iloc[0]), int(g["recovery_steps"].iloc[0])
+    span = f"{steps} steps, recovering over {recovery}" if steps >= 0 and recovery >= 0 else ""
     return (f"Market makers pulled their quotes ({agent}): order-book depth {how}"
             f"{f' for {span}' if span else ''}; the pools' arbitrage capacity fell alike.")
 
@@ -382,7 +677,7 @@ def _asset_sales(ev: pd.DataFrame) -> _Sentences:
     out: _Sentences = []
     for (venue, asset, where), g in ev.groupby(["venue", "asset", "agent"], sort=False):
         units, usd = float(g["amount"].sum()), float(g["value_usd"].sum())
-        why = _first(r"\) (to [^()]+)$", g["detail"].iloc[-1])
+        why = "to pay withdrawals" if g["purpose"].iloc[-1] == "withdrawals" else ""
         each = f" (about {format_usd(usd / units)} each)" if units > 0 else ""
         out.append((_key(g), f"{venue} fire-sold {format_units(units)} {asset} into {where} for "
                     f"{format_usd(usd)}{each}{f' {why}' if why else ''}.", True))
@@ -391,11 +686,10 @@ def _asset_sales(ev: pd.DataFrame) -> _Sentences:
 
 def _reserve_purchases(agent: str, g: pd.DataFrame) -> str:
     """A peg's reserve buying its stablecoin below the peg (logged as ``fund_draw``)."""
-    last = str(g["detail"].iloc[-1])
-    pool = _first(r" in (\S+) to defend", last)
-    spot, left = _first(r"spot now ([\d.]+)", last), _first(r"(\$[\d,.]+) left", last)
-    rest = "; ".join(x for x in (f"spot now {spot}" if spot else "",
-                                 f"{_humanise(left).rstrip('.')} left" if left else "") if x)
+    last = _records(g.iloc[-1:])[0]
+    pool, spot, left = str(last["pool"]), last["spot_after"], last["balance_after_usd"]
+    rest = "; ".join(x for x in (f"spot now {spot:.4f}" if math.isfinite(spot) else "",
+                                 f"{_usd(left)} left" if math.isfinite(left) else "") if x)
     return (f"{agent} bought {format_units(g['amount'].sum())} {g['asset'].iloc[0]} for "
             f"{format_usd(g['value_usd'].sum())}{f' in {pool}' if pool else ''} to defend the "
             f"peg{f' ({rest})' if rest else ''}.")
@@ -403,17 +697,16 @@ def _reserve_purchases(agent: str, g: pd.DataFrame) -> str:
 
 def _depositor_exits(venue: str, g: pd.DataFrame) -> str:
     """A yield venue's depositors leaving and selling the stablecoin into its pool."""
-    new = g[g["account"] >= 0]
-    rest = g[g["account"] < 0]
-    n = len(new) + sum(int(_first(r"^(\d+) depositors", d, "0")) for d in rest["detail"])
-    asset, pool = g["asset"].iloc[0], g["agent"].iloc[0]
+    started = g["phase"].to_numpy() == "start"
+    new = g[started]
+    n = len(new) + int(g.loc[~started, "depositors"].clip(lower=0).sum())
+    asset, pool = g["asset"].iloc[0], g["selling_into"].iloc[0]
     notes = []
-    depeg = _first(r"depeg of ([\d.]+%)", new["detail"].iloc[0]) if len(new) else ""
-    if depeg:
-        notes.append(f"{len(new):,} started to leave at a depeg of {depeg}")
-    spot = _first(r"spot now ([\d.]+)", g["detail"].iloc[-1])
-    if spot:
-        notes.append(f"{asset} spot now {spot}")
+    if len(new) and math.isfinite(new["depeg_frac"].iloc[0]):
+        notes.append(f"{len(new):,} started to leave at a depeg of {new['depeg_frac'].iloc[0]:.2%}")
+    spot = float(g["spot_after"].iloc[-1])
+    if math.isfinite(spot):
+        notes.append(f"{asset} spot now {spot:.4f}")
     return (f"{_plural(n, 'depositor')} of {venue} withdrew {format_units(g['amount'].sum())} "
             f"{asset} and sold it into {pool} for {format_usd(g['value_usd'].sum())}"
             f"{' (' + '; '.join(notes) + ')' if notes else ''}.")
@@ -424,12 +717,12 @@ def _withdrawals_by_kind(ev: pd.DataFrame) -> _Sentences:
     withdrawals by a named agent (an attacker), each in its own words."""
     if ev.empty:
         return []
-    selling = ev["detail"].astype(str).str.contains(r"depositors of .* selling into", regex=True)
-    named = (ev["agent"].fillna("").astype(str) != "") & ~selling
+    reason = ev["reason"].to_numpy()
+    selling, named = reason == "depeg_exit", reason == "exploit"
     out = _per_venue(ev[~selling & ~named], _withdrawals)
     out += _per_venue(ev[selling], _depositor_exits)
     for (venue, agent), g in ev[named].groupby(["venue", "agent"], sort=False):
-        text = (_humanise(str(g["detail"].iloc[0])) if len(g) == 1 else
+        text = (_say(_records(g)[0]) if len(g) == 1 else
                 f"{agent if str(agent)[:1].isupper() else f'The {agent}'} withdrew "
                 f"{format_usd(g['value_usd'].sum())} from {venue} in {len(g)} withdrawals.")
         out.append((_key(g), text, True))
@@ -448,7 +741,7 @@ def _loan_losses(ev: pd.DataFrame) -> _Sentences:
     out: _Sentences = []
     for borrower, g in groups:
         if len(g) == 1:
-            out.append((_key(g), _humanise(str(g["detail"].iloc[0])), True))
+            out.append((_key(g), _say(_records(g)[0]), True))
             continue
         lenders = [f"{v} {format_usd(u)}" for v, u in zip(g["venue"], g["value_usd"], strict=True)]
         out.append((_key(g), f"The default of {borrower} impaired the loans of "
@@ -483,7 +776,7 @@ def _depositor_losses(ev: pd.DataFrame, events: pd.DataFrame) -> _Sentences:
 
 
 def _each_or_all(ev: pd.DataFrame, say_all: Callable[[pd.DataFrame], str]) -> _Sentences:
-    """One sentence per event (its detail) for up to three events, else one for them all."""
+    """One sentence per event (:func:`_say`) for up to three events, else one for them all."""
     if len(ev) <= 3:
         return _each(ev)
     return [(_key(ev), say_all(ev), True)]
@@ -492,8 +785,8 @@ def _each_or_all(ev: pd.DataFrame, say_all: Callable[[pd.DataFrame], str]) -> _S
 def _defaults(ev: pd.DataFrame) -> str:
     """Many defaults in one step: their names, and their reason when they share it."""
     reasons = set()
-    for venue, detail in zip(ev["venue"].astype(str), ev["detail"].astype(str), strict=True):
-        reason = detail.split(": ", 1)[-1]
+    for r in _records(ev):
+        venue, reason = str(r["venue"]), _default_reason(r)
         reasons.add("each " + reason.removeprefix(venue + " ") if reason.startswith(venue + " ")
                     else reason)
     why = f": {reasons.pop()}" if len(reasons) == 1 else ""
@@ -581,9 +874,8 @@ def step_narrative(events: pd.DataFrame, series: pd.DataFrame, step: int, *,
     ...     "agent": ["ETH-feed", "Liquidators", "Liquidators"], "account": [-1, 3, 7],
     ...     "asset": ["ETH", "ETH", "ETH"], "amount": [-0.1, 1000.0, 700.0],
     ...     "value_usd": [np.nan, 2.0e6, 1.4e6], "price": [1800.0, 1800.0, 1800.0],
-    ...     "cause_id": [-1, 0, 0], "detail": ["ETH-feed updated ETH 2,000 -> 1,800 (-10.00%) "
-    ...     "after its deviation threshold (source external, 0 steps late)",
-    ...     "HF < 1 at LendA; ... selling 1,700 into ETH/USDC", "..."]})
+    ...     "cause_id": [-1, 0, 0], "trigger": ["deviation", "", ""],
+    ...     "mode": ["", "bonus", "bonus"], "sold_into": ["", "ETH/USDC", "ETH/USDC"]})
     >>> s = pd.DataFrame({"impact_ETH/USDC": [0.0] * 4 + [-0.041]}).rename_axis("step")
     >>> for line in step_narrative(ev, s, 4):  # doctest: +NORMALIZE_WHITESPACE
     ...     print(line)
@@ -594,6 +886,7 @@ def step_narrative(events: pd.DataFrame, series: pd.DataFrame, step: int, *,
     ['Step 3: calm — no liquidations or losses; prices moved less than 1%.']
     """
     oracles = oracles or {}
+    events = _with_fields(events)
     ev = events[events["step"].to_numpy() == step]
     groups = {str(k): g for k, g in ev.groupby("kind", sort=False)}
     empty = ev.iloc[:0]
@@ -602,7 +895,7 @@ def step_narrative(events: pd.DataFrame, series: pd.DataFrame, step: int, *,
         return groups.get(kind, empty)
 
     draws = of("fund_draw")
-    peg_buys = draws["detail"].astype(str).str.contains("defend the peg", regex=False)
+    peg_buys = draws["purpose"].to_numpy() == "peg_defence"
     parts: _Sentences = []
     parts += _price_moves(of("price_shock"))
     parts += _per_venue(of("liquidity_shock"), _liquidity_shocks, by="agent")
@@ -646,21 +939,27 @@ def default_trace(events: pd.DataFrame, venue: str) -> list[str]:
     """How ``venue`` came to default: one sentence per link, from the first shock on.
 
     Follows ``cause_id`` from the venue's (first) default back to its exogenous root and
-    returns each event's detail prefixed with ``"Step N:"``, root first; ``[]`` if
-    ``venue`` never defaulted.
+    returns each event as a sentence (:func:`_say`) prefixed with ``"Step N:"``, root
+    first; ``[]`` if ``venue`` never defaulted.
 
     Examples
     --------
     >>> ev = pd.DataFrame({"event_id": [0, 1, 2], "step": [3, 9, 9],
     ...     "kind": ["price_shock", "default", "loan_loss"], "venue": ["", "Fund", "CEX"],
-    ...     "cause_id": [-1, 0, 1], "detail": ["ETH external price 2,000 -> 1,500 (-25%)",
-    ...     "Fund defaulted: its assets ($79,086,819) fell below its loans ($80,000,000)", "x"]})
+    ...     "agent": ["", "Fund", "Fund"], "asset": ["ETH", "", ""],
+    ...     "amount": [-0.25, np.nan, np.nan], "price": [1500.0, np.nan, np.nan],
+    ...     "value_usd": [np.nan, np.nan, 8e7], "cause_id": [-1, 0, 1],
+    ...     "path": ["exogenous", "", ""], "price_before": [2000.0, np.nan, np.nan],
+    ...     "reason": ["", "assets_below_loans", "borrower_default"],
+    ...     "assets_usd": [np.nan, 79_086_819.0, np.nan],
+    ...     "liabilities_usd": [np.nan, 8e7, np.nan]})
     >>> default_trace(ev, "Fund")  # doctest: +NORMALIZE_WHITESPACE
-    ['Step 3: ETH external price 2,000 -> 1,500 (-25%).',
-     'Step 9: Fund defaulted: its assets ($79M) fell below its loans ($80M).']
+    ['Step 3: ETH external price 2,000 -> 1,500 (-25.00%, exogenous path).',
+     "Step 9: Fund defaulted: Fund's assets ($79M) fell below its loans ($80M)."]
     >>> default_trace(ev, "CEX")
     []
     """
+    events = _with_fields(events)
     d = events[(events["kind"] == "default") & (events["venue"] == venue)]
     if d.empty:
         return []
@@ -669,8 +968,8 @@ def default_trace(events: pd.DataFrame, venue: str) -> list[str]:
     for eid in reversed(trace_cause(events, int(d["event_id"].iloc[0]))):
         r = by_id.loc[eid]
         who = next((str(r[c]) for c in ("venue", "agent", "asset") if r.get(c)), "")
-        text = (_humanise(str(r.get("detail", "")))
-                or _humanise(str(r["kind"]).replace("_", " ") + (f" ({who})" if who else "")))
+        text = (_say(r.to_dict())
+                or _sentence(str(r["kind"]).replace("_", " ") + (f" ({who})" if who else "")))
         lines.append(f"Step {int(r['step'])}: {text}")
     return lines
 

@@ -8,6 +8,7 @@ from collections.abc import Mapping
 import pandas as pd
 import pytest
 
+from contagion.events import COLUMN_DEFAULTS
 from contagion.runner import RunResult, simulate
 from dashboard.narrative import (
     default_trace,
@@ -199,9 +200,7 @@ def test_node_events_of_a_cohort_or_unknown_node_are_empty(run: RunResult) -> No
 
 
 # ---------------------------------------------------------------- every event kind is told
-_BASE = {"event_id": 0, "step": 5, "kind": "", "venue": "", "agent": "", "account": -1,
-         "asset": "", "amount": float("nan"), "value_usd": float("nan"), "price": float("nan"),
-         "cause_id": -1, "detail": ""}
+_BASE = {**COLUMN_DEFAULTS, "event_id": 0, "step": 5}  # every column, blank
 _SERIES = pd.DataFrame({"price_ETH": [150.0] * 6}).rename_axis("step")
 
 
@@ -228,19 +227,26 @@ def test_auction_bites_zero_bids_gas_and_keepers_are_told_per_venue() -> None:
             "value; the owner lost the collateral and the debt went unpaid")
     lines = _story(
         {"kind": "gas_spike", "agent": "Keepers", "amount": 6.0, "value_usd": 30.0,
+         "phase": "spike", "normal_gas_cost_usd": 5.0, "keepers": 4, "keepers_active": 1,
          "detail": "network congestion: gas x6, a liquidation or auction bid now costs $30 in gas "
                    "(normally $5)"},
-        *({"kind": "keeper_dropout", "agent": "Keepers", "amount": float(k), "detail":
+        *({"kind": "keeper_dropout", "agent": "Keepers", "amount": float(k), "value_usd": 12.0,
+           "keeper": k, "keepers": 4, "keepers_left": 4 - k, "gas_cost_usd": 30.0,
+           "tolerance": 2.5, "detail":
            f"keeper {k} of 4 stops bidding: gas $30 a bid exceeds what its bot pays ($12, x2.5 "
            f"normal); {4 - k} keeper{'s' if 4 - k != 1 else ''} left"} for k in (1, 2, 3)),
         *({"kind": "liquidation", "venue": "Maker", "agent": "Keepers", "account": a,
-           "asset": "ETH", "amount": 100.0, "value_usd": 9000.0, "detail": bite} for a in (1, 2, 3)),
+           "asset": "ETH", "amount": 100.0, "value_usd": 9000.0, "mode": "auction",
+           "counterparty": "Keepers", "debt_repaid_usd": 0.0, "collateral_seized_units": 100.0,
+           "min_collateral_ratio": 1.5, "penalty_frac": 0.13, "detail": bite} for a in (1, 2, 3)),
         {"kind": "auction", "venue": "Maker", "agent": "Keepers", "account": 1, "asset": "ETH",
-         "amount": 70.0, "value_usd": 10_170.0, "detail": "4 keepers bid: the ETH lot cleared at "
+         "amount": 70.0, "value_usd": 10_170.0, "bidders": 4, "discount_frac": 0.03,
+         "units_to_owner": 30.0, "detail": "4 keepers bid: the ETH lot cleared at "
          "its value less 3%; the debt and penalty are repaid and the collateral left over goes "
          "back to the owner"},
         *({"kind": "zero_bid", "venue": "Maker", "agent": "Keepers", "account": a, "asset": "ETH",
-           "amount": 100.0, "value_usd": 0.0, "detail": lone} for a in (2, 3)),
+           "amount": 100.0, "value_usd": 0.0, "gas_multiple": 6.0, "keepers": 4,
+           "keepers_priced_out": 3, "lone_bid_frac": 0.0, "detail": lone} for a in (2, 3)),
     )
     text = " ".join(lines)
     assert lines[0].startswith("Network congestion: gas x6")
@@ -260,11 +266,14 @@ def test_auction_bites_zero_bids_gas_and_keepers_are_told_per_venue() -> None:
 def test_a_depth_collapse_and_a_fire_sale_are_told_once() -> None:
     lines = _story(
         *({"kind": "liquidity_shock", "agent": "depth-collapse", "asset": a, "amount": -0.98,
-           "value_usd": 1e9, "detail": f"{a} order-book depth fell 98% (external depth $1 -> $0) "
+           "value_usd": 1e9, "depth_before_usd": 1.0, "depth_after_usd": 0.02,
+           "duration_steps": 12, "recovery_steps": 36,
+           "detail": f"{a} order-book depth fell 98% (external depth $1 -> $0) "
            "for 12 steps, recovering over 36; its pools' arbitrage capacity fell alike"}
           for a in ("BTC", "ETH", "USDe")),
         *({"kind": "asset_sale", "venue": "Celsius", "agent": "stETH/USDC", "asset": "stETH",
-           "amount": 1000.0, "value_usd": 1.3e6, "detail": "Celsius fire-sold 1,000 stETH into "
+           "amount": 1000.0, "value_usd": 1.3e6, "price": 1300.0, "purpose": "withdrawals",
+           "detail": "Celsius fire-sold 1,000 stETH into "
            "stETH/USDC for $1,300,000 ($1,300 each) to pay withdrawals"} for _ in range(2)),
     )
     assert lines == [
@@ -275,27 +284,39 @@ def test_a_depth_collapse_and_a_fire_sale_are_told_once() -> None:
 
 
 def test_a_peg_reserve_its_arbitrage_and_a_yield_venue_run_are_told_as_such() -> None:
+    exits = {"reason": "depeg_exit", "selling_into": "UST/USDC", "depeg_frac": 0.0277,
+             "step_units": 3000.0, "step_usd": 2880.0, "spot_after": 0.9289}
+    start = {**exits, "phase": "start", "depositors": 2}
     lines = _story(
         {"kind": "withdrawal", "venue": "Anchor", "agent": "UST/USDC", "account": 7,
-         "asset": "UST", "amount": 1000.0, "value_usd": 960.0, "detail": "2 depositors of Anchor "
+         "asset": "UST", "amount": 1000.0, "value_usd": 960.0, **start,
+         "detail": "2 depositors of Anchor "
          "started to leave at a depeg of 2.77%, selling into UST/USDC (step total 3,000 UST for "
          "$2,880; UST spot now 0.9289)"},
         {"kind": "withdrawal", "venue": "Anchor", "agent": "UST/USDC", "account": 9,
-         "asset": "UST", "amount": 500.0, "value_usd": 480.0, "detail": "2 depositors of Anchor "
+         "asset": "UST", "amount": 500.0, "value_usd": 480.0, **start,
+         "detail": "2 depositors of Anchor "
          "started to leave at a depeg of 2.77%, selling into UST/USDC (step total 3,000 UST for "
          "$2,880; UST spot now 0.9289)"},
         {"kind": "withdrawal", "venue": "Anchor", "agent": "UST/USDC", "asset": "UST",
-         "amount": 1500.0, "value_usd": 1440.0, "detail": "5 depositors of Anchor already leaving "
+         "amount": 1500.0, "value_usd": 1440.0, **exits, "phase": "continue", "depositors": 5,
+         "depeg_frac": float("nan"), "detail": "5 depositors of Anchor already leaving "
          "kept selling into UST/USDC (step total 3,000 UST for $2,880; UST spot now 0.9289)"},
         {"kind": "fund_draw", "venue": "the UST peg", "agent": "Terra reserve", "asset": "UST",
-         "amount": 42_452.0, "value_usd": 39_996.0, "detail": "Terra's reserve bought 42,452 UST "
+         "amount": 42_452.0, "value_usd": 39_996.0, "purpose": "peg_defence",
+         "fund": "Terra reserve", "peg": "Terra", "pool": "UST/USDC", "spot_after": 0.9548,
+         "balance_after_usd": 2_883_406.0, "detail": "Terra's reserve bought 42,452 UST "
          "for $39,996 in UST/USDC to defend the peg (spot now 0.9548); $2,883,406 left"},
         {"kind": "token_sale", "venue": "Terra arbitrageurs", "agent": "LUNA/USDC",
-         "asset": "LUNA", "amount": 68.74, "value_usd": 5794.0, "detail": "arbitrageurs bought "
+         "asset": "LUNA", "amount": 68.74, "value_usd": 5794.0, "price": 83.12,
+         "purpose": "burn_arbitrage", "burned_asset": "UST", "burned_units": 5941.0,
+         "burn_price": 0.957, "burn_pool": "UST/USDC", "token_price": 83.12, "spot_after": 83.12,
+         "supply_after": 350_100.0, "detail": "arbitrageurs bought "
          "5,941 UST at 0.9570 in UST/USDC, burned it for 68.74 newly minted LUNA (at $83.12) and "
          "sold that into LUNA/USDC (LUNA spot now 83.12; supply 3.501e+05)"},
         {"kind": "fund_exhausted", "venue": "the UST peg", "agent": "Terra reserve",
-         "value_usd": 2.9e6, "detail": "Terra's reserve is spent ($2,878,262 in all): nothing but "
+         "value_usd": 2.9e6, "purpose": "peg_defence", "fund": "Terra reserve", "peg": "Terra",
+         "detail": "Terra's reserve is spent ($2,878,262 in all): nothing but "
          "mint/burn arbitrage defends the peg now"},
     )
     assert lines[0] == ("7 depositors of Anchor withdrew 3,000 UST and sold it into UST/USDC for "
@@ -311,14 +332,16 @@ def test_a_peg_reserve_its_arbitrage_and_a_yield_venue_run_are_told_as_such() ->
 
 
 def test_an_attackers_withdrawals_are_not_depositors_withdrawals() -> None:
-    row = {"kind": "withdrawal", "venue": "Mango", "agent": "attacker", "value_usd": 3.25e7,
+    row = {"kind": "withdrawal", "venue": "Mango", "agent": "attacker", "value_usd": 32_547_073.0,
+           "reason": "exploit", "upnl_usd": 39_022_342.0, "price": 0.1188,
+           "free_cash_after_usd": 92_454_611.0,
            "detail": "the attacker withdrew $32,547,073 from Mango, its account holding an "
                      "unrealised PnL of $39,022,342 at mark 0.1188; $92,454,611 of the venue's "
                      "free cash left"}
     assert _story(row) == ["The attacker withdrew $33M from Mango, its account holding an "
                            "unrealised PnL of $39M at mark 0.1188; $92M of the venue's free cash "
                            "left."]
-    assert _story(row, {**row, "value_usd": 2e7}) == [
+    assert _story(row, {**row, "value_usd": 1.9e7}) == [
         "The attacker withdrew $52M from Mango in 2 withdrawals."]
 
 
@@ -326,17 +349,21 @@ def test_an_interbank_cascade_is_summed_up_not_listed_bank_by_bank() -> None:
     banks = [f"B{i:02d}" for i in range(6)]
     rows: list[dict[str, object]] = [
         {"kind": "asset_writedown", "venue": "A", "agent": "A", "amount": 0.4, "value_usd": 4e7,
+         "assets_usd": 7e7, "liabilities_usd": 1.05e8,
          "detail": "A wrote off 40% of its external assets ($40,000,000): its books now show "
                    "$70,000,000 of assets against $105,000,000 of liabilities"}]
     for b in banks:
-        rows += [{"kind": "withdrawal_freeze", "venue": b, "value_usd": 1e7,
+        rows += [{"kind": "withdrawal_freeze", "venue": b, "value_usd": 1e7, "reason": "insolvent",
+                  "assets_usd": 1.0, "liabilities_usd": 2.0,
                   "detail": f"{b} froze withdrawals: its losses left $1 of assets against $2 of "
                             "liabilities"},
-                 {"kind": "default", "venue": b, "agent": b,
+                 {"kind": "default", "venue": b, "agent": b, "reason": "insolvent",
                   "detail": f"{b} defaulted: {b} was insolvent after its losses"},
                  {"kind": "loan_loss", "venue": "Lender", "agent": b, "value_usd": 5e7,
+                  "reason": "borrower_default",
                   "detail": f"Lender's $50,000,000 loan to {b} is impaired by its default"},
                  {"kind": "collateral_loss", "venue": b, "amount": 0.0, "value_usd": 1e8,
+                  "recovery_rate": 0.0, "deposits_usd": 1e8,
                   "detail": f"depositors of {b} can expect 0% of their balances: cross-margined "
                             "accounts elsewhere lose that collateral"}]
     lines = _story(*rows)
@@ -352,6 +379,7 @@ def test_an_interbank_cascade_is_summed_up_not_listed_bank_by_bank() -> None:
 
 def test_one_borrowers_default_impairs_its_lenders_loans_in_one_sentence() -> None:
     rows = [{"kind": "loan_loss", "venue": v, "agent": "Hub", "value_usd": u,
+             "reason": "borrower_default",
              "detail": f"{v}'s ${u:,.0f} loan to Hub is impaired by its default"}
             for v, u in (("CoreA", 1e8), ("CoreB", 5e7), ("Small1", 6e7), ("Small2", 6e7),
                          ("Small3", 6e7))]
@@ -362,6 +390,7 @@ def test_one_borrowers_default_impairs_its_lenders_loans_in_one_sentence() -> No
 
 def test_depositors_losses_fit_a_bank_and_an_exchange_whose_deposits_were_collateral() -> None:
     loss = {"kind": "collateral_loss", "venue": "A", "amount": 0.995, "value_usd": 2e5,
+            "recovery_rate": 0.995, "deposits_usd": 4e7,
             "detail": "depositors of A can expect 100% of their balances: cross-margined "
                       "accounts elsewhere lose that collateral"}
     bank = _story(loss)
@@ -400,7 +429,8 @@ def test_depositor_loss_detail_of_banks_without_cross_margin_says_only_what_they
 def test_an_unknown_event_kind_is_still_told() -> None:
     few = _story({"kind": "margin_call", "venue": "VenueX", "detail": "VenueX called margin on 3 "
                   "accounts for $12,000"})
-    assert few == ["VenueX called margin on 3 accounts for $12k."]
+    # its detail as written (capitalised, a full stop): nothing is parsed out of it
+    assert few == ["VenueX called margin on 3 accounts for $12,000."]
     many = _story(*({"kind": "margin_call", "venue": "VenueX", "value_usd": 1e6} for _ in range(5)))
     assert many == ["5 margin call events at VenueX, $5.0M in all."]
     assert not many[0].startswith("Step 5: calm")
