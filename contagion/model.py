@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from contagion.agents.custodial import CustodialExchange
+from contagion.agents.feed import MarketPriceFeed
 from contagion.agents.firm import TradingFirm
 from contagion.agents.fund import InsuranceFund
 from contagion.agents.lending import LendingProtocol
@@ -36,6 +37,7 @@ from contagion.mechanics.liquidity import depth_multipliers
 from contagion.network import node_states
 from contagion.reporting import EXPOSURE_COLUMNS, model_reporters, pair_exposures, venue_rows
 from contagion.scenario import Scenario
+from contagion.world import Wiring, build_world, resolve_wiring
 
 __all__ = ["ContagionModel"]
 
@@ -57,6 +59,14 @@ class ContagionModel(mesa.Model):
     record_cohorts : bool
         In runs of more than 5,000 traders, record trader cohorts' states every step (for
         the dashboard's network replay; a few passes over the traders per step).
+    world : networkx.MultiDiGraph, optional
+        The world graph the agents run over (default: :func:`contagion.world.build_world`
+        of the scenario). Every contagion channel is read from its edges: which oracle a
+        venue reads, which pool its liquidators sell into, which fund backs it, which
+        custodian cross-margins its accounts, who owes whom. It is ``model.graph``; edges
+        edited there before the first step take effect at that step (``credit`` and
+        ``supply`` edges set balance sheets at set-up, so edit those in the world passed
+        here).
 
     Examples
     --------
@@ -68,7 +78,8 @@ class ContagionModel(mesa.Model):
     """
 
     def __init__(self, scenario: Scenario, *, seed: int | None = None,
-                 check_conservation: bool = False, record_cohorts: bool = False) -> None:
+                 check_conservation: bool = False, record_cohorts: bool = False,
+                 world: Any = None) -> None:
         if not isinstance(scenario, Scenario):
             raise ParameterError("scenario", type(scenario).__name__, "a contagion.Scenario",
                                  "build one with models.get_scenario(name)")
@@ -82,6 +93,9 @@ class ContagionModel(mesa.Model):
         self.record_cohorts = record_cohorts
         self.events = EventLog()
         self.recovery: dict[str, float] = {}
+        self.graph = build_world(scenario) if world is None else world
+        self.wiring: Wiring = resolve_wiring(self.graph)
+        self._check_world()
         self.market = Market(self, scenario)
         self.pools = {p.name: AMMPool(self, p) for p in scenario.pools}
         self.oracles = {o.name: Oracle(self, o) for o in scenario.oracles}
@@ -90,6 +104,7 @@ class ContagionModel(mesa.Model):
         self._build_participants()
         self.pegs = [AlgorithmicPeg(self, p) for p in scenario.pegs]
         self.yield_venues = [YieldVenue(self, y) for y in scenario.yield_venues]
+        self._wire()
         self.liquidated_traders = np.zeros(self.population.n, dtype=bool)
         self._node_states: list[pd.DataFrame] = []
         self.datacollector = mesa.DataCollector(
@@ -119,9 +134,9 @@ class ContagionModel(mesa.Model):
                           for f in sc.firms if f.lending == v.name]
             book = draw_lending_book(sc, i, wealth, prices, firms_here, rng)
             supply = {"outside": v.retail_supply_usd}
-            for c in sc.custodial:
-                if c.supply_to == v.name:
-                    supply[c.name] = c.supply_to_lending_frac * c.deposits_usd
+            for (custodian, lender), amount in self.wiring.supply.items():
+                if lender == v.name:
+                    supply[custodian] = amount
             total = sum(supply.values()) + v.reserve_usd
             if book.debt.sum() > 0.95 * total:
                 raise ParameterError(
@@ -137,14 +152,14 @@ class ContagionModel(mesa.Model):
         for i, c in enumerate(sc.custodial):
             deposit_book = draw_deposit_book(sc, i, wealth, rng)
             cash = c.liquid_reserve_frac * c.deposits_usd
-            supplied = c.supply_to_lending_frac * c.deposits_usd if c.supply_to else 0.0
-            lent = sum(link.amount_usd for link in sc.credit_links if link.lender == c.name)
+            supplied = sum(a for (who, _), a in self.wiring.supply.items() if who == c.name)
+            lent = sum(a for (lender, _), a in self.wiring.credit.items() if lender == c.name)
             token_units = c.token_holdings_usd / prices[c.token] if c.token else 0.0
             held = sum(usd for _, usd in c.asset_holdings_usd)
             illiquid = (1 + c.equity_buffer_frac) * c.deposits_usd - cash - supplied - lent - (
                 c.token_holdings_usd if c.token else 0.0) - held
             # what it borrowed through credit links it lent on or invested: illiquid assets
-            illiquid += sum(link.amount_usd for link in sc.credit_links if link.borrower == c.name)
+            illiquid += sum(a for (_, b), a in self.wiring.credit.items() if b == c.name)
             if illiquid < 0:
                 outlay = cash + supplied + lent + c.token_holdings_usd + held
                 raise ParameterError(
@@ -154,11 +169,7 @@ class ContagionModel(mesa.Model):
             asset_units = {self.market.index[a]: usd / prices[a] for a, usd in c.asset_holdings_usd}
             ex = CustodialExchange(self, c, deposit_book, cash_usd=cash, token_units=token_units,
                                    illiquid_usd=illiquid, asset_units=asset_units)
-            ex.lending = next((v for v in self.lending if v.name == c.supply_to), None)
             self.custodial.append(ex)
-        if self.custodial:
-            for pv_agent in self.perps:
-                pv_agent.custodian = self.custodial[0]
         self.firms: list[TradingFirm] = []
         for f in sc.firms:
             v = next(x for x in self.lending if x.name == f.lending)
@@ -168,14 +179,6 @@ class ContagionModel(mesa.Model):
         self.institutions: dict[str, Any] = {a.name: a for a in creditors}
         self.venues: dict[str, Any] = {a.name: a for a in self.margin_venues()}
         self.venues.update({a.name: a for a in self.custodial})
-        for link in sc.credit_links:
-            lender, borrower = self.institutions[link.lender], self.institutions[link.borrower]
-            if not hasattr(lender, "loans") or not hasattr(borrower, "borrowings"):
-                raise ParameterError(f"credit[{link.lender}->{link.borrower}]", link.lender,
-                                     "a custodial exchange lending to a firm or exchange")
-            lender.loans[link.borrower] = lender.loans.get(link.borrower, 0.0) + link.amount_usd
-            borrower.borrowings[link.lender] = (borrower.borrowings.get(link.lender, 0.0)
-                                                + link.amount_usd)
         self._make_trader_agents()
 
     def _make_trader_agents(self) -> None:
@@ -196,6 +199,67 @@ class ContagionModel(mesa.Model):
                        label=f"{'cross' if c else 'isolated'}{'/tops-up' if u else ''} cohort {k}",
                        cross_margined=c, tops_up=u)
 
+    # ------------------------------------------------------------------ wiring
+    def _check_world(self) -> None:
+        """The world graph names this scenario's institutions, oracles, pools and funds."""
+        sc = self.scenario
+        known = {n for items in (sc.lending, sc.perps, sc.custodial, sc.firms, sc.pegs,
+                                 sc.yield_venues, sc.oracles, sc.pools, sc.funds)
+                 for n in (x.name for x in items)}
+        known |= {f"asset:{a.name}" for a in sc.assets}
+        extra = sorted(set(self.graph.nodes) - known)
+        if extra:
+            raise ParameterError("world graph node", extra[0], "a node of the scenario: "
+                                 "an institution, oracle, pool, fund or asset:NAME")
+        for (lender, borrower) in self.wiring.credit:
+            if lender not in {c.name for c in sc.custodial}:
+                raise ParameterError(f"graph edge {lender}->{borrower} (credit)", lender,
+                                     "a custodial exchange lending to a firm or exchange")
+
+    def _wire(self) -> None:
+        """Point every agent at the channels of :attr:`graph` (its edges, read now)."""
+        w = resolve_wiring(self.graph)
+        for kind, now, then in (("credit", w.credit, self.wiring.credit),
+                                ("supply", w.supply, self.wiring.supply)):
+            if now != then:
+                changed = sorted(set(now.items()) ^ set(then.items()))[0]
+                raise ParameterError(f"graph {kind} edge {changed[0][0]}->{changed[0][1]}",
+                                     changed[1], "the amount the model was set up with",
+                                     f"{kind} edges set balance sheets at set-up: edit the "
+                                     "world and pass it to ContagionModel(world=...)")
+        self.wiring = w
+        market = self.market
+        for v in self.lending:
+            v.oracles = [self._feed(v.name, a) for a in v.asset_names]
+            v.pools = [self._route(v.name, a) for a in v.asset_names]
+            v.fund = self.funds.get(w.backstops.get(v.name, ""))
+            v.invalidate()
+        for pv in self.perps:
+            pv.oracle = self._feed(pv.name, market.assets[pv.asset])
+            pv.fund = self.funds.get(w.backstops.get(pv.name, ""))
+            pv.custodian = next((ex for ex in self.custodial
+                                 if ex.name == w.custodians.get(pv.name)), None)
+            pv.invalidate()
+        for ex in self.custodial:
+            ex.routes = {a: pool for a in market.assets
+                         if (pool := self._route(ex.name, a)) is not None}
+            ex.pool = ex.routes.get(ex.params.token) if ex.params.token else None
+            supplied = [lender for (who, lender) in w.supply if who == ex.name]
+            ex.lending = next((v for v in self.lending if v.name in supplied), None)
+            ex.loans = {b: a for (lender, b), a in w.credit.items() if lender == ex.name}
+        borrowers: list[CustodialExchange | TradingFirm] = [*self.custodial, *self.firms]
+        for inst in borrowers:
+            inst.borrowings = {lender: a for (lender, b), a in w.credit.items() if b == inst.name}
+        market.issuer_of = {issuer: tokens for issuer, tokens in w.tokens.items()}
+
+    def _feed(self, venue: str, asset: str) -> Any:
+        oracle = self.wiring.feeds.get((venue, asset))
+        return self.oracles[oracle] if oracle is not None else MarketPriceFeed(self.market, asset)
+
+    def _route(self, holder: str, asset: str) -> AMMPool | None:
+        pool = self.wiring.routes.get((holder, asset))
+        return self.pools[pool] if pool is not None else None
+
     # ------------------------------------------------------------------ API
     def run(self, steps: int | None = None) -> None:
         """Run ``steps`` steps (default: to the scenario's horizon)."""
@@ -210,6 +274,8 @@ class ContagionModel(mesa.Model):
             self.step()
 
     def step(self) -> None:
+        if self.steps == 1:  # edits to model.graph before the first step take effect
+            self._wire()
         for pool in self.pools.values():
             pool.begin_step()
         for liq in self.liquidators:
@@ -309,12 +375,6 @@ class ContagionModel(mesa.Model):
         return build_network(self)
 
     # ------------------------------------------------------------------ mechanics shared
-    def pool_for(self, asset: str | None, name: str | None) -> AMMPool | None:
-        """The pool ``name``, or the first pool whose base is ``asset``."""
-        if name is not None:
-            return self.pools[name]
-        return next((p for p in self.pools.values() if p.params.base == asset), None)
-
     def pay_traders(self, owners: np.ndarray, amounts: np.ndarray) -> None:
         """Credit stablecoin to traders' wallets."""
         np.add.at(self.population.wallet_usd, owners, amounts)

@@ -248,7 +248,7 @@ def build_network(model: ContagionModel, *, node_limit: int = 2000) -> nx.MultiD
                 add_edges(f.name, v.name, np.array([f.account_net_usd() + v.book.debt[f.row]]),
                           "collateral")
                 add_edges(v.name, f.name, np.array([v.book.debt[f.row]]), "debt")
-        for o in set(v.oracles):
+        for o in {o for o in v.oracles if o.name in model.oracles}:  # not a bare market read
             G.add_edge(o.name, v.name, key="price_feed", type="price_feed", weight=1.0)
         for pool in {p for p in v.pools if p is not None}:
             G.add_edge(v.name, pool.name, key="liquidity", type="liquidity",
@@ -267,7 +267,8 @@ def build_network(model: ContagionModel, *, node_limit: int = 2000) -> nx.MultiD
         own = v.book.owner
         t = (own >= 0) & (own < n)
         add_edges(trader_node[own[t]], v.name, np.maximum(v.book.collateral[t], 0), "collateral")
-        G.add_edge(v.oracle.name, v.name, key="price_feed", type="price_feed", weight=1.0)
+        if v.oracle.name in model.oracles:
+            G.add_edge(v.oracle.name, v.name, key="price_feed", type="price_feed", weight=1.0)
         if v.fund is not None:
             G.add_edge(v.fund.name, v.name, key="backstop", type="backstop",
                        weight=v.fund.balance_usd)

@@ -42,8 +42,12 @@ class RunResult:
 
 def simulate(scenario: Scenario, *, seed: int | None = 0, steps: int | None = None,
              check_conservation: bool = False, record_cohorts: bool = False,
-             on_step: Callable[[int, int], bool | None] | None = None) -> RunResult:
+             on_step: Callable[[int, int], bool | None] | None = None,
+             world: Any = None) -> RunResult:
     """Build a model, run it ``steps`` steps (default: the scenario's horizon), collect.
+
+    ``world``: the world graph to run over (default: the scenario's own, see
+    :func:`contagion.world.build_world`).
 
     ``on_step(done, total)`` is called after every step (progress bars); if it returns
     ``False`` the run stops with :class:`~contagion.errors.RunCancelled`.
@@ -56,7 +60,7 @@ def simulate(scenario: Scenario, *, seed: int | None = 0, steps: int | None = No
     (11, 10)
     """
     model = ContagionModel(scenario, seed=seed, check_conservation=check_conservation,
-                           record_cohorts=record_cohorts)
+                           record_cohorts=record_cohorts, world=world)
     log.info("running %s for %s steps (seed %s)", scenario.name, steps or "all", seed)
     if on_step is None:
         model.run(steps)

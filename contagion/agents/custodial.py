@@ -12,6 +12,7 @@ from contagion.book import DepositBook
 
 if TYPE_CHECKING:
     from contagion.agents.lending import LendingProtocol
+    from contagion.agents.pool import AMMPool
     from contagion.model import ContagionModel
     from contagion.params import CustodialParams
 
@@ -52,8 +53,12 @@ class CustodialExchange(mesa.Agent):
         self.token_units = token_units
         self.illiquid_usd = illiquid_usd
         self.asset_units: dict[int, float] = dict(asset_units or {})  # asset index -> units
-        self.pool = model.pool_for(params.token, None) if params.token else None
-        self.lending: LendingProtocol | None = None  # set by the model
+        # channels, set from the world graph's edges by the model (ContagionModel._wire):
+        # the pool each held asset is sold into (none: the external market), its token's
+        # pool, the lender it supplies
+        self.routes: dict[str, AMMPool] = {}
+        self.pool: AMMPool | None = None
+        self.lending: LendingProtocol | None = None
         self.loans: dict[str, float] = {}  # borrower -> outstanding
         self.borrowings: dict[str, float] = {}  # lender -> outstanding
         self.pending: list[tuple[int, str, float]] = []  # (due step, borrower, amount)
@@ -309,7 +314,7 @@ class CustodialExchange(mesa.Agent):
                 break
             if held <= 0:
                 continue
-            pool = self.model.pool_for(market.assets[a], None)
+            pool = self.routes.get(market.assets[a])
             spot = pool.spot if pool is not None else float(market.price[a])
             units = min(held, 1.2 * shortfall / max(spot, 1e-12))
             shortfall -= self._sell_holding(a, units, cause, "to pay withdrawals")
@@ -325,7 +330,7 @@ class CustodialExchange(mesa.Agent):
         """Sell ``units`` of held asset ``a`` into its pool, or the external market when it
         has none; return the proceeds and where they were sold."""
         market = self.model.market
-        pool = self.model.pool_for(market.assets[a], None)
+        pool = self.routes.get(market.assets[a])
         got = pool.sell_base(units) if pool is not None else market.sell(a, units)
         self.asset_units[a] -= units
         self.cash_usd += got

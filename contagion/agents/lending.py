@@ -13,7 +13,9 @@ from contagion.mechanics.auction import bidders_per_lot, clear_auctions
 from contagion.mechanics.lending import close_factor, health_factor, liquidation_amounts
 
 if TYPE_CHECKING:
+    from contagion.agents.fund import InsuranceFund
     from contagion.agents.liquidator import Liquidator
+    from contagion.agents.pool import AMMPool
     from contagion.model import ContagionModel
     from contagion.params import LendingParams
 
@@ -52,9 +54,11 @@ class LendingProtocol(MarginVenue):
         self.lt = np.array([c.liquidation_threshold for c in params.collateral])
         self.ltv = np.array([c.ltv for c in params.collateral])
         self.bonus = np.array([c.liquidation_bonus for c in params.collateral])
-        self.oracles = [model.oracles[c.oracle] for c in params.collateral]
-        self.pools = [model.pool_for(c.asset, c.pool) for c in params.collateral]
-        self.fund = model.funds.get(params.insurance_fund) if params.insurance_fund else None
+        # channels (price feeds, liquidation pools, fund): set from the world graph's edges
+        # by the model (ContagionModel._wire), read-only for the protocol
+        self.oracles: list[Any] = []
+        self.pools: list[AMMPool | None] = []
+        self.fund: InsuranceFund | None = None
         self.supply_nominal = dict(supply_nominal)
         self.supply_index = 1.0
         total_supply = sum(self.supply_nominal.values())
@@ -66,6 +70,10 @@ class LendingProtocol(MarginVenue):
         self.in_auction = np.zeros(len(book) if self.auction_mode else 0, dtype=bool)
         self.lot_rows = np.empty(0, dtype=np.int64)  # vaults whose collateral is on auction
         self.lot_cause = np.empty(0, dtype=np.int64)  # the bite (liquidation event) of each lot
+
+    def invalidate(self) -> None:
+        """Forget the step's cached health factors (its channels changed)."""
+        self._hf_step = -1
 
     # ------------------------------------------------------------------ views
     def prices(self) -> NDArray[np.float64]:

@@ -84,7 +84,8 @@ class Market(mesa.Agent):
         self.last_move_event = np.full(n, -1, dtype=np.int64)
         self._lst_cause = self.last_move_event.copy()  # as Market.step left it
         self.crash_pct = {a.name: a.crash_on_issuer_default_frac for a in scenario.assets}
-        self.issuer_of = {a.issuer: a.name for a in scenario.assets if a.issuer}
+        # issuer -> the tokens it issues: set from the world graph's ``issues`` edges
+        self.issuer_of: dict[str, list[str]] = {}
 
     # ------------------------------------------------------------------ step
     def step(self) -> None:
@@ -171,11 +172,12 @@ class Market(mesa.Agent):
         only later flows feel the thinner book."""
         self.depth_usd = self.normal_depth_usd * multiplier
 
-    def crash_token_of(self, issuer: str, cause_id: int) -> int | None:
-        """Crash the token issued by ``issuer`` (it defaulted); return the event id."""
-        token = self.issuer_of.get(issuer)
-        if token is None:
-            return None
+    def crash_token_of(self, issuer: str, cause_id: int) -> None:
+        """Crash the tokens issued by ``issuer`` (it defaulted)."""
+        for token in self.issuer_of.get(issuer, []):
+            self._crash_token(issuer, token, cause_id)
+
+    def _crash_token(self, issuer: str, token: str, cause_id: int) -> None:
         i = self.index[token]
         frac = self.crash_pct[token]
         before = float(self.price[i])
@@ -188,7 +190,6 @@ class Market(mesa.Agent):
             detail=f"{token} crashed {before:,.4g} -> {self.price[i]:,.4g} (-{frac:.0%}) "
                    f"because its issuer {issuer} defaulted")
         self.last_move_event[i] = eid
-        return eid
 
     def holdings(self) -> NDArray[np.float64]:
         """Units of each asset held by the outside world."""

@@ -16,6 +16,7 @@ from contagion.mechanics.risk import dynamic_margin_frac
 
 if TYPE_CHECKING:
     from contagion.agents.custodial import CustodialExchange
+    from contagion.agents.fund import InsuranceFund
     from contagion.model import ContagionModel
     from contagion.params import ExploitParams, PerpParams
 
@@ -136,8 +137,10 @@ class PerpVenue(MarginVenue):
         if self.exploit is not None:
             self.attacker_row = _open_attacker_account(book, self.exploit, self.oracle.price)
             market.outside_units[market.numeraire] -= self.exploit.collateral_usd
-        self.fund = model.funds.get(params.insurance_fund) if params.insurance_fund else None
-        self.custodian: CustodialExchange | None = None  # set by the model when cross-margin is on
+        # channels (fund, custodian; the oracle after set-up): set from the world graph's
+        # edges by the model (ContagionModel._wire)
+        self.fund: InsuranceFund | None = None
+        self.custodian: CustodialExchange | None = None
         self.haircut = model.scenario.traders.cross_margin_haircut_frac
         self.mmr = params.maintenance_margin_frac
         self._var = 0.0
@@ -157,6 +160,12 @@ class PerpVenue(MarginVenue):
         self._eq = np.empty(0)
         self._mm = np.empty(0)
         self._state_step = -1
+
+    def invalidate(self) -> None:
+        """Forget the step's cached margin state and cross-margin credit (channels changed)."""
+        self._state_step = -1
+        self._ratio_step = -1
+        self._credit_key = (-1, -1)
 
     # ------------------------------------------------------------------ views
     def mark(self) -> float:

@@ -1,0 +1,212 @@
+"""The world graph: the scenario's institutions and the typed links the engine runs over.
+
+:func:`build_world` turns a :class:`~contagion.scenario.Scenario` into a NetworkX
+``MultiDiGraph`` once, at set-up; :class:`~contagion.model.ContagionModel` keeps it as
+``model.graph`` and reads every contagion channel from its edges (:func:`resolve_wiring`),
+so a user who deletes or adds an edge, in the scenario file or on the graph, changes the
+cascade. Nodes carry ``kind`` (``lending``, ``perp``, ``custodial``, ``firm``, ``peg``,
+``yield_venue``, ``oracle``, ``pool``, ``fund``, ``asset``); traders stay rows in the
+venues' books.
+
+Edges (their ``type``; one edge per type between two nodes, keyed by type and asset):
+
+=================  =========================  ==============================================
+type               direction                  what the engine reads from it
+=================  =========================  ==============================================
+``price_feed``     oracle -> venue            the oracle a venue marks ``asset`` to; without
+                                              one the venue reads the market price itself
+``liquidity``      venue -> pool              the pool a venue's liquidators (or a custodian's
+                                              fire sales) sell ``asset`` into; without one
+                                              they sell into the external order book
+``backstop``       fund -> venue              the insurance fund that pays the venue's bad
+                                              debt; without one losses go straight to
+                                              suppliers (socialised) or ADL
+``cross_margin``   custodian -> perp venue    the custodian whose deposits cross-margined
+                                              accounts at the perp venue count as margin
+``credit``         lender -> borrower         an unsecured loan of ``amount_usd``: what the
+                                              clearing (Eisenberg-Noe) reads each step
+``supply``         custodian -> lender        the custodian's supply to a lending pool,
+                                              ``amount_usd`` (recalled in a run, socialised
+                                              losses hit it)
+``issues``         institution -> asset       the venue token that crashes when its issuer
+                                              defaults
+=================  =========================  ==============================================
+
+Examples
+--------
+>>> from models import get_scenario
+>>> G = build_world(get_scenario("default"))
+>>> sorted({d["type"] for _, _, d in G.edges(data=True)})
+['backstop', 'credit', 'cross_margin', 'issues', 'liquidity', 'price_feed', 'supply']
+>>> sorted((u, d["asset"]) for u, v, d in G.in_edges("LendB", data=True) if d["type"] == "price_feed")
+[('ETH-twap', 'ETH'), ('EXT-spot', 'EXT'), ('LND-twap', 'LND')]
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+import networkx as nx
+
+from contagion.errors import ParameterError
+from contagion.scenario import Scenario
+
+__all__ = ["WORLD_EDGE_TYPES", "Wiring", "asset_node", "build_world", "resolve_wiring"]
+
+WORLD_EDGE_TYPES = ("price_feed", "liquidity", "backstop", "cross_margin", "credit", "supply",
+                    "issues")
+
+
+def asset_node(asset: str) -> str:
+    """The node id of an asset (prefixed: an asset may share its name with an oracle)."""
+    return f"asset:{asset}"
+
+
+def _add_node(G: nx.MultiDiGraph, name: str, kind: str) -> None:
+    if name in G:
+        raise ParameterError(f"{kind} name", name,
+                             "a name no other institution, oracle, pool or fund uses",
+                             f"{name!r} is already a {G.nodes[name]['kind']} node of the world graph")
+    G.add_node(name, kind=kind, label=name)
+
+
+def _edge(G: nx.MultiDiGraph, u: str, v: str, kind: str, **attrs: Any) -> None:
+    key = f"{kind}:{attrs['asset']}" if "asset" in attrs else kind
+    G.add_edge(u, v, key=key, type=kind, **attrs)
+
+
+def build_world(scenario: Scenario) -> nx.MultiDiGraph:
+    """The scenario's world graph: institutions, oracles, pools, funds and venue tokens,
+    linked by the edges the engine reads (see the module docstring)."""
+    sc = scenario
+    G = nx.MultiDiGraph(scenario=sc.name)
+    for kind, items in (("lending", sc.lending), ("perp", sc.perps), ("custodial", sc.custodial),
+                        ("firm", sc.firms), ("peg", sc.pegs), ("yield_venue", sc.yield_venues),
+                        ("oracle", sc.oracles), ("pool", sc.pools), ("fund", sc.funds)):
+        for item in items:
+            _add_node(G, item.name, kind)
+    for a in sc.assets:
+        G.add_node(asset_node(a.name), kind="asset", label=a.name)
+    pools_of: dict[str, list[str]] = {}
+    for p in sc.pools:
+        pools_of.setdefault(p.base, []).append(p.name)
+    for v in sc.lending:
+        for c in v.collateral:
+            _edge(G, c.oracle, v.name, "price_feed", asset=c.asset)
+            pool = c.pool if c.pool is not None else next(iter(pools_of.get(c.asset, [])), None)
+            if pool is not None:
+                _edge(G, v.name, pool, "liquidity", asset=c.asset)
+        if v.insurance_fund is not None:
+            _edge(G, v.insurance_fund, v.name, "backstop")
+    for pv in sc.perps:
+        _edge(G, pv.oracle, pv.name, "price_feed", asset=pv.asset)
+        if pv.insurance_fund is not None:
+            _edge(G, pv.insurance_fund, pv.name, "backstop")
+    for k, ex in enumerate(sc.custodial):
+        sold = [ex.token] if ex.token is not None else []
+        sold += [asset for asset, _ in ex.asset_holdings_usd]
+        for asset in sold:
+            pool = next(iter(pools_of.get(asset, [])), None)
+            if pool is not None:
+                _edge(G, ex.name, pool, "liquidity", asset=asset)
+        if ex.supply_to is not None:
+            _edge(G, ex.name, ex.supply_to, "supply",
+                  amount_usd=ex.supply_to_lending_frac * ex.deposits_usd)
+        if k == 0 and sc.traders.cross_margin:  # the first exchange holds traders' deposits
+            for pv in sc.perps:
+                _edge(G, ex.name, pv.name, "cross_margin")
+    credit: dict[tuple[str, str], float] = {}
+    for link in sc.credit_links:
+        credit[(link.lender, link.borrower)] = credit.get((link.lender, link.borrower), 0.0) \
+            + link.amount_usd
+    for (lender, borrower), amount in credit.items():
+        _edge(G, lender, borrower, "credit", amount_usd=amount)
+    for a in sc.assets:
+        if a.issuer is not None:
+            _edge(G, a.issuer, asset_node(a.name), "issues", asset=a.name)
+    return G
+
+
+@dataclass
+class Wiring:
+    """The channels of one world graph, as the model's agents use them.
+
+    ``feeds[(venue, asset)]`` is the oracle name (absent: the venue reads the market);
+    ``routes[(venue, asset)]`` the pool name (absent: the external order book);
+    ``backstops[venue]`` the fund; ``custodians[perp]`` the custodian; ``credit[(lender,
+    borrower)]`` and ``supply[(custodian, lender)]`` amounts in USD; ``tokens[issuer]`` the
+    assets it issues.
+    """
+
+    feeds: dict[tuple[str, str], str] = field(default_factory=dict)
+    routes: dict[tuple[str, str], str] = field(default_factory=dict)
+    backstops: dict[str, str] = field(default_factory=dict)
+    custodians: dict[str, str] = field(default_factory=dict)
+    credit: dict[tuple[str, str], float] = field(default_factory=dict)
+    supply: dict[tuple[str, str], float] = field(default_factory=dict)
+    tokens: dict[str, list[str]] = field(default_factory=dict)
+
+
+def _kinds(G: nx.MultiDiGraph, u: str, v: str) -> tuple[str, str]:
+    return G.nodes[u].get("kind", "?"), G.nodes[v].get("kind", "?")
+
+
+def resolve_wiring(G: nx.MultiDiGraph) -> Wiring:
+    """Read every channel from ``G``'s edges, checking each edge joins the right kinds.
+
+    Raises :class:`~contagion.errors.ParameterError` naming the edge for an unknown edge
+    type, an edge between the wrong kinds of node, a missing or negative amount, or two
+    oracles (pools, funds, custodians) for one venue and asset.
+    """
+    w = Wiring()
+    allowed = {
+        "price_feed": ({"oracle"}, {"lending", "perp"}),
+        "liquidity": ({"lending", "custodial"}, {"pool"}),
+        "backstop": ({"fund"}, {"lending", "perp"}),
+        "cross_margin": ({"custodial"}, {"perp"}),
+        "credit": ({"custodial"}, {"custodial", "firm"}),
+        "supply": ({"custodial"}, {"lending"}),
+        "issues": ({"lending", "perp", "custodial", "firm"}, {"asset"}),
+    }
+    for u, v, data in _edges(G):
+        kind = data.get("type")
+        where = f"graph edge {u}->{v} ({kind})"
+        if kind not in allowed:
+            raise ParameterError(where, kind, "an edge type in " + ", ".join(WORLD_EDGE_TYPES))
+        src, dst = allowed[kind]
+        ku, kv = _kinds(G, u, v)
+        if ku not in src or kv not in dst:
+            raise ParameterError(where, f"{ku} -> {kv}",
+                                 f"{' or '.join(sorted(src))} -> {' or '.join(sorted(dst))}")
+        asset = data.get("asset")
+        if kind in ("price_feed", "liquidity") and not isinstance(asset, str):
+            raise ParameterError(f"{where}.asset", asset, "the asset it carries, e.g. 'ETH'")
+        if kind == "price_feed":
+            _once(w.feeds, (v, asset), u, where)
+        elif kind == "liquidity":
+            _once(w.routes, (u, asset), v, where)
+        elif kind == "backstop":
+            _once(w.backstops, v, u, where)
+        elif kind == "cross_margin":
+            _once(w.custodians, v, u, where)
+        elif kind in ("credit", "supply"):
+            amount = data.get("amount_usd")
+            if isinstance(amount, bool) or not isinstance(amount, int | float) or not amount >= 0:
+                raise ParameterError(f"{where}.amount_usd", amount, "a number >= 0")
+            book = w.credit if kind == "credit" else w.supply
+            book[(u, v)] = book.get((u, v), 0.0) + float(amount)
+        else:  # issues
+            w.tokens.setdefault(u, []).append(str(G.nodes[v].get("label", v)))
+    return w
+
+
+def _edges(G: nx.MultiDiGraph) -> Iterable[tuple[str, str, dict[str, Any]]]:
+    return G.edges(data=True)
+
+
+def _once(book: dict[Any, str], key: Any, value: str, where: str) -> None:
+    if key in book and book[key] != value:
+        raise ParameterError(where, value, f"one per venue and asset; {book[key]!r} is wired already")
+    book[key] = value
