@@ -99,11 +99,49 @@ def format_summary(s: dict[str, Any], events: Any = None) -> str:
     return "\n".join(lines)
 
 
+def _network_world(args: argparse.Namespace) -> Scenario:
+    """The scenario of ``run --network FILE --shock NODE=FRAC``: the file's institutions as
+    banks, its credit edges as loans (see :mod:`models.network_world`)."""
+    from contagion.network import read_network
+    from models.network_world import network_scenario
+
+    if args.scenario is not None:
+        raise ParameterError("scenario", args.scenario, "no scenario with --network",
+                             "the network file is the world: drop the scenario name")
+    scenario = network_scenario(read_network(args.network), _parse_shocks(args.shock),
+                                name=Path(args.network).stem)
+    for item in args.set or []:
+        key, sep, value = (x.strip() for x in item.partition("="))
+        if not sep or "." not in key:
+            raise ParameterError("--set", item, "a dotted key=value such as "
+                                 "clearing.external_assets_frac=0 (a network has no presets)")
+        scenario = override(scenario, key, value)
+    return scenario
+
+
+def _parse_shocks(items: Sequence[str] | None) -> dict[str, float]:
+    shocks: dict[str, float] = {}
+    for item in items or []:
+        node, sep, frac = item.rpartition("=")
+        if not sep or not node:
+            raise ParameterError("--shock", item, "NODE=FRACTION, e.g. AlphaFund=0.6")
+        try:
+            shocks[node] = float(frac)
+        except ValueError:
+            raise ParameterError(f"--shock {node}", frac, "a number, 0 <= x <= 1") from None
+    return shocks
+
+
 def _cmd_run(args: argparse.Namespace) -> int:
     from contagion.output import write_run
     from contagion.runner import simulate
 
-    scenario = build_scenario(args.scenario, args.set or [])
+    if args.network is not None:
+        scenario = _network_world(args)
+    else:
+        if args.shock:
+            raise ParameterError("--shock", args.shock, "only with --network FILE")
+        scenario = build_scenario(args.scenario or "default", args.set or [])
     if args.steps is not None and args.steps > scenario.market.steps:
         scenario = override(scenario, "market.steps", args.steps)
     out = Path(args.out or f"runs/{scenario.name}-seed{args.seed}")
@@ -122,15 +160,7 @@ def _cmd_network(args: argparse.Namespace) -> int:
     from contagion.network import read_network
     from contagion.stress import stress_network
 
-    shocks: dict[str, float] = {}
-    for item in args.shock or []:
-        node, sep, frac = item.rpartition("=")
-        if not sep or not node:
-            raise ParameterError("--shock", item, "NODE=FRACTION, e.g. AlphaFund=0.6")
-        try:
-            shocks[node] = float(frac)
-        except ValueError:
-            raise ParameterError(f"--shock {node}", frac, "a number, 0 <= x <= 1") from None
+    shocks = _parse_shocks(args.shock)
     G = read_network(args.file)
     table = stress_network(G, shocks)
     if args.out:
@@ -210,8 +240,14 @@ def _parser() -> argparse.ArgumentParser:
                    help="preset or scenario file (.toml/.json) shown on first load")
     d.set_defaults(func=_cmd_dashboard)
     r = sub.add_parser("run", help="run one simulation headless and write its outputs")
-    r.add_argument("scenario", nargs="?", default="default",
+    r.add_argument("scenario", nargs="?", default=None,
                    help="preset name or scenario file (.toml/.json; default: the preset default)")
+    r.add_argument("--network", metavar="FILE",
+                   help="simulate an exposure network (node-link JSON or GraphML, as for "
+                        "`contagion network`) instead of a scenario: its institutions as banks")
+    r.add_argument("--shock", action="append", metavar="NODE=FRAC",
+                   help="with --network: write off FRAC of NODE's external assets at step 1 "
+                        "(repeatable)")
     r.add_argument("--steps", type=int, help="number of steps (default: the scenario's horizon)")
     r.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     r.add_argument("--set", action="append", metavar="KEY=VALUE",

@@ -361,7 +361,7 @@ class CustodialParams:
     supply_to: str | None = None
     supply_to_lending_frac: Annotated[float, Real(low=0, high=1)] = 0.15
     token_holdings_usd: Annotated[float, Real(low=0)] = 2e7
-    equity_buffer_frac: Annotated[float, Real(low=-0.5, high=1)] = 0.05
+    equity_buffer_frac: Annotated[float, Real(low=-0.5)] = 0.05
     run_speed_frac: Annotated[float, Real(low=0, high=1)] = 0.1
     run_stress_threshold: Annotated[float, Real(low=0, high=1)] = 0.05
     solvency_proofs: bool = True

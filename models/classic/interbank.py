@@ -82,8 +82,10 @@ class _Bank:
 def _banks_scenario(name: str, description: str, banks: list[_Bank],
                     loans: list[tuple[str, str, float]], *, shocked: str, writedown_frac: float,
                     writedown_step: int, n_traders: int, steps: int,
-                    clearing: ClearingParams = PRO_RATA) -> Scenario:
-    """A market of banks only: ``loans`` are ``(lender, borrower, usd)``."""
+                    clearing: ClearingParams = PRO_RATA,
+                    writedowns: dict[str, float] | None = None) -> Scenario:
+    """A market of banks only: ``loans`` are ``(lender, borrower, usd)``; ``writedowns``
+    (bank -> fraction), when given, replaces the one ``shocked`` bank's ``writedown_frac``."""
     net_lent: dict[str, float] = {}  # lent minus borrowed
     for lender, borrower, usd in loans:
         net_lent[lender] = net_lent.get(lender, 0.0) + usd
@@ -96,7 +98,8 @@ def _banks_scenario(name: str, description: str, banks: list[_Bank],
             equity_buffer_frac=(b.external_usd + net_lent.get(b.name, 0.0)) / b.deposits_usd - 1,
             run_speed_frac=0.0, solvency_proofs=False, share_of_traders=share,
             freeze_when_insolvent=True,
-            writedown_frac=writedown_frac if b.name == shocked else 0.0,
+            writedown_frac=(writedowns.get(b.name, 0.0) if writedowns is not None
+                            else writedown_frac if b.name == shocked else 0.0),
             writedown_step=writedown_step)
         for b in banks)
     return Scenario(
