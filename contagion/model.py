@@ -33,6 +33,7 @@ from contagion.build import draw_deposit_book, draw_lending_book, draw_perp_book
 from contagion.credit import recovery_rates
 from contagion.errors import InvariantError, ParameterError
 from contagion.events import EventLog
+from contagion.ledger import PriceMoves
 from contagion.mechanics.liquidity import depth_multipliers
 from contagion.network import node_states
 from contagion.reporting import EXPOSURE_COLUMNS, model_reporters, pair_exposures, venue_rows
@@ -93,6 +94,7 @@ class ContagionModel(mesa.Model):
         self.record_cohorts = record_cohorts
         self.events = EventLog()
         self.recovery: dict[str, float] = {}
+        self.moves = PriceMoves()  # who moved each price source: the causes oracles cite
         self.graph = build_world(scenario) if world is None else world
         self.wiring: Wiring = resolve_wiring(self.graph)
         self._check_world()
@@ -274,8 +276,20 @@ class ContagionModel(mesa.Model):
             self.step()
 
     def step(self) -> None:
+        """One tick of simulated time: the stages of DESIGN.md section 3, in order."""
         if self.steps == 1:  # edits to model.graph before the first step take effect
             self._wire()
+        self._stage_market()
+        self._stage_oracles()
+        self._stage_traders()
+        self._stage_liquidations()
+        self._stage_shortfalls()
+        self._stage_record()
+
+    def _stage_market(self) -> None:
+        """1. The external market moves (path, liquidity shock); arbitrageurs pull pools
+        toward it; manipulators trade; yield-venue depositors run on a broken peg and
+        algorithmic pegs defend it, mint and burn."""
         for pool in self.pools.values():
             pool.begin_step()
         for liq in self.liquidators:
@@ -289,23 +303,42 @@ class ContagionModel(mesa.Model):
             yv.step()
         for peg in self.pegs:  # then the reserve defends, arbitrageurs mint and burn
             peg.step()
+
+    def _stage_oracles(self) -> None:
+        """2. Oracles publish; perp venues' dynamic margin follows the mark just published."""
         for oracle in self.oracles.values():
             oracle.step()
         for pv in self.perps:
-            pv.update_margin()  # dynamic margin follows the mark just published
-            pv.attacker_withdraws()  # an exploit borrows against that mark (Mango)
+            pv.update_margin()
+
+    def _stage_traders(self) -> None:
+        """3. Traders act: an exploit borrows against the published mark (Mango), traders
+        top up margin, depositors withdraw from custodial exchanges (a run)."""
+        for pv in self.perps:
+            pv.attacker_withdraws()
         self.population.topup_lending(self)
         self.population.topup_perp(self)
         for ex in self.custodial:
             ex.step()
+
+    def _stage_liquidations(self) -> None:
+        """4-5. Margin engines check every account at once and liquidators close what they
+        can: one vectorised pass per venue feeds its own liquidation queue."""
         for v in self.lending:
             for liq in self.liquidators:
                 v.liquidate(liq)
         for pv in self.perps:
             pv.liquidate()
+
+    def _stage_shortfalls(self) -> None:
+        """6. Firms test their solvency; the institutions' credit network is cleared
+        (Eisenberg-Noe over the credit edges), marking every claim on a defaulter."""
         for firm in self.firms:
             firm.step()
         self._clear()
+
+    def _stage_record(self) -> None:
+        """7. Record the step (series, venue table, exposures, node states)."""
         for pool in self.pools.values():
             pool.end_step()
         self._record()
@@ -345,7 +378,7 @@ class ContagionModel(mesa.Model):
             pool = self.pools[mp.pool]
             before = pool.spot
             move = pool.manipulate(mp.notional_usd_per_step, mp.direction)
-            self.market.last_move_event[pool.base] = self.events.add(
+            eid = self.events.add(
                 "pool_manipulation", step=self.steps, agent=pool.name,
                 asset=self.market.assets[pool.base], value_usd=mp.notional_usd_per_step,
                 price=pool.spot, amount=move, actor=mp.actor, direction=mp.direction,
@@ -353,6 +386,7 @@ class ContagionModel(mesa.Model):
                 detail=f"{mp.actor} {'bought' if mp.direction == 'pump' else 'sold'} "
                        f"${mp.notional_usd_per_step:,.0f} of {self.market.assets[pool.base]} in "
                        f"{pool.name}, moving its spot {move:+.1%} to {pool.spot:,.4g}")
+            self.market.moved(pool.base, eid, pool)
 
     def margin_venues(self) -> list[Any]:
         """Venues that liquidate accounts: lending protocols, then perp venues."""

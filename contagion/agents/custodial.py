@@ -286,7 +286,7 @@ class CustodialExchange(mesa.Agent):
                          cause_id=self._run_cause(), purpose="withdrawals",
                          detail=f"{self.name} sold {units:,.0f} of its own token into "
                                 f"{self.pool.name} for ${got:,.0f}")
-            self.model.market.last_move_event[self.token] = eid
+            self.model.market.moved(self.token, eid, self.pool)
         if shortfall > 0 and self.params.sell_assets_in_run:
             shortfall = self._sell_assets(shortfall)
         if shortfall > 0 and self.lending is not None:
@@ -339,12 +339,13 @@ class CustodialExchange(mesa.Agent):
     def _log_sale(self, a: int, units: float, got: float, where: str, cause: int,
                   purpose: str, fields: dict[str, Any]) -> None:
         market = self.model.market
-        market.last_move_event[a] = self.model.events.add(
+        eid = self.model.events.add(
             "asset_sale", step=self.model.steps, venue=self.name, agent=where,
             asset=market.assets[a], amount=units, value_usd=got, cause_id=cause,
             price=got / units, **fields,
             detail=f"{self.name} fire-sold {units:,.0f} {market.assets[a]} into {where} for "
                    f"${got:,.0f} (${got / units:,.4g} each) {purpose}")
+        market.moved(a, eid, self.routes.get(market.assets[a]))
 
     def _run_cause(self) -> int:
         """The event behind the run: its last loan loss, else its token's last move."""

@@ -266,7 +266,7 @@ class LendingProtocol(MarginVenue):
                 detail=f"HF < 1 at {self.name}; {liq.name} repaid debt and seized "
                        f"{self.asset_names[int(a)]} (bonus {self.bonus[a]:.1%}), selling "
                        f"{units:,.4g} into {self._venue_of_sale(int(a))}")
-            market.last_move_event[self.asset_ids[a]] = int(ids[0])
+            market.moved(int(self.asset_ids[a]), int(ids[0]), self.pools[int(a)])
         liq.cash_usd += got
         liq.profit_usd += got - total_repay
         self.record_liquidations(int(rows.size), total_repay)
@@ -345,7 +345,7 @@ class LendingProtocol(MarginVenue):
         got = self._sell(0, float(to_winner.sum()))
         liq.cash_usd += got
         liq.profit_usd += got - total_paid
-        self.model.market.last_move_event[self.asset_ids[0]] = int(ids.min())
+        self.model.market.moved(int(self.asset_ids[0]), int(ids.min()), self.pools[0])
         short = c.bad_debt_usd[won]
         hit = short > 0.0
         if hit.any():

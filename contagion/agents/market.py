@@ -17,6 +17,7 @@ import mesa
 import numpy as np
 from numpy.typing import NDArray
 
+from contagion.ledger import market_source
 from contagion.mechanics.price_path import crash_path, gbm_jump_path
 
 if TYPE_CHECKING:
@@ -81,7 +82,11 @@ class Market(mesa.Agent):
         self.initial_price[self.lst] *= self.initial_price[self.lst_underlying]
         self.price = self.initial_price.copy()
         self.outside_units = np.zeros(n)
+        # the last event that moved anything about each asset (its market price or a pool);
+        # the per-source record of moves, with sizes, is the model's PriceMoves ledger
         self.last_move_event = np.full(n, -1, dtype=np.int64)
+        self.source = [market_source(a) for a in self.assets]
+        self._mark = self.price.copy()  # prices when a move was last attributed
         self._lst_cause = self.last_move_event.copy()  # as Market.step left it
         self.crash_pct = {a.name: a.crash_on_issuer_default_frac for a in scenario.assets}
         # issuer -> the tokens it issues: set from the world graph's ``issues`` edges
@@ -107,6 +112,13 @@ class Market(mesa.Agent):
             if abs(move[i]) < SHOCK_EVENT_MIN_MOVE <= abs(move[u]) and not flowed:
                 self.last_move_event[i] = self.last_move_event[u]
         self._lst_cause = self.last_move_event.copy()
+        logged = set(np.flatnonzero(np.abs(move) >= SHOCK_EVENT_MIN_MOVE).tolist())
+        for k in range(len(self.assets)):  # the path's logged moves, with their sizes
+            eid = int(self.last_move_event[k]) if k in logged else -1
+            if k in self.lst and k not in logged:
+                under = int(self.lst_underlying[np.flatnonzero(self.lst == k)[0]])
+                eid = int(self.last_move_event[under]) if under in logged else -1
+            self._record(k, eid)
 
     def _shock_fields(self, i: int, t: int) -> dict[str, Any]:
         """A price shock's path, and for a liquid-staking token its ratio's move."""
@@ -124,6 +136,27 @@ class Market(mesa.Agent):
         return (f"{self.assets[i]}/{self.assets[u]} ratio {self.path[i, t - 1]:.4f} -> "
                 f"{self.path[i, t]:.4f} ({move:+.2%}, exogenous basis path): {self.assets[i]} "
                 f"{before[i]:,.4g} -> {self.price[i]:,.4g}")
+
+    def _record(self, i: int, event_id: int) -> None:
+        now = float(self.price[i])
+        self.model.moves.record(self.source[i], event_id, float(np.log(now / self._mark[i])))
+        self._mark[i] = now
+
+    def attribute(self, asset: int, event_id: int) -> None:
+        """Record the external price's move since the last attribution (and the moves its
+        liquid-staking tokens made with it) as ``event_id``'s doing."""
+        self._record(asset, event_id)
+        for j in self.lst[self.lst_underlying == asset]:
+            self._record(int(j), event_id)
+
+    def moved(self, asset: int, event_id: int, pool: Any = None) -> None:
+        """Event ``event_id`` moved ``asset``: through ``pool`` (its spot), or the external
+        price when ``pool`` is None. Every writer of :attr:`last_move_event` goes here."""
+        self.last_move_event[asset] = event_id
+        if pool is not None:
+            pool.attribute(event_id)
+        else:
+            self.attribute(asset, event_id)
 
     def _reprice(self, t: int) -> None:
         self.price = self.path[:, t] * np.exp(self.log_impact) * self.crash_factor
@@ -189,7 +222,7 @@ class Market(mesa.Agent):
             price=float(self.price[i]), amount=-frac, cause_id=cause_id, price_before=before,
             detail=f"{token} crashed {before:,.4g} -> {self.price[i]:,.4g} (-{frac:.0%}) "
                    f"because its issuer {issuer} defaulted")
-        self.last_move_event[i] = eid
+        self.moved(i, eid)
 
     def holdings(self) -> NDArray[np.float64]:
         """Units of each asset held by the outside world."""

@@ -7,6 +7,8 @@ from typing import TYPE_CHECKING
 
 import mesa
 
+from contagion.ledger import market_source, pool_source
+
 if TYPE_CHECKING:
     from contagion.agents.pool import AMMPool
     from contagion.model import ContagionModel
@@ -31,8 +33,14 @@ class Oracle(mesa.Agent):
         self.asset = model.market.index[params.asset]
         self.pool: AMMPool | None = model.pools[params.pool] if params.pool else None
         self._observed: deque[float] = deque(maxlen=params.delay_steps + 1)
+        # the price-move ledger's clock at each observation: what the observation includes
+        self._seqs: deque[int] = deque(maxlen=params.delay_steps + 1)
+        self.source = (market_source(params.asset) if params.source == "external" or not params.pool
+                       else pool_source(params.pool))
         first = self._read_source()
         self._observed.append(first)
+        self._seqs.append(model.moves.seq)
+        self._published_seq = model.moves.seq
         self.price = first
         self.last_update_step = 0
         self.last_event = -1
@@ -48,6 +56,7 @@ class Oracle(mesa.Agent):
     def step(self) -> None:
         """Observe the source (late by ``delay_steps``) and publish if due."""
         self._observed.append(self._read_source())
+        self._seqs.append(self.model.moves.seq)
         observed = self._observed[0]
         t = self.model.steps
         moved = abs(observed / self.price - 1.0) > self.params.deviation_threshold_frac
@@ -60,10 +69,14 @@ class Oracle(mesa.Agent):
         self.updates += 1
         market = self.model.market
         why = "deviation threshold" if moved else "heartbeat"
+        # the cause: what moved this oracle's own source most since its last publication
+        seen = self._seqs[0]
+        cause = self.model.moves.cause(self.source, after=self._published_seq, upto=seen)
+        self._published_seq = seen
         self.last_event = self.model.events.add(
             "oracle_update", step=t, agent=self.name, asset=market.assets[self.asset],
             price=observed, amount=observed / old - 1.0,
-            cause_id=int(market.last_move_event[self.asset]),
+            cause_id=cause,
             trigger="deviation" if moved else "heartbeat", price_before=old,
             source=str(self.params.source), delay_steps=int(self.params.delay_steps),
             detail=f"{self.name} updated {market.assets[self.asset]} {old:,.4g} -> "

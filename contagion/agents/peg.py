@@ -130,8 +130,9 @@ class AlgorithmicPeg(mesa.Agent):
                      detail=f"{self.name}'s reserve bought {got:,.0f} {stable} for "
                             f"${usd:,.0f} in {pool.name} to defend the peg (spot now "
                             f"{pool.spot:.4f}); ${left:,.0f} left")
+        pool.attribute(eid)  # the reserve's purchase lifted the stable's pool
         if self.reserve_asset != market.numeraire:
-            market.last_move_event[self.reserve_asset] = eid
+            market.moved(self.reserve_asset, eid)  # and its sale moved the reserve asset
         if left < DUST_USD:
             self.reserve_exhausted = True
             ev.add("fund_exhausted", step=step, venue=f"the {stable} peg",
@@ -187,7 +188,8 @@ class AlgorithmicPeg(mesa.Agent):
                    f"in {sp.name}, burned it for {minted:,.4g} newly minted {token} (at "
                    f"${self.token_price():,.4g}) and sold that into {tp.name} "
                    f"({token} spot now {tp.spot:,.4g}; supply {self.token_supply_units:,.4g})")
-        market.last_move_event[self.token] = eid
+        sp.attribute(eid)  # the arbitrageurs bought the stablecoin here
+        market.moved(self.token, eid, tp)  # and sold the minted token here
 
     def _mint_stable(self, trade: ConversionTrade) -> None:
         """Above the peg: buy token, burn it, mint the stablecoin, sell the stablecoin."""
@@ -207,4 +209,5 @@ class AlgorithmicPeg(mesa.Agent):
             burned_asset=token, burned_units=burned, spot_after=sp.spot,
             detail=f"arbitrageurs burned {burned:,.4g} {token} for {minted:,.0f} newly minted "
                    f"{stable} and sold it into {sp.name} ({stable} spot now {sp.spot:.4f})")
-        market.last_move_event[self.stable] = eid
+        tp.attribute(eid)  # the arbitrageurs bought the token here
+        market.moved(self.stable, eid, sp)  # and sold the minted stablecoin here

@@ -420,13 +420,14 @@ class PerpVenue(MarginVenue):
         notional = np.abs(size) * fill
         self.model.mark_liquidated(b.owner[rows])
         self.record_liquidations(int(rows.size), float(notional.sum()))
-        self.model.events.add_many(
+        ids = self.model.events.add_many(
             "perp_liquidation", step=self.model.steps, n=rows.size, venue=self.name,
             agent=self.name, account=b.owner[rows], asset=market.assets[self.asset],
             amount=size, value_usd=notional, price=fill, cause_id=causes, mmr_frac=self.mmr,
             slippage_frac=max(slip_l, slip_s), shortfall_usd=shortfall,
             detail=f"equity below maintenance margin ({self.mmr:.2%}) at {self.name}; "
                    f"position closed into the book (slippage {max(slip_l, slip_s):.2%})")
+        market.attribute(self.asset, int(ids[0]))  # the closes moved the external price
 
     def _causes(self, rows: NDArray[np.int64]) -> NDArray[np.int64]:
         causes = np.full(rows.size, self.oracle.last_event, dtype=np.int64)

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 import mesa
 import numpy as np
 
+from contagion.ledger import pool_source
 from contagion.mechanics.amm import arbitrage_with_impact, swap_out
 
 if TYPE_CHECKING:
@@ -15,6 +16,8 @@ if TYPE_CHECKING:
     from contagion.params import PoolParams
 
 __all__ = ["AMMPool"]
+
+SYNCED_TOL = 1e-6  # a pool within this of the external price has met the market
 
 
 class AMMPool(mesa.Agent):
@@ -41,6 +44,9 @@ class AMMPool(mesa.Agent):
         self.step_impact_frac = 0.0
         self._step_start_spot = self.spot
         self.arb_capacity_usd_per_step = float(params.arb_capacity_usd_per_step)
+        self.source = pool_source(params.name)
+        self._mark = self.spot  # the spot when a move was last attributed to an event
+        self._synced_seq = model.moves.seq  # when arbitrage last brought it to the market
 
     @property
     def spot(self) -> float:
@@ -88,6 +94,12 @@ class AMMPool(mesa.Agent):
             market.outside_units[self.quote] += got
         return self.spot / before - 1.0
 
+    def attribute(self, event_id: int) -> None:
+        """Record the spot's move since the last attribution as ``event_id``'s doing."""
+        now = self.spot
+        self.model.moves.record(self.source, event_id, float(np.log(now / self._mark)))
+        self._mark = now
+
     def quote_sell(self, units: float) -> float:
         """USD that selling ``units`` of base would return now (no state change)."""
         if units <= 0:
@@ -111,8 +123,16 @@ class AMMPool(mesa.Agent):
             self.reserve_base, self.reserve_quote, float(market.price[self.base]),
             float(market.depth_usd[self.base]), self.params.fee_frac,
             self.arb_capacity_usd_per_step)
+        moves = self.model.moves
         if d_base == 0.0 and d_quote == 0.0:
+            if abs(self.spot / float(market.price[self.base]) - 1.0) < SYNCED_TOL:
+                self._synced_seq = moves.seq
             return
+        # what opened the gap since the pool last met the market: the largest move on
+        # either side (a crash outside the pool, a fire sale into it)
+        window = {"after": self._synced_seq, "upto": moves.seq}
+        gap_cause = moves.cause(self.source, **window)
+        external_cause = moves.cause(market.source[self.base], **window)
         self.reserve_base += d_base
         self.reserve_quote += d_quote
         # the arbitrageur is part of the outside world: it takes -d_base base and pays d_quote
@@ -120,6 +140,11 @@ class AMMPool(mesa.Agent):
         market.outside_units[self.quote] -= d_quote
         # and unwinds on the external market: buying from the pool = selling outside
         market.impact(self.base, -d_base)
+        # the pool moved toward the market; the market took the pool's flow
+        self.attribute(external_cause)
+        market.attribute(self.base, gap_cause)
+        if abs(self.spot / float(market.price[self.base]) - 1.0) < SYNCED_TOL:
+            self._synced_seq = moves.seq
 
     def scale_arb_capacity(self, multiplier: float) -> None:
         """Arbitrageurs' capacity this step: ``multiplier`` times the normal one (a

@@ -134,4 +134,4 @@ class YieldVenue(mesa.Agent):
                 detail=f"{int((~new).sum())} depositors of {self.name} already leaving kept "
                        f"selling {where}")
             ids = np.append(ids, more)
-        market.last_move_event[self.asset] = int(ids[0])
+        market.moved(self.asset, int(ids[0]), pool)
