@@ -14,6 +14,7 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy import sparse
 
+from contagion.institution import OUTSIDE, NetworkMember
 from contagion.mechanics.clearing import ClearingResult, eisenberg_noe
 
 if TYPE_CHECKING:
@@ -22,7 +23,6 @@ if TYPE_CHECKING:
 __all__ = ["OUTSIDE", "SPARSE_ABOVE", "clear_institutions", "credit_matrix", "credit_network",
            "recovery_rates"]
 
-OUTSIDE = "outside"
 #: Above this many institutions the credit network is cleared as a sparse matrix (memory and
 #: time in the number of links); below it a dense solve is faster and exact to the last bit
 #: of earlier versions.
@@ -44,30 +44,17 @@ def credit_network(model: ContagionModel) -> tuple[list[str], Any, NDArray[np.fl
     cols: list[int] = []
     vals: list[float] = []
     e = np.zeros(len(names))
-    market = model.market
-
-    def owe(i: int, j: int, amount: float) -> None:
-        if i != j and amount != 0.0:
-            rows.append(i)
-            cols.append(j)
-            vals.append(float(amount))
-
-    for name, inst in model.institutions.items():
+    members: dict[str, NetworkMember] = model.institutions
+    for name, inst in members.items():
         i = idx[name]
-        if inst.kind == "lending":
-            for holder, _ in inst.supply_nominal.items():
-                owe(i, idx.get(holder, out), inst.claim_of(holder))
-            e[i] = inst.cash_usd + float(inst.book.debt.sum())
-        elif inst.kind == "custodial":
-            owe(i, out, inst.deposits_usd() + inst.payables_usd())
-            for lender, amount in inst.borrowings.items():
-                owe(i, idx[lender], amount)
-            token = inst.token_units * float(market.price[inst.token]) if inst.token is not None else 0
-            e[i] = inst.cash_usd + token + inst.illiquid_usd + inst.held_assets_usd()
-        elif inst.kind == "firm":
-            for lender, amount in inst.borrowings.items():
-                owe(i, idx[lender], amount)
-            e[i] = inst.assets_usd()
+        position = inst.credit_position()
+        e[i] = position.external_assets_usd
+        for creditor, amount in position.owed:
+            j = idx.get(creditor, out)
+            if i != j and amount != 0.0:
+                rows.append(i)
+                cols.append(j)
+                vals.append(float(amount))
     L = sparse.coo_matrix((vals, (rows, cols)), shape=(len(names), len(names))).tocsr()
     return names, L, np.maximum(e, 0.0)
 

@@ -436,22 +436,7 @@ class ContagionModel(mesa.Model):
             if lender_agent is not None:
                 lender_agent.last_loss_event = lid
         self._clear()
-        if agent.kind == "custodial":
-            agent.drop_payables(eid)
-            agent.recovery_rate = self.recovery.get(agent.name, 0.0)
-            agent.version += 1
-            crossed = [pv.name for pv in self.perps
-                       if pv.custodian is agent and bool(pv.book.cross.any())]
-            tail = (f"; cross-margined accounts at {', '.join(crossed)} count those balances as "
-                    "collateral and lose the same share" if crossed else "")
-            deposits = agent.deposits_usd()
-            lost_usd = deposits * (1 - agent.recovery_rate)
-            agent.loss_event = self.events.add(
-                "collateral_loss", step=self.steps, venue=agent.name, value_usd=lost_usd,
-                cause_id=eid, amount=agent.recovery_rate, recovery_rate=agent.recovery_rate,
-                deposits_usd=deposits, cross_margined_at=", ".join(crossed),
-                detail=f"depositors of {agent.name} can expect {agent.recovery_rate:.0%} of "
-                       f"their balances back (${lost_usd:,.0f} lost){tail}")
+        agent.after_default(eid)
         return eid
 
     def _clear(self) -> None:

@@ -98,15 +98,7 @@ def trader_states(model: ContagionModel) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _institution_state(a: Any) -> str:
-    if a.defaulted:
-        return "defaulted"
-    if a.kind == "firm":
-        return "at_risk" if a.equity_usd() < 0.1 * max(a.liabilities_usd(), 1.0) else "healthy"
-    if a.kind == "custodial":
-        return "at_risk" if a.stress > a.params.run_stress_threshold else "healthy"
-    if a.kind == "lending":
-        return "at_risk" if a.bad_debt_usd > 0 or (a.fund and a.fund.exhausted) else "healthy"
-    return "at_risk" if a.bad_debt_usd > 0 else "healthy"
+    return "defaulted" if a.defaulted else str(a.network_state())
 
 
 def peg_state(peg: Any) -> str:
@@ -408,7 +400,7 @@ def venue_membership(model: ContagionModel) -> tuple[np.ndarray, list[str]]:
     venues = _account_venues(model)
     membership = np.zeros(n, dtype=np.int64)
     for bit, v in enumerate(venues):
-        own = v.owner if v.kind == "yield" else v.book.owner
+        own = v.account_owners()
         present = own[(own >= 0) & (own < n)]
         membership[present] |= 1 << bit
     return membership, [v.name for v in venues]

@@ -9,8 +9,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
-
 from contagion.network import peg_state
 
 if TYPE_CHECKING:
@@ -146,22 +144,10 @@ def venue_rows(model: ContagionModel) -> list[dict[str, Any]]:
             "adl_usd": float(getattr(a, "adl_usd", 0.0)),
             "recovery_rate": float(model.recovery.get(a.name, 1.0)),
         }
-        if a.kind == "lending":
-            row["assets_usd"] = a.cash_usd + float(a.book.debt.sum())
-            row["liabilities_usd"] = a.claims_usd()
-            row["at_risk"] = int(np.sum(a.health() < 1.1))
-        elif a.kind == "perp":
-            row["assets_usd"] = a.book.cash()
-            row["liabilities_usd"] = float(np.maximum(a.margin_state()[0][1:], 0).sum())
-            row["at_risk"] = int(np.sum(a.margin_ratio() < 1.5))
-        elif a.kind == "custodial":
-            row["assets_usd"] = a.assets_usd()
-            row["liabilities_usd"] = a.liabilities_usd()
-            row["at_risk"] = int(a.stress > a.params.run_stress_threshold)
-        else:
-            row["assets_usd"] = a.assets_usd()
-            row["liabilities_usd"] = a.liabilities_usd()
-            row["at_risk"] = int(a.equity_usd() < 0.1 * max(a.liabilities_usd(), 1.0))
+        sheet = a.balance_sheet()
+        row["assets_usd"] = sheet.assets_usd
+        row["liabilities_usd"] = sheet.liabilities_usd
+        row["at_risk"] = sheet.at_risk
         row["equity_usd"] = row["assets_usd"] - row["liabilities_usd"]
         rows.append(row)
     return rows + peg_rows(model)

@@ -9,6 +9,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from contagion.book import DepositBook
+from contagion.institution import OUTSIDE, BalanceSheet, CreditPosition
 
 if TYPE_CHECKING:
     from contagion.agents.lending import LendingProtocol
@@ -128,6 +129,52 @@ class CustodialExchange(mesa.Agent):
     def payables_usd(self) -> float:
         """Cross-margin transfers committed but not yet settled."""
         return sum(a for _, _, a in self.payables)
+
+    def account_owners(self) -> NDArray[np.int64]:
+        """The trader id of each deposit row."""
+        return np.asarray(self.book.owner)
+
+    # ------------------------------------------------------------------ institution
+    def balance_sheet(self) -> BalanceSheet:
+        """Assets at market (loans at recovery) against deposits, borrowings and payables;
+        at risk while its depositors' stress exceeds its run threshold."""
+        return BalanceSheet(assets_usd=self.assets_usd(), liabilities_usd=self.liabilities_usd(),
+                            at_risk=int(self.stress > self.params.run_stress_threshold))
+
+    def network_state(self) -> str:
+        return "at_risk" if self.stress > self.params.run_stress_threshold else "healthy"
+
+    def credit_position(self) -> CreditPosition:
+        """Cash, token, illiquid and held assets outside the network; deposits and payables
+        owed to the outside, borrowings to its lenders. Its supply to a lender and its loans
+        are the network's own claims, cleared with them."""
+        token = (self.token_units * float(self.model.market.price[self.token])
+                 if self.token is not None else 0)
+        owed = ((OUTSIDE, self.deposits_usd() + self.payables_usd()), *self.borrowings.items())
+        return CreditPosition(
+            external_assets_usd=self.cash_usd + token + self.illiquid_usd + self.held_assets_usd(),
+            owed=owed)
+
+    def after_default(self, event_id: int) -> None:
+        """Its depositors learn what they can expect back (the clearing's recovery rate):
+        in-flight transfers are dropped and a ``collateral_loss`` event tells the loss, which
+        cross-margined accounts at perp venues share."""
+        model = self.model
+        self.drop_payables(event_id)
+        self.recovery_rate = model.recovery.get(self.name, 0.0)
+        self.version += 1
+        crossed = [pv.name for pv in model.perps
+                   if pv.custodian is self and bool(pv.book.cross.any())]
+        tail = (f"; cross-margined accounts at {', '.join(crossed)} count those balances as "
+                "collateral and lose the same share" if crossed else "")
+        deposits = self.deposits_usd()
+        lost_usd = deposits * (1 - self.recovery_rate)
+        self.loss_event = model.events.add(
+            "collateral_loss", step=model.steps, venue=self.name, value_usd=lost_usd,
+            cause_id=event_id, amount=self.recovery_rate, recovery_rate=self.recovery_rate,
+            deposits_usd=deposits, cross_margined_at=", ".join(crossed),
+            detail=f"depositors of {self.name} can expect {self.recovery_rate:.0%} of "
+                   f"their balances back (${lost_usd:,.0f} lost){tail}")
 
     def reserve_ratio(self) -> float:
         """Assets / liabilities: what a solvency proof would publish."""

@@ -6,6 +6,8 @@ from typing import TYPE_CHECKING
 
 import mesa
 
+from contagion.institution import BalanceSheet, CreditPosition
+
 if TYPE_CHECKING:
     from contagion.agents.lending import LendingProtocol
     from contagion.model import ContagionModel
@@ -51,6 +53,23 @@ class TradingFirm(mesa.Agent):
 
     def equity_usd(self) -> float:
         return self.assets_usd() - self.liabilities_usd()
+
+    # ------------------------------------------------------------------ institution
+    def balance_sheet(self) -> BalanceSheet:
+        """Cash and its account's net value against its loans; at risk under 10% equity."""
+        assets, loans = self.assets_usd(), self.liabilities_usd()
+        return BalanceSheet(assets_usd=assets, liabilities_usd=loans,
+                            at_risk=int(assets - loans < 0.1 * max(loans, 1.0)))
+
+    def network_state(self) -> str:
+        return "at_risk" if self.balance_sheet().at_risk else "healthy"
+
+    def credit_position(self) -> CreditPosition:
+        return CreditPosition(external_assets_usd=self.assets_usd(),
+                              owed=tuple(self.borrowings.items()))
+
+    def after_default(self, event_id: int) -> None:
+        """Nothing more: its lenders' loan losses are logged by the model."""
 
     def holdings(self) -> dict[int, float]:
         return {self.model.market.numeraire: self.cash_usd}

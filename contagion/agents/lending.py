@@ -9,6 +9,7 @@ from numpy.typing import NDArray
 
 from contagion.agents.venue import MarginVenue
 from contagion.book import LendingBook
+from contagion.institution import BalanceSheet, CreditPosition
 from contagion.mechanics.auction import bidders_per_lot, clear_auctions
 from contagion.mechanics.lending import close_factor, health_factor, liquidation_amounts
 
@@ -114,6 +115,26 @@ class LendingProtocol(MarginVenue):
     def equity_usd(self) -> float:
         """Cash plus loans minus suppliers' claims (loans at face value)."""
         return self.cash_usd + float(self.book.debt.sum()) - self.claims_usd()
+
+    # ------------------------------------------------------------------ institution
+    def balance_sheet(self) -> BalanceSheet:
+        """Cash and loans against suppliers' claims; accounts with HF < 1.1 at risk."""
+        return BalanceSheet(assets_usd=self.cash_usd + float(self.book.debt.sum()),
+                            liabilities_usd=self.claims_usd(),
+                            at_risk=int(np.sum(self.health() < 1.1)))
+
+    def network_state(self) -> str:
+        return "at_risk" if self.bad_debt_usd > 0 or (self.fund and self.fund.exhausted) \
+            else "healthy"
+
+    def credit_position(self) -> CreditPosition:
+        """Cash and loans outside the network; each supplier's claim owed to it."""
+        return CreditPosition(
+            external_assets_usd=self.cash_usd + float(self.book.debt.sum()),
+            owed=tuple((holder, self.claim_of(holder)) for holder in self.supply_nominal))
+
+    def after_default(self, event_id: int) -> None:
+        """Nothing more: its suppliers' loss is already socialised."""
 
     def insolvent_debt_usd(self) -> float:
         """Debt not covered by collateral at market prices (Gauntlet's 'insolvent debt')."""

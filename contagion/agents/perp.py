@@ -10,6 +10,7 @@ from numpy.typing import NDArray
 
 from contagion.agents.venue import MarginVenue
 from contagion.book import PerpBook
+from contagion.institution import BalanceSheet
 from contagion.mechanics.adl import adl_ranking, allocate_adl, effective_leverage
 from contagion.mechanics.perp import account_equity, bankruptcy_price, maintenance_margin
 from contagion.mechanics.risk import dynamic_margin_frac
@@ -166,6 +167,20 @@ class PerpVenue(MarginVenue):
         self._state_step = -1
         self._ratio_step = -1
         self._credit_key = (-1, -1)
+
+    # ------------------------------------------------------------------ institution
+    def balance_sheet(self) -> BalanceSheet:
+        """Its cash against what it owes accounts in profit (the outside market makers'
+        row 0 aside); accounts under 1.5x maintenance margin at risk."""
+        return BalanceSheet(assets_usd=self.book.cash(),
+                            liabilities_usd=float(np.maximum(self.margin_state()[0][1:], 0).sum()),
+                            at_risk=int(np.sum(self.margin_ratio() < 1.5)))
+
+    def network_state(self) -> str:
+        return "at_risk" if self.bad_debt_usd > 0 else "healthy"
+
+    def after_default(self, event_id: int) -> None:
+        """Nothing more: its losses are already allocated (fund, ADL or clawback)."""
 
     # ------------------------------------------------------------------ views
     def mark(self) -> float:

@@ -5,6 +5,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 import mesa
+import numpy as np
+from numpy.typing import NDArray
 
 if TYPE_CHECKING:
     from contagion.model import ContagionModel
@@ -35,6 +37,10 @@ class MarginVenue(mesa.Agent):
         self.bad_debt_usd = 0.0
         self.fund_paid_usd = 0.0
         self.socialised_usd = 0.0
+
+    def account_owners(self) -> NDArray[np.int64]:
+        """The holder id of each account row (traders ``0..n-1``, firms, -1 outside)."""
+        return np.asarray(self.book.owner)
 
     def begin_liquidation_round(self) -> None:
         """Reset the per-step counters."""

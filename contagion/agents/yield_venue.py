@@ -75,6 +75,10 @@ class YieldVenue(mesa.Agent):
         with np.errstate(invalid="ignore", divide="ignore"):
             return np.where(self.sold_units > 0, self.proceeds_usd / self.sold_units, np.nan)
 
+    def account_owners(self) -> NDArray[np.int64]:
+        """The trader id of each depositor."""
+        return np.asarray(self.owner)
+
     def holdings(self) -> dict[int, float]:
         """The depositors' stablecoin the venue holds."""
         return {self.asset: self.deposits_units()}
