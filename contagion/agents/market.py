@@ -189,6 +189,11 @@ class Market(mesa.Agent):
         self.outside_units[self.numeraire] -= proceeds
         return proceeds
 
+    def outside_receives(self, asset: int, units: float) -> None:
+        """The outside world receives ``units`` of ``asset`` (negative: it pays them). The
+        one way other agents change :attr:`outside_units`: the market owns that ledger."""
+        self.outside_units[asset] += units
+
     def impact(self, asset: int, units_sold: float) -> None:
         """Move the price as if ``units_sold`` were sold, with no transfer (flows that stay
         inside the outside world, e.g. an arbitrageur's external leg)."""

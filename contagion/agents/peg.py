@@ -171,7 +171,7 @@ class AlgorithmicPeg(mesa.Agent):
         burned = sp.buy_base(trade.paid_usd)
         minted = burned * trade.converted_units / trade.bought_units
         received = tp.sell_base(minted)
-        market.outside_units[market.numeraire] += received - trade.paid_usd
+        market.outside_receives(market.numeraire, received - trade.paid_usd)
         self.stable_burned += burned
         self.token_minted += minted
         self.step_burned_usd = burned
@@ -197,7 +197,7 @@ class AlgorithmicPeg(mesa.Agent):
         burned = tp.buy_base(trade.paid_usd)
         minted = burned * trade.converted_units / trade.bought_units
         received = sp.sell_base(minted)
-        market.outside_units[market.numeraire] += received - trade.paid_usd
+        market.outside_receives(market.numeraire, received - trade.paid_usd)
         self.token_burned += burned
         self.stable_minted += minted
         stable, token = market.assets[self.stable], market.assets[self.token]

@@ -134,10 +134,10 @@ class PerpVenue(MarginVenue):
         if params.lender_deposits_usd > 0:
             self.lender_row = _add_outside_account(book, params.lender_deposits_usd,
                                                    self.oracle.price)
-            market.outside_units[market.numeraire] -= params.lender_deposits_usd
+            market.outside_receives(market.numeraire, -params.lender_deposits_usd)
         if self.exploit is not None:
             self.attacker_row = _open_attacker_account(book, self.exploit, self.oracle.price)
-            market.outside_units[market.numeraire] -= self.exploit.collateral_usd
+            market.outside_receives(market.numeraire, -self.exploit.collateral_usd)
         # channels (fund, custodian; the oracle after set-up): set from the world graph's
         # edges by the model (ContagionModel._wire)
         self.fund: InsuranceFund | None = None
@@ -269,7 +269,7 @@ class PerpVenue(MarginVenue):
         upnl = float(b.size[row] * (mark - b.entry[row]))
         self.add_collateral(np.array([row]), np.array([-paid]))
         market = self.model.market
-        market.outside_units[market.numeraire] += paid
+        market.outside_receives(market.numeraire, paid)
         self.attacker_withdrawn_usd += paid
         self.model.events.add(
             "withdrawal", step=self.model.steps, venue=self.name, agent=ATTACKER, account=-1,
@@ -427,7 +427,7 @@ class PerpVenue(MarginVenue):
         if self.fund is not None:
             self.fund.deposit(float(fee.sum()))
         else:
-            market.outside_units[market.numeraire] += float(fee.sum())
+            market.outside_receives(market.numeraire, float(fee.sum()))
         b.collateral[rows] += seized + theta * need
         residual = np.maximum(-b.collateral[rows], 0.0)
         if residual.sum() > 1e-6:

@@ -85,13 +85,13 @@ class AMMPool(mesa.Agent):
         market = self.model.market
         if direction == "pump":
             got = self.buy_base(usd)
-            market.outside_units[self.quote] -= usd
-            market.outside_units[self.base] += got
+            market.outside_receives(self.quote, -usd)
+            market.outside_receives(self.base, got)
         else:
             units = usd / self.spot
             got = self.sell_base(units)
-            market.outside_units[self.base] -= units
-            market.outside_units[self.quote] += got
+            market.outside_receives(self.base, -units)
+            market.outside_receives(self.quote, got)
         return self.spot / before - 1.0
 
     def attribute(self, event_id: int) -> None:
@@ -136,8 +136,8 @@ class AMMPool(mesa.Agent):
         self.reserve_base += d_base
         self.reserve_quote += d_quote
         # the arbitrageur is part of the outside world: it takes -d_base base and pays d_quote
-        market.outside_units[self.base] -= d_base
-        market.outside_units[self.quote] -= d_quote
+        market.outside_receives(self.base, -d_base)
+        market.outside_receives(self.quote, -d_quote)
         # and unwinds on the external market: buying from the pool = selling outside
         market.impact(self.base, -d_base)
         # the pool moved toward the market; the market took the pool's flow
