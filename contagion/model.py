@@ -409,10 +409,6 @@ class ContagionModel(mesa.Model):
         return build_network(self)
 
     # ------------------------------------------------------------------ mechanics shared
-    def pay_traders(self, owners: np.ndarray, amounts: np.ndarray) -> None:
-        """Credit stablecoin to traders' wallets."""
-        np.add.at(self.population.wallet_usd, owners, amounts)
-
     def declare_default(self, agent: Any, cause_id: int, reason: str, why: str,
                         **fields: float) -> int:
         """Mark ``agent`` (a venue or firm) in default, crash its token, log it.

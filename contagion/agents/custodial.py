@@ -257,7 +257,7 @@ class CustodialExchange(mesa.Agent):
         self.version += 1
         self.book.balance -= paid
         self.cash_usd -= float(paid.sum())
-        self.model.pay_traders(self.book.owner, paid)
+        self.model.population.receive(self.book.owner, paid)
         total = float(paid.sum())
         self.withdrawn_usd += total
         self.step_withdrawn_usd = total

@@ -51,6 +51,11 @@ class TraderPopulation:
     def n(self) -> int:
         return int(self.wallet_usd.size)
 
+    def receive(self, owners: NDArray[np.int64], amounts: NDArray[np.float64]) -> None:
+        """Credit stablecoin to the traders ``owners`` (repeats add up): withdrawals paid out,
+        a yield venue's leavers' proceeds. The population owns the wallets."""
+        np.add.at(self.wallet_usd, owners, amounts)
+
     def _topup_mask(self, venue: Any) -> NDArray[np.bool_]:
         """Rows of ``venue``'s book owned by traders whose policy is to top up (cached)."""
         cache = self.__dict__.setdefault("_masks", {})

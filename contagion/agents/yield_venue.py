@@ -107,7 +107,7 @@ class YieldVenue(mesa.Agent):
         self.sold_units[rows] += units
         self.proceeds_usd[rows] += proceeds
         self.step_sold_units = float(units.sum())
-        self.model.pay_traders(self.owner[rows], proceeds)
+        self.model.population.receive(self.owner[rows], proceeds)
         self._log_sales(rows, units, proceeds, depeg, got)
 
     def _log_sales(self, rows: NDArray[np.int64], units: NDArray[np.float64],
