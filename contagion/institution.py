@@ -16,9 +16,11 @@ means writing one agent module that implements them.
     what it owes to whom (a creditor's name, or :data:`~contagion.credit.OUTSIDE` for
     depositors, retail suppliers and other outside creditors), which the model clears with
     Eisenberg-Noe each step.
-``after_default(event_id)``
-    what follows its own default once the model has declared it and cleared the network
-    (an exchange's depositors learn their recovery); most institutions do nothing.
+``on_default(event_id)`` and ``after_default(event_id)``
+    what it does once the model declares its default (in stage 6, for the defaults the
+    agents reported during the step): before the network is cleared (an exchange that
+    liquidates on default sells its holdings) and after (its depositors learn their
+    recovery); most institutions do nothing.
 """
 
 from __future__ import annotations
@@ -67,6 +69,8 @@ class Institution(Protocol):
     def balance_sheet(self) -> BalanceSheet: ...
 
     def network_state(self) -> str: ...
+
+    def on_default(self, event_id: int) -> None: ...
 
     def after_default(self, event_id: int) -> None: ...
 

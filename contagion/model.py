@@ -5,7 +5,10 @@ pools toward it; yield-venue depositors run on a broken peg and algorithmic pegs
 it and mint/burn; oracles publish; traders top up margin; custodial exchanges face
 withdrawals; lending protocols and perp venues liquidate (vectorised over all accounts);
 firms check their solvency; the institutions' credit network is cleared (Eisenberg-Noe);
-everything is recorded.
+everything is recorded. Agents never call back into the model mid-turn: a venue that finds
+itself in default stops acting and reports it (:meth:`ContagionModel.report_default`); the
+model declares the reported defaults (event, token crash, loan losses, clearing) at the end
+of the stage in which they happened, so the venues of the next stage feel them.
 """
 
 from __future__ import annotations
@@ -94,6 +97,7 @@ class ContagionModel(mesa.Model):
         self.record_cohorts = record_cohorts
         self.events = EventLog()
         self.recovery: dict[str, float] = {}
+        self._default_queue: list[tuple[Any, int, str, str, dict[str, float]]] = []
         self.moves = PriceMoves()  # who moved each price source: the causes oracles cite
         self.graph = build_world(scenario) if world is None else world
         self.wiring: Wiring = resolve_wiring(self.graph)
@@ -313,28 +317,34 @@ class ContagionModel(mesa.Model):
 
     def _stage_traders(self) -> None:
         """3. Traders act: an exploit borrows against the published mark (Mango), traders
-        top up margin, depositors withdraw from custodial exchanges (a run)."""
+        top up margin, depositors withdraw from custodial exchanges (a run); the defaults
+        reported (an exchange that cannot pay, a firm that misses a recall) are declared."""
         for pv in self.perps:
             pv.attacker_withdraws()
         self.population.topup_lending(self)
         self.population.topup_perp(self)
         for ex in self.custodial:
             ex.step()
+        self._declare_reported_defaults()
 
     def _stage_liquidations(self) -> None:
         """4-5. Margin engines check every account at once and liquidators close what they
-        can: one vectorised pass per venue feeds its own liquidation queue."""
+        can: one vectorised pass per venue feeds its own liquidation queue; the defaults
+        reported (losses beyond a venue's reserves and fund) are declared."""
         for v in self.lending:
             for liq in self.liquidators:
                 v.liquidate(liq)
         for pv in self.perps:
             pv.liquidate()
+        self._declare_reported_defaults()
 
     def _stage_shortfalls(self) -> None:
-        """6. Firms test their solvency; the institutions' credit network is cleared
-        (Eisenberg-Noe over the credit edges), marking every claim on a defaulter."""
+        """6. Firms test their solvency, their defaults are declared, and the institutions'
+        credit network is cleared (Eisenberg-Noe over the credit edges), marking every claim
+        on a defaulter."""
         for firm in self.firms:
             firm.step()
+        self._declare_reported_defaults()
         self._clear()
 
     def _stage_record(self) -> None:
@@ -409,9 +419,25 @@ class ContagionModel(mesa.Model):
         return build_network(self)
 
     # ------------------------------------------------------------------ mechanics shared
-    def declare_default(self, agent: Any, cause_id: int, reason: str, why: str,
-                        **fields: float) -> int:
-        """Mark ``agent`` (a venue or firm) in default, crash its token, log it.
+    def report_default(self, agent: Any, cause_id: int, reason: str, why: str,
+                       **fields: float) -> None:
+        """An agent reports its own default: it stops acting at once; the model declares it
+        (event, token crash, loan losses, clearing) at the end of the current stage."""
+        agent.defaulted = True
+        agent.default_step = int(self.steps)
+        self._default_queue.append((agent, cause_id, reason, why, fields))
+
+    def _declare_reported_defaults(self) -> None:
+        """Declare the defaults reported during the stage, in the order reported (a
+        declaration may bring more: a borrower's default a lender's)."""
+        while self._default_queue:
+            agent, cause_id, reason, why, fields = self._default_queue.pop(0)
+            self._declare_default(agent, cause_id, reason, why, **fields)
+
+    def _declare_default(self, agent: Any, cause_id: int, reason: str, why: str,
+                         **fields: float) -> int:
+        """Declare ``agent``'s reported default: log it, crash its token, log its lenders'
+        loan losses, let it act before and after the network is cleared.
 
         ``reason`` is the default's code (see ``EVENT_FIELDS["default"]``), ``why`` the same
         in words for the event's detail, ``fields`` the numbers that variant carries.
@@ -431,6 +457,7 @@ class ContagionModel(mesa.Model):
                        "is impaired by its default")
             if lender_agent is not None:
                 lender_agent.last_loss_event = lid
+        agent.on_default(eid)
         self._clear()
         agent.after_default(eid)
         return eid

@@ -69,6 +69,7 @@ class CustodialExchange(mesa.Agent):
         self.defaulted = False
         self.default_step = -1
         self.loss_event = -1
+        self._default_sales: list[tuple[int, float, float, str]] = []
         self.last_loss_event = -1
         self.stress = 0.0
         self.withdrawn_usd = 0.0
@@ -155,13 +156,21 @@ class CustodialExchange(mesa.Agent):
             external_assets_usd=self.cash_usd + token + self.illiquid_usd + self.held_assets_usd(),
             owed=owed)
 
+    def on_default(self, event_id: int) -> None:
+        """With ``liquidate_on_default``, fire-sell its held assets before the clearing, so
+        the proceeds, not the marks, back its recovery rate."""
+        if self.params.liquidate_on_default:
+            self._default_sales = [(a, held, *self._sell_units(a, held))
+                                   for a, held in self.asset_units.items() if held > 0]
+
     def after_default(self, event_id: int) -> None:
         """Its depositors learn what they can expect back (the clearing's recovery rate):
         in-flight transfers are dropped and a ``collateral_loss`` event tells the loss, which
         cross-margined accounts at perp venues share."""
         model = self.model
-        self.drop_payables(event_id)
         self.recovery_rate = model.recovery.get(self.name, 0.0)
+        self._log_default_sales(event_id)
+        self.drop_payables(event_id)
         self.version += 1
         crossed = [pv.name for pv in model.perps
                    if pv.custodian is self and bool(pv.book.cross.any())]
@@ -305,14 +314,13 @@ class CustodialExchange(mesa.Agent):
     def _default(self, cause_id: int, reason: str, why: str) -> None:
         """Declare its default (``reason`` its code, ``why`` in words); with
         ``liquidate_on_default``, fire-sell its held assets."""
-        eid = self.model.declare_default(self, cause_id, reason, why)
-        if not self.params.liquidate_on_default:
-            return
-        sales = [(a, held, *self._sell_units(a, held))
-                 for a, held in self.asset_units.items() if held > 0]
+        self.model.report_default(self, cause_id, reason, why)
+
+    def _log_default_sales(self, eid: int) -> None:
+        """Log the default liquidation's sales, with the recovery their proceeds back."""
+        sales, self._default_sales = self._default_sales, []
         if not sales:
             return
-        self.model._clear()  # the proceeds, not the marks, now back its recovery rate
         tail = (f"in its default liquidation (with the proceeds its depositors recover "
                 f"{self.recovery_rate:.0%})")
         fields = {"purpose": "default_liquidation", "recovery_rate": self.recovery_rate}

@@ -68,6 +68,9 @@ class TradingFirm(mesa.Agent):
         return CreditPosition(external_assets_usd=self.assets_usd(),
                               owed=tuple(self.borrowings.items()))
 
+    def on_default(self, event_id: int) -> None:
+        """Nothing before the clearing."""
+
     def after_default(self, event_id: int) -> None:
         """Nothing more: its lenders' loan losses are logged by the model."""
 
@@ -87,7 +90,7 @@ class TradingFirm(mesa.Agent):
                 value_usd=amount - paid, reason="missed_recall", recalled_usd=amount,
                 detail=f"{self.name} could not repay ${amount - paid:,.0f} "
                                                 f"recalled by {lender}")
-            self.model.declare_default(self, eid, "missed_recall", f"{self.name} missed a loan recall")
+            self.model.report_default(self, eid, "missed_recall", f"{self.name} missed a loan recall")
         return paid
 
     def step(self) -> None:
@@ -96,7 +99,7 @@ class TradingFirm(mesa.Agent):
             return
         cause = int(self.model.market.last_move_event[self.lending.asset_ids].max())
         assets, loans = self.assets_usd(), self.liabilities_usd()
-        self.model.declare_default(
+        self.model.report_default(
             self, cause, "assets_below_loans",
             f"{self.name}'s assets (${assets:,.0f}) fell below its loans (${loans:,.0f})",
             assets_usd=assets, liabilities_usd=loans)

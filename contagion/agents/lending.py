@@ -133,6 +133,9 @@ class LendingProtocol(MarginVenue):
             external_assets_usd=self.cash_usd + float(self.book.debt.sum()),
             owed=tuple((holder, self.claim_of(holder)) for holder in self.supply_nominal))
 
+    def on_default(self, event_id: int) -> None:
+        """Nothing before the clearing."""
+
     def after_default(self, event_id: int) -> None:
         """Nothing more: its suppliers' loss is already socialised."""
 
@@ -494,5 +497,5 @@ class LendingProtocol(MarginVenue):
                      detail=f"{self.name} socialised ${loss:,.0f} to its suppliers "
                             f"(haircut {loss / claims:.2%})" if claims > 0 else "")
         if not self.defaulted:
-            self.model.declare_default(self, eid, "bad_debt", f"{self.name}'s losses exceeded "
+            self.model.report_default(self, eid, "bad_debt", f"{self.name}'s losses exceeded "
                                                               "its reserves and insurance fund")

@@ -179,6 +179,9 @@ class PerpVenue(MarginVenue):
     def network_state(self) -> str:
         return "at_risk" if self.bad_debt_usd > 0 else "healthy"
 
+    def on_default(self, event_id: int) -> None:
+        """Nothing before the clearing."""
+
     def after_default(self, event_id: int) -> None:
         """Nothing more: its losses are already allocated (fund, ADL or clawback)."""
 
@@ -307,7 +310,7 @@ class PerpVenue(MarginVenue):
             if loss - taken > 1e-6:
                 self.unresolved_usd += loss - taken
                 if not self.defaulted:
-                    self.model.declare_default(
+                    self.model.report_default(
                         self, eid, "lost_transfers",
                         f"{self.name} could not cover ${loss - taken:,.0f} of lost transfers",
                         shortfall_usd=loss - taken)
@@ -501,7 +504,7 @@ class PerpVenue(MarginVenue):
         if total - take > 1e-6:
             self.unresolved_usd += total - take
             if not self.defaulted:
-                self.model.declare_default(
+                self.model.report_default(
                     self, cause_id, "uncovered_shortfall",
                     f"{self.name} could not cover ${total - take:,.0f} of shortfall",
                     shortfall_usd=total - take)
