@@ -111,7 +111,6 @@ class ContagionModel(mesa.Model):
         self.pegs = [AlgorithmicPeg(self, p) for p in scenario.pegs]
         self.yield_venues = [YieldVenue(self, y) for y in scenario.yield_venues]
         self._wire()
-        self.liquidated_traders = np.zeros(self.population.n, dtype=bool)
         self._node_states: list[pd.DataFrame] = []
         self.datacollector = mesa.DataCollector(
             model_reporters=model_reporters(self),
@@ -494,10 +493,10 @@ class ContagionModel(mesa.Model):
             return pd.DataFrame(columns=["step", "node", "kind", "state", "exposure_usd"])
         return pd.concat(self._node_states, ignore_index=True)
 
-    def mark_liquidated(self, owners: np.ndarray) -> None:
-        """Remember which traders have been liquidated (for node states)."""
-        t = owners[(owners >= 0) & (owners < self.population.n)]
-        self.liquidated_traders[t] = True
+    @property
+    def liquidated_traders(self) -> np.ndarray:
+        """Which traders have been liquidated so far (the population keeps the record)."""
+        return self.population.liquidated
 
     def venue_frame(self) -> pd.DataFrame:
         """Per-venue, per-step state as a tidy DataFrame."""

@@ -264,7 +264,7 @@ class LendingProtocol(MarginVenue):
         book.collateral[rows, jj] = np.maximum(book.collateral[rows, jj], 0.0)
         self.treasury_units += np.bincount(jj, weights=fee, minlength=len(self.asset_ids))
         self._refresh_health(rows)
-        self.model.mark_liquidated(book.owner[rows])
+        self.model.population.mark_liquidated(book.owner[rows])
         total_repay = float(repay.sum())
         self.cash_usd += total_repay
         liq.cash_usd -= total_repay
@@ -320,7 +320,7 @@ class LendingProtocol(MarginVenue):
         self.lot_rows = np.concatenate([self.lot_rows, rows])
         self.lot_cause = np.concatenate([self.lot_cause, ids])
         self._hf[rows] = np.inf
-        self.model.mark_liquidated(book.owner[rows])
+        self.model.population.mark_liquidated(book.owner[rows])
         self.record_liquidations(int(rows.size), float(debt.sum()))
 
     def _run_auctions(self, liq: Liquidator) -> None:

@@ -436,7 +436,7 @@ class PerpVenue(MarginVenue):
         if residual.sum() > 1e-6:
             self._socialise(rows, residual, bd)
         notional = np.abs(size) * fill
-        self.model.mark_liquidated(b.owner[rows])
+        self.model.population.mark_liquidated(b.owner[rows])
         self.record_liquidations(int(rows.size), float(notional.sum()))
         ids = self.model.events.add_many(
             "perp_liquidation", step=self.model.steps, n=rows.size, venue=self.name,

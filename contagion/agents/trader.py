@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import mesa
@@ -46,10 +46,21 @@ class TraderPopulation:
     cross: NDArray[np.bool_]
     topup_below: float
     topup_to: float
+    liquidated: NDArray[np.bool_] = field(default_factory=lambda: np.zeros(0, dtype=bool))
+
+    def __post_init__(self) -> None:
+        if self.liquidated.shape != self.wallet_usd.shape:
+            self.liquidated = np.zeros(self.wallet_usd.shape, dtype=bool)
 
     @property
     def n(self) -> int:
         return int(self.wallet_usd.size)
+
+    def mark_liquidated(self, owners: NDArray[np.int64]) -> None:
+        """Remember which traders have been liquidated (for node states); holders that are
+        not traders (firms, the outside world) are ignored."""
+        t = owners[(owners >= 0) & (owners < self.n)]
+        self.liquidated[t] = True
 
     def receive(self, owners: NDArray[np.int64], amounts: NDArray[np.float64]) -> None:
         """Credit stablecoin to the traders ``owners`` (repeats add up): withdrawals paid out,
