@@ -240,9 +240,10 @@ def build_network(model: ContagionModel, *, node_limit: int = 2000) -> nx.MultiD
                 add_edges(f.name, v.name, np.array([f.account_net_usd() + v.book.debt[f.row]]),
                           "collateral")
                 add_edges(v.name, f.name, np.array([v.book.debt[f.row]]), "debt")
-        for o in {o for o in v.oracles if o.name in model.oracles}:  # not a bare market read
+        # in the venue's own order (a set's order follows object ids: not reproducible)
+        for o in dict.fromkeys(o for o in v.oracles if o.name in model.oracles):
             G.add_edge(o.name, v.name, key="price_feed", type="price_feed", weight=1.0)
-        for pool in {p for p in v.pools if p is not None}:
+        for pool in dict.fromkeys(p for p in v.pools if p is not None):
             G.add_edge(v.name, pool.name, key="liquidity", type="liquidity",
                        weight=float(v.liquidated_usd))
         if v.fund is not None:
