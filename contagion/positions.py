@@ -561,8 +561,12 @@ def check_positions(frame: pd.DataFrame, scenario: Scenario, *, source: str | No
     problems.add(is_perp & entry_miss, "entry_price",
                  lambda i: (f"{raw('entry_price')(i) if 'entry_price' in columns else 'no column'}: "
                             "a perp row needs its entry price, a number > 0"))
-    problems.add(is_perp & ~entry_miss & ~entry_bad & ~(np.isfinite(entry) & (entry > 0)),
-                 "entry_price", lambda i: f"{float(entry[i])!r}: an entry price must be a finite number > 0")
+    # the outside world's entry is the engine's bookkeeping (its net position's cash) and
+    # may be any finite number; a trader's is a price
+    outside_row = whole & (account == OUTSIDE)
+    problems.add(is_perp & ~entry_miss & ~entry_bad & ~np.isfinite(entry)
+                 | is_perp & ~outside_row & (entry <= 0), "entry_price",
+                 lambda i: f"{float(entry[i])!r}: an entry price must be a finite number > 0")
     problems.add(known & (k != PERP) & ~entry_miss & ~entry_bad, "entry_price",
                  lambda i: f"{float(entry[i])!r}: only perp rows have an entry price (leave it empty)")
     problems.add(cross_bad, "cross_margined",
