@@ -447,7 +447,7 @@ books = st.lists(st.tuples(
                      ("LendB", "collateral", "LND"), ("LendB", "debt", "USDC"),
                      ("PerpX", "collateral", "USDC"), ("PerpX", "perp", "ETH"),
                      ("wallet", "wallet", "USDC")]),
-    st.floats(0.0, 1e4, allow_nan=False), st.booleans()), max_size=40)
+    st.floats(0.0, 1e4, allow_nan=False, allow_subnormal=False), st.booleans()), max_size=40)
 
 
 @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
