@@ -254,7 +254,7 @@ class _Problems:
 
 
 # ---------------------------------------------------------------------- checked positions
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Positions:
     """A positions table checked against one scenario, as arrays (one entry per row).
 
