@@ -1,8 +1,9 @@
 """The ``contagion`` command: parses arguments and calls library functions.
 
 ``contagion dashboard [--host H] [--port P] [--scenario NAME]`` starts the Dash app;
-``contagion run [SCENARIO|FILE] [--steps N] [--seed S] [--set key=value ...] [--out DIR]``
-runs one simulation headless, writes its outputs and prints a one-screen summary;
+``contagion run [SCENARIO|FILE] [--steps N] [--seed S] [--set key=value ...] [--out DIR]
+[--positions FILE]`` runs one simulation headless (from the user's own books with
+``--positions``), writes its outputs and prints a one-screen summary;
 ``contagion network FILE --shock NODE=FRAC`` stresses an exposure network;
 ``contagion sweep SPEC [--workers N] [--scheduler tcp://HOST:8786] [--out DIR] [--resume]
 [--smoke] [--serial]`` runs a parameter sweep; ``contagion report RESULTS_DIR`` analyses it;
@@ -148,11 +149,16 @@ def _cmd_run(args: argparse.Namespace) -> int:
     if out.exists() and any(out.iterdir()) and not args.force:
         raise ParameterError("--out", str(out), "a new or empty directory",
                              "pass --force to replace it")
-    result = simulate(scenario, seed=args.seed, steps=args.steps)
+    positions = None
+    if args.positions is not None:  # every row checked before anything is built or written
+        from contagion.positions import check_positions, read_positions
+
+        positions = check_positions(read_positions(args.positions), scenario)
+    result = simulate(scenario, seed=args.seed, steps=args.steps, positions=positions)
     write_run(result, out, overwrite=args.force)
     print(format_summary(result.summary, result.events))
     print(f"\noutputs written to {out}/ (events, series, venues, node_states: Parquet; "
-          "network.json; summary.json; scenario.toml)")
+          "network.json; summary.json; scenario.toml; positions.parquet)")
     return 0
 
 
@@ -253,6 +259,10 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument("--set", action="append", metavar="KEY=VALUE",
                    help="override a parameter (repeatable): a preset parameter such as "
                         "n_traders=1000000, or a dotted path such as perps.PerpX.shortfall_policy")
+    r.add_argument("--positions", metavar="FILE",
+                   help="start from these books instead of random ones: a positions table "
+                        "(CSV or Parquet; a run's positions.parquet reproduces that run; see "
+                        "docs/positions.md)")
     r.add_argument("--out", help="output directory (default runs/<scenario>-seed<seed>)")
     r.add_argument("--force", action="store_true", help="replace a non-empty --out")
     r.set_defaults(func=_cmd_run)

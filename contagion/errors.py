@@ -14,6 +14,7 @@ __all__ = [
     "InvariantError",
     "NetworkFormatError",
     "ParameterError",
+    "PositionsError",
     "RunCancelled",
     "ScenarioFileError",
     "UnknownScenarioError",
@@ -76,6 +77,37 @@ class NetworkFormatError(ContagionError, ValueError):
 class ScenarioFileError(ContagionError, ValueError):
     """A scenario file cannot be read: bad syntax, an unknown or missing key, a wrong type,
     or a value out of range. The message names the file and the key path."""
+
+
+class PositionsError(ContagionError, ValueError):
+    """A positions file (a user's own books, ``contagion run --positions FILE``) is unusable.
+
+    ``problems`` lists ``(row, column, message)`` for the first problems found (``row`` is
+    1-based, header excluded, or ``None`` for a problem with the whole file); ``total`` counts
+    them all. The message shows the first :data:`SHOWN` of them.
+    """
+
+    SHOWN = 50
+
+    def __init__(self, source: str, problems: list[tuple[int | None, str | None, str]],
+                 total: int | None = None, hint: str | None = None) -> None:
+        self.source = source
+        self.problems = problems
+        self.total = len(problems) if total is None else total
+        self.hint = hint
+        head = f"{source}: {self.total:,} problem{'s' if self.total != 1 else ''}"
+        if self.total > self.SHOWN:
+            head += f" (the first {self.SHOWN} shown)"
+        lines = [head + "; nothing was run:"]
+        for row, column, message in problems[: self.SHOWN]:
+            where = ", ".join(x for x in (f"row {row}" if row is not None else "",
+                                          f"column {column}" if column else "") if x)
+            lines.append(f"  {where}: {message}" if where else f"  {message}")
+        if self.total > self.SHOWN:
+            lines.append(f"  ... and {self.total - self.SHOWN:,} more")
+        if hint:
+            lines.append(hint)
+        super().__init__("\n".join(lines))
 
 
 class RunCancelled(ContagionError):

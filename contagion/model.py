@@ -39,6 +39,14 @@ from contagion.events import EventLog
 from contagion.ledger import PriceMoves
 from contagion.mechanics.liquidity import depth_multipliers
 from contagion.network import node_states
+from contagion.positions import (
+    Positions,
+    StartingBooks,
+    check_positions,
+    copy_book,
+    positions_frame,
+    read_positions,
+)
 from contagion.reporting import EXPOSURE_COLUMNS, model_reporters, pair_exposures, venue_rows
 from contagion.scenario import Scenario
 from contagion.world import Wiring, build_world, resolve_wiring
@@ -71,6 +79,12 @@ class ContagionModel(mesa.Model):
         edited there before the first step take effect at that step (``credit`` and
         ``supply`` edges set balance sheets at set-up, so edit those in the world passed
         here).
+    positions : pandas.DataFrame, Positions or path, optional
+        The books to start from instead of random ones (a positions table, see
+        :mod:`contagion.positions` and docs/positions.md; a run's ``positions.parquet``
+        reproduces that run). Checked before anything is built
+        (:class:`~contagion.errors.PositionsError` lists every bad row). The random books
+        are still drawn, so the generator is where it would be, then replaced.
 
     Examples
     --------
@@ -83,13 +97,21 @@ class ContagionModel(mesa.Model):
 
     def __init__(self, scenario: Scenario, *, seed: int | None = None,
                  check_conservation: bool = False, record_cohorts: bool = False,
-                 world: Any = None) -> None:
+                 world: Any = None, positions: Any = None) -> None:
         if not isinstance(scenario, Scenario):
             raise ParameterError("scenario", type(scenario).__name__, "a contagion.Scenario",
                                  "build one with models.get_scenario(name)")
         if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int | np.integer)
                                  or seed < 0):
             raise ParameterError("seed", seed, "a non-negative integer or None")
+        if positions is not None and not isinstance(positions, Positions):
+            frame = positions if isinstance(positions, pd.DataFrame) else read_positions(positions)
+            positions = check_positions(frame, scenario)
+        elif isinstance(positions, Positions) and positions.scenario != scenario:
+            raise ParameterError("positions", "Positions checked against another scenario",
+                                 "positions checked against this scenario",
+                                 "pass the table itself, or check_positions(table, scenario)")
+        self.positions: Positions | None = positions
         super().__init__(seed=seed)
         self.seed_value = seed
         self.scenario = scenario
@@ -129,15 +151,24 @@ class ContagionModel(mesa.Model):
         prices = {a: float(self.market.price[i]) for a, i in self.market.index.items()}
         tops_up = rng.random(n) < t.topup_share
         cross = (rng.random(n) < t.cross_margin_share) & t.cross_margin & bool(sc.custodial)
+        pos = self.positions  # the user's books replace the drawn ones, draws unchanged
+        drawn_cross = cross
+        wallet = wealth * t.wallet_frac
+        if pos is not None:
+            wallet, tops_up, cross = pos.traders(tops_up, cross)
         self.population = TraderPopulation(
-            wallet_usd=wealth * t.wallet_frac, tops_up=tops_up, cross=cross,
+            wallet_usd=wallet, tops_up=tops_up, cross=cross,
             topup_below=t.topup_below_margin_ratio, topup_to=t.topup_below_margin_ratio + 0.3)
+        books: dict[str, list[Any]] = {"lending": [], "perps": [], "custodial": []}
         firm_holder = {f.name: n + k for k, f in enumerate(sc.firms)}
         self.lending: list[LendingProtocol] = []
         for i, v in enumerate(sc.lending):
             firms_here = [(firm_holder[f.name], dict(f.collateral_usd), f.health_factor)
                           for f in sc.firms if f.lending == v.name]
             book = draw_lending_book(sc, i, wealth, prices, firms_here, rng)
+            if pos is not None:
+                book = pos.lending_book(i, book)
+            books["lending"].append(copy_book(book))
             supply = {"outside": v.retail_supply_usd}
             for (custodian, lender), amount in self.wiring.supply.items():
                 if lender == v.name:
@@ -152,10 +183,16 @@ class ContagionModel(mesa.Model):
         self.perps: list[PerpVenue] = []
         for i, pv in enumerate(sc.perps):
             perp_book = draw_perp_book(sc, i, wealth, prices[pv.asset], cross, rng)
+            if pos is not None:
+                perp_book = pos.perp_book(i, prices[pv.asset], drawn_cross)
+            books["perps"].append(copy_book(perp_book))  # before the venue adds accounts
             self.perps.append(PerpVenue(self, pv, perp_book))
         self.custodial: list[CustodialExchange] = []
         for i, c in enumerate(sc.custodial):
             deposit_book = draw_deposit_book(sc, i, wealth, rng)
+            if pos is not None:
+                deposit_book = pos.deposit_book(i)
+            books["custodial"].append(copy_book(deposit_book))
             cash = c.liquid_reserve_frac * c.deposits_usd
             supplied = sum(a for (who, _), a in self.wiring.supply.items() if who == c.name)
             lent = sum(a for (lender, _), a in self.wiring.credit.items() if lender == c.name)
@@ -180,6 +217,10 @@ class ContagionModel(mesa.Model):
             v = next(x for x in self.lending if x.name == f.lending)
             row = int(np.flatnonzero(v.book.owner == firm_holder[f.name])[0])
             self.firms.append(TradingFirm(self, f, holder=firm_holder[f.name], lending=v, row=row))
+        self.starting_books = StartingBooks(
+            scenario=sc, lending=books["lending"], perps=books["perps"],
+            custodial=books["custodial"], wallet_usd=self.population.wallet_usd.copy(),
+            tops_up=self.population.tops_up.copy())
         creditors: list[Any] = [*self.lending, *self.custodial, *self.firms]
         self.institutions: dict[str, Any] = {a.name: a for a in creditors}
         self.venues: dict[str, Any] = {a.name: a for a in self.margin_venues()}
@@ -482,6 +523,11 @@ class ContagionModel(mesa.Model):
         if every and self.steps % every == 0 and (small or self.record_cohorts):
             self._node_states.append(node_states(self, node_limit=NODE_STATE_LIMIT,
                                                  cohorts=self.record_cohorts))
+
+    def positions_frame(self) -> pd.DataFrame:
+        """The books this run started from, as a positions table (``positions.parquet``):
+        read back with the same scenario and seed, it reproduces the run exactly."""
+        return positions_frame(self.starting_books)
 
     def node_state_frame(self) -> pd.DataFrame:
         """Recorded node states (step, node, kind, state, exposure_usd), for network replays.

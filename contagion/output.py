@@ -33,8 +33,10 @@ def _jsonable(x: Any) -> Any:
 
 def write_run(result: RunResult, out: str | Path, *, overwrite: bool = False) -> Path:
     """Write events, series, venues, node states (Parquet and CSV), network (JSON),
-    summary (JSON) and the scenario it ran (``scenario.toml``, so ``contagion run
-    out/scenario.toml --seed S`` runs it again) to ``out``.
+    summary (JSON), the scenario it ran (``scenario.toml``, so ``contagion run
+    out/scenario.toml --seed S`` runs it again) and the books it started from
+    (``positions.parquet``, see :mod:`contagion.positions`; ``--positions`` reads it back)
+    to ``out``.
 
     Raises :class:`ParameterError` naming ``out`` if it exists and is not empty, unless
     ``overwrite``.
@@ -55,6 +57,8 @@ def write_run(result: RunResult, out: str | Path, *, overwrite: bool = False) ->
         write_network(result.network, tmp / "network.json")
         (tmp / "summary.json").write_text(json.dumps(_jsonable(result.summary), indent=2))
         (tmp / "scenario.toml").write_text(dumps(result.scenario), encoding="utf-8")
+        if result.starting_books is not None:
+            result.positions.to_parquet(tmp / "positions.parquet", index=False)
         if out.exists():
             old = out.with_name(f".{out.name}.old")
             if old.exists():

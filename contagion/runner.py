@@ -18,6 +18,7 @@ import pandas as pd
 from contagion.errors import RunCancelled
 from contagion.metrics import run_summary
 from contagion.model import ContagionModel
+from contagion.positions import COLUMNS, StartingBooks, positions_frame
 from contagion.scenario import Scenario
 
 __all__ = ["RunResult", "simulate"]
@@ -38,16 +39,28 @@ class RunResult:
     network: nx.MultiDiGraph
     exposures: pd.DataFrame = field(default_factory=pd.DataFrame)
     summary: dict[str, Any] = field(default_factory=dict)
+    starting_books: StartingBooks | None = None
+
+    @property
+    def positions(self) -> pd.DataFrame:
+        """The books the run started from, as a positions table (``positions.parquet``; see
+        :mod:`contagion.positions`), built on demand from :attr:`starting_books`."""
+        if self.starting_books is None:
+            return pd.DataFrame(columns=list(COLUMNS))
+        return positions_frame(self.starting_books)
 
 
 def simulate(scenario: Scenario, *, seed: int | None = 0, steps: int | None = None,
              check_conservation: bool = False, record_cohorts: bool = False,
              on_step: Callable[[int, int], bool | None] | None = None,
-             world: Any = None) -> RunResult:
+             world: Any = None, positions: Any = None) -> RunResult:
     """Build a model, run it ``steps`` steps (default: the scenario's horizon), collect.
 
     ``world``: the world graph to run over (default: the scenario's own, see
-    :func:`contagion.world.build_world`).
+    :func:`contagion.world.build_world`). ``positions``: the books to start from instead of
+    random ones (a positions table, or a CSV/Parquet file's path; see
+    :mod:`contagion.positions`); ``RunResult.positions`` gives back the books a run started
+    from.
 
     ``on_step(done, total)`` is called after every step (progress bars); if it returns
     ``False`` the run stops with :class:`~contagion.errors.RunCancelled`.
@@ -60,7 +73,7 @@ def simulate(scenario: Scenario, *, seed: int | None = 0, steps: int | None = No
     (11, 10)
     """
     model = ContagionModel(scenario, seed=seed, check_conservation=check_conservation,
-                           record_cohorts=record_cohorts, world=world)
+                           record_cohorts=record_cohorts, world=world, positions=positions)
     log.info("running %s for %s steps (seed %s)", scenario.name, steps or "all", seed)
     if on_step is None:
         model.run(steps)
@@ -79,4 +92,4 @@ def simulate(scenario: Scenario, *, seed: int | None = 0, steps: int | None = No
     return RunResult(scenario=scenario, seed=seed, events=events, series=series,
                      venues=venues, node_states=model.node_state_frame(),
                      network=model.network, exposures=model.exposure_frame(),
-                     summary=summary)
+                     summary=summary, starting_books=model.starting_books)

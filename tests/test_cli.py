@@ -19,7 +19,7 @@ def test_run_writes_outputs_and_prints_a_summary(tmp_path: Path, capsys) -> None
     text = capsys.readouterr().out
     assert "defaults" in text and "liquidations" in text and "cascade path" in text
     for name in ("events.parquet", "series.parquet", "venues.parquet", "node_states.parquet",
-                 "network.json", "summary.json", "events.csv"):
+                 "network.json", "summary.json", "events.csv", "positions.parquet"):
         assert (out / name).stat().st_size > 0, name
     summary = json.loads((out / "summary.json").read_text())
     assert summary["seed"] == 3 and summary["steps"] == 60
