@@ -22,7 +22,7 @@ from contagion.mechanics.clearing import eisenberg_noe
 from contagion.mechanics.debtrank import debtrank, systemic_importance
 from contagion.validation import check_real
 
-__all__ = ["credit_layer", "stress_network"]
+__all__ = ["check_shocks", "credit_layer", "stress_network"]
 
 _INSTITUTION_KINDS = ("lending", "perp", "custodial", "firm", "bank", "venue")
 
@@ -49,6 +49,14 @@ def credit_layer(G: nx.MultiDiGraph) -> tuple[list[str], np.ndarray, np.ndarray,
         raise NetworkFormatError(f"node {bad!r} has a negative external_assets_usd or "
                                  "external_liabilities_usd")
     return names, L, ext, ext_liab
+
+
+def check_shocks(names: list[str], shocks: Mapping[str, float]) -> None:
+    """Each shocked node is an institution of the network and loses 0 to 1 of its assets."""
+    for node, frac in shocks.items():
+        if node not in names:
+            raise ParameterError("shock", node, "an institution of the network: " + ", ".join(names))
+        check_real(f"shock[{node}]", frac, low=0, high=1)
 
 
 def stress_network(G: nx.MultiDiGraph, shocks: Mapping[str, float], *,
@@ -80,10 +88,7 @@ def stress_network(G: nx.MultiDiGraph, shocks: Mapping[str, float], *,
     [['Fund', True, 1], ['Exchange', True, 2]]
     """
     names, L, ext, ext_liab = credit_layer(G)
-    for node, frac in shocks.items():
-        if node not in names:
-            raise ParameterError("shock", node, "an institution of the network: " + ", ".join(names))
-        check_real(f"shock[{node}]", frac, low=0, high=1)
+    check_shocks(names, shocks)
     shocked = ext.copy()
     for node, frac in shocks.items():
         shocked[names.index(node)] *= 1.0 - frac

@@ -26,8 +26,7 @@ import networkx as nx
 from contagion.errors import NetworkFormatError, ParameterError
 from contagion.params import ClearingParams
 from contagion.scenario import Scenario
-from contagion.stress import credit_layer
-from contagion.validation import check_real
+from contagion.stress import check_shocks, credit_layer
 from models.classic.interbank import DEPOSITORS_PER_BANK, _Bank, _banks_scenario
 
 __all__ = ["MIN_DEPOSIT_USD", "network_scenario"]
@@ -59,10 +58,7 @@ def network_scenario(G: nx.MultiDiGraph, shocks: Mapping[str, float], *, name: s
         raise NetworkFormatError(f"the network has {len(names):,} institutions; a simulation "
                                  f"takes at most {MAX_BANKS:,} (use `contagion network` to "
                                  "clear larger ones)")
-    for node, frac in shocks.items():
-        if node not in names:
-            raise ParameterError("shock", node, "an institution of the network: " + ", ".join(names))
-        check_real(f"shock[{node}]", frac, low=0, high=1)
+    check_shocks(names, shocks)
     if not any(frac > 0 for frac in shocks.values()):
         raise ParameterError("--shock", dict(shocks), "at least one NODE=FRAC with FRAC > 0",
                              "without a shock nothing happens")
