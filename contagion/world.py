@@ -198,7 +198,7 @@ def resolve_wiring(G: nx.MultiDiGraph) -> Wiring:
             book = w.credit if kind == "credit" else w.supply
             book[(u, v)] = book.get((u, v), 0.0) + float(amount)
         else:  # issues
-            w.tokens.setdefault(u, []).append(str(G.nodes[v].get("label", v)))
+            w.tokens.setdefault(u, []).append(str(v).removeprefix("asset:"))
     return w
 
 

@@ -210,3 +210,18 @@ def test_conservation_holds_with_channels_cut() -> None:
         model.graph.remove_edge(u, v, key=k)
     model.run()
     assert np.isfinite(model.datacollector.get_model_vars_dataframe()["bad_debt_usd"]).all()
+
+
+def test_an_issues_edge_added_by_hand_crashes_that_token() -> None:
+    """A user adds an edge with nothing but its type: the engine reads it all the same."""
+    sc = _default()
+
+    def issue_lnd_by_cex(G: nx.MultiDiGraph) -> None:
+        G.remove_edge("LendA", "asset:LND", key="issues:LND")
+        G.add_edge("CEX", "asset:LND", type="issues")
+
+    model = _run_edited(sc, issue_lnd_by_cex)
+    ev = model.events_frame
+    crashed = ev[ev["kind"] == "token_crash"]
+    assert set(crashed["asset"]) == {"EXT", "LND"}
+    assert set(crashed["venue"]) == {"CEX"}
