@@ -273,6 +273,16 @@ class ContagionModel(mesa.Model):
                                      changed[1], "the amount the model was set up with",
                                      f"{kind} edges set balance sheets at set-up: edit the "
                                      "world and pass it to ContagionModel(world=...)")
+        for (venue, asset), oracle in w.feeds.items():
+            if self.scenario_oracle_asset(oracle) != asset:
+                raise ParameterError(f"graph edge {oracle}->{venue} (price_feed)", asset,
+                                     f"the oracle's own asset, "
+                                     f"{self.scenario_oracle_asset(oracle)!r}")
+        for (holder, asset), pool_name in w.routes.items():
+            base = self.pools[pool_name].params.base
+            if base != asset:
+                raise ParameterError(f"graph edge {holder}->{pool_name} (liquidity)", asset,
+                                     f"the pool's base asset, {base!r}")
         self.wiring = w
         market = self.market
         for v in self.lending:
@@ -297,6 +307,10 @@ class ContagionModel(mesa.Model):
         for inst in borrowers:
             inst.borrowings = {lender: a for (lender, b), a in w.credit.items() if b == inst.name}
         market.issuer_of = {issuer: tokens for issuer, tokens in w.tokens.items()}
+
+    def scenario_oracle_asset(self, oracle: str) -> str:
+        """The asset oracle ``oracle`` publishes."""
+        return next(o.asset for o in self.scenario.oracles if o.name == oracle)
 
     def _feed(self, venue: str, asset: str) -> Any:
         oracle = self.wiring.feeds.get((venue, asset))

@@ -175,13 +175,21 @@ def test_issues_edge_crashes_the_defaulted_issuers_token() -> None:
 
 
 @pytest.mark.parametrize(("edit", "words"), [
-    (lambda G: G.add_edge("ETH-feed", "LendA", key="price_feed:EXT", type="price_feed",
+    (lambda G: G.add_edge("EXT-spot", "LendA", key="price_feed:EXT", type="price_feed",
                           asset="EXT"), None),
+    (lambda G: G.add_edge("ETH-feed", "LendA", key="price_feed:EXT", type="price_feed",
+                          asset="EXT"), "the oracle's own asset, 'ETH'"),
     (lambda G: G.add_edge("ETH/USDC", "LendA", key="x", type="price_feed", asset="ETH"),
      "pool -> lending"),
     (lambda G: G.add_edge("LendA", "LendB", key="x", type="rumour"), "an edge type in"),
     (lambda G: G.add_edge("CEX", "ETH/USDC", key="x", type="liquidity"), "the asset it carries"),
     (lambda G: G.add_edge("LendB-Fund", "LendA", key="x", type="backstop"), "one per venue"),
+    (lambda G: G.add_edge("LendA", "EXT/USDC", key="x", type="liquidity", asset="ETH")
+     if not G.remove_edge("LendA", "ETH/USDC", key="liquidity:ETH") else None,
+     "the pool's base asset, 'EXT'"),
+    (lambda G: G.add_edge("EXT-spot", "PerpX", key="x", type="price_feed", asset="ETH")
+     if not G.remove_edge("ETH-feed", "PerpX", key="price_feed:ETH") else None,
+     "the oracle's own asset, 'EXT'"),
 ])
 def test_bad_edges_are_refused_naming_the_edge(edit: Callable[[nx.MultiDiGraph], None],
                                                words: str | None) -> None:
