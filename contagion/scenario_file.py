@@ -292,7 +292,8 @@ def dumps(scenario: Scenario) -> str:
     lines = [
         "# A contagion scenario file: one key per field of contagion.scenario.Scenario and its",
         "# parameter dataclasses (see `contagion scenarios schema` for the JSON Schema).",
-        "# Run it with `contagion run FILE`; a key left out takes its default.",
+        "# Run it with `contagion run FILE`; a key left out takes its default. Editors check it",
+        "# against models/scenarios/scenario.schema.json (Taplo: add '#:schema PATH' on line 1).",
         "",
     ]
     sections: list[tuple[dataclasses.Field[Any], Any]] = []

@@ -195,3 +195,9 @@ def test_the_json_schema_is_valid_and_describes_every_shipped_file() -> None:
     lending = schema["$defs"]["LendingParams"]
     assert set(lending["required"]) == {"name", "collateral"}
     assert "close_factor" in lending["properties"] and lending["description"]
+
+
+def test_the_shipped_json_schema_is_current() -> None:
+    path = SCENARIO_FILES / "scenario.schema.json"
+    assert json.loads(path.read_text()) == json_schema(), (
+        f"{path} is stale: regenerate it with `contagion scenarios schema > {path}`")
