@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import inspect
+import json
 import logging
 import sys
 from collections.abc import Sequence
@@ -120,6 +121,19 @@ def _network_world(args: argparse.Namespace) -> Scenario:
     return scenario
 
 
+def _read_world(path: str, scenario: Scenario) -> Any:
+    """The world graph in ``path``, checked against ``scenario`` before anything runs
+    (errors name the file and the node or edge)."""
+    from contagion.world import check_world, read_world
+
+    G = read_world(path)
+    try:
+        check_world(G, scenario)
+    except ParameterError as exc:
+        raise ParameterError(f"{path}: {exc.name}", exc.value, exc.allowed, exc.hint) from None
+    return G
+
+
 def _parse_shocks(items: Sequence[str] | None) -> dict[str, float]:
     shocks: dict[str, float] = {}
     for item in items or []:
@@ -154,11 +168,13 @@ def _cmd_run(args: argparse.Namespace) -> int:
         from contagion.positions import check_positions, read_positions
 
         positions = check_positions(read_positions(args.positions), scenario)
-    result = simulate(scenario, seed=args.seed, steps=args.steps, positions=positions)
+    world = _read_world(args.world, scenario) if args.world is not None else None
+    result = simulate(scenario, seed=args.seed, steps=args.steps, positions=positions,
+                      world=world)
     write_run(result, out, overwrite=args.force)
     print(format_summary(result.summary, result.events))
     print(f"\noutputs written to {out}/ (events, series, venues, node_states: Parquet; "
-          "network.json; summary.json; scenario.toml; positions.parquet)")
+          "network.json; summary.json; scenario.toml; positions.parquet; world.json)")
     return 0
 
 
@@ -219,9 +235,15 @@ def _cmd_scenarios(args: argparse.Namespace) -> int:
         scenario = build_scenario(args.name, args.set or [])
         sys.stdout.write(dumps(scenario) if args.format == "toml" else dump_json(scenario))
         return 0
-    if action == "schema":
-        import json
+    if action == "world":
+        import networkx as nx
 
+        from contagion.world import build_world
+
+        world = build_world(build_scenario(args.name, args.set or []))
+        print(json.dumps(nx.node_link_data(world, edges="edges"), indent=1))
+        return 0
+    if action == "schema":
         from contagion.scenario_file import json_schema
 
         print(json.dumps(json_schema(), indent=2))
@@ -251,6 +273,10 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument("--network", metavar="FILE",
                    help="simulate an exposure network (node-link JSON or GraphML, as for "
                         "`contagion network`) instead of a scenario: its institutions as banks")
+    r.add_argument("--world", metavar="FILE",
+                   help="run over this world graph instead of the scenario's own (node-link "
+                        "JSON or GraphML, e.g. a run's world.json or `contagion scenarios "
+                        "world` with edges removed or added)")
     r.add_argument("--shock", action="append", metavar="NODE=FRAC",
                    help="with --network: write off FRAC of NODE's external assets at step 1 "
                         "(repeatable)")
@@ -301,6 +327,11 @@ def _parser() -> argparse.ArgumentParser:
     s_show.add_argument("--set", action="append", metavar="KEY=VALUE",
                         help="override a parameter first, as for `contagion run` (repeatable)")
     s_sub.add_parser("schema", help="print the JSON Schema of scenario files")
+    s_world = s_sub.add_parser("world", help="print a scenario's world graph (node-link JSON): "
+                                             "edit its edges and run it with run --world")
+    s_world.add_argument("name", help="preset name or scenario file")
+    s_world.add_argument("--set", action="append", metavar="KEY=VALUE",
+                         help="override a parameter first, as for `contagion run` (repeatable)")
     return p
 
 

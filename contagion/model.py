@@ -49,7 +49,7 @@ from contagion.positions import (
 )
 from contagion.reporting import EXPOSURE_COLUMNS, model_reporters, pair_exposures, venue_rows
 from contagion.scenario import Scenario
-from contagion.world import Wiring, build_world, resolve_wiring
+from contagion.world import Wiring, build_world, check_world
 
 __all__ = ["ContagionModel"]
 
@@ -122,8 +122,7 @@ class ContagionModel(mesa.Model):
         self._default_queue: list[tuple[Any, int, str, str, dict[str, float]]] = []
         self.moves = PriceMoves()  # who moved each price source: the causes oracles cite
         self.graph = build_world(scenario) if world is None else world
-        self.wiring: Wiring = resolve_wiring(self.graph)
-        self._check_world()
+        self.wiring: Wiring = check_world(self.graph, scenario)
         self.market = Market(self, scenario)
         self.pools = {p.name: AMMPool(self, p) for p in scenario.pools}
         self.oracles = {o.name: Oracle(self, o) for o in scenario.oracles}
@@ -246,25 +245,9 @@ class ContagionModel(mesa.Model):
                        cross_margined=c, tops_up=u)
 
     # ------------------------------------------------------------------ wiring
-    def _check_world(self) -> None:
-        """The world graph names this scenario's institutions, oracles, pools and funds."""
-        sc = self.scenario
-        known = {n for items in (sc.lending, sc.perps, sc.custodial, sc.firms, sc.pegs,
-                                 sc.yield_venues, sc.oracles, sc.pools, sc.funds)
-                 for n in (x.name for x in items)}
-        known |= {f"asset:{a.name}" for a in sc.assets}
-        extra = sorted(set(self.graph.nodes) - known)
-        if extra:
-            raise ParameterError("world graph node", extra[0], "a node of the scenario: "
-                                 "an institution, oracle, pool, fund or asset:NAME")
-        for (lender, borrower) in self.wiring.credit:
-            if lender not in {c.name for c in sc.custodial}:
-                raise ParameterError(f"graph edge {lender}->{borrower} (credit)", lender,
-                                     "a custodial exchange lending to a firm or exchange")
-
     def _wire(self) -> None:
         """Point every agent at the channels of :attr:`graph` (its edges, read now)."""
-        w = resolve_wiring(self.graph)
+        w = check_world(self.graph, self.scenario)
         for kind, now, then in (("credit", w.credit, self.wiring.credit),
                                 ("supply", w.supply, self.wiring.supply)):
             if now != then:
@@ -273,16 +256,6 @@ class ContagionModel(mesa.Model):
                                      changed[1], "the amount the model was set up with",
                                      f"{kind} edges set balance sheets at set-up: edit the "
                                      "world and pass it to ContagionModel(world=...)")
-        for (venue, asset), oracle in w.feeds.items():
-            if self.scenario_oracle_asset(oracle) != asset:
-                raise ParameterError(f"graph edge {oracle}->{venue} (price_feed)", asset,
-                                     f"the oracle's own asset, "
-                                     f"{self.scenario_oracle_asset(oracle)!r}")
-        for (holder, asset), pool_name in w.routes.items():
-            base = self.pools[pool_name].params.base
-            if base != asset:
-                raise ParameterError(f"graph edge {holder}->{pool_name} (liquidity)", asset,
-                                     f"the pool's base asset, {base!r}")
         self.wiring = w
         market = self.market
         for v in self.lending:
@@ -307,10 +280,6 @@ class ContagionModel(mesa.Model):
         for inst in borrowers:
             inst.borrowings = {lender: a for (lender, b), a in w.credit.items() if b == inst.name}
         market.issuer_of = {issuer: tokens for issuer, tokens in w.tokens.items()}
-
-    def scenario_oracle_asset(self, oracle: str) -> str:
-        """The asset oracle ``oracle`` publishes."""
-        return next(o.asset for o in self.scenario.oracles if o.name == oracle)
 
     def _feed(self, venue: str, asset: str) -> Any:
         oracle = self.wiring.feeds.get((venue, asset))

@@ -17,6 +17,7 @@ from contagion.errors import ParameterError
 from contagion.network import write_network
 from contagion.runner import RunResult
 from contagion.scenario_file import dumps
+from contagion.world import write_world
 
 __all__ = ["write_run"]
 
@@ -36,6 +37,7 @@ def write_run(result: RunResult, out: str | Path, *, overwrite: bool = False) ->
     summary (JSON), the scenario it ran (``scenario.toml``, so ``contagion run
     out/scenario.toml --seed S`` runs it again) and the books it started from
     (``positions.parquet``, see :mod:`contagion.positions`; ``--positions`` reads it back)
+    and the world graph it ran over (``world.json``; ``--world`` reads it back, edited or not)
     to ``out``.
 
     Raises :class:`ParameterError` naming ``out`` if it exists and is not empty, unless
@@ -59,6 +61,8 @@ def write_run(result: RunResult, out: str | Path, *, overwrite: bool = False) ->
         (tmp / "scenario.toml").write_text(dumps(result.scenario), encoding="utf-8")
         if result.starting_books is not None:
             result.positions.to_parquet(tmp / "positions.parquet", index=False)
+        if result.world is not None:
+            write_world(result.world, tmp / "world.json")
         if out.exists():
             old = out.with_name(f".{out.name}.old")
             if old.exists():

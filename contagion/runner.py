@@ -40,6 +40,7 @@ class RunResult:
     exposures: pd.DataFrame = field(default_factory=pd.DataFrame)
     summary: dict[str, Any] = field(default_factory=dict)
     starting_books: StartingBooks | None = None
+    world: nx.MultiDiGraph | None = None  # the world graph the run's agents ran over
 
     @property
     def positions(self) -> pd.DataFrame:
@@ -92,4 +93,4 @@ def simulate(scenario: Scenario, *, seed: int | None = 0, steps: int | None = No
     return RunResult(scenario=scenario, seed=seed, events=events, series=series,
                      venues=venues, node_states=model.node_state_frame(),
                      network=model.network, exposures=model.exposure_frame(),
-                     summary=summary, starting_books=model.starting_books)
+                     summary=summary, starting_books=model.starting_books, world=model.graph)

@@ -44,16 +44,21 @@ Examples
 
 from __future__ import annotations
 
+import json
+import os
+import tempfile
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import networkx as nx
 
-from contagion.errors import ParameterError
+from contagion.errors import NetworkFormatError, ParameterError
 from contagion.scenario import Scenario
 
-__all__ = ["WORLD_EDGE_TYPES", "Wiring", "asset_node", "build_world", "resolve_wiring"]
+__all__ = ["WORLD_EDGE_TYPES", "Wiring", "asset_node", "build_world", "check_world",
+           "read_world", "resolve_wiring", "write_world"]
 
 WORLD_EDGE_TYPES = ("price_feed", "liquidity", "backstop", "cross_margin", "credit", "supply",
                     "issues")
@@ -202,6 +207,38 @@ def resolve_wiring(G: nx.MultiDiGraph) -> Wiring:
     return w
 
 
+def check_world(G: nx.MultiDiGraph, scenario: Scenario) -> Wiring:
+    """:func:`resolve_wiring`, then check the graph against ``scenario``: every node is one of
+    its institutions, oracles, pools, funds or ``asset:NAME``; lenders are custodians; a
+    price feed carries its oracle's asset and a liquidity route its pool's base. Raises
+    :class:`~contagion.errors.ParameterError` naming the node or edge."""
+    w = resolve_wiring(G)
+    sc = scenario
+    known = {x.name for items in (sc.lending, sc.perps, sc.custodial, sc.firms, sc.pegs,
+                                  sc.yield_venues, sc.oracles, sc.pools, sc.funds) for x in items}
+    known |= {asset_node(a.name) for a in sc.assets}
+    extra = sorted(set(G.nodes) - known, key=str)
+    if extra:
+        raise ParameterError("world graph node", extra[0], "a node of the scenario: "
+                             "an institution, oracle, pool, fund or asset:NAME")
+    custodians = {c.name for c in sc.custodial}
+    for (lender, borrower) in w.credit:
+        if lender not in custodians:
+            raise ParameterError(f"graph edge {lender}->{borrower} (credit)", lender,
+                                 "a custodial exchange lending to a firm or exchange")
+    oracle_asset = {o.name: o.asset for o in sc.oracles}
+    for (venue, asset), oracle in w.feeds.items():
+        if oracle_asset[oracle] != asset:
+            raise ParameterError(f"graph edge {oracle}->{venue} (price_feed)", asset,
+                                 f"the oracle's own asset, {oracle_asset[oracle]!r}")
+    pool_base = {p.name: p.base for p in sc.pools}
+    for (holder, asset), pool in w.routes.items():
+        if pool_base[pool] != asset:
+            raise ParameterError(f"graph edge {holder}->{pool} (liquidity)", asset,
+                                 f"the pool's base asset, {pool_base[pool]!r}")
+    return w
+
+
 def _edges(G: nx.MultiDiGraph) -> Iterable[tuple[str, str, dict[str, Any]]]:
     return G.edges(data=True)
 
@@ -210,3 +247,66 @@ def _once(book: dict[Any, str], key: Any, value: str, where: str) -> None:
     if key in book and book[key] != value:
         raise ParameterError(where, value, f"one per venue and asset; {book[key]!r} is wired already")
     book[key] = value
+
+
+MAX_WORLD_BYTES = 64 * 1024 * 1024
+
+
+def write_world(G: nx.MultiDiGraph, path: str | os.PathLike[str]) -> Path:
+    """Write a world graph as node-link JSON (``.json``) or GraphML (``.graphml``),
+    atomically; JSON nodes and edges keep the graph's own order (same world, same bytes)."""
+    p = Path(path)
+    if p.suffix not in (".json", ".graphml"):
+        raise NetworkFormatError(f"cannot write {p.name}: use a .json or .graphml file name")
+    p.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{p.name}.", dir=p.parent)
+    os.close(fd)
+    try:
+        if p.suffix == ".json":
+            data = nx.node_link_data(G, edges="edges")
+            Path(tmp).write_text(json.dumps(data, indent=1) + "\n", encoding="utf-8")
+        else:
+            nx.write_graphml(G, tmp)
+        os.replace(tmp, p)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return p
+
+
+def read_world(path: str | os.PathLike[str]) -> nx.MultiDiGraph:
+    """Read a world graph written by :func:`write_world` (or edited by hand): node-link JSON
+    or GraphML. Nodes need a ``kind`` and edges a ``type``; the model checks the rest
+    against its scenario (:func:`resolve_wiring`, ``ContagionModel``) before anything runs.
+    Errors name the file and the node or edge."""
+    p = Path(path)
+    if p.suffix not in (".json", ".graphml"):
+        raise NetworkFormatError(f"{p}: a world file ends .json (node-link) or .graphml")
+    if not p.is_file():
+        raise NetworkFormatError(f"{p}: no such world file")
+    if p.stat().st_size > MAX_WORLD_BYTES:
+        raise NetworkFormatError(f"{p}: {p.stat().st_size:,} bytes; a world file is at most "
+                                 f"{MAX_WORLD_BYTES:,} bytes")
+    try:
+        if p.suffix == ".json":
+            data = json.loads(p.read_text(encoding="utf-8"))
+            G = nx.node_link_graph(data, directed=True, multigraph=True, edges="edges")
+        else:
+            G = nx.MultiDiGraph(nx.read_graphml(p, force_multigraph=True))
+    except UnicodeDecodeError as exc:
+        raise NetworkFormatError(f"{p}: not UTF-8 text (byte {exc.start})") from None
+    except json.JSONDecodeError as exc:
+        raise NetworkFormatError(f"{p}: not valid JSON: {exc.msg} at line {exc.lineno} "
+                                 f"column {exc.colno}") from None
+    except Exception as exc:  # a parser's own error: report it with the file name
+        raise NetworkFormatError(f"{p}: cannot be read as a world graph: {exc}") from None
+    for node, d in G.nodes(data=True):
+        if not isinstance(node, str):
+            raise NetworkFormatError(f"{p}: node {node!r} has a non-text id; ids are names")
+        if "kind" not in d:
+            raise NetworkFormatError(f"{p}: node {node!r} has no 'kind' attribute")
+    for u, v, d in G.edges(data=True):
+        if "type" not in d:
+            raise NetworkFormatError(f"{p}: edge {u}->{v} has no 'type' attribute "
+                                     f"(one of {', '.join(WORLD_EDGE_TYPES)})")
+    return G
