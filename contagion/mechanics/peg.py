@@ -270,9 +270,19 @@ def heavy_tailed_sizes(n: int, total: float, tail_alpha: float,
     >>> s = heavy_tailed_sizes(1000, 1e6, 1.2, np.random.default_rng(1))
     >>> round(float(s.sum())), bool(np.sort(s)[-100:].sum() > 0.4 * s.sum())
     (1000000, True)
+    >>> s = heavy_tailed_sizes(1000, 1e6, 0.001, np.random.default_rng(1))  # overflows
+    >>> round(float(s.sum())), int((s > 0).sum()), bool(np.isfinite(s).all())
+    (1000000, 487, True)
     """
     m = check_int("n", n, low=1)
     t = check_real("total", total, low=0)
     alpha = check_real("tail_alpha", tail_alpha, low=0, high=100, low_open=True)
-    w = 1.0 + rng.pareto(alpha, size=m)
-    return w * (t / w.sum())
+    with np.errstate(over="ignore"):
+        w = 1.0 + rng.pareto(alpha, size=m)
+        total_w = w.sum()
+    if not np.isfinite(total_w):
+        # so small an alpha that some draws overflow a float: next to those, every finite
+        # holding is nil (below 1e-300 of one), so the overflowing holders share the total
+        w = np.isinf(w).astype(np.float64)
+        total_w = w.sum()
+    return w * (t / total_w)
