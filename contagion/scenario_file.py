@@ -341,22 +341,24 @@ def _format_of(path: Path) -> str:
     return suffix
 
 
-def load(path: str | os.PathLike[str]) -> Scenario:
-    """Read and validate the scenario file at ``path`` (``.toml`` or ``.json``)."""
+def load(path: str | os.PathLike[str], *, shown_as: str | None = None) -> Scenario:
+    """Read and validate the scenario file at ``path`` (``.toml`` or ``.json``); errors name
+    it ``shown_as`` (default: ``path``), e.g. the path as the user typed it."""
     p = Path(path)
+    name = shown_as if shown_as is not None else str(p)
     fmt = _format_of(p)
     if not p.is_file():
-        raise ScenarioFileError(f"{p}: no such scenario file")
+        raise ScenarioFileError(f"{name}: no such scenario file")
     if p.stat().st_size > MAX_FILE_BYTES:
-        raise ScenarioFileError(f"{p}: {p.stat().st_size:,} bytes; a scenario file is at most "
-                                f"{MAX_FILE_BYTES:,} bytes")
+        raise ScenarioFileError(f"{name}: {p.stat().st_size:,} bytes; a scenario file is at "
+                                f"most {MAX_FILE_BYTES:,} bytes")
     try:
         text = p.read_text(encoding="utf-8")
     except UnicodeDecodeError as exc:
-        raise ScenarioFileError(f"{p}: not UTF-8 text (byte {exc.start})") from None
+        raise ScenarioFileError(f"{name}: not UTF-8 text (byte {exc.start})") from None
     except OSError as exc:
-        raise ScenarioFileError(f"{p}: cannot be read: {exc.strerror}") from None
-    return loads(text, source=str(p), fmt=fmt)
+        raise ScenarioFileError(f"{name}: cannot be read: {exc.strerror}") from None
+    return loads(text, source=name, fmt=fmt)
 
 
 def dump_json(scenario: Scenario) -> str:
