@@ -8,7 +8,7 @@ world (the perp venue's external market makers).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 from numpy.typing import NDArray
@@ -21,18 +21,28 @@ I64 = NDArray[np.int64]
 
 @dataclass
 class LendingBook:
-    """Borrowers at a lending protocol: collateral units per asset and stablecoin debt."""
+    """Borrowers at a lending protocol: collateral units per asset, stablecoin debt and
+    debt in units of each other asset the protocol lends (``LendingParams.borrow``)."""
 
     collateral: F64  # (n, k) units of each accepted collateral asset
     debt: F64  # (n,) stablecoin owed
     owner: I64  # (n,)
+    debt_units: F64 = field(default_factory=lambda: np.zeros((0, 0)))  # (n, m) units owed
+
+    def __post_init__(self) -> None:
+        if self.debt_units.shape[0] != self.debt.shape[0]:
+            if self.debt_units.size:
+                raise ValueError(f"debt_units has {self.debt_units.shape[0]} rows, debt "
+                                 f"{self.debt.shape[0]}")
+            self.debt_units = np.zeros((self.debt.shape[0], self.debt_units.shape[1]))
 
     def __len__(self) -> int:
         return int(self.debt.shape[0])
 
     @property
     def nbytes(self) -> int:
-        return self.collateral.nbytes + self.debt.nbytes + self.owner.nbytes
+        return (self.collateral.nbytes + self.debt.nbytes + self.owner.nbytes
+                + self.debt_units.nbytes)
 
 
 @dataclass

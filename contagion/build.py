@@ -36,6 +36,8 @@ def draw_lending_book(scenario: Scenario, v_index: int, wealth: NDArray[np.float
     listed asset with probability 0.7) and borrows to a health factor drawn from
     ``1 + Exponential(mean_health_factor - 1)``, never above the asset's LTV.
     ``firm_rows``: (holder id, collateral USD by asset, health factor) for each firm.
+    A member's debt is split across the venue's borrowed assets by their ``debt_share``
+    (valued at the initial prices), the rest in the numeraire.
     """
     v = scenario.lending[v_index]
     n = scenario.traders.n_traders
@@ -66,7 +68,17 @@ def draw_lending_book(scenario: Scenario, v_index: int, wealth: NDArray[np.float
             collateral[r, j] = usd / price[j]
             weighted += usd * c.liquidation_threshold
         debt[r] = weighted / firm_hf
-    return LendingBook(collateral=collateral, debt=debt, owner=owner.astype(np.int64))
+    # members owe each borrowed asset's debt_share of their debt in its units; the firms
+    # borrow the numeraire only (their scenario sets a health factor, not a currency mix)
+    debt_units = np.zeros((m + len(firm_rows), len(v.borrow)))
+    for d, b in enumerate(v.borrow):
+        if b.debt_share > 0:
+            debt_units[:m, d] = debt[:m] * b.debt_share / prices[b.asset]
+    shares = sum(b.debt_share for b in v.borrow)
+    if shares > 0:
+        debt[:m] *= 1.0 - shares
+    return LendingBook(collateral=collateral, debt=debt, owner=owner.astype(np.int64),
+                       debt_units=debt_units)
 
 
 def draw_perp_book(scenario: Scenario, p_index: int, wealth: NDArray[np.float64], price: float,

@@ -148,7 +148,12 @@ _SCHEMA: dict[str, tuple[EventField, ...]] = {
         _F("mode", str, "`bonus` (fixed-bonus liquidation) or `auction` (a vault bitten: its "
            "collateral goes to auction)"),
         _F("counterparty", str, "the liquidator (keepers in auction mode)"),
-        _F("debt_repaid_usd", float, "debt repaid (0 for a bite: the auction repays it later)"),
+        _F("debt_repaid_usd", float, "debt repaid, at the oracle price (0 for a bite: the "
+           "auction repays it later)"),
+        _F("debt_asset", str, "the debt reserve repaid: the numeraire or an asset the venue "
+           "lends (`LendingParams.borrow`)"),
+        _F("debt_repaid_units", float, "units of `debt_asset` repaid (the liquidator bought "
+           "them first when it is not the numeraire)", when=("bonus",)),
         _F("collateral_seized_units", float, "collateral taken from the account (`amount`)"),
         _F("sold_into", str, "the pool the liquidator sold the batch's collateral into, or "
            "`the external market`", when=("bonus",)),
@@ -172,6 +177,9 @@ _SCHEMA: dict[str, tuple[EventField, ...]] = {
            "`unsettled_transfers` (cross-margin transfers that never arrived)"),
         _F("accounts", int, "accounts the event covers (1 per account row; a perp venue logs "
            "one row for all its accounts of a round; 0 for transfers)"),
+        _F("debt_asset", str, "the debt reserve written off (an account owing several assets "
+           "has one event per asset; `value_usd` at the oracle price)",
+           when=("collateral_exhausted", "auction_shortfall")),
     ),
     "fund_draw": (
         _F("purpose", str, "`shortfall` (a venue's insurance fund) or `peg_defence` (a peg's "
@@ -440,7 +448,7 @@ class EventLog:
     ...                 path="exogenous", price_before=2000.0, detail="ETH -5%")
     >>> ids = log.add_many("bad_debt", step=2, n=2, venue="LendA", account=[3, 7],
     ...                    value_usd=[100.0, 50.0], cause_id=shock,
-    ...                    reason="collateral_exhausted", accounts=1)
+    ...                    reason="collateral_exhausted", accounts=1, debt_asset="USDC")
     >>> df = log.to_frame()
     >>> cols = ["event_id", "kind", "account", "cause_id", "reason"]
     >>> df[cols].values.tolist()  # doctest: +NORMALIZE_WHITESPACE
@@ -449,9 +457,11 @@ class EventLog:
     >>> trace_cause(df, 2)
     [2, 0]
     >>> log.add("bad_debt", step=2, reason="collateral_exhausted", accounts=1, pool="X")
+    ... # doctest: +NORMALIZE_WHITESPACE
     Traceback (most recent call last):
     ...
-    ValueError: event kind 'bad_debt' has no field ['pool']; its fields are ['accounts', 'reason']
+    ValueError: event kind 'bad_debt' has no field ['pool'];
+    its fields are ['accounts', 'debt_asset', 'reason']
     """
 
     def __init__(self) -> None:

@@ -178,6 +178,13 @@ class ContagionModel(mesa.Model):
                     f"lending[{v.name}].retail_supply_usd", v.retail_supply_usd,
                     f">= {book.debt.sum() / 0.95 - total + v.retail_supply_usd:,.0f}",
                     f"borrowers owe ${book.debt.sum():,.0f}; suppliers must fund it")
+            for d, b in enumerate(v.borrow):
+                owed, supplied = float(book.debt_units[:, d].sum()), b.retail_supply_usd
+                if owed * prices[b.asset] > 0.95 * supplied:
+                    raise ParameterError(
+                        f"lending[{v.name}].borrow[{b.asset}].retail_supply_usd", supplied,
+                        f">= {owed * prices[b.asset] / 0.95:,.0f}",
+                        f"borrowers owe {owed:,.6g} {b.asset}; suppliers must fund it")
             self.lending.append(LendingProtocol(self, v, book, supply))
         self.perps: list[PerpVenue] = []
         for i, pv in enumerate(sc.perps):
@@ -261,6 +268,8 @@ class ContagionModel(mesa.Model):
         for v in self.lending:
             v.oracles = [self._feed(v.name, a) for a in v.asset_names]
             v.pools = [self._route(v.name, a) for a in v.asset_names]
+            v.debt_oracles = [self._feed(v.name, a) for a in v.debt_asset_names]
+            v.debt_pools = [self._route(v.name, a) for a in v.debt_asset_names]
             v.fund = self.funds.get(w.backstops.get(v.name, ""))
             v.invalidate()
         for pv in self.perps:

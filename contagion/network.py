@@ -234,14 +234,16 @@ def build_network(model: ContagionModel, *, node_limit: int = 2000) -> nx.MultiD
         own = v.book.owner
         t = own < n
         add_edges(trader_node[own[t]], v.name, v.book.collateral[t] @ v.prices(), "collateral")
-        add_edges(v.name, trader_node[own[t]], v.book.debt[t], "debt")
+        owed = v.debt_usd()
+        add_edges(v.name, trader_node[own[t]], owed[t], "debt")
         for f in model.firms:
             if f.lending is v:
-                add_edges(f.name, v.name, np.array([f.account_net_usd() + v.book.debt[f.row]]),
+                add_edges(f.name, v.name, np.array([f.account_net_usd() + owed[f.row]]),
                           "collateral")
-                add_edges(v.name, f.name, np.array([v.book.debt[f.row]]), "debt")
+                add_edges(v.name, f.name, np.array([owed[f.row]]), "debt")
         # in the venue's own order (a set's order follows object ids: not reproducible)
-        for o in dict.fromkeys(o for o in v.oracles if o.name in model.oracles):
+        feeds = [*v.oracles, *v.debt_oracles]
+        for o in dict.fromkeys(o for o in feeds if o.name in model.oracles):
             G.add_edge(o.name, v.name, key="price_feed", type="price_feed", weight=1.0)
         for pool in dict.fromkeys(p for p in v.pools if p is not None):
             G.add_edge(v.name, pool.name, key="liquidity", type="liquidity",

@@ -24,6 +24,7 @@ from contagion.validation import check_real
 
 __all__ = [
     "AssetParams",
+    "BorrowParams",
     "ClearingParams",
     "CollateralParams",
     "CreditLinkParams",
@@ -50,6 +51,7 @@ PATH_KINDS = ("crash", "gbm_jump", "flat")
 ORACLE_SOURCES = ("external", "pool_spot", "pool_twap")
 SHORTFALL_POLICIES = ("adl", "socialise")
 LIQUIDATION_MODES = ("fixed_bonus", "auction")
+CLOSE_FACTOR_RULES = ("v3.0", "v3.3")
 
 
 def _name(prefix: str, obj: object) -> str:
@@ -227,6 +229,29 @@ class CollateralParams:
 
 
 @dataclass(frozen=True, kw_only=True)
+class BorrowParams:
+    """An asset a lending protocol lends besides the numeraire (an Aave borrowable reserve).
+
+    Borrowers owe it in units, valued at ``oracle``'s price, so its rise lowers their health
+    factor (a short squeeze). A liquidator repaying this debt buys the asset first, from
+    the venue's liquidity route for it (``pool``, or the first pool of the asset) or the
+    external market: with price impact. ``retail_supply_usd``: the outside suppliers'
+    deposits of the asset at the start (valued at its initial price). ``debt_share``: the
+    share of each generated borrower's debt drawn in this asset (the rest stays in the
+    numeraire); positions files set debts row by row instead.
+    """
+
+    asset: str
+    oracle: str
+    retail_supply_usd: Annotated[float, Real(low=0)] = 5e7
+    debt_share: Annotated[float, Real(low=0, high=1, high_open=True)] = 0.0
+    pool: str | None = None
+
+    def __post_init__(self) -> None:
+        check_fields(self, _name("borrow", self))
+
+
+@dataclass(frozen=True, kw_only=True)
 class LendingParams:
     """An Aave-V3-like lending protocol lending the stablecoin against collateral.
 
@@ -236,6 +261,14 @@ class LendingParams:
     keepers bidding the lot clears at its value less ``auction_discount_frac``, with one at
     ``auction_lone_bid_frac`` of it (0: the zero-DAI bids), with none it waits. See
     :mod:`contagion.mechanics.auction`. Auction mode takes exactly one collateral asset.
+
+    ``borrow``: assets lent besides the numeraire (:class:`BorrowParams`); an account may owe
+    several. A liquidation repays one debt reserve against one collateral (the account's
+    largest of each, as keepers choose), with the close factor of ``close_factor_rule``:
+    ``"v3.0"`` (``close_factor`` of the reserve's debt, all of it below
+    ``full_close_below_hf``) or ``"v3.3"`` (all of the reserve's debt unless both reserves
+    are worth ``>= min_close_base_usd`` and HF > ``full_close_below_hf``; then at most
+    ``close_factor`` of the account's total debt).
     """
 
     name: Annotated[str, Name()]
@@ -254,6 +287,9 @@ class LendingParams:
     auction_penalty_frac: Annotated[float, Real(low=0, high=1)] = 0.13
     auction_discount_frac: Annotated[float, Real(low=0, high=1, high_open=True)] = 0.03
     auction_lone_bid_frac: Annotated[float, Real(low=0, high=1, high_open=True)] = 0.0
+    borrow: tuple[BorrowParams, ...] = ()
+    close_factor_rule: Annotated[str, OneOf(CLOSE_FACTOR_RULES)] = "v3.0"
+    min_close_base_usd: Annotated[float, Real(low=0)] = 2000.0
 
     def __post_init__(self) -> None:
         where = _name("lending", self)
@@ -263,6 +299,16 @@ class LendingParams:
         assets = [c.asset for c in self.collateral]
         if len(set(assets)) != len(assets):
             raise ParameterError(f"{where}.collateral", assets, "each asset at most once")
+        borrowed = [b.asset for b in self.borrow]
+        if len(set(borrowed)) != len(borrowed):
+            raise ParameterError(f"{where}.borrow", borrowed, "each asset at most once")
+        shares = sum(b.debt_share for b in self.borrow)
+        if shares >= 1:
+            raise ParameterError(f"{where}.borrow", shares, "debt shares summing to < 1",
+                                 "the rest of a generated borrower's debt is in the numeraire")
+        if self.borrow and self.liquidation_mode == "auction":
+            raise ParameterError(f"{where}.borrow", borrowed, "empty in auction mode",
+                                 "a Maker vault owes the venue's own stablecoin only")
         if self.liquidation_mode == "auction" and len(self.collateral) != 1:
             raise ParameterError(f"{where}.collateral", assets, "exactly one asset in auction mode",
                                  "a Maker vault type holds one collateral: one venue per asset")

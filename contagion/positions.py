@@ -11,11 +11,12 @@ long, one row per position:
     makers).
 ``venue``, ``kind``, ``asset`` (str)
     where and what: ``collateral`` (units of an accepted asset at a lender; stablecoin margin
-    at a perp venue), ``debt`` (stablecoin owed to a lender), ``perp`` (signed size in units
+    at a perp venue), ``debt`` (owed to a lender: the stablecoin or an asset it lends,
+    ``LendingParams.borrow``; several per account), ``perp`` (signed size in units
     of the venue's asset), ``deposit`` (stablecoin at a custodial exchange), ``wallet``
     (stablecoin in the trader's own wallet; venue ``wallet``).
 ``amount`` (float64)
-    units of ``asset``: USD of the numeraire for margin, debt, deposits and wallets.
+    units of ``asset`` (USD for the numeraire: margin, stablecoin debt, deposits, wallets).
 ``entry_price`` (float64)
     a perp position's average entry price; empty on every other row.
 ``cross_margined`` (bool, optional)
@@ -297,18 +298,27 @@ class Positions:
         column[[index[a] for a in collateral_assets]] = np.arange(len(collateral_assets))
         collateral = np.zeros((owners.size, len(collateral_assets)))
         debt = np.zeros(owners.size)
+        borrowed = [b.asset for b in sc.lending[i].borrow]
+        debt_column = np.full(len(sc.assets), -1, dtype=np.int64)
+        debt_column[[index[a] for a in borrowed]] = np.arange(len(borrowed))
+        debt_units = np.zeros((owners.size, len(borrowed)))
         r = np.searchsorted(owners, acc)
+        asset = self.asset[sel]
         c = kind == COLLATERAL
-        collateral[r[c], column[self.asset[sel][c]]] = amount[c]
-        d = kind == DEBT
+        collateral[r[c], column[asset[c]]] = amount[c]
+        d = (kind == DEBT) & (asset == index[sc.market.numeraire])
         debt[r[d]] = amount[d]
+        u = (kind == DEBT) & ~d
+        debt_units[r[u], debt_column[asset[u]]] = amount[u]
         if kept.size:
             from_row = np.searchsorted(drawn.owner, kept) if np.all(np.diff(drawn.owner) > 0) \
                 else np.array([int(np.flatnonzero(drawn.owner == h)[0]) for h in kept])
             to_row = np.searchsorted(owners, kept)
             collateral[to_row] = drawn.collateral[from_row]
             debt[to_row] = drawn.debt[from_row]
-        return LendingBook(collateral=collateral, debt=debt, owner=owners.astype(np.int64))
+            debt_units[to_row] = drawn.debt_units[from_row]
+        return LendingBook(collateral=collateral, debt=debt, owner=owners.astype(np.int64),
+                           debt_units=debt_units)
 
     def perp_book(self, i: int, price: float, drawn_cross: NDArray[np.bool_]) -> PerpBook:
         """Perp venue ``i``'s book from the file, the outside world's market makers in row 0."""
@@ -521,6 +531,8 @@ def check_positions(frame: pd.DataFrame, scenario: Scenario, *, source: str | No
         for c in lv.collateral:
             accepted[i_v, COLLATERAL, assets.index(c.asset)] = True
         accepted[i_v, DEBT, num] = True
+        for b in lv.borrow:
+            accepted[i_v, DEBT, assets.index(b.asset)] = True
     for j, pv in enumerate(sc.perps):
         accepted[len(sc.lending) + j, COLLATERAL, num] = True
         accepted[len(sc.lending) + j, PERP, assets.index(pv.asset)] = True
@@ -536,8 +548,9 @@ def check_positions(frame: pd.DataFrame, scenario: Scenario, *, source: str | No
             lv = sc.lending[int(v[i])]
             return f"{x!r} is not collateral at {at}; it accepts {_listing([c.asset for c in lv.collateral])}"
         if kd == DEBT:
-            return (f"debt at {at} is in {numeraire} only: lending venues lend only the numeraire "
-                    f"stablecoin today (debt in {x!r} is not supported yet)")
+            lent = [numeraire, *(b.asset for b in sc.lending[int(v[i])].borrow)]
+            return (f"{x!r} is not lent at {at}; it lends {_listing(lent)} (list an asset under "
+                    f"lending[{at}].borrow to lend it)")
         if t == PERP_VENUE and kd == COLLATERAL:
             return (f"margin at {at} is in {numeraire} only: perp venues take only stablecoin "
                     "margin today")
@@ -716,14 +729,16 @@ def positions_frame(books: StartingBooks) -> pd.DataFrame:
 
     for i, (lv, b) in enumerate(zip(sc.lending, books.lending, strict=True)):
         col_asset = np.array([assets.index(c.asset) for c in lv.collateral], dtype=np.int64)
+        debt_asset = np.array([assets.index(d.asset) for d in lv.borrow], dtype=np.int64)
         r, j = np.nonzero(b.collateral)
-        account = np.concatenate([b.owner[r], b.owner])
-        kind = np.concatenate([np.full(r.size, COLLATERAL), np.full(len(b), DEBT)])
-        col = np.concatenate([j, np.zeros(len(b), dtype=np.int64)])
+        ru, ju = np.nonzero(b.debt_units)  # debts in borrowed assets: nonzero ones only
+        account = np.concatenate([b.owner[r], b.owner, b.owner[ru]])
+        kind = np.concatenate([np.full(r.size, COLLATERAL), np.full(len(b) + ru.size, DEBT)])
+        col = np.concatenate([j, np.zeros(len(b), dtype=np.int64), ju + 1])
         order = np.lexsort((col, kind, account))
-        asset = np.concatenate([col_asset[j], np.full(len(b), num)])
+        asset = np.concatenate([col_asset[j], np.full(len(b), num), debt_asset[ju]])
         part(i, account[order], kind[order], asset[order],
-             np.concatenate([b.collateral[r, j], b.debt])[order])
+             np.concatenate([b.collateral[r, j], b.debt, b.debt_units[ru, ju]])[order])
     for i, (pv, pb) in enumerate(zip(sc.perps, books.perps, strict=True)):
         m = len(pb)
         order = np.lexsort((np.tile([0, 1], m), np.repeat(pb.owner, 2)))

@@ -70,7 +70,7 @@ def insolvent_debt_usd(m: ContagionModel) -> float:
 
 def total_exposure_usd(m: ContagionModel) -> float:
     """Credit extended in the system: lending debt, perp open interest, deposits, loans."""
-    lend = sum(float(v.book.debt.sum()) for v in m.lending)
+    lend = sum(v.loans_usd() for v in m.lending)
     perp = sum(v.open_interest_usd() for v in m.perps)
     dep = sum(ex.deposits_usd() + sum(ex.loans.values()) for ex in m.custodial)
     return float(lend + perp + dep)

@@ -143,6 +143,23 @@ class Scenario:
                                          f"an oracle of {c.asset!r}")
                 if c.pool is not None and (c.pool not in pools or pools[c.pool].base != c.asset):
                     raise ParameterError(f"{where}.pool", c.pool, f"a pool of {c.asset!r}")
+            feeds = {c.asset: (c.oracle, c.pool) for c in v.collateral}
+            for b in v.borrow:
+                where = f"lending[{v.name}].borrow[{b.asset}]"
+                if b.asset not in assets or b.asset == self.market.numeraire:
+                    raise ParameterError(f"{where}.asset", b.asset,
+                                         "a declared asset other than the numeraire "
+                                         f"{self.market.numeraire!r} (lent as the venue's cash)")
+                if b.oracle not in oracles or oracles[b.oracle].asset != b.asset:
+                    raise ParameterError(f"{where}.oracle", b.oracle, f"an oracle of {b.asset!r}")
+                if b.pool is not None and (b.pool not in pools or pools[b.pool].base != b.asset):
+                    raise ParameterError(f"{where}.pool", b.pool, f"a pool of {b.asset!r}")
+                if b.asset in feeds and feeds[b.asset] != (b.oracle, b.pool):
+                    feed, route = feeds[b.asset]
+                    raise ParameterError(f"{where}.oracle", (b.oracle, b.pool),
+                                         f"oracle {feed!r} and pool {route!r}, as its collateral "
+                                         "entry", "a venue reads one price and trades in one "
+                                         "pool per asset")
             if v.insurance_fund is not None and v.insurance_fund not in funds:
                 raise ParameterError(f"lending[{v.name}].insurance_fund", v.insurance_fund,
                                      "a declared fund")

@@ -13,11 +13,13 @@ Edges (their ``type``; one edge per type between two nodes, keyed by type and as
 =================  =========================  ==============================================
 type               direction                  what the engine reads from it
 =================  =========================  ==============================================
-``price_feed``     oracle -> venue            the oracle a venue marks ``asset`` to; without
-                                              one the venue reads the market price itself
+``price_feed``     oracle -> venue            the oracle a venue marks ``asset`` to (held as
+                                              collateral or owed as debt); without one the
+                                              venue reads the market price itself
 ``liquidity``      venue -> pool              the pool a venue's liquidators (or a custodian's
-                                              fire sales) sell ``asset`` into; without one
-                                              they sell into the external order book
+                                              fire sales) sell ``asset`` into, or buy a
+                                              borrowed ``asset`` from to repay its debt;
+                                              without one, the external order book
 ``backstop``       fund -> venue              the insurance fund that pays the venue's bad
                                               debt; without one losses go straight to
                                               suppliers (socialised) or ADL
@@ -103,6 +105,14 @@ def build_world(scenario: Scenario) -> nx.MultiDiGraph:
             pool = c.pool if c.pool is not None else next(iter(pools_of.get(c.asset, [])), None)
             if pool is not None:
                 _edge(G, v.name, pool, "liquidity", asset=c.asset)
+        listed = {c.asset for c in v.collateral}
+        for b in v.borrow:  # what a borrowed asset is worth, and where keepers buy it
+            if b.asset in listed:
+                continue  # one feed and one route per venue and asset: the collateral's
+            _edge(G, b.oracle, v.name, "price_feed", asset=b.asset)
+            pool = b.pool if b.pool is not None else next(iter(pools_of.get(b.asset, [])), None)
+            if pool is not None:
+                _edge(G, v.name, pool, "liquidity", asset=b.asset)
         if v.insurance_fund is not None:
             _edge(G, v.insurance_fund, v.name, "backstop")
     for pv in sc.perps:

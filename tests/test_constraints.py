@@ -42,6 +42,7 @@ _COLLATERAL = params.CollateralParams(asset="ETH", oracle="O", ltv=0.7, liquidat
 #: The required fields of a valid instance of every parameter class.
 BASE: dict[str, dict[str, Any]] = {
     "AssetParams": {"name": "ETH", "kind": "volatile", "initial_price_usd": 2000.0},
+    "BorrowParams": {"asset": "BTC", "oracle": "O"},
     "ClearingParams": {},
     "CollateralParams": {"asset": "ETH", "oracle": "O", "ltv": 0.7, "liquidation_threshold": 0.8,
                          "liquidation_bonus": 0.05},

@@ -43,7 +43,10 @@ class TradingFirm(mesa.Agent):
         """Collateral at market minus debt, at its lending protocol."""
         v = self.lending
         price = self.model.market.price[v.asset_ids]
-        return float((v.book.collateral[self.row] * price).sum() - v.book.debt[self.row])
+        debt = v.book.debt[self.row]
+        if v.debt_asset_ids.size:  # borrowed assets, at market too
+            debt = debt + v.book.debt_units[self.row] @ self.model.market.price[v.debt_asset_ids]
+        return float((v.book.collateral[self.row] * price).sum() - debt)
 
     def assets_usd(self) -> float:
         return self.cash_usd + max(self.account_net_usd(), 0.0)

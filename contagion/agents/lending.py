@@ -10,8 +10,14 @@ from numpy.typing import NDArray
 from contagion.agents.venue import MarginVenue
 from contagion.book import LendingBook
 from contagion.institution import BalanceSheet, CreditPosition
+from contagion.mechanics.amm import swap_in
 from contagion.mechanics.auction import bidders_per_lot, clear_auctions
-from contagion.mechanics.lending import close_factor, health_factor, liquidation_amounts
+from contagion.mechanics.lending import (
+    close_factor,
+    close_factor_v33,
+    health_factor,
+    liquidation_amounts,
+)
 
 if TYPE_CHECKING:
     from contagion.agents.fund import InsuranceFund
@@ -24,11 +30,21 @@ __all__ = ["LendingProtocol"]
 
 
 class LendingProtocol(MarginVenue):
-    """Lends the stablecoin against collateral; liquidates, writes off, socialises.
+    """Lends the stablecoin (and the assets of ``params.borrow``) against collateral;
+    liquidates, writes off, socialises.
 
-    Balance sheet: assets are its stablecoin ``cash_usd`` and the borrowers' ``debt``;
-    liabilities are the suppliers' claims ``sum(supply_nominal) * supply_index``. Equity
-    starts at ``reserve_usd``. Bad debt reduces equity; the insurance fund tops it up; what
+    Balance sheet: assets are its stablecoin ``cash_usd``, its ``cash_units`` of each
+    borrowed asset and the borrowers' debts (``book.debt`` in USD, ``book.debt_units`` in
+    units, valued at the oracles); liabilities are the suppliers' claims,
+    ``(sum(supply_nominal) + supply_units @ prices) * supply_index``. Equity starts at
+    ``reserve_usd``.
+
+    A liquidation repays one debt reserve against one collateral, the account's largest of
+    each (at the oracle), with that pair's close factor and bonus, exactly Aave V3's
+    ``liquidationCall(collateral, debt)`` on the pair (:mod:`contagion.mechanics.aave`). To
+    repay a borrowed asset the liquidator buys it first, from the venue's liquidity route
+    for it or the external market (price impact: liquidations push a borrowed asset up).
+    Traders' top-ups repay their stablecoin debt. Bad debt reduces equity; the insurance fund tops it up; what
     is left below zero is socialised by cutting ``supply_index`` (every supplier loses pro
     rata), and the protocol is then in default: its token crashes.
 
@@ -55,15 +71,26 @@ class LendingProtocol(MarginVenue):
         self.lt = np.array([c.liquidation_threshold for c in params.collateral])
         self.ltv = np.array([c.ltv for c in params.collateral])
         self.bonus = np.array([c.liquidation_bonus for c in params.collateral])
+        self.debt_asset_ids = np.array([market.index[b.asset] for b in params.borrow],
+                                       dtype=np.int64)
+        self.debt_asset_names = [b.asset for b in params.borrow]
+        self.numeraire_name = model.scenario.market.numeraire
         # channels (price feeds, liquidation pools, fund): set from the world graph's edges
         # by the model (ContagionModel._wire), read-only for the protocol
         self.oracles: list[Any] = []
         self.pools: list[AMMPool | None] = []
         self.fund: InsuranceFund | None = None
+        self.debt_oracles: list[Any] = []  # the borrowed assets' feeds and routes, idem
+        self.debt_pools: list[AMMPool | None] = []
         self.supply_nominal = dict(supply_nominal)
         self.supply_index = 1.0
         total_supply = sum(self.supply_nominal.values())
         self.cash_usd = total_supply + params.reserve_usd - float(book.debt.sum())
+        # the outside suppliers' deposits of each borrowed asset (nominal units) and the
+        # units of it the protocol holds: what was supplied less what is lent out
+        start = market.price[self.debt_asset_ids]
+        self.supply_units = np.array([b.retail_supply_usd for b in params.borrow]) / start
+        self.cash_units = self.supply_units - book.debt_units.sum(axis=0)
         self.treasury_units = np.zeros(len(self.asset_ids))
         self._hf = np.empty(0)
         self._hf_step = -1
@@ -81,6 +108,30 @@ class LendingProtocol(MarginVenue):
         """Oracle prices of the collateral assets (what the protocol sees)."""
         return np.array([o.price for o in self.oracles])
 
+    def debt_prices(self) -> NDArray[np.float64]:
+        """Oracle prices of the borrowed assets (``params.borrow``), in that order."""
+        return np.array([o.price for o in self.debt_oracles])
+
+    def debt_usd(self, rows: NDArray[np.int64] | None = None) -> NDArray[np.float64]:
+        """Each account's debt (of ``rows``, default all) in USD at the oracles: its
+        stablecoin debt plus its borrowed assets' units at their prices. Read-only."""
+        b = self.book
+        if not self.debt_asset_ids.size:
+            return b.debt if rows is None else b.debt[rows]
+        if rows is None:
+            return b.debt + b.debt_units @ self.debt_prices()
+        return b.debt[rows] + b.debt_units[rows] @ self.debt_prices()
+
+    def loans_usd(self) -> float:
+        """What borrowers owe, at face value (stablecoin) and at the oracles (assets)."""
+        return float(self.debt_usd().sum())
+
+    def cash_value_usd(self) -> float:
+        """The protocol's stablecoin plus its units of the borrowed assets, at the oracles."""
+        if not self.debt_asset_ids.size:
+            return self.cash_usd
+        return self.cash_usd + float(self.cash_units @ self.debt_prices())
+
     def health(self) -> NDArray[np.float64]:
         """Health factor of every account at this step's oracle prices (read-only view).
 
@@ -89,7 +140,7 @@ class LendingProtocol(MarginVenue):
         """
         if self._hf_step != self.model.steps or self._hf.shape[0] != len(self.book):
             weighted = self.book.collateral @ (self.prices() * self.lt)  # one BLAS pass
-            self._hf = np.asarray(health_factor(weighted, 1.0, self.book.debt, validate=False))
+            self._hf = np.asarray(health_factor(weighted, 1.0, self.debt_usd(), validate=False))
             self._hf_step = self.model.steps
             if self.lot_rows.size:
                 self._hf[self.lot_rows] = np.inf  # on auction: out of the margin engine
@@ -99,27 +150,33 @@ class LendingProtocol(MarginVenue):
         if self._hf_step == self.model.steps and rows.size:
             b = self.book
             hf = health_factor(b.collateral[rows] @ (self.prices() * self.lt), 1.0,
-                               b.debt[rows], validate=False)
+                               self.debt_usd(rows), validate=False)
             if self.lot_rows.size:
                 hf = np.where(self.in_auction[rows], np.inf, hf)
             self._hf[rows] = hf
 
     def claims_usd(self) -> float:
-        """What the suppliers are owed."""
-        return sum(self.supply_nominal.values()) * self.supply_index
+        """What the suppliers are owed (borrowed assets' suppliers at the oracles)."""
+        if not self.debt_asset_ids.size:
+            return sum(self.supply_nominal.values()) * self.supply_index
+        return (sum(self.supply_nominal.values()) + float(self.supply_units @ self.debt_prices())
+                ) * self.supply_index
 
     def claim_of(self, holder: str) -> float:
-        """What supplier ``holder`` is owed."""
+        """What supplier ``holder`` is owed (the outside suppliers: of every asset)."""
+        if holder == "outside" and self.debt_asset_ids.size:
+            return (self.supply_nominal.get(holder, 0.0)
+                    + float(self.supply_units @ self.debt_prices())) * self.supply_index
         return self.supply_nominal.get(holder, 0.0) * self.supply_index
 
     def equity_usd(self) -> float:
         """Cash plus loans minus suppliers' claims (loans at face value)."""
-        return self.cash_usd + float(self.book.debt.sum()) - self.claims_usd()
+        return self.cash_value_usd() + self.loans_usd() - self.claims_usd()
 
     # ------------------------------------------------------------------ institution
     def balance_sheet(self) -> BalanceSheet:
         """Cash and loans against suppliers' claims; accounts with HF < 1.1 at risk."""
-        return BalanceSheet(assets_usd=self.cash_usd + float(self.book.debt.sum()),
+        return BalanceSheet(assets_usd=self.cash_value_usd() + self.loans_usd(),
                             liabilities_usd=self.claims_usd(),
                             at_risk=int(np.sum(self.health() < 1.1)))
 
@@ -130,7 +187,7 @@ class LendingProtocol(MarginVenue):
     def credit_position(self) -> CreditPosition:
         """Cash and loans outside the network; each supplier's claim owed to it."""
         return CreditPosition(
-            external_assets_usd=self.cash_usd + float(self.book.debt.sum()),
+            external_assets_usd=self.cash_value_usd() + self.loans_usd(),
             owed=tuple((holder, self.claim_of(holder)) for holder in self.supply_nominal))
 
     def on_default(self, event_id: int) -> None:
@@ -146,11 +203,17 @@ class LendingProtocol(MarginVenue):
         # Exact pre-filter: collateral at market >= (collateral at oracle) * min(market/oracle),
         # so debt > collateral at market requires HF < max(LT) / min(market/oracle).
         bound = float(self.lt.max() / np.min(market / oracle))
+        if self.debt_asset_ids.size:  # a borrowed asset dearer at market than at its oracle
+            debt_market = self.model.market.price[self.debt_asset_ids]
+            bound *= max(1.0, float(np.max(debt_market / self.debt_prices())))
         rows = np.flatnonzero(self.health() < bound)
         if self.lot_rows.size:
             rows = np.concatenate([rows, self.lot_rows])  # distinct: lots read HF = inf
         cv = self.book.collateral[rows] @ market
-        return float(np.maximum(self.book.debt[rows] - cv, 0.0).sum())
+        debt = self.book.debt[rows]
+        if self.debt_asset_ids.size:
+            debt = debt + self.book.debt_units[rows] @ debt_market
+        return float(np.maximum(debt - cv, 0.0).sum())
 
     def holdings(self) -> dict[int, float]:
         """Units held by the protocol: its cash, borrowers' collateral and its treasury."""
@@ -158,11 +221,14 @@ class LendingProtocol(MarginVenue):
         coll = self.book.collateral.sum(axis=0) + self.treasury_units
         for a, u in zip(self.asset_ids, coll, strict=True):
             out[int(a)] = out.get(int(a), 0.0) + float(u)
+        for a, u in zip(self.debt_asset_ids, self.cash_units, strict=True):
+            out[int(a)] = out.get(int(a), 0.0) + float(u)
         return out
 
     # ------------------------------------------------------------------ flows
     def repay(self, rows: NDArray[np.int64], amounts: NDArray[np.float64]) -> None:
-        """Borrowers repay ``amounts`` of stablecoin on ``rows``."""
+        """Borrowers repay ``amounts`` of stablecoin debt on ``rows`` (at most what they owe
+        in stablecoin, ``book.debt[rows]``)."""
         self.book.debt[rows] -= amounts
         self.cash_usd += float(amounts.sum())
         self._refresh_health(rows)
@@ -188,7 +254,7 @@ class LendingProtocol(MarginVenue):
             return
         hf = self.health()
         cand = np.flatnonzero(hf < 1.0)
-        cand = cand[book.debt[cand] > p.bad_debt_dust_usd]
+        cand = cand[self.debt_usd(cand) > p.bad_debt_dust_usd]
         if cand.size and liquidator.budget_count > 0 and liquidator.budget_usd > 0:
             self._liquidate_rows(cand, hf[cand], book.collateral[cand] * prices, prices,
                                  liquidator)
@@ -199,14 +265,30 @@ class LendingProtocol(MarginVenue):
                         liq: Liquidator) -> None:
         book, p = self.book, self.params
         j = np.argmax(value, axis=1)  # seize the largest collateral, as liquidators do
-        cf = np.asarray(close_factor(hf, p.close_factor, p.full_close_below_hf))
+        # repay the largest debt reserve: 0 is the stablecoin, 1 + e the e-th borrowed asset
+        lent = self.debt_asset_ids.size > 0
+        debt_prices = self.debt_prices()
+        if lent:
+            reserves = np.column_stack([book.debt[cand], book.debt_units[cand] * debt_prices])
+            d = np.argmax(reserves, axis=1)
+            reserve = reserves[np.arange(cand.size), d]
+            total = reserves.sum(axis=1)
+        else:
+            d = np.zeros(cand.size, dtype=np.int64)
+            reserve = total = book.debt[cand]
+        if p.close_factor_rule == "v3.3":
+            cf = np.asarray(close_factor_v33(hf, value[np.arange(cand.size), j], reserve,
+                                             p.min_close_base_usd, p.close_factor,
+                                             p.full_close_below_hf, total))
+        else:
+            cf = np.asarray(close_factor(hf, p.close_factor, p.full_close_below_hf))
         # Within one collateral asset a keeper's profit is proportional to the debt it repays
         # (capped or not, profit = repay * ((1+b)(1-fee share) spot/oracle - 1)), and it takes
         # at most budget_count accounts a step: so the budget_count largest repayments per
         # asset are exactly the candidates worth the full computation below.
         top = max(liq.budget_count, 1)
         if cand.size > top:
-            repay_est = np.minimum(cf * book.debt[cand],
+            repay_est = np.minimum(cf * reserve,
                                    book.collateral[cand, j] * prices[j] / (1 + self.bonus[j]))
             keep: list[NDArray[np.int64]] = []
             for a in self._present(j):
@@ -215,13 +297,20 @@ class LendingProtocol(MarginVenue):
                     idx = idx[np.argpartition(-repay_est[idx], top - 1)[:top]]
                 keep.append(idx)
             sel = np.sort(np.concatenate(keep))
-            cand, hf, j, cf = cand[sel], hf[sel], j[sel], cf[sel]
-        amt = liquidation_amounts(book.debt[cand], book.collateral[cand, j], prices[j],
+            cand, hf, j, cf, d, reserve = cand[sel], hf[sel], j[sel], cf[sel], d[sel], reserve[sel]
+        amt = liquidation_amounts(reserve, book.collateral[cand, j], prices[j],
                                   self.bonus[j], cf, p.protocol_fee_frac)
         # Per asset, liquidators take the most profitable prefix of candidates: they rank
         # accounts by profit at the current price, then stop where selling one more
         # account's collateral into the pool (after the ones before it) stops paying.
         repay_all = amt.debt_repaid_usd
+        # what repaying costs them: the stablecoin at face value, a borrowed asset at what
+        # it trades for now (its pool's or the market's price, not the oracle's)
+        cost_all = repay_all
+        if lent:
+            dearer = np.concatenate([[1.0], [self._debt_spot(e) / debt_prices[e]
+                                             for e in range(debt_prices.size)]])
+            cost_all = repay_all * dearer[d]
         units_all = amt.collateral_to_liquidator_units
         gas = liq.gas_cost_now_usd
         chosen: list[NDArray[np.int64]] = []
@@ -229,13 +318,13 @@ class LendingProtocol(MarginVenue):
             idx = np.flatnonzero((j == a) & (repay_all > 0))
             if idx.size == 0:
                 continue
-            alone = units_all[idx] * self._spot(int(a)) - repay_all[idx]
+            alone = units_all[idx] * self._spot(int(a)) - cost_all[idx]
             if idx.size > top:  # they can only handle budget_count accounts this step
                 best_k = np.argpartition(-alone, top - 1)[:top]
                 idx, alone = idx[best_k], alone[best_k]
             idx = idx[np.argsort(-alone, kind="stable")]
             cum_units = np.cumsum(units_all[idx])
-            cum_profit = (self._quote_sale(int(a), cum_units) - np.cumsum(repay_all[idx])
+            cum_profit = (self._quote_sale(int(a), cum_units) - np.cumsum(cost_all[idx])
                           - gas * np.arange(1, idx.size + 1))
             best = int(np.argmax(cum_profit))
             if cum_profit[best] > liq.params.min_profit_usd:
@@ -243,7 +332,7 @@ class LendingProtocol(MarginVenue):
         if not chosen:
             return
         ok = np.concatenate(chosen)
-        ok = ok[np.argsort(-(units_all[ok] * self._spot_of(j[ok]) - repay_all[ok]), kind="stable")]
+        ok = ok[np.argsort(-(units_all[ok] * self._spot_of(j[ok]) - cost_all[ok]), kind="stable")]
         ok = ok[: liq.budget_count]
         # partial liquidation when the budget runs out (Aave lets the liquidator choose
         # debtToCover): repay, seizure and fee all scale linearly with the debt covered
@@ -254,29 +343,42 @@ class LendingProtocol(MarginVenue):
         ok, scale = ok[covered], scale[covered]
         if ok.size == 0:
             return
-        rows, jj = cand[ok], j[ok]
+        rows, jj, dd = cand[ok], j[ok], d[ok]
         repay = amt.debt_repaid_usd[ok] * scale
         seized = amt.collateral_seized_units[ok] * scale
         to_liq = amt.collateral_to_liquidator_units[ok] * scale
         fee = amt.protocol_fee_units[ok] * scale
-        book.debt[rows] -= repay
+        if lent:
+            in_cash = dd == 0
+            units = np.where(in_cash, repay,
+                             repay / np.concatenate([[1.0], debt_prices])[dd])
+            book.debt[rows[in_cash]] -= repay[in_cash]
+            r_u, e_u = rows[~in_cash], dd[~in_cash] - 1
+            book.debt_units[r_u, e_u] = np.maximum(book.debt_units[r_u, e_u] - units[~in_cash],
+                                                   0.0)
+        else:
+            units = repay
+            book.debt[rows] -= repay
         book.collateral[rows, jj] -= seized
         book.collateral[rows, jj] = np.maximum(book.collateral[rows, jj], 0.0)
         self.treasury_units += np.bincount(jj, weights=fee, minlength=len(self.asset_ids))
         self._refresh_health(rows)
         self.model.population.mark_liquidated(book.owner[rows])
         total_repay = float(repay.sum())
-        self.cash_usd += total_repay
-        liq.cash_usd -= total_repay
+        paid = total_repay if not lent else float(repay[dd == 0].sum())
+        self.cash_usd += paid
+        liq.cash_usd -= paid
         liq.budget_usd -= total_repay
         liq.budget_count -= rows.size
         liq.repaid_usd += total_repay
         market, ev, step = self.model.market, self.model.events, self.model.steps
+        names = np.array([self.numeraire_name, *self.debt_asset_names], dtype=object)
         got = 0.0
+        event_of = np.empty(rows.size, dtype=np.int64)
         for a in self._present(jj):
             m = jj == a
-            units = float(to_liq[m].sum())
-            usd = self._sell(int(a), units)
+            units_sold = float(to_liq[m].sum())
+            usd = self._sell(int(a), units_sold)
             got += usd
             causes = np.array([self.oracles[int(a)].last_event])
             ids = ev.add_many(
@@ -284,15 +386,27 @@ class LendingProtocol(MarginVenue):
                 account=book.owner[rows[m]], asset=self.asset_names[int(a)], amount=seized[m],
                 value_usd=repay[m], price=float(prices[a]), cause_id=np.repeat(causes, m.sum()),
                 mode="bonus", counterparty=liq.name, debt_repaid_usd=repay[m],
+                debt_asset=names[dd[m]] if lent else self.numeraire_name,
+                debt_repaid_units=units[m],
                 collateral_seized_units=seized[m], sold_into=self._venue_of_sale(int(a)),
-                units_sold=units, bonus_frac=float(self.bonus[a]),
+                units_sold=units_sold, bonus_frac=float(self.bonus[a]),
                 bonus_usd=to_liq[m] * float(prices[a]) - repay[m],
                 detail=f"HF < 1 at {self.name}; {liq.name} repaid debt and seized "
                        f"{self.asset_names[int(a)]} (bonus {self.bonus[a]:.1%}), selling "
-                       f"{units:,.4g} into {self._venue_of_sale(int(a))}")
+                       f"{units_sold:,.4g} into {self._venue_of_sale(int(a))}")
             market.moved(int(self.asset_ids[a]), int(ids[0]), self.pools[int(a)])
+            event_of[m] = ids
         liq.cash_usd += got
-        liq.profit_usd += got - total_repay
+        if lent:  # the liquidator bought the borrowed assets it repaid, in one order each
+            for e in np.flatnonzero(np.bincount(dd, minlength=names.size)[1:]):
+                mine = dd == e + 1
+                bought, cost = self._buy_debt(int(e), float(units[mine].sum()))
+                self.cash_units[e] += bought
+                liq.cash_usd -= cost
+                paid += cost
+                market.moved(int(self.debt_asset_ids[e]), int(event_of[mine][0]),
+                             self.debt_pools[int(e)])
+        liq.profit_usd += got - paid
         self.record_liquidations(int(rows.size), total_repay)
 
     # ------------------------------------------------------------------ auction mode
@@ -311,6 +425,7 @@ class LendingProtocol(MarginVenue):
             account=book.owner[rows], asset=asset, amount=book.collateral[rows, 0],
             value_usd=debt, price=float(self.prices()[0]), cause_id=self.oracles[0].last_event,
             mode="auction", counterparty=liq.name, debt_repaid_usd=0.0,
+            debt_asset=self.numeraire_name,
             collateral_seized_units=book.collateral[rows, 0],
             min_collateral_ratio=float(1 / self.lt[0]), penalty_frac=p.auction_penalty_frac,
             detail=f"collateral below {1 / self.lt[0]:.0%} of the debt at the oracle price: "
@@ -378,7 +493,7 @@ class LendingProtocol(MarginVenue):
             bad = self.model.events.add_many(
                 "bad_debt", step=self.model.steps, n=int(hit.sum()), venue=self.name,
                 account=book.owner[s_rows[hit]], value_usd=short[hit], cause_id=ids[hit],
-                reason="auction_shortfall", accounts=1,
+                reason="auction_shortfall", accounts=1, debt_asset=self.numeraire_name,
                 detail=f"the auction raised less than the vault's debt at {self.name}; the "
                        "shortfall is the protocol's bad debt")
             self.cover_loss(total, int(bad[0]))
@@ -445,6 +560,26 @@ class LendingProtocol(MarginVenue):
             return pool.sell_base(units)
         return self.model.market.sell(int(self.asset_ids[a]), units)
 
+    def _debt_spot(self, e: int) -> float:
+        """What the e-th borrowed asset trades for now, where the venue's keepers buy it."""
+        pool = self.debt_pools[e]
+        if pool is not None:
+            return pool.spot
+        return float(self.model.market.price[self.debt_asset_ids[e]])
+
+    def _buy_debt(self, e: int, units: float) -> tuple[float, float]:
+        """Buy ``units`` of the e-th borrowed asset for a repayment: from its pool, or the
+        external market (or when the pool holds too little); return (units, USD paid)."""
+        pool = self.debt_pools[e]
+        if units <= 0:
+            return 0.0, 0.0
+        if pool is not None:
+            usd = float(swap_in(units, pool.reserve_quote, pool.reserve_base,
+                                pool.params.fee_frac))
+            if np.isfinite(usd):
+                return pool.buy_base(usd), usd
+        return units, -self.model.market.sell(int(self.debt_asset_ids[e]), -units)
+
     def _venue_of_sale(self, a: int) -> str:
         pool = self.pools[a]
         return pool.name if pool is not None else "the external market"
@@ -455,24 +590,50 @@ class LendingProtocol(MarginVenue):
         maybe = np.flatnonzero(hf < 1.0)
         # exact pre-filter: collateral value < dust implies weighted collateral
         # (= HF * debt) < max(LT) * dust
-        maybe = maybe[hf[maybe] * book.debt[maybe] < self.lt.max() * p.bad_debt_dust_usd]
-        maybe = maybe[book.debt[maybe] > 0]
+        maybe = maybe[hf[maybe] * self.debt_usd(maybe) < self.lt.max() * p.bad_debt_dust_usd]
+        owed = self.debt_usd(maybe)
+        maybe, owed = maybe[owed > 0], owed[owed > 0]
         cv = book.collateral[maybe] @ prices
-        bad = maybe[(cv < p.bad_debt_dust_usd) & (book.debt[maybe] > cv)]
+        gone = (cv < p.bad_debt_dust_usd) & (owed > cv)
+        bad = maybe[gone]
         if bad.size == 0:
             return
-        amounts = book.debt[bad].copy()
-        total = float(amounts.sum())
+        step, ev = self.model.steps, self.model.events
+        moved = self.asset_ids if not self.debt_asset_ids.size else \
+            np.concatenate([self.asset_ids, self.debt_asset_ids])
+        last_liq = int(self.model.market.last_move_event[moved].max())
+        detail = f"collateral exhausted at {self.name}; debt written off"
+        if not self.debt_asset_ids.size:
+            amounts = book.debt[bad].copy()
+            total = float(amounts.sum())
+            book.debt[bad] = 0.0
+            self._refresh_health(bad)
+            self.bad_debt_usd += total
+            ids = ev.add_many("bad_debt", step=step, n=bad.size, venue=self.name,
+                              account=book.owner[bad], value_usd=amounts, cause_id=last_liq,
+                              reason="collateral_exhausted", accounts=1,
+                              debt_asset=self.numeraire_name, detail=detail)
+            self.cover_loss(total, int(ids[0]))
+            return
+        # one event per account and debt reserve, each valued at its oracle
+        values = np.column_stack([book.debt[bad], book.debt_units[bad] * self.debt_prices()])
+        names = [self.numeraire_name, *self.debt_asset_names]
+        first, total = -1, 0.0
+        for r in range(values.shape[1]):
+            hit = values[:, r] > 0
+            if not hit.any():
+                continue
+            ids = ev.add_many("bad_debt", step=step, n=int(hit.sum()), venue=self.name,
+                              account=book.owner[bad[hit]], value_usd=values[hit, r],
+                              cause_id=last_liq, reason="collateral_exhausted", accounts=1,
+                              debt_asset=names[r], detail=detail)
+            first = int(ids[0]) if first < 0 else first
+            total += float(values[hit, r].sum())
         book.debt[bad] = 0.0
+        book.debt_units[bad] = 0.0
         self._refresh_health(bad)
         self.bad_debt_usd += total
-        step, ev = self.model.steps, self.model.events
-        last_liq = int(self.model.market.last_move_event[self.asset_ids].max())
-        ids = ev.add_many("bad_debt", step=step, n=bad.size, venue=self.name,
-                          account=book.owner[bad], value_usd=amounts, cause_id=last_liq,
-                          reason="collateral_exhausted", accounts=1,
-                          detail=f"collateral exhausted at {self.name}; debt written off")
-        self.cover_loss(total, int(ids[0]))
+        self.cover_loss(total, first)
 
     def cover_loss(self, loss_usd: float, cause_id: int) -> None:
         """After a loss: draw the insurance fund, then socialise what is left; maybe default."""

@@ -89,7 +89,10 @@ class TraderPopulation:
         return rows, pay
 
     def topup_lending(self, model: ContagionModel) -> float:
-        """Traders near liquidation repay debt from their wallet; return USD repaid."""
+        """Traders near liquidation repay debt from their wallet; return USD repaid.
+
+        They repay stablecoin debt only: a debt in a borrowed asset is left to liquidators
+        (buying it back would be a market order this model does not give traders)."""
         total = 0.0
         for v in model.lending:
             b = v.book
@@ -97,7 +100,10 @@ class TraderPopulation:
             # debt-free rows have HF = inf; rows of firms or of traders who never top up
             # are masked out once (the mask is fixed for the run)
             rows = np.flatnonzero((hf < self.topup_below) & self._topup_mask(v))
-            want = np.maximum(b.debt[rows] - b.debt[rows] * hf[rows] / self.topup_to, 0.0)
+            owed = v.debt_usd(rows)
+            want = np.maximum(owed - owed * hf[rows] / self.topup_to, 0.0)
+            if v.debt_asset_ids.size:  # they repay their stablecoin debt, no more
+                want = np.minimum(want, b.debt[rows])
             rows, pay = self._pay(rows, b.owner[rows], want)
             if rows.size:
                 v.repay(rows, pay)
