@@ -289,6 +289,9 @@ class ContagionModel(mesa.Model):
         for inst in borrowers:
             inst.borrowings = {lender: a for (lender, b), a in w.credit.items() if b == inst.name}
         market.issuer_of = {issuer: tokens for issuer, tokens in w.tokens.items()}
+        self.population.wire_topups({v.name: (("isolated", v.name) in w.topups,
+                                              ("cross", v.name) in w.topups)
+                                     for v in self.margin_venues()})
 
     def _feed(self, venue: str, asset: str) -> Any:
         oracle = self.wiring.feeds.get((venue, asset))

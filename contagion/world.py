@@ -32,14 +32,22 @@ type               direction                  what the engine reads from it
                                               losses hit it)
 ``issues``         institution -> asset       the venue token that crashes when its issuer
                                               defaults
+``tops_up``        trader cohort -> venue     the cohort's traders who defend their
+                                              positions (``tops_up``) repay debt or add
+                                              margin there from their wallets; without it
+                                              they let that venue liquidate them
 =================  =========================  ==============================================
+
+Trader cohorts are nodes ``traders:isolated`` and ``traders:cross`` (kind ``traders``): the
+traders whose perp accounts are margined alone, and those cross-margined with their deposit
+at a custodial exchange. Their accounts stay rows in the venues' books.
 
 Examples
 --------
 >>> from models import get_scenario
 >>> G = build_world(get_scenario("default"))
 >>> sorted({d["type"] for _, _, d in G.edges(data=True)})
-['backstop', 'credit', 'cross_margin', 'issues', 'liquidity', 'price_feed', 'supply']
+['backstop', 'credit', 'cross_margin', 'issues', 'liquidity', 'price_feed', 'supply', 'tops_up']
 >>> sorted((u, d["asset"]) for u, v, d in G.in_edges("LendB", data=True) if d["type"] == "price_feed")
 [('ETH-twap', 'ETH'), ('EXT-spot', 'EXT'), ('LND-twap', 'LND')]
 """
@@ -59,11 +67,17 @@ import networkx as nx
 from contagion.errors import NetworkFormatError, ParameterError
 from contagion.scenario import Scenario
 
-__all__ = ["WORLD_EDGE_TYPES", "Wiring", "asset_node", "build_world", "check_world",
-           "read_world", "resolve_wiring", "write_world"]
+__all__ = ["TRADER_COHORTS", "WORLD_EDGE_TYPES", "Wiring", "asset_node", "build_world",
+           "check_world", "cohort_node", "read_world", "resolve_wiring", "write_world"]
 
 WORLD_EDGE_TYPES = ("price_feed", "liquidity", "backstop", "cross_margin", "credit", "supply",
-                    "issues")
+                    "issues", "tops_up")
+TRADER_COHORTS = ("isolated", "cross")
+
+
+def cohort_node(cohort: str) -> str:
+    """The node id of a trader cohort (``isolated`` or ``cross``)."""
+    return f"traders:{cohort}"
 
 
 def asset_node(asset: str) -> str:
@@ -141,6 +155,10 @@ def build_world(scenario: Scenario) -> nx.MultiDiGraph:
     for a in sc.assets:
         if a.issuer is not None:
             _edge(G, a.issuer, asset_node(a.name), "issues", asset=a.name)
+    for cohort in TRADER_COHORTS:
+        G.add_node(cohort_node(cohort), kind="traders", label=f"{cohort} traders")
+        for venue in [*(v.name for v in sc.lending), *(p.name for p in sc.perps)]:
+            _edge(G, cohort_node(cohort), venue, "tops_up")
     return G
 
 
@@ -152,7 +170,7 @@ class Wiring:
     ``routes[(venue, asset)]`` the pool name (absent: the external order book);
     ``backstops[venue]`` the fund; ``custodians[perp]`` the custodian; ``credit[(lender,
     borrower)]`` and ``supply[(custodian, lender)]`` amounts in USD; ``tokens[issuer]`` the
-    assets it issues.
+    assets it issues; ``topups`` the (cohort, venue) pairs where a cohort tops up.
     """
 
     feeds: dict[tuple[str, str], str] = field(default_factory=dict)
@@ -162,6 +180,7 @@ class Wiring:
     credit: dict[tuple[str, str], float] = field(default_factory=dict)
     supply: dict[tuple[str, str], float] = field(default_factory=dict)
     tokens: dict[str, list[str]] = field(default_factory=dict)
+    topups: set[tuple[str, str]] = field(default_factory=set)
 
 
 def _kinds(G: nx.MultiDiGraph, u: str, v: str) -> tuple[str, str]:
@@ -184,6 +203,7 @@ def resolve_wiring(G: nx.MultiDiGraph) -> Wiring:
         "credit": ({"custodial"}, {"custodial", "firm"}),
         "supply": ({"custodial"}, {"lending"}),
         "issues": ({"lending", "perp", "custodial", "firm"}, {"asset"}),
+        "tops_up": ({"traders"}, {"lending", "perp"}),
     }
     for u, v, data in _edges(G):
         kind = data.get("type")
@@ -212,6 +232,8 @@ def resolve_wiring(G: nx.MultiDiGraph) -> Wiring:
                 raise ParameterError(f"{where}.amount_usd", amount, "a number >= 0")
             book = w.credit if kind == "credit" else w.supply
             book[(u, v)] = book.get((u, v), 0.0) + float(amount)
+        elif kind == "tops_up":
+            w.topups.add((str(u).removeprefix("traders:"), v))
         else:  # issues
             w.tokens.setdefault(u, []).append(str(v).removeprefix("asset:"))
     return w
@@ -227,10 +249,12 @@ def check_world(G: nx.MultiDiGraph, scenario: Scenario) -> Wiring:
     known = {x.name for items in (sc.lending, sc.perps, sc.custodial, sc.firms, sc.pegs,
                                   sc.yield_venues, sc.oracles, sc.pools, sc.funds) for x in items}
     known |= {asset_node(a.name) for a in sc.assets}
+    known |= {cohort_node(c) for c in TRADER_COHORTS}
     extra = sorted(set(G.nodes) - known, key=str)
     if extra:
         raise ParameterError("world graph node", extra[0], "a node of the scenario: "
-                             "an institution, oracle, pool, fund or asset:NAME")
+                             "an institution, oracle, pool, fund, asset:NAME or "
+                             "traders:isolated / traders:cross")
     custodians = {c.name for c in sc.custodial}
     for (lender, borrower) in w.credit:
         if lender not in custodians:

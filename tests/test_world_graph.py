@@ -174,6 +174,36 @@ def test_issues_edge_crashes_the_defaulted_issuers_token() -> None:
     assert cut.market.price[ext] > 3 * base.market.price[ext]
 
 
+def test_tops_up_edge_carries_a_cohorts_wallets_to_the_venue() -> None:
+    """The isolated traders who defend their positions repay LendA's debt from their
+    wallets; cut that cohort's edge and they stop (the cross cohort still does), and LendA
+    liquidates more of them."""
+    sc = _default()
+    base = _run_edited(sc)
+    cut = _run_edited(sc, _remove("traders:isolated", "LendA", "tops_up"))
+
+    def at_lend_a(m: ContagionModel, kind: str) -> pd.DataFrame:
+        ev = m.events_frame
+        return ev[(ev["kind"] == kind) & (ev["venue"] == "LendA")]
+
+    repaid = [at_lend_a(m, "margin_topup")["value_usd"].sum() for m in (base, cut)]
+    assert repaid[0] > 0 and 0 < repaid[1] < 0.6 * repaid[0]
+    liquidated = [at_lend_a(m, "liquidation")["account"].nunique() for m in (base, cut)]
+    assert liquidated[1] > liquidated[0]
+    # only the isolated cohort stopped: its members' LendA rows are out of the top-up mask
+    pop, v = cut.population, cut.lending[0]
+    own = v.book.owner
+    mask = pop._topup_mask(v)
+    traders = (own >= 0) & (own < pop.n)
+    assert not mask[traders & ~pop.cross[np.minimum(own, pop.n - 1)]].any()
+    assert mask[traders & pop.cross[np.minimum(own, pop.n - 1)]].any()
+    # the cohorts are nodes of the world, wired to every margin venue
+    G = build_world(sc)
+    assert G.nodes["traders:cross"]["kind"] == "traders"
+    assert sorted(v for _, v, d in G.out_edges("traders:cross", data=True)
+                  if d["type"] == "tops_up") == ["LendA", "LendB", "PerpX"]
+
+
 @pytest.mark.parametrize(("edit", "words"), [
     (lambda G: G.add_edge("EXT-spot", "LendA", key="price_feed:EXT", type="price_feed",
                           asset="EXT"), None),
@@ -182,6 +212,8 @@ def test_issues_edge_crashes_the_defaulted_issuers_token() -> None:
     (lambda G: G.add_edge("ETH/USDC", "LendA", key="x", type="price_feed", asset="ETH"),
      "pool -> lending"),
     (lambda G: G.add_edge("LendA", "LendB", key="x", type="rumour"), "an edge type in"),
+    (lambda G: G.add_edge("traders:cross", "CEX", key="x", type="tops_up"),
+     "traders -> lending or perp"),
     (lambda G: G.add_edge("CEX", "ETH/USDC", key="x", type="liquidity"), "the asset it carries"),
     (lambda G: G.add_edge("LendB-Fund", "LendA", key="x", type="backstop"), "one per venue"),
     (lambda G: G.add_edge("LendA", "EXT/USDC", key="x", type="liquidity", asset="ETH")

@@ -47,6 +47,9 @@ class TraderPopulation:
     topup_below: float
     topup_to: float
     liquidated: NDArray[np.bool_] = field(default_factory=lambda: np.zeros(0, dtype=bool))
+    # venue -> (isolated cohort tops up there, cross cohort tops up there): the world
+    # graph's tops_up edges, set by the model's wiring; a venue not listed: both do
+    topup_at: dict[str, tuple[bool, bool]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if self.liquidated.shape != self.wallet_usd.shape:
@@ -67,14 +70,22 @@ class TraderPopulation:
         a yield venue's leavers' proceeds. The population owns the wallets."""
         np.add.at(self.wallet_usd, owners, amounts)
 
+    def wire_topups(self, topup_at: dict[str, tuple[bool, bool]]) -> None:
+        """Where each cohort tops up (from the world graph's ``tops_up`` edges)."""
+        self.topup_at = dict(topup_at)
+        self.__dict__.pop("_masks", None)
+
     def _topup_mask(self, venue: Any) -> NDArray[np.bool_]:
-        """Rows of ``venue``'s book owned by traders whose policy is to top up (cached)."""
+        """Rows of ``venue``'s book owned by traders whose policy is to top up and whose
+        cohort tops up at ``venue`` (cached)."""
         cache = self.__dict__.setdefault("_masks", {})
         mask = cache.get(venue.name)
         if mask is None or mask.shape[0] != len(venue.book):
             own = venue.book.owner
             mask = (own >= 0) & (own < self.n)
-            mask[mask] = self.tops_up[own[mask]]
+            isolated, cross = self.topup_at.get(venue.name, (True, True))
+            mine = own[mask]
+            mask[mask] = self.tops_up[mine] & np.where(self.cross[mine], cross, isolated)
             cache[venue.name] = mask
         return mask
 
