@@ -338,3 +338,16 @@ def test_a_vector_book_is_one_market() -> None:
                     cross=np.zeros(2, dtype=bool))
     assert book.size.shape == (2, 1) and book.markets == 1
     assert book.cash() == 5.0 + 20.0 + 1.0 - 24.0
+
+
+def test_the_narrative_tells_each_market_of_a_venue_apart() -> None:
+    from dashboard.narrative import step_narrative
+
+    result = simulate(two_markets(), seed=0)
+    ev = result.events
+    closes = ev[(ev["kind"] == "perp_liquidation") & (ev["venue"] == "PerpX")]
+    both = closes.groupby("step")["asset"].nunique()
+    step = int(both[both == 2].index[0])
+    lines = [x for x in step_narrative(ev, result.series, step) if "maintenance margin" in x]
+    assert any("on PerpX's ETH market" in x for x in lines)
+    assert any("on PerpX's BTC market" in x for x in lines)
