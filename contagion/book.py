@@ -47,31 +47,50 @@ class LendingBook:
 
 @dataclass
 class PerpBook:
-    """Perpetual-futures accounts: stablecoin collateral, signed size, average entry price.
+    """Perpetual-futures accounts: stablecoin collateral, signed size and average entry price
+    in each of the venue's markets.
 
-    Row 0 is the outside world's market makers, the counterparty of the net open interest
-    and of every liquidation order. ``cross`` marks accounts margined together with their
-    owner's deposit at a custodial exchange.
+    ``size`` and ``entry`` are ``(n, m)``: one column per market, the venue's primary market
+    first (``PerpParams.market_assets``); a vector given for either is one market. An
+    account's positions in every market share its ``collateral`` (cross margin within the
+    venue). Row 0 is the outside world's market makers, the counterparty of the net open
+    interest and of every liquidation order in each market. ``cross`` marks accounts margined
+    together with their owner's deposit at a custodial exchange.
     """
 
-    collateral: F64
-    size: F64
-    entry: F64
-    owner: I64
-    cross: NDArray[np.bool_]
+    collateral: F64  # (n,)
+    size: F64  # (n, m) signed units, long > 0
+    entry: F64  # (n, m) average entry price
+    owner: I64  # (n,)
+    cross: NDArray[np.bool_]  # (n,)
+
+    def __post_init__(self) -> None:
+        if self.size.ndim == 1:
+            self.size = self.size.reshape(-1, 1)
+        if self.entry.ndim == 1:
+            self.entry = self.entry.reshape(-1, 1)
 
     def __len__(self) -> int:
         return int(self.size.shape[0])
 
+    @property
+    def markets(self) -> int:
+        """Number of markets (columns of ``size``)."""
+        return int(self.size.shape[1])
+
     def cash(self) -> float:
-        """Stablecoin the venue holds for these accounts: ``sum(collateral - size*entry)``.
+        """Stablecoin the venue holds for these accounts: ``sum(collateral - size*entry)``
+        over accounts and markets.
 
         Notes
         -----
         Trades between rows move ``size*price`` of cash from buyer to seller, so this sum is
         invariant under trading: it changes only by deposits, withdrawals, fees and draws.
         """
-        return float(np.sum(self.collateral - self.size * self.entry))
+        held = self.collateral
+        for k in range(self.markets):
+            held = held - self.size[:, k] * self.entry[:, k]
+        return float(np.sum(held))
 
     @property
     def nbytes(self) -> int:

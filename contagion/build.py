@@ -6,6 +6,7 @@ market. Balances are set so that every venue's balance sheet balances at the sta
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -81,31 +82,55 @@ def draw_lending_book(scenario: Scenario, v_index: int, wealth: NDArray[np.float
                        debt_units=debt_units)
 
 
-def draw_perp_book(scenario: Scenario, p_index: int, wealth: NDArray[np.float64], price: float,
+def draw_perp_book(scenario: Scenario, p_index: int, wealth: NDArray[np.float64],
+                   price: float | Sequence[float] | NDArray[np.float64],
                    cross_ok: NDArray[np.bool_], rng: np.random.Generator) -> PerpBook:
-    """Perp accounts; row 0 is the outside market makers holding the net opposite position.
+    """Perp accounts; row 0 is the outside market makers holding the net opposite position
+    in each market.
 
-    Leverage is ``1 + Exponential(mean_leverage - 1)`` capped at 95% of the venue's
-    maximum; entries scatter 2% around the current price. ``cross_ok`` marks traders whose
+    ``price``: each market's price (the venue's ``market_assets`` order; a number for a
+    one-market venue). Each member trades one market: at a venue with several, drawn
+    uniformly (at a one-market venue nothing is drawn for it, so its book is what it always
+    was). Leverage is ``1 + Exponential(mean_leverage - 1)`` capped at 95% of that market's
+    maximum; entries scatter 2% around its current price. ``cross_ok`` marks traders whose
     account is cross-margined with their custodial deposit.
     """
     v = scenario.perps[p_index]
+    prices = np.atleast_1d(np.asarray(price, dtype=np.float64))
+    k = len(v.market_assets)
+    if prices.shape != (k,):
+        raise ValueError(f"perps[{v.name}]: {k} market price(s) needed, got {prices.shape}")
     n = scenario.traders.n_traders
     members = np.flatnonzero(rng.random(n) < v.share_of_traders)
     m = members.size
     margin = wealth[members] * 0.3
-    lev = np.minimum(1.0 + rng.exponential(v.mean_leverage - 1.0, size=m),
-                     0.95 / v.initial_margin_frac)
+    if k == 1:
+        market = np.zeros(m, dtype=np.int64)
+        cap: float | NDArray[np.float64] = 0.95 / v.initial_margin_frac
+        at: float | NDArray[np.float64] = float(prices[0])
+    else:
+        market = rng.integers(0, k, size=m)
+        cap = 0.95 / np.asarray(v.market_initial_margin_fracs)[market]
+        at = prices[market]
+    lev = np.minimum(1.0 + rng.exponential(v.mean_leverage - 1.0, size=m), cap)
     side = np.where(rng.random(m) < v.long_share, 1.0, -1.0)
-    entry = price * (1.0 + rng.normal(0.0, 0.02, size=m))
-    size = side * margin * lev / entry
-    net = float(size.sum())
-    outside_entry = float((size * entry).sum() / net) if net != 0 else price
-    oi = float(np.abs(size).sum() * price)
+    entry = at * (1.0 + rng.normal(0.0, 0.02, size=m))
+    units = side * margin * lev / entry
+    size = np.zeros((m + 1, k))
+    entries = np.tile(prices, (m + 1, 1))
+    size[np.arange(1, m + 1), market] = units
+    entries[np.arange(1, m + 1), market] = entry
+    oi = 0.0
+    for j in range(k):
+        net = float(size[1:, j].sum())
+        size[0, j] = -net
+        entries[0, j] = float((size[1:, j] * entries[1:, j]).sum() / net) if net != 0 \
+            else float(prices[j])
+        oi += float(np.abs(size[1:, j]).sum() * prices[j])
     return PerpBook(
         collateral=np.concatenate([[10.0 * oi + 1.0], margin]),
-        size=np.concatenate([[-net], size]),
-        entry=np.concatenate([[outside_entry], entry]),
+        size=size,
+        entry=entries,
         owner=np.concatenate([[-1], members]).astype(np.int64),
         cross=np.concatenate([[False], cross_ok[members]]),
     )

@@ -169,7 +169,8 @@ _SCHEMA: dict[str, tuple[EventField, ...]] = {
     "perp_liquidation": (
         _F("mmr_frac", float, "maintenance margin fraction in force"),
         _F("slippage_frac", float, "slippage of the closing trade (the larger side's)"),
-        _F("shortfall_usd", float, "how far the account's equity fell below zero at the fill"),
+        _F("shortfall_usd", float, "how far the account's equity fell below zero at the fill "
+           "(at a venue with several markets: this position's share, by notional)"),
     ),
     "bad_debt": (
         _F("reason", str, "`collateral_exhausted` (lending write-off), `auction_shortfall`, "

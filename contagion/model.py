@@ -188,9 +188,10 @@ class ContagionModel(mesa.Model):
             self.lending.append(LendingProtocol(self, v, book, supply))
         self.perps: list[PerpVenue] = []
         for i, pv in enumerate(sc.perps):
-            perp_book = draw_perp_book(sc, i, wealth, prices[pv.asset], cross, rng)
+            marks = np.array([prices[a] for a in pv.market_assets])
+            perp_book = draw_perp_book(sc, i, wealth, marks, cross, rng)
             if pos is not None:
-                perp_book = pos.perp_book(i, prices[pv.asset], drawn_cross)
+                perp_book = pos.perp_book(i, marks, drawn_cross)
             books["perps"].append(copy_book(perp_book))  # before the venue adds accounts
             self.perps.append(PerpVenue(self, pv, perp_book))
         self.custodial: list[CustodialExchange] = []
@@ -273,7 +274,7 @@ class ContagionModel(mesa.Model):
             v.fund = self.funds.get(w.backstops.get(v.name, ""))
             v.invalidate()
         for pv in self.perps:
-            pv.oracle = self._feed(pv.name, market.assets[pv.asset])
+            pv.oracles = [self._feed(pv.name, market.assets[a]) for a in pv.assets]
             pv.fund = self.funds.get(w.backstops.get(pv.name, ""))
             pv.custodian = next((ex for ex in self.custodial
                                  if ex.name == w.custodians.get(pv.name)), None)

@@ -262,8 +262,9 @@ def build_network(model: ContagionModel, *, node_limit: int = 2000) -> nx.MultiD
         own = v.book.owner
         t = (own >= 0) & (own < n)
         add_edges(trader_node[own[t]], v.name, np.maximum(v.book.collateral[t], 0), "collateral")
-        if v.oracle.name in model.oracles:
-            G.add_edge(v.oracle.name, v.name, key="price_feed", type="price_feed", weight=1.0)
+        for feed in v.oracles:  # one per market (a venue reading the market has none)
+            if feed.name in model.oracles:
+                G.add_edge(feed.name, v.name, key="price_feed", type="price_feed", weight=1.0)
         if v.fund is not None:
             G.add_edge(v.fund.name, v.name, key="backstop", type="backstop",
                        weight=v.fund.balance_usd)

@@ -38,6 +38,7 @@ __all__ = [
     "MarketParams",
     "OracleParams",
     "PegParams",
+    "PerpMarketParams",
     "PerpParams",
     "PoolManipulationParams",
     "PoolParams",
@@ -315,6 +316,33 @@ class LendingParams:
 
 
 @dataclass(frozen=True, kw_only=True)
+class PerpMarketParams:
+    """One more market of a perp venue: its asset, the oracle that marks it and its margins.
+
+    The venue's own ``asset``/``oracle`` is its first (primary) market; ``PerpParams.markets``
+    lists the others. A margin fraction left out is the venue's. An account's positions in all
+    the venue's markets share its collateral (cross margin within the venue).
+    """
+
+    asset: str
+    oracle: str
+    initial_margin_frac: float | None = None
+    maintenance_margin_frac: float | None = None
+
+    def __post_init__(self) -> None:
+        where = _name("markets", self)
+        check_fields(self, where)
+        # optional: checked here when given (the venue's fraction applies otherwise)
+        if self.initial_margin_frac is not None:
+            check_real(f"{where}.initial_margin_frac", self.initial_margin_frac, low=0, high=1,
+                       low_open=True)
+        if self.maintenance_margin_frac is not None:
+            check_real(f"{where}.maintenance_margin_frac", self.maintenance_margin_frac, low=0,
+                       high=1 if self.initial_margin_frac is None else self.initial_margin_frac,
+                       low_open=True)
+
+
+@dataclass(frozen=True, kw_only=True)
 class PerpParams:
     """A perpetual-futures venue on one asset, marked to its oracle.
 
@@ -331,6 +359,10 @@ class PerpParams:
     ``lender_deposits_usd``: stablecoin deposited by lenders who hold no position (Mango
     v3's lending side), one account of the outside world: cash other accounts can borrow,
     and a claim that shares in socialised losses.
+    ``markets``: the venue's markets beyond its primary ``asset`` (:class:`PerpMarketParams`);
+    an account's positions in all of them share its collateral (cross margin within the
+    venue): equity is collateral plus the PnL of every market, maintenance margin the sum of
+    each market's ``|size| * mark * maintenance_margin_frac``.
     """
 
     name: Annotated[str, Name()]
@@ -351,6 +383,7 @@ class PerpParams:
     max_liquidation_slippage_frac: Annotated[float, Real(low=0, high=0.5)] = 0.05
     upnl_collateral: Annotated[bool, Bool()] = False
     lender_deposits_usd: Annotated[float, Real(low=0)] = 0.0
+    markets: tuple[PerpMarketParams, ...] = ()
 
     def __post_init__(self) -> None:
         where = _name("perps", self)
@@ -359,6 +392,41 @@ class PerpParams:
                    high=self.initial_margin_frac, low_open=True)
         check_real(f"{where}.mean_leverage", self.mean_leverage, low=1,
                    high=1 / self.initial_margin_frac)
+        seen = [self.asset]
+        for mk in self.markets:
+            at = f"{where}.markets[{mk.asset}]"
+            if mk.asset in seen:
+                raise ParameterError(f"{at}.asset", mk.asset,
+                                     "each asset at most once, the primary market "
+                                     f"{self.asset!r} included")
+            seen.append(mk.asset)
+            imf, mmf = self.market_initial_margin_fracs[len(seen) - 1], \
+                self.market_maintenance_margin_fracs[len(seen) - 1]
+            check_real(f"{at}.maintenance_margin_frac", mmf, low=0, high=imf, low_open=True)
+
+    @property
+    def market_assets(self) -> tuple[str, ...]:
+        """Every market's asset, the primary ``asset`` first."""
+        return (self.asset, *(mk.asset for mk in self.markets))
+
+    @property
+    def market_oracles(self) -> tuple[str, ...]:
+        """Every market's oracle, the primary ``oracle`` first."""
+        return (self.oracle, *(mk.oracle for mk in self.markets))
+
+    @property
+    def market_initial_margin_fracs(self) -> tuple[float, ...]:
+        """Every market's initial margin fraction (the venue's where a market gives none)."""
+        return (self.initial_margin_frac, *(
+            self.initial_margin_frac if mk.initial_margin_frac is None else mk.initial_margin_frac
+            for mk in self.markets))
+
+    @property
+    def market_maintenance_margin_fracs(self) -> tuple[float, ...]:
+        """Every market's maintenance margin fraction (the venue's where a market gives none)."""
+        return (self.maintenance_margin_frac, *(
+            self.maintenance_margin_frac if mk.maintenance_margin_frac is None
+            else mk.maintenance_margin_frac for mk in self.markets))
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -320,30 +320,46 @@ class Positions:
         return LendingBook(collateral=collateral, debt=debt, owner=owners.astype(np.int64),
                            debt_units=debt_units)
 
-    def perp_book(self, i: int, price: float, drawn_cross: NDArray[np.bool_]) -> PerpBook:
-        """Perp venue ``i``'s book from the file, the outside world's market makers in row 0."""
+    def perp_book(self, i: int, price: float | F64, drawn_cross: NDArray[np.bool_]) -> PerpBook:
+        """Perp venue ``i``'s book from the file, the outside world's market makers in row 0.
+
+        ``price``: each market's price (the venue's ``market_assets`` order), the entry of a
+        position the file leaves flat and of the market makers where nothing nets.
+        """
         sc = self.scenario
+        pv = sc.perps[i]
+        prices = np.atleast_1d(np.asarray(price, dtype=np.float64))
+        k = prices.size
+        index = {a.name: j for j, a in enumerate(sc.assets)}
+        column = np.full(len(sc.assets), -1, dtype=np.int64)
+        column[[index[a] for a in pv.market_assets]] = np.arange(k)
         sel = self._at(len(sc.lending) + i)
         acc, kind, amount = self.account[sel], self.kind[sel], self.amount[sel]
         traders = np.unique(acc[acc >= 0])
         m = traders.size
-        collateral, size = np.zeros(m + 1), np.zeros(m + 1)
-        entry, cross = np.full(m + 1, price), np.zeros(m + 1, dtype=bool)
+        collateral, size = np.zeros(m + 1), np.zeros((m + 1, k))
+        entry, cross = np.tile(prices, (m + 1, 1)), np.zeros(m + 1, dtype=bool)
         r = np.where(acc >= 0, np.searchsorted(traders, acc) + 1, 0)
         c, p = kind == COLLATERAL, kind == PERP
+        col = column[self.asset[sel]]
         collateral[r[c]] = amount[c]
-        size[r[p]] = amount[p]
-        entry[r[p]] = self.entry_price[sel][p]
+        size[r[p], col[p]] = amount[p]
+        entry[r[p], col[p]] = self.entry_price[sel][p]
         flag = self.cross_margined[sel][p]
-        cross[r[p]] = np.where(flag < 0, drawn_cross[np.maximum(acc[p], 0)], flag == 1)
+        effective = np.where(flag < 0, drawn_cross[np.maximum(acc[p], 0)], flag == 1)
+        cross[r[p][effective]] = True  # an account is cross-margined if any of its rows says so
         cross[0] = False
         outside = acc == OUTSIDE
-        if not (outside & p).any():  # the engine's market makers: the net opposite position
-            net = float(size[1:].sum())
-            size[0] = -net
-            entry[0] = float((size[1:] * entry[1:]).sum() / net) if net != 0 else price
+        oi = 0.0
+        for j in range(k):
+            if not (outside & p & (col == j)).any():  # the engine's market makers: net opposite
+                net = float(size[1:, j].sum())
+                size[0, j] = -net
+                entry[0, j] = float((size[1:, j] * entry[1:, j]).sum() / net) if net != 0 \
+                    else float(prices[j])
+            oi += float(np.abs(size[1:, j]).sum() * prices[j])
         if not (outside & c).any():
-            collateral[0] = 10.0 * float(np.abs(size[1:]).sum() * price) + 1.0
+            collateral[0] = 10.0 * oi + 1.0
         return PerpBook(collateral=collateral, size=size, entry=entry,
                         owner=np.concatenate([[OUTSIDE], traders]).astype(np.int64), cross=cross)
 
@@ -535,7 +551,8 @@ def check_positions(frame: pd.DataFrame, scenario: Scenario, *, source: str | No
             accepted[i_v, DEBT, assets.index(b.asset)] = True
     for j, pv in enumerate(sc.perps):
         accepted[len(sc.lending) + j, COLLATERAL, num] = True
-        accepted[len(sc.lending) + j, PERP, assets.index(pv.asset)] = True
+        for market in pv.market_assets:
+            accepted[len(sc.lending) + j, PERP, assets.index(market)] = True
     for j in range(len(sc.custodial)):
         accepted[len(sc.lending) + len(sc.perps) + j, DEPOSIT, num] = True
     accepted[len(venues) - 1, WALLET, num] = True
@@ -555,9 +572,9 @@ def check_positions(frame: pd.DataFrame, scenario: Scenario, *, source: str | No
             return (f"margin at {at} is in {numeraire} only: perp venues take only stablecoin "
                     "margin today")
         if kd == PERP:
-            market = sc.perps[int(v[i]) - len(sc.lending)].asset
-            return (f"{at} lists one market, {market}: a perp in {x!r} needs a venue listing it "
-                    "(one market per perp venue today)")
+            markets = sc.perps[int(v[i]) - len(sc.lending)].market_assets
+            return (f"{x!r} is not a market of {at}; it lists {_listing(markets)} (add a market "
+                    f"with perps.{at}.markets in the scenario)")
         what = "deposits" if kd == DEPOSIT else "wallets"
         return f"{what} are in {numeraire} only"
 
@@ -669,19 +686,23 @@ def _check_totals(pos: Positions, problems: _Problems) -> None:
                 f"deposits_usd is ${c.deposits_usd:,.2f}; they must agree within "
                 f"${DEPOSIT_TOL_USD:.0f} (its reserves, supply to lenders and loans are built "
                 f"from that figure): run with --set custodial.{c.name}.deposits_usd={total:.2f}"))
+    index = {a.name: j for j, a in enumerate(sc.assets)}
     for j, pv in enumerate(sc.perps):
-        sel = (pos.venue == len(sc.lending) + j) & (pos.kind == PERP)
-        outside = sel & (pos.account == OUTSIDE)
-        if not outside.any():
-            continue
-        sizes = pos.amount[sel]
-        net = float(sizes.sum())
-        if abs(net) > 1e-9 * float(np.abs(sizes).sum()):
-            i = int(np.flatnonzero(outside)[0])
-            want = -float(pos.amount[sel & ~outside].sum())
-            problems.add_one(i, "amount", (
-                f"the outside world's size at {pv.name} must net the traders' positions to zero: "
-                f"{want!r} (or leave account -1's perp row out and the engine sets it)"))
+        for market in pv.market_assets:  # each market nets on its own
+            sel = (pos.venue == len(sc.lending) + j) & (pos.kind == PERP) \
+                & (pos.asset == index[market])
+            outside = sel & (pos.account == OUTSIDE)
+            if not outside.any():
+                continue
+            sizes = pos.amount[sel]
+            net = float(sizes.sum())
+            if abs(net) > 1e-9 * float(np.abs(sizes).sum()):
+                i = int(np.flatnonzero(outside)[0])
+                want = -float(pos.amount[sel & ~outside].sum())
+                where = pv.name if len(pv.market_assets) == 1 else f"{pv.name}'s {market} market"
+                problems.add_one(i, "amount", (
+                    f"the outside world's size at {where} must net the traders' positions to "
+                    f"zero: {want!r} (or leave account -1's perp row out and the engine sets it)"))
 
 
 # ---------------------------------------------------------------------- export
@@ -740,14 +761,15 @@ def positions_frame(books: StartingBooks) -> pd.DataFrame:
         part(i, account[order], kind[order], asset[order],
              np.concatenate([b.collateral[r, j], b.debt, b.debt_units[ru, ju]])[order])
     for i, (pv, pb) in enumerate(zip(sc.perps, books.perps, strict=True)):
-        m = len(pb)
-        order = np.lexsort((np.tile([0, 1], m), np.repeat(pb.owner, 2)))
-        account = np.repeat(pb.owner, 2)[order]
-        kind = np.tile([COLLATERAL, PERP], m)[order]
-        asset = np.tile([num, assets.index(pv.asset)], m)[order]
+        m, k = len(pb), pb.markets  # per account: its margin, then one row per market
+        order = np.lexsort((np.tile(np.arange(k + 1), m), np.repeat(pb.owner, k + 1)))
+        account = np.repeat(pb.owner, k + 1)[order]
+        kind = np.tile([COLLATERAL, *[PERP] * k], m)[order]
+        asset = np.tile([num, *(assets.index(a) for a in pv.market_assets)], m)[order]
         amount = np.column_stack([pb.collateral, pb.size]).ravel()[order]
         entry = np.column_stack([np.full(m, np.nan), pb.entry]).ravel()[order]
-        cross = np.column_stack([np.zeros(m, dtype=bool), pb.cross]).ravel()[order]
+        cross = np.column_stack([np.zeros(m, dtype=bool),
+                                 *[pb.cross] * k]).ravel()[order]
         part(len(sc.lending) + i, account, kind, asset, amount, entry_price=entry,
              cross_margined=cross)
     base = len(sc.lending) + len(sc.perps)

@@ -167,6 +167,12 @@ class Scenario:
             if pv.oracle not in oracles or oracles[pv.oracle].asset != pv.asset:
                 raise ParameterError(f"perps[{pv.name}].oracle", pv.oracle,
                                      f"an oracle of {pv.asset!r}")
+            for mk in pv.markets:
+                where = f"perps[{pv.name}].markets[{mk.asset}]"
+                if mk.asset not in assets or assets[mk.asset].kind == "stable":
+                    raise ParameterError(f"{where}.asset", mk.asset, "a declared non-stable asset")
+                if mk.oracle not in oracles or oracles[mk.oracle].asset != mk.asset:
+                    raise ParameterError(f"{where}.oracle", mk.oracle, f"an oracle of {mk.asset!r}")
             if pv.insurance_fund is not None and pv.insurance_fund not in funds:
                 raise ParameterError(f"perps[{pv.name}].insurance_fund", pv.insurance_fund,
                                      "a declared fund")

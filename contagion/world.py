@@ -130,7 +130,8 @@ def build_world(scenario: Scenario) -> nx.MultiDiGraph:
         if v.insurance_fund is not None:
             _edge(G, v.insurance_fund, v.name, "backstop")
     for pv in sc.perps:
-        _edge(G, pv.oracle, pv.name, "price_feed", asset=pv.asset)
+        for asset, oracle in zip(pv.market_assets, pv.market_oracles, strict=True):
+            _edge(G, oracle, pv.name, "price_feed", asset=asset)
         if pv.insurance_fund is not None:
             _edge(G, pv.insurance_fund, pv.name, "backstop")
     for k, ex in enumerate(sc.custodial):

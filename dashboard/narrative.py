@@ -485,13 +485,20 @@ def _perp_liquidations(ev: pd.DataFrame, events: pd.DataFrame) -> _Sentences:
     if ev.empty:
         return []
     out: _Sentences = []
-    for venue, g in ev.groupby("venue", sort=False):
+    groups: list[tuple[str, pd.DataFrame]] = []
+    for venue, gv in ev.groupby("venue", sort=False):
+        if gv["asset"].nunique() <= 1:
+            groups.append((str(venue), gv))
+        else:  # a venue with several markets: one sentence per market (prices differ)
+            groups += [(f"{venue}'s {asset} market", g)
+                       for asset, g in gv.groupby("asset", sort=False)]
+    for where, g in groups:
         notional = float(g["value_usd"].sum())
         longs, shorts = int((g["amount"] > 0).sum()), int((g["amount"] < 0).sum())
         price = (float((g["price"] * g["value_usd"]).sum() / notional) if notional > 0
                  else float(g["price"].mean()))
         out.append((int(g["event_id"].min()),
-                    f"{_plural(len(g), 'position')} on {venue} fell below maintenance margin"
+                    f"{_plural(len(g), 'position')} on {where} fell below maintenance margin"
                     f"{_trigger(events, g)} and "
                     f"{'was' if len(g) == 1 else 'were'} closed into the book: "
                     f"{format_usd(notional)} notional ({longs:,} long, "

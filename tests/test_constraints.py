@@ -58,6 +58,7 @@ BASE: dict[str, dict[str, Any]] = {
     "OracleParams": {"name": "O", "asset": "ETH"},
     "PegParams": {"name": "Terra", "stable": "UST", "token": "LUNA", "stable_pool": "a",
                   "token_pool": "b", "stable_supply_units": 1e9, "token_supply_units": 1e8},
+    "PerpMarketParams": {"asset": "BTC", "oracle": "O2"},
     "PerpParams": {"name": "P", "asset": "ETH", "oracle": "O"},
     "PoolManipulationParams": {"pool": "P", "start_step": 1, "duration_steps": 2,
                                "notional_usd_per_step": 1e5},

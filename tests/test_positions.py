@@ -349,10 +349,11 @@ def test_the_venues_balance_sheets_are_built_from_the_file() -> None:
     assert lend_a.equity_usd() == pytest.approx(sc.lending[0].reserve_usd)
     perp = model.perps[0]
     b = perp.book
-    assert b.owner.tolist() == [-1, 1] and b.size.tolist() == [-1.0, 1.0]
-    assert b.entry.tolist() == [2000.0, 2000.0] and b.collateral[1] == 0.0
+    # size and entry are (accounts, markets); PerpX lists one market
+    assert b.owner.tolist() == [-1, 1] and b.size[:, 0].tolist() == [-1.0, 1.0]
+    assert b.entry[:, 0].tolist() == [2000.0, 2000.0] and b.collateral[1] == 0.0
     assert perp.holdings()[model.market.numeraire] == pytest.approx(
-        float(np.sum(b.collateral - b.size * b.entry)))
+        float(np.sum(b.collateral - b.size[:, 0] * b.entry[:, 0])))
     # the firm kept the account its scenario gives it
     lend_b = model.lending[1]
     assert lend_b.book.owner.tolist() == [10]

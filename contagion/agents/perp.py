@@ -3,7 +3,7 @@ and withdrawals against unrealised PnL (the Mango Markets exploit)."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -27,8 +27,9 @@ ATTACKER = "attacker"
 
 
 def apply_trades(book: PerpBook, rows: NDArray[np.int64], delta: NDArray[np.float64],
-                 price: NDArray[np.float64] | float) -> None:
-    """Change the positions of ``rows`` by ``delta`` units at ``price`` (rows unique).
+                 price: NDArray[np.float64] | float, market: int = 0) -> None:
+    """Change the positions of ``rows`` in ``market`` (a column of the book) by ``delta``
+    units at ``price`` (rows unique).
 
     Notes
     -----
@@ -37,8 +38,8 @@ def apply_trades(book: PerpBook, rows: NDArray[np.int64], delta: NDArray[np.floa
     ``sum(collateral - size * entry)`` changes by ``-delta * price``: the buyer pays the
     seller, so matched trades conserve it exactly.
     """
-    s = book.size[rows]
-    entry = book.entry[rows]
+    s = book.size[rows, market]
+    entry = book.entry[rows, market]
     p = np.broadcast_to(np.asarray(price, dtype=np.float64), s.shape)
     closing = np.where(s * delta < 0, np.sign(delta) * np.minimum(np.abs(delta), np.abs(s)), 0.0)
     opening = delta - closing
@@ -47,8 +48,8 @@ def apply_trades(book: PerpBook, rows: NDArray[np.int64], delta: NDArray[np.floa
     with np.errstate(invalid="ignore", divide="ignore"):
         new_entry = np.where(new_size != 0, (kept * entry + opening * p) / new_size, p)
     book.collateral[rows] += -closing * (p - entry)
-    book.size[rows] = new_size
-    book.entry[rows] = new_entry
+    book.size[rows, market] = new_size
+    book.entry[rows, market] = new_entry
 
 
 def withdrawable_usd(collateral: NDArray[np.float64] | float, size: NDArray[np.float64] | float,
@@ -79,21 +80,25 @@ def withdrawable_usd(collateral: NDArray[np.float64] | float, size: NDArray[np.f
     return np.maximum(free, 0.0)
 
 
-def _add_outside_account(book: PerpBook, collateral_usd: float, mark: float) -> int:
-    """Append a flat account of the outside world (owner -1) holding ``collateral_usd``."""
+def _add_outside_account(book: PerpBook, collateral_usd: float,
+                         marks: NDArray[np.float64]) -> int:
+    """Append a flat account of the outside world (owner -1) holding ``collateral_usd``
+    (its entries: each market's mark)."""
     row = len(book)
     book.collateral = np.append(book.collateral, collateral_usd)
-    book.size = np.append(book.size, 0.0)
-    book.entry = np.append(book.entry, mark)
+    book.size = np.vstack([book.size, np.zeros((1, book.markets))])
+    book.entry = np.vstack([book.entry, np.asarray(marks, dtype=np.float64).reshape(1, -1)])
     book.owner = np.append(book.owner, -1).astype(np.int64)
     book.cross = np.append(book.cross, False)
     return row
 
 
-def _open_attacker_account(book: PerpBook, exploit: ExploitParams, mark: float) -> int:
-    """Append the attacker's account, long ``notional_usd`` at ``mark`` against the outside
-    market makers (row 0); return its row."""
-    row = _add_outside_account(book, exploit.collateral_usd, mark)
+def _open_attacker_account(book: PerpBook, exploit: ExploitParams,
+                           marks: NDArray[np.float64]) -> int:
+    """Append the attacker's account, long ``notional_usd`` of the venue's primary market at
+    its mark against the outside market makers (row 0); return its row."""
+    row = _add_outside_account(book, exploit.collateral_usd, marks)
+    mark = marks[0]
     q = exploit.notional_usd / mark
     apply_trades(book, np.array([row]), np.array([q]), mark)
     apply_trades(book, np.array([0]), np.array([-q]), mark)
@@ -101,15 +106,19 @@ def _open_attacker_account(book: PerpBook, exploit: ExploitParams, mark: float) 
 
 
 class PerpVenue(MarginVenue):
-    """Perpetual futures on one asset, marked to an oracle.
+    """Perpetual futures on one or more assets (markets), each marked to its oracle.
 
-    An account is liquidated when its equity (plus, if cross-margined, its haircut deposit
-    at the custodial exchange) is below maintenance margin. The whole position is closed
-    into the external book at the mark price less slippage; a fee from what is left goes to
-    the insurance fund. A bankrupt account's shortfall is covered from its cross-margined
+    An account's positions in all the venue's markets share its collateral: its equity is
+    collateral plus every market's unrealised PnL, its maintenance margin the sum of each
+    market's ``|size| * mark * mmr``. It is liquidated when its equity (plus, if
+    cross-margined, its haircut deposit at the custodial exchange) is below maintenance
+    margin: every position it holds is closed into its market's external book at the mark
+    less slippage (each market's own depth and impact); a fee from what is left goes to the
+    insurance fund. A bankrupt account's shortfall is covered from its cross-margined
     deposit, then by the insurance fund, then by auto-deleveraging (profitable opposite
-    positions closed at the bankruptcy price, BitMEX ranking) or by a pro-rata haircut of
-    every account in profit (``shortfall_policy``).
+    positions in each market closed at the bankruptcy price, BitMEX ranking; the shortfall
+    is split across the account's markets by notional) or by a pro-rata haircut of every
+    account in profit (``shortfall_policy``).
 
     Lenders' deposits (``lender_deposits_usd``) are one flat account of the outside world
     (owner -1). An attacker (``Scenario.exploits``, Mango Markets) holds another, and
@@ -124,8 +133,11 @@ class PerpVenue(MarginVenue):
         super().__init__(model, params.name)
         self.params = params
         self.book = book
-        self.asset = model.market.index[params.asset]
-        self.oracle = model.oracles[params.oracle]
+        self.assets = [model.market.index[a] for a in params.market_assets]
+        self.asset = self.assets[0]  # the primary market
+        # one feed per market, the primary first; the model re-reads them from the world
+        # graph's price_feed edges (ContagionModel._wire)
+        self.oracles: list[Any] = [model.oracles[o] for o in params.market_oracles]
         self.exploit = next((x for x in model.scenario.exploits if x.venue == self.name), None)
         self.attacker_row = -1
         self.attacker_withdrawn_usd = 0.0
@@ -133,19 +145,19 @@ class PerpVenue(MarginVenue):
         self.lender_row = -1  # the lenders' deposits and the attacker's come from outside
         if params.lender_deposits_usd > 0:
             self.lender_row = _add_outside_account(book, params.lender_deposits_usd,
-                                                   self.oracle.price)
+                                                   self.marks())
             market.outside_receives(market.numeraire, -params.lender_deposits_usd)
         if self.exploit is not None:
-            self.attacker_row = _open_attacker_account(book, self.exploit, self.oracle.price)
+            self.attacker_row = _open_attacker_account(book, self.exploit, self.marks())
             market.outside_receives(market.numeraire, -self.exploit.collateral_usd)
         # channels (fund, custodian; the oracle after set-up): set from the world graph's
         # edges by the model (ContagionModel._wire)
         self.fund: InsuranceFund | None = None
         self.custodian: CustodialExchange | None = None
         self.haircut = model.scenario.traders.cross_margin_haircut_frac
-        self.mmr = params.maintenance_margin_frac
-        self._var = 0.0
-        self._last_mark = self.oracle.price
+        self.mmrs = np.array(params.market_maintenance_margin_fracs, dtype=np.float64)
+        self._var = [0.0] * len(self.assets)
+        self._last_mark = [o.price for o in self.oracles]
         self.adl_usd = 0.0
         self.seized_cross_usd = 0.0
         self.unresolved_usd = 0.0
@@ -186,8 +198,28 @@ class PerpVenue(MarginVenue):
         """Nothing more: its losses are already allocated (fund, ADL or clawback)."""
 
     # ------------------------------------------------------------------ views
+    @property
+    def oracle(self) -> Any:
+        """The primary market's feed."""
+        return self.oracles[0]
+
+    @property
+    def mmr(self) -> float:
+        """The primary market's maintenance margin fraction in force."""
+        return float(self.mmrs[0])
+
+    @property
+    def market_names(self) -> list[str]:
+        """Every market's asset, the primary first (the book's columns)."""
+        return [self.model.market.assets[a] for a in self.assets]
+
     def mark(self) -> float:
-        return float(self.oracle.price)
+        """The primary market's mark."""
+        return float(self.oracles[0].price)
+
+    def marks(self) -> NDArray[np.float64]:
+        """Every market's mark, in the book's column order."""
+        return np.array([float(o.price) for o in self.oracles], dtype=np.float64)
 
     def cross_credit(self) -> NDArray[np.float64]:
         """Haircut value of each cross-margined account's deposit at the custodian."""
@@ -201,10 +233,29 @@ class PerpVenue(MarginVenue):
         self._credit, self._credit_key = credit, key
         return credit
 
-    def equity(self, mark: float | None = None) -> NDArray[np.float64]:
+    def equity(self, marks: NDArray[np.float64] | None = None) -> NDArray[np.float64]:
+        """Collateral plus the unrealised PnL of every market, per account."""
         b = self.book
-        return np.asarray(account_equity(b.collateral, b.size, b.entry,
-                                         self.mark() if mark is None else mark, validate=False))
+        marks = self.marks() if marks is None else marks
+        eq = np.asarray(account_equity(b.collateral, b.size[:, 0], b.entry[:, 0],
+                                       float(marks[0]), validate=False))
+        for k in range(1, b.markets):
+            eq = eq + b.size[:, k] * (float(marks[k]) - b.entry[:, k])
+        return eq
+
+    def maintenance(self, rows: NDArray[np.int64] | None = None,
+                    marks: NDArray[np.float64] | None = None) -> NDArray[np.float64]:
+        """Maintenance margin of ``rows`` (all accounts by default): the sum over markets of
+        ``|size| * mark * mmr``."""
+        b = self.book
+        marks = self.marks() if marks is None else marks
+        size = b.size if rows is None else b.size[rows]
+        mm = np.asarray(maintenance_margin(size[:, 0], float(marks[0]), float(self.mmrs[0]),
+                                           validate=False))
+        for k in range(1, b.markets):
+            mm = mm + np.asarray(maintenance_margin(size[:, k], float(marks[k]),
+                                                    float(self.mmrs[k]), validate=False))
+        return mm
 
     def margin_state(self) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
         """This step's equity (without cross credit) and maintenance margin of every account.
@@ -213,10 +264,9 @@ class PerpVenue(MarginVenue):
         ``equity`` row by row, and a liquidation round recomputes it.
         """
         if self._state_step != self.model.steps or self._eq.shape[0] != len(self.book):
-            mark = self.mark()
-            self._eq = self.equity(mark)
-            self._mm = np.asarray(maintenance_margin(self.book.size, mark, self.mmr,
-                                                     validate=False))
+            marks = self.marks()
+            self._eq = self.equity(marks)
+            self._mm = self.maintenance(marks=marks)
             self._state_step = self.model.steps
         return self._eq, self._mm
 
@@ -240,7 +290,11 @@ class PerpVenue(MarginVenue):
         return np.where(mm > 0, r, np.inf)
 
     def open_interest_usd(self) -> float:
-        return float(np.abs(self.book.size[1:]).sum() * self.mark())
+        """Notional of the traders' positions (row 0 aside), summed over markets at the marks."""
+        marks, total = self.marks(), 0.0
+        for k in range(self.book.markets):
+            total += float(np.abs(self.book.size[1:, k]).sum() * float(marks[k]))
+        return total
 
     def holdings(self) -> dict[int, float]:
         return {self.model.market.numeraire: self.book.cash() - self.unfunded_usd}
@@ -261,15 +315,16 @@ class PerpVenue(MarginVenue):
         x, row = self.exploit, self.attacker_row
         if x is None or not x.withdraw or self.model.steps < x.start_step or self.defaulted:
             return 0.0
-        b, mark = self.book, self.mark()
-        allowed = float(withdrawable_usd(b.collateral[row], b.size[row], b.entry[row], mark,
-                                         self.params.initial_margin_frac,
-                                         upnl_collateral=self.params.upnl_collateral)[()])
+        b, marks = self.book, self.marks()
+        mark = float(marks[0])
+        allowed = self._withdrawable(row, marks)
         free = self.free_cash_usd()
         paid = min(allowed, free)
         if paid < 1.0:
             return 0.0
-        upnl = float(b.size[row] * (mark - b.entry[row]))
+        upnl = 0.0
+        for k in range(b.markets):
+            upnl += float(b.size[row, k] * (float(marks[k]) - b.entry[row, k]))
         self.add_collateral(np.array([row]), np.array([-paid]))
         market = self.model.market
         market.outside_receives(market.numeraire, paid)
@@ -282,6 +337,22 @@ class PerpVenue(MarginVenue):
                    f"holding an unrealised PnL of ${upnl:,.0f} at mark {mark:,.4g}; "
                    f"${free - paid:,.0f} of the venue's free cash left")
         return paid
+
+    def _withdrawable(self, row: int, marks: NDArray[np.float64]) -> float:
+        """:func:`withdrawable_usd` of one account over all its markets: its collateral plus
+        the PnL that counts, less each market's initial margin."""
+        b, p = self.book, self.params
+        if b.markets == 1:
+            return float(withdrawable_usd(b.collateral[row], b.size[row, 0], b.entry[row, 0],
+                                          float(marks[0]), p.initial_margin_frac,
+                                          upnl_collateral=p.upnl_collateral)[()])
+        free, margin = float(b.collateral[row]), 0.0
+        for k, imf in enumerate(p.market_initial_margin_fracs):
+            s, mark = float(b.size[row, k]), float(marks[k])
+            upnl = s * (mark - float(b.entry[row, k]))
+            free += upnl if p.upnl_collateral else min(upnl, 0.0)
+            margin += abs(s) * mark * imf
+        return max(free - margin, 0.0)
 
     def settle_transfer(self, paid_usd: float, owed_usd: float, *, cause_id: int) -> None:
         """A cross-margin transfer settles: ``paid_usd`` of the ``owed_usd`` arrives.
@@ -338,24 +409,30 @@ class PerpVenue(MarginVenue):
 
     # ------------------------------------------------------------------ step
     def update_margin(self) -> None:
-        """Dynamic margin: maintenance margin follows the EWMA volatility of the mark."""
-        mark = self.mark()
-        r = float(np.log(mark / self._last_mark)) if self._last_mark > 0 else 0.0
-        self._last_mark = mark
-        lam = 0.5 ** (1.0 / self.params.dynamic_margin_halflife_steps)
-        self._var = lam * self._var + (1 - lam) * r * r
-        if self.params.dynamic_margin:
-            self.mmr = float(dynamic_margin_frac(
-                np.sqrt(self._var), base_frac=self.params.maintenance_margin_frac,
-                horizon_steps=self.params.dynamic_margin_horizon_steps, confidence=0.99,
-                floor_frac=self.params.maintenance_margin_frac,
-                cap_frac=self.params.initial_margin_frac))
+        """Dynamic margin: each market's maintenance margin follows the EWMA volatility of
+        its mark."""
+        p = self.params
+        base = p.market_maintenance_margin_fracs
+        cap = p.market_initial_margin_fracs
+        for k, o in enumerate(self.oracles):
+            mark = float(o.price)
+            last = self._last_mark[k]
+            r = float(np.log(mark / last)) if last > 0 else 0.0
+            self._last_mark[k] = mark
+            lam = 0.5 ** (1.0 / p.dynamic_margin_halflife_steps)
+            self._var[k] = lam * self._var[k] + (1 - lam) * r * r
+            if p.dynamic_margin:
+                self.mmrs[k] = float(dynamic_margin_frac(
+                    np.sqrt(self._var[k]), base_frac=base[k],
+                    horizon_steps=p.dynamic_margin_horizon_steps, confidence=0.99,
+                    floor_frac=base[k], cap_frac=cap[k]))
 
     def liquidate(self) -> None:
-        """Close every account below maintenance margin and cover the shortfalls."""
+        """Close every account below maintenance margin (all its markets) and cover the
+        shortfalls."""
         self.begin_liquidation_round()
         b, p = self.book, self.params
-        mark = self.mark()
+        marks = self.marks()
         eq_local, mm = self.margin_state()
         eq = eq_local + self.cross_credit()
         rows = np.flatnonzero(eq < mm)
@@ -367,15 +444,35 @@ class PerpVenue(MarginVenue):
         if rows.size == 0:
             return
         self._state_step = -1  # trades, ADL and clawbacks below change many accounts
-        size = b.size[rows].copy()
-        long = size > 0
+        n_markets = b.markets
+        size = b.size[rows].copy()  # (accounts, markets)
+        entry = b.entry[rows]
         market = self.model.market
-        depth = float(market.depth_usd[self.asset])
-        slip_l = min(p.max_liquidation_slippage_frac, size[long].sum() * mark / depth)
-        slip_s = min(p.max_liquidation_slippage_frac, -size[~long].sum() * mark / depth)
-        fill = np.where(long, mark * (1 - slip_l), mark * (1 + slip_s))
-        e_fill = b.collateral[rows] + size * (fill - b.entry[rows])
-        p_bank = np.asarray(bankruptcy_price(b.collateral[rows], size, b.entry[rows]))
+        # each market's closes walk its own external book: slippage by side from its depth
+        fill = np.empty_like(size)
+        slips: list[tuple[float, float]] = []
+        for k in range(n_markets):
+            s_k, mark = size[:, k], float(marks[k])
+            long = s_k > 0
+            depth = float(market.depth_usd[self.assets[k]])
+            slip_l = min(p.max_liquidation_slippage_frac, s_k[long].sum() * mark / depth)
+            slip_s = min(p.max_liquidation_slippage_frac, -s_k[~long].sum() * mark / depth)
+            fill[:, k] = np.where(long, mark * (1 - slip_l), mark * (1 + slip_s))
+            slips.append((slip_l, slip_s))
+        pnl = size * (fill - entry)  # each market's PnL at its fill
+        collateral = b.collateral[rows]
+        e_fill = collateral + pnl[:, 0]
+        for k in range(1, n_markets):
+            e_fill = e_fill + pnl[:, k]
+        # market k's bankruptcy price: where the account's equity is zero with every other
+        # market closed at its fill
+        p_bank = np.empty_like(size)
+        for k in range(n_markets):
+            c_k = collateral
+            for j in range(n_markets):
+                if j != k:
+                    c_k = c_k + pnl[:, j]
+            p_bank[:, k] = np.asarray(bankruptcy_price(c_k, size[:, k], entry[:, k]))
         shortfall = np.maximum(-e_fill, 0.0)
         # 1. a cross-margined account's deposit at the custodian pays first
         seized = np.zeros(rows.size)
@@ -389,7 +486,10 @@ class PerpVenue(MarginVenue):
         # 2. the insurance fund
         need = shortfall - seized
         total_need = float(need.sum())
-        causes = self._causes(rows)
+        # each position's cause: its market's feed (or the custodian's loss); an account's:
+        # that of its worst market
+        caused = self._causes(rows)
+        causes = caused[np.arange(rows.size), np.argmin(pnl, axis=1)]
         fund_paid = 0.0
         if total_need > 0:
             first = int(causes[np.argmax(need)])
@@ -406,26 +506,41 @@ class PerpVenue(MarginVenue):
             bd = -1
         theta = fund_paid / total_need if total_need > 0 else 1.0
         uncovered = (1 - theta) * need
-        # 3. auto-deleveraging: the uncovered part of each position closes at its bankruptcy price
+        # 3. auto-deleveraging: the uncovered part of each position closes at its bankruptcy
+        # price, the account's shortfall split across its markets by notional
+        notional = np.abs(size) * fill
+        total_notional = notional[:, 0]
+        for k in range(1, n_markets):
+            total_notional = total_notional + notional[:, k]
+        weight = notional / total_notional[:, None]
         with np.errstate(divide="ignore", invalid="ignore"):
             phi = np.where(shortfall > 0, uncovered / shortfall, 0.0)
         if p.shortfall_policy == "adl" and uncovered.sum() > 0:
-            phi = self._auto_deleverage(rows, size, phi, p_bank, mark, bd)
-            self.adl_covered_usd += float((phi * shortfall).sum())
+            phis = self._auto_deleverage(rows, size, phi[:, None] * weight, p_bank, marks, bd)
+            covered = phis[:, 0]
+            for k in range(1, n_markets):
+                covered = covered + phis[:, k]
+            self.adl_covered_usd += float((covered * shortfall).sum())
         else:
-            phi = np.zeros(rows.size)
+            phis = np.zeros_like(size)
         # 4. the rest of each position goes to the outside market makers at the fill price
-        q_out = (1 - phi) * size
-        apply_trades(b, rows, -q_out, fill)
-        for side in (long, ~long):
-            q = float(q_out[side].sum())
-            if q != 0:
-                vwap = float((q_out[side] * fill[side]).sum() / q)
-                apply_trades(b, np.array([0]), np.array([q]), vwap)
-        market.impact(self.asset, float(q_out.sum()))
+        q_out = (1 - phis) * size
+        for k in range(n_markets):
+            q_k, fill_k = q_out[:, k], fill[:, k]
+            long = size[:, k] > 0
+            apply_trades(b, rows, -q_k, fill_k, market=k)
+            for side in (long, ~long):
+                q = float(q_k[side].sum())
+                if q != 0:
+                    vwap = float((q_k[side] * fill_k[side]).sum() / q)
+                    apply_trades(b, np.array([0]), np.array([q]), vwap, market=k)
+            market.impact(self.assets[k], float(q_k.sum()))
         # 5. fees from what is left, shortfalls paid in
         left = b.collateral[rows]
-        fee = np.where(left > 0, np.minimum(p.liquidation_fee_frac * np.abs(size) * fill, left), 0)
+        owed = p.liquidation_fee_frac * np.abs(size[:, 0]) * fill[:, 0]
+        for k in range(1, n_markets):
+            owed = owed + p.liquidation_fee_frac * np.abs(size[:, k]) * fill[:, k]
+        fee = np.where(left > 0, np.minimum(owed, left), 0)
         b.collateral[rows] -= fee
         if self.fund is not None:
             self.fund.deposit(float(fee.sum()))
@@ -435,64 +550,89 @@ class PerpVenue(MarginVenue):
         residual = np.maximum(-b.collateral[rows], 0.0)
         if residual.sum() > 1e-6:
             self._socialise(rows, residual, bd)
-        notional = np.abs(size) * fill
         self.model.population.mark_liquidated(b.owner[rows])
-        self.record_liquidations(int(rows.size), float(notional.sum()))
-        ids = self.model.events.add_many(
-            "perp_liquidation", step=self.model.steps, n=rows.size, venue=self.name,
-            agent=self.name, account=b.owner[rows], asset=market.assets[self.asset],
-            amount=size, value_usd=notional, price=fill, cause_id=causes, mmr_frac=self.mmr,
-            slippage_frac=max(slip_l, slip_s), shortfall_usd=shortfall,
-            detail=f"equity below maintenance margin ({self.mmr:.2%}) at {self.name}; "
-                   f"position closed into the book (slippage {max(slip_l, slip_s):.2%})")
-        market.attribute(self.asset, int(ids[0]))  # the closes moved the external price
+        self.record_liquidations(int(rows.size), sum(float(notional[:, k].sum())
+                                                     for k in range(n_markets)))
+        names = self.market_names
+        for k in range(n_markets):  # one event per position closed, market by market
+            held = size[:, k] != 0
+            if not held.any():
+                continue
+            slip = max(slips[k])
+            mmr = float(self.mmrs[k])
+            ids = self.model.events.add_many(
+                "perp_liquidation", step=self.model.steps, n=int(held.sum()), venue=self.name,
+                agent=self.name, account=b.owner[rows[held]], asset=names[k],
+                amount=size[held, k], value_usd=notional[held, k], price=fill[held, k],
+                cause_id=caused[held, k],
+                mmr_frac=mmr, slippage_frac=slip,
+                shortfall_usd=shortfall[held] * weight[held, k],
+                detail=f"equity below maintenance margin ({mmr:.2%}) at {self.name}; "
+                       f"position closed into the book (slippage {slip:.2%})")
+            market.attribute(self.assets[k], int(ids[0]))  # the closes moved its price
 
     def _causes(self, rows: NDArray[np.int64]) -> NDArray[np.int64]:
-        causes = np.full(rows.size, self.oracle.last_event, dtype=np.int64)
+        """``(accounts, markets)``: the last event of each market's feed, or the custodian's
+        loss for a cross-margined account once the custodian lost deposits."""
+        feeds = np.array([o.last_event for o in self.oracles], dtype=np.int64)
+        causes = np.tile(feeds, (rows.size, 1))
         if self.custodian is not None and self.custodian.loss_event >= 0:
             causes[self.book.cross[rows]] = self.custodian.loss_event
         return causes
 
     def _auto_deleverage(self, rows: NDArray[np.int64], size: NDArray[np.float64],
-                         phi: NDArray[np.float64], p_bank: NDArray[np.float64], mark: float,
-                         cause_id: int) -> NDArray[np.float64]:
+                         phi: NDArray[np.float64], p_bank: NDArray[np.float64],
+                         marks: NDArray[np.float64], cause_id: int) -> NDArray[np.float64]:
+        """Close the fraction ``phi[i, k]`` of bankrupt account i's position in market k at
+        its bankruptcy price against the most profitable, most leveraged opposite positions
+        in that market; return the fractions actually closed."""
         b = self.book
         eligible = np.ones(len(b), dtype=bool)
         eligible[0] = False
         eligible[rows] = False
-        for side in (1.0, -1.0):  # bankrupt longs are matched with shorts, and vice versa
-            m = (np.sign(size) == side) & (phi > 0)
-            q_need = float(np.abs(phi[m] * size[m]).sum())
-            if q_need <= 0:
-                continue
-            cand = np.flatnonzero(eligible & (np.sign(b.size) == -side))
-            pnl = b.size[cand] * (mark - b.entry[cand])
-            cand, pnl = cand[pnl > 0], pnl[pnl > 0]
-            if cand.size == 0:
-                phi[m] = 0.0
-                continue
-            entry_value = np.abs(b.size[cand] * b.entry[cand])
-            mark_value = b.size[cand] * mark
-            bank_value = b.size[cand] * bankruptcy_price(b.collateral[cand], b.size[cand],
-                                                          b.entry[cand])
-            rank = adl_ranking(pnl / entry_value, effective_leverage(mark_value, bank_value))
-            fills = allocate_adl(np.abs(b.size[cand]), rank, q_need)
-            got = float(fills.sum())
-            phi[m] *= got / q_need
-            q_adl = phi[m] * size[m]
-            apply_trades(b, rows[m], -q_adl, p_bank[m])
-            vwap = float((q_adl * p_bank[m]).sum() / q_adl.sum())
-            hit = fills > 0
-            apply_trades(b, cand[hit], side * fills[hit], vwap)
-            usd = float(fills.sum() * vwap)
-            self.adl_usd += usd
-            self.model.events.add_many(
-                "adl", step=self.model.steps, n=int(hit.sum()), venue=self.name,
-                account=b.owner[cand[hit]], amount=side * fills[hit],
-                value_usd=fills[hit] * vwap, price=vwap, cause_id=cause_id,
-                side="short" if side < 0 else "long",
-                detail=f"insurance fund exhausted: auto-deleveraged at the bankruptcy price "
-                       f"{vwap:,.4g} (BitMEX ranking)")
+        names = self.market_names
+        for k in range(b.markets):
+            mark = float(marks[k])
+            s_k, phi_k, bank_k = size[:, k], phi[:, k], p_bank[:, k]  # views: phi is updated
+            for side in (1.0, -1.0):  # bankrupt longs are matched with shorts, and vice versa
+                m = (np.sign(s_k) == side) & (phi_k > 0)
+                q_need = float(np.abs(phi_k[m] * s_k[m]).sum())
+                if q_need <= 0:
+                    continue
+                cand = np.flatnonzero(eligible & (np.sign(b.size[:, k]) == -side))
+                pnl = b.size[cand, k] * (mark - b.entry[cand, k])
+                cand, pnl = cand[pnl > 0], pnl[pnl > 0]
+                if cand.size == 0:
+                    phi_k[m] = 0.0
+                    continue
+                c_size, c_entry = b.size[cand, k], b.entry[cand, k]
+                c_coll = b.collateral[cand]  # plus its PnL in the other markets, at the marks
+                for j in range(b.markets):
+                    if j != k:
+                        c_coll = c_coll + b.size[cand, j] * (float(marks[j]) - b.entry[cand, j])
+                entry_value = np.abs(c_size * c_entry)
+                mark_value = c_size * mark
+                bank_value = c_size * bankruptcy_price(c_coll, c_size, c_entry)
+                rank = adl_ranking(pnl / entry_value, effective_leverage(mark_value, bank_value))
+                fills = allocate_adl(np.abs(c_size), rank, q_need)
+                got = float(fills.sum())
+                phi_k[m] *= got / q_need
+                q_adl = phi_k[m] * s_k[m]
+                apply_trades(b, rows[m], -q_adl, bank_k[m], market=k)
+                vwap = float((q_adl * bank_k[m]).sum() / q_adl.sum())
+                hit = fills > 0
+                apply_trades(b, cand[hit], side * fills[hit], vwap, market=k)
+                usd = float(fills.sum() * vwap)
+                self.adl_usd += usd
+                # a one-market venue's events leave asset blank, as they always have
+                where = {"asset": names[k]} if b.markets > 1 else {}
+                self.model.events.add_many(
+                    "adl", step=self.model.steps, n=int(hit.sum()), venue=self.name,
+                    account=b.owner[cand[hit]], amount=side * fills[hit],
+                    value_usd=fills[hit] * vwap, price=vwap, cause_id=cause_id,
+                    side="short" if side < 0 else "long", **where,
+                    detail=f"insurance fund exhausted: auto-deleveraged at the bankruptcy price "
+                           f"{vwap:,.4g} (BitMEX ranking)")
         return phi
 
     def _socialise(self, rows: NDArray[np.int64], residual: NDArray[np.float64],

@@ -248,8 +248,8 @@ def build_baseline(n: int, steps: int, seed: int) -> Any:
                          lt=c.liquidation_threshold, bonus=c.liquidation_bonus)
     for i, pv in enumerate(sc.perps):
         perp = draw_perp_book(sc, i, wealth, initial[pv.asset], np.zeros(n, dtype=bool), rng)
-        rows = zip(perp.collateral[1:].tolist(), perp.size[1:].tolist(),
-                   perp.entry[1:].tolist(), strict=True)  # row 0 is the outside market
+        rows = zip(perp.collateral[1:].tolist(), perp.size[1:, 0].tolist(),
+                   perp.entry[1:, 0].tolist(), strict=True)  # row 0 is the outside market
         del perp
         for c_usd, s, e in rows:
             perp_cls(model, asset=assets.index(pv.asset), collateral_usd=c_usd, size=s, entry=e,
