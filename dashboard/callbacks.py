@@ -56,9 +56,22 @@ FORM = [State(ids.SCENARIO, "value"), State({"type": ids.PARAM, "key": ALL}, "va
         State({"type": ids.PARAM, "key": ALL}, "id"), State(ids.SEED, "value")]
 
 
+def seed_message(seed: Any) -> str:
+    """What is wrong with the seed field ('' when it is a whole number >= 0)."""
+    if isinstance(seed, float) and seed.is_integer():
+        seed = int(seed)
+    if seed is None or seed == "":
+        return "the seed is empty: give a whole number >= 0"
+    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+        return f"{seed!r} is not allowed: a whole number >= 0"
+    return ""
+
+
 def form_scenario(scenario: str, values: dict[str, Any], seed: Any) -> tuple[Any, int]:
     """The scenario and seed the form describes (ParameterError naming a bad field)."""
     sc = build(scenario, values)
+    if isinstance(seed, float) and seed.is_integer():
+        seed = int(seed)
     if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
         raise ParameterError("seed", seed, "an integer >= 0")
     return sc, seed
@@ -127,6 +140,7 @@ def register_callbacks(app: dash.Dash, store: RunStore) -> None:
 
     @app.callback(
         Output({"type": ids.PARAM_ERROR, "key": ALL}, "children"),
+        Output(ids.SEED_ERROR, "children"),
         Output(ids.RUN, "disabled"),
         Input({"type": ids.PARAM, "key": ALL}, "value"),
         Input(ids.SEED, "value"),
@@ -135,11 +149,11 @@ def register_callbacks(app: dash.Dash, store: RunStore) -> None:
         prevent_initial_call=True,  # the preset's defaults are valid
     )
     def check_form(values: list[Any], seed: Any, id_list: list[dict[str, str]],
-                   scenario: str) -> tuple[list[str], bool]:
+                   scenario: str) -> tuple[list[str], str, bool]:
         errors = validate(scenario, form_values(values, id_list))
         messages = [errors.get(cid["key"], "") for cid in id_list]
-        seed_ok = isinstance(seed, int) and seed >= 0
-        return messages, any(messages) or not seed_ok
+        seed_error = seed_message(seed)
+        return messages, seed_error, any(messages) or bool(seed_error)
 
     @app.callback(
         Output(ids.JOB, "data"),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 SCENARIO = "scenario"
 SEED = "seed"
+SEED_ERROR = "seed-error"
 PARAM = "param"  # pattern-matching type: {"type": PARAM, "key": <preset parameter>}
 PARAM_ERROR = "param-error"
 RUN = "run-button"

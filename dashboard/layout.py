@@ -49,7 +49,9 @@ def _field(field: Field, default: Any) -> html.Div:
         control = dcc.Dropdown(id=fid, options=list(field.choices), value=default,
                                clearable=False, style={"width": "150px"})
     else:
-        control = dcc.Input(id=fid, type="number", value=default, step=field.step or "any",
+        # step "any": a browser hands Dash None for a number off the step grid ("2.5"
+        # traders, "-5"), which would read as an empty field; the server says what is wrong
+        control = dcc.Input(id=fid, type="number", value=default, step="any",
                             debounce=True, style={"width": "150px"})
     return html.Div([
         html.Label(field.label, title=field.help, style={"display": "block", "fontSize": "13px"}),
@@ -81,8 +83,9 @@ def controls(scenario: str) -> html.Div:
                      clearable=False),
         html.Div(field_controls(scenario), id="param-fields", style={"marginTop": "8px"}),
         html.Label("Seed", style={"fontSize": "13px"}),
-        dcc.Input(id=ids.SEED, type="number", value=0, step=1, min=0, debounce=True,
+        dcc.Input(id=ids.SEED, type="number", value=0, step="any", debounce=True,
                   style={"width": "150px"}),
+        html.Div(id=ids.SEED_ERROR, style={"color": "#b30000", "fontSize": "12px"}),
         html.Div([
             html.Button("Run", id=ids.RUN, n_clicks=0, style={"marginRight": "6px"}),
             html.Button("Cancel", id=ids.CANCEL, n_clicks=0, disabled=True),

@@ -105,6 +105,30 @@ def test_a_bad_parameter_shows_its_allowed_range_and_blocks_the_run(pw_page: Any
     pw_page.wait_for_function("() => !document.querySelector('#run-button').disabled")
 
 
+def test_numbers_off_the_step_grid_and_a_bad_seed_get_their_message(pw_page: Any,
+                                                                     app_url: str) -> None:
+    """A browser hands Dash nothing for a number its input's step or min rejects; the form
+    must still say what is wrong ('2.5' traders, '-5' steps, seed '-1'), not 'empty'."""
+    _open(pw_page, app_url)
+    for key, typed, says in (("n_traders", "2.5", "2.5 is not allowed: an integer"),
+                             ("shock_duration_steps", "-5", "-5 is not allowed: 1 <= x")):
+        box = pw_page.locator(f'[id*="{key}"] input, input[id*="{key}"]').first
+        box.fill(typed)
+        box.press("Enter")
+        pw_page.wait_for_function(
+            "([k, s]) => [...document.querySelectorAll('[id*=param-error]')]"
+            ".some(e => e.id.includes(k) && e.innerText.includes(s))", arg=[key, says])
+    assert pw_page.is_disabled("#run-button")
+    seed = pw_page.locator("#seed")
+    seed.fill("-1")
+    seed.press("Enter")
+    pw_page.wait_for_function("() => document.querySelector('#seed-error').innerText"
+                              ".includes('-1 is not allowed: a whole number >= 0')")
+    pw_page.screenshot(path=str(ARTIFACTS / "dashboard-form-messages.png"))
+    assert "empty" not in pw_page.inner_text("#param-fields")
+    assert pw_page.is_disabled("#run-button")
+
+
 def test_run_shows_progress_then_the_new_cascade(pw_page: Any, app_url: str) -> None:
     _open(pw_page, app_url)
     seed = pw_page.locator("#seed")

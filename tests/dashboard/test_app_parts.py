@@ -130,3 +130,12 @@ def test_every_presets_defaults_fit_their_fields_step() -> None:
                 if abs(q - round(q)) > 1e-9 * max(1.0, abs(q)):
                     off.append(f"{name}.{field.key} = {default} (step {field.step})")
     assert not off, off
+
+
+def test_the_seed_field_says_what_is_wrong() -> None:
+    from dashboard.callbacks import form_scenario, seed_message
+    assert seed_message(None) == "the seed is empty: give a whole number >= 0"
+    assert seed_message(-1) == "-1 is not allowed: a whole number >= 0"
+    assert seed_message(2.5) == "2.5 is not allowed: a whole number >= 0"
+    assert seed_message(3.0) == seed_message(7) == ""
+    assert form_scenario("default", {}, 3.0)[1] == 3  # a browser may send 3 as 3.0
