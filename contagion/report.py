@@ -298,7 +298,7 @@ def exposure_figure(profile_table: pd.DataFrame) -> Any:
     fig.update_layout(title="Exposure profiles: expected exposure and potential future exposure "
                             "(USD) over the horizon", height=height, template="plotly_white")
     fig.update_xaxes(title_text="step")
-    fig.update_yaxes(rangemode="tozero", tickformat="$~s")
+    fig.update_yaxes(rangemode="tozero", tickprefix="$", exponentformat="B")
     return fig
 
 
@@ -326,7 +326,7 @@ def loss_figure(runs: pd.DataFrame, measures: pd.DataFrame) -> Any:
             fig.add_vline(x=float(r["es_usd"]), line_dash="dot", line_color="#9467bd",
                           annotation_text=f"ES ${r['es_usd']:,.0f}",
                           annotation_position="bottom right", row=1, col=col)
-        fig.update_xaxes(title_text=label, tickformat="$~s", row=1, col=col)
+        fig.update_xaxes(title_text=label, tickprefix="$", exponentformat="B", row=1, col=col)
         fig.update_yaxes(title_text="runs", row=1, col=col)
     fig.update_layout(title="Loss distributions over the runs", template="plotly_white")
     return fig

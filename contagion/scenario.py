@@ -35,7 +35,29 @@ from contagion.params import (
     YieldVenueParams,
 )
 
-__all__ = ["Scenario", "override"]
+__all__ = ["Scenario", "override", "truncated_shock"]
+
+
+def truncated_shock(scenario: Scenario) -> ParameterError | None:
+    """The first crash whose fall the run ends before completing, as the error a form shows
+    next to its duration (``None`` when every shock completes within the horizon).
+
+    A short run of a preset (``steps=20``, a smoke test) legitimately stops before or during
+    the fall, so this is not a check of :class:`Scenario` itself; the dashboard's form, where
+    the horizon is the preset's, refuses such a duration rather than run a shock that never
+    fully happens (issue 10).
+    """
+    steps = scenario.market.steps
+    for path in scenario.paths:
+        start, duration = path.shock_start_step, path.shock_duration_steps
+        if path.kind == "crash" and path.shock_frac > 0 and start + duration > steps:
+            return ParameterError(
+                f"paths[{path.asset}].shock_duration_steps", duration,
+                f"1 <= x <= {steps - start} (the run has {steps} steps and the shock starts "
+                f"at step {start})",
+                f"the fall would end at step {start + duration}, after the run: "
+                f"{max(0.0, (steps - start) / duration):.0%} of it would happen")
+    return None
 
 
 def _unique(where: str, names: list[str]) -> None:

@@ -22,6 +22,25 @@ __all__ = ["create_app", "serve"]
 
 log = logging.getLogger(__name__)
 
+#: Dash's page with the document's language set (screen readers pick their voice from it).
+INDEX = """<!DOCTYPE html>
+<html lang="en">
+    <head>
+        {%metas%}
+        <title>{%title%}</title>
+        {%favicon%}
+        {%css%}
+    </head>
+    <body>
+        {%app_entry%}
+        <footer>
+            {%config%}
+            {%scripts%}
+            {%renderer%}
+        </footer>
+    </body>
+</html>"""
+
 
 def create_app(scenario: str = "default", *, seed: int = 0, max_runs: int = 8,
                workers: int = 2) -> dash.Dash:
@@ -35,13 +54,16 @@ def create_app(scenario: str = "default", *, seed: int = 0, max_runs: int = 8,
     first_id = store.put(first, run_id=f"preset-{scenario}-{seed}", pinned=True)
     app = dash.Dash(__name__, title="contagion", serve_locally=True,
                     suppress_callback_exceptions=True, update_title="")
+    app.index_string = INDEX
     elements, story, label = step_view(store, first_id, first, 0)
-    last, marks, summary, figure = run_view(first)
+    run = run_view(first)
     stages = tour_for(scenario, first)
     stage = stages[0]
-    view = FirstView(elements=elements, story=story, label=label, last_step=last, marks=marks,
-                     summary=summary, figure=figure, tour_title=f"Guided tour — {stage.title}",
-                     tour_text=stage.body, tour_stages=len(stages))
+    view = FirstView(elements=elements, story=story, label=label, last_step=run.last,
+                     marks=run.marks, summary=run.summary, figure=run.figure,
+                     tour_title=f"Guided tour — {stage.title}", tour_text=stage.body,
+                     tour_stages=len(stages), cards=run.cards, venue_rows=run.venue_rows,
+                     compact=run.compact, nodes=run.nodes)
     # Built once: every session starts on the same pinned run; what a session does later
     # lives in its own browser's stores (run ids) and in the store's per-run cache.
     app.layout = make_layout(scenario, first_id, view)

@@ -8,6 +8,7 @@ venues, node states, network), through the pure builders of :mod:`dashboard.figu
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from typing import Any
 
 import dash
@@ -20,6 +21,7 @@ from contagion.runner import RunResult, simulate
 from dashboard import ids
 from dashboard.figures import (
     CURSOR_INDEX,
+    compact_figure,
     compare_figure,
     compare_table,
     cursor_shape,
@@ -28,12 +30,14 @@ from dashboard.figures import (
     timeseries_figure,
 )
 from dashboard.forms import build, fields_for, validate
+from dashboard.headline import headline_cards, venue_table, venue_table_records
+from dashboard.layout import card_view, venue_table_view
 from dashboard.narrative import default_trace, format_usd, node_events, step_narrative
 from dashboard.network_view import network_elements, node_positions
 from dashboard.store import RunStore
 from dashboard.tour import resolve_step, tour_for
 
-__all__ = ["register_callbacks", "run_view", "step_view"]
+__all__ = ["RunView", "node_options", "register_callbacks", "run_view", "step_view"]
 
 NODE_LIMIT = 2000
 
@@ -109,17 +113,47 @@ def step_view(store: RunStore, run_id: str, result: RunResult, step: int
     return elements, [html.Li(s) for s in story], label
 
 
-def run_view(result: RunResult) -> tuple[int, dict[int, str], list[Any], Any]:
-    """Slider max and marks, the summary line and the time-series figure of a run."""
+@dataclass(frozen=True)
+class RunView:
+    """What changes on the page when a run is shown (besides the step): slider range and
+    marks, the one-line summary, the headline cards, the venue table, both series figures
+    and the node list."""
+
+    last: int
+    marks: dict[int, str]
+    summary: list[Any]
+    cards: list[Any]
+    venue_rows: list[dict[str, Any]]
+    figure: Any
+    compact: Any
+    nodes: list[dict[str, str]]
+
+
+def node_options(result: RunResult) -> list[dict[str, str]]:
+    """The network's nodes but single traders, for the keyboard-reachable node list."""
+    out = [{"label": f"{d.get('label', n)} ({d.get('kind', '')})", "value": str(n)}
+           for n, d in result.network.nodes(data=True) if d.get("kind") != "trader"]
+    return sorted(out, key=lambda o: o["label"].lower())
+
+
+def run_view(result: RunResult) -> RunView:
+    """Everything a run shows apart from the step."""
     last = int(result.series.index.max())
     every = max(1, last // 12)
     marks = {i: str(i) for i in range(0, last + 1, every)}
-    fig = timeseries_figure(result.series, oracles=oracle_assets(result), step=0)
-    return last, marks, summary_line(result), fig
+    oracles = oracle_assets(result)
+    return RunView(
+        last=last, marks=marks, summary=summary_line(result),
+        cards=[card_view(c) for c in headline_cards(result)],
+        venue_rows=venue_table_records(venue_table(result)),
+        figure=timeseries_figure(result.series, oracles=oracles, step=0),
+        compact=compact_figure(result.series, oracles=oracles, step=0),
+        nodes=node_options(result))
 
 
 def register_callbacks(app: dash.Dash, store: RunStore) -> None:
     """Attach every callback of the dashboard to ``app``, reading runs from ``store``."""
+    register_view_toggles(app)
 
     @app.callback(
         Output("param-fields", "children"),
@@ -245,22 +279,52 @@ def register_callbacks(app: dash.Dash, store: RunStore) -> None:
         Output(ids.SLIDER, "max"),
         Output(ids.SLIDER, "marks"),
         Output(ids.SUMMARY, "children"),
+        Output(ids.HEADLINE, "children"),
+        Output(ids.VENUE_TABLE, "children"),
         Output(ids.TIMESERIES, "figure"),
+        Output(ids.COMPACT, "figure"),
+        Output(ids.NODE_PICK, "options"),
         Input(ids.RUN_ID, "data"),
+        State(ids.VENUE_SORT, "data"),
         prevent_initial_call=True,  # the layout embeds the first run's view
     )
-    def load_run(run_id: str) -> tuple:
+    def load_run(run_id: str, sort: dict[str, Any]) -> tuple:
         result = store.get(run_id)
         if result is None:
             empty = {"data": [], "layout": {"shapes": [cursor_shape(None)]}}
-            return 1, None, "This run has expired from the server's cache; run it again.", empty
-        return run_view(result)
+            return (1, None, "This run has expired from the server's cache; run it again.",
+                    [], [], empty, empty, [])
+        v = run_view(result)
+        table = venue_table_view(v.venue_rows, sort["by"], sort["descending"])
+        return v.last, v.marks, v.summary, v.cards, table, v.figure, v.compact, v.nodes
+
+    @app.callback(
+        Output(ids.VENUE_TABLE, "children", allow_duplicate=True),
+        Output(ids.VENUE_SORT, "data"),
+        Input({"type": ids.VENUE_SORT_BY, "col": ALL}, "n_clicks"),
+        State(ids.VENUE_SORT, "data"),
+        State(ids.RUN_ID, "data"),
+        prevent_initial_call=True,
+    )
+    def sort_venues(_clicks: list[int], sort: dict[str, Any], run_id: str) -> tuple:
+        """Sort the venue table by the clicked heading (again: the other way)."""
+        trigger = ctx.triggered_id
+        if not isinstance(trigger, dict) or not any(_clicks):
+            return no_update, no_update
+        result = store.get(run_id)
+        if result is None:
+            return no_update, no_update
+        by = trigger["col"]
+        descending = not sort["descending"] if by == sort["by"] else by not in ("venue", "kind")
+        rows = venue_table_records(venue_table(result))
+        return venue_table_view(rows, by, descending), {"by": by, "descending": descending}
 
     @app.callback(
         Output(ids.NETWORK, "elements"),
         Output(ids.NARRATIVE, "children"),
         Output(ids.STEP_LABEL, "children"),
         Output(ids.TIMESERIES, "figure", allow_duplicate=True),
+        Output(ids.COMPACT, "figure", allow_duplicate=True),
         Input(ids.SLIDER, "value"),
         State(ids.RUN_ID, "data"),
         prevent_initial_call=True,
@@ -268,14 +332,15 @@ def register_callbacks(app: dash.Dash, store: RunStore) -> None:
     def show_step(step: int | None, run_id: str) -> tuple:
         result = store.get(run_id)
         if result is None:
-            return [], [html.Li("No run loaded.")], "", no_update
+            return [], [html.Li("No run loaded.")], "", no_update, no_update
         step = int(step or 0)
         elements, story, label = step_view(store, run_id, result, step)
-        cursor: Any = no_update
-        if ctx.triggered_id == ids.SLIDER:  # on first load the figure is not there yet
-            cursor = Patch()
-            cursor["layout"]["shapes"][CURSOR_INDEX] = cursor_shape(step)
-        return elements, story, label, cursor
+        cursors: list[Any] = [no_update, no_update]
+        if ctx.triggered_id == ids.SLIDER:  # on first load the figures are not there yet
+            cursors = [Patch(), Patch()]
+            for cursor in cursors:
+                cursor["layout"]["shapes"][CURSOR_INDEX] = cursor_shape(step)
+        return elements, story, label, *cursors
 
     # The stage counter runs in the browser, in click order: a server callback reading the
     # stage as State would lose clicks made while an earlier request was in flight. A new
@@ -322,14 +387,21 @@ def register_callbacks(app: dash.Dash, store: RunStore) -> None:
         Output(ids.INSPECTOR_FIGURE, "figure"),
         Output(ids.INSPECTOR_TRACE, "children"),
         Output(ids.INSPECTOR_EVENTS, "children"),
+        Output(ids.INSPECTOR, "className"),
         Input(ids.NETWORK, "tapNodeData"),
+        Input(ids.NODE_PICK, "value"),
         State(ids.RUN_ID, "data"),
         prevent_initial_call=True,
     )
-    def inspect(node: dict[str, Any] | None, run_id: str) -> tuple:
+    def inspect(tapped: dict[str, Any] | None, picked: str | None, run_id: str) -> tuple:
+        """The node panel of the clicked node, or of the one picked in the node list (the
+        keyboard's way to every node)."""
         result = store.get(run_id)
+        node = tapped
+        if ctx.triggered_id == ids.NODE_PICK:
+            node = _node_data(result, picked) if result is not None and picked else None
         if not node or result is None:
-            return "Click a node to inspect it", {}, "", ""
+            return "Click a node to inspect it", {}, "", "", "inspector panel"
         name = node["id"]
         fig = node_figure(name, result.venues, result.node_states, network=result.network)
         trace: Any = ""
@@ -346,7 +418,7 @@ def register_callbacks(app: dash.Dash, store: RunStore) -> None:
         ])
         kind = node.get("kind", "")
         title = f"{node.get('label', name)} ({kind}, {node.get('state', '')})"
-        return title, fig, trace, table
+        return title, fig, trace, table, "inspector panel open"
 
     @app.callback(
         Output(ids.COMPARE_ERROR, "children"),
@@ -393,6 +465,59 @@ def register_callbacks(app: dash.Dash, store: RunStore) -> None:
             return {"content": figure_html(fig), "filename": f"{stem}-figures.html"}
         data = nx.node_link_data(result.network, edges="edges")
         return {"content": json.dumps(data, default=float), "filename": f"{stem}-network.json"}
+
+
+def register_view_toggles(app: dash.Dash) -> None:
+    """Browser-only controls: the parameters panel, presenter mode, fit/reset of the network
+    view and closing the node panel (no server round trip)."""
+    app.clientside_callback(
+        """function(n) {
+            const el = document.getElementById('params-panel');
+            const shown = el && el.offsetParent !== null;
+            return shown ? 'params panel closed' : 'params panel open';
+        }""",
+        Output(ids.PARAMS_PANEL, "className"),
+        Input(ids.PARAMS_TOGGLE, "n_clicks"),
+        prevent_initial_call=True,
+    )
+    app.clientside_callback(
+        """function(n) { return (n % 2) ? 'app presenter' : 'app'; }""",
+        Output(ids.APP, "className"),
+        Input(ids.PRESENTER, "n_clicks"),
+        prevent_initial_call=True,
+    )
+    app.clientside_callback(
+        """function(fit, reset) {
+            const cy = window.cy;
+            if (!cy) { return window.dash_clientside.no_update; }
+            const trig = dash_clientside.callback_context.triggered.map(t => t.prop_id);
+            if (trig.some(p => p.startsWith('network-reset'))) {
+                cy.elements().unselect();
+                cy.zoom(1);
+            }
+            cy.fit(undefined, 30);
+            return window.dash_clientside.no_update;
+        }""",
+        Output(ids.FIT, "title"),
+        Input(ids.FIT, "n_clicks"),
+        Input(ids.RESET_VIEW, "n_clicks"),
+        prevent_initial_call=True,
+    )
+    app.clientside_callback(
+        """function(n) { return 'inspector panel'; }""",
+        Output(ids.INSPECTOR, "className", allow_duplicate=True),
+        Input(ids.INSPECTOR_CLOSE, "n_clicks"),
+        prevent_initial_call=True,
+    )
+
+
+def _node_data(result: RunResult, node: str) -> dict[str, Any] | None:
+    """A node's id, label, kind and state as a tap on it would report them."""
+    if node not in result.network:
+        return None
+    d = result.network.nodes[node]
+    return {"id": node, "label": d.get("label", node), "kind": d.get("kind", ""),
+            "state": d.get("state", "")}
 
 
 def counterparties(G: nx.MultiDiGraph, node: str, *, top: int = 50) -> pd.DataFrame:

@@ -26,7 +26,10 @@ from dashboard.network_view import STATE_COLOURS, graph_frames, trader_cohorts
 
 __all__ = [
     "CURSOR_INDEX",
+    "PRICE_AXIS",
     "STATE_COLOURS",
+    "USD_AXIS",
+    "compact_figure",
     "compare_figure",
     "compare_table",
     "cursor_shape",
@@ -43,6 +46,11 @@ _STATES = tuple(STATE_COLOURS)
 _SERIES_COLOURS = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00",
                    "#F0E442", "#000000")
 _ROW_HEIGHT_PX = 180
+#: Dollar axes: "$0.5", "$500", "$1.2M", "$3B" (d3's SI "~s" would print half a dollar as
+#: "$500m" and a billion as "$1G").
+USD_AXIS: dict[str, Any] = {"tickprefix": "$", "exponentformat": "B", "tickformat": ""}
+#: Price axes: plain decimals with thousands separators ("121,000", "0.038"), never "1.21e+05".
+PRICE_AXIS: dict[str, Any] = {"tickformat": ",~r"}
 _UIREVISION = "contagion-timeseries"
 
 
@@ -144,12 +152,12 @@ def _timeseries_rows(series: pd.DataFrame, oracles: dict[str, str], assets: list
                      ) -> list[tuple[str, list[go.BaseTraceType], dict[str, Any]]]:
     """(title, traces, y-axis settings) per row; traces on the liquidation row's
     secondary axis carry ``meta="secondary"``."""
-    usd = {"tickformat": "$~s"}
+    usd = USD_AXIS
     rows: list[tuple[str, list[go.BaseTraceType], dict[str, Any]]] = []
     for a in assets:
         traces = _price_traces(series, a, oracles)
         if traces:
-            rows.append((f"{a}: market vs pool vs oracle price", traces, {"tickformat": ",.4~g"}))
+            rows.append((f"{a}: market vs pool vs oracle price", traces, PRICE_AXIS))
     liq: list[go.BaseTraceType] = []
     if "liquidation_usd" in series:
         liq.append(go.Bar(x=series.index, y=series["liquidation_usd"], name="liquidated (USD)",
@@ -244,6 +252,55 @@ def timeseries_figure(series: pd.DataFrame, *, oracles: dict[str, str], step: in
     return fig
 
 
+def compact_figure(series: pd.DataFrame, *, oracles: dict[str, str], step: int | None = None
+                   ) -> go.Figure:
+    """The two series a viewer follows beside the network: the first priced asset's market
+    vs pool vs oracle price, and the cumulative losses (bad debt, socialised loss, ADL,
+    insolvent debt), with the same step cursor as :func:`timeseries_figure`
+    (``layout.shapes[CURSOR_INDEX]``). Sized for a side panel (legends inside, small margins).
+
+    Examples
+    --------
+    >>> s = pd.DataFrame({"price_ETH": [2000.0, 1800.0], "oracle_ETH-feed": [2000.0, 1900.0],
+    ...                   "bad_debt_usd": [0.0, 5.0]}).rename_axis("step")
+    >>> fig = compact_figure(s, oracles={"ETH-feed": "ETH"}, step=1)
+    >>> [a.text for a in fig.layout.annotations]
+    ['ETH price: market vs oracle', 'Cumulative losses']
+    """
+    assets = _price_assets(series, oracles)
+    rows: list[tuple[str, list[go.BaseTraceType], dict[str, Any]]] = []
+    for a in assets[:1]:
+        traces = _price_traces(series, a, oracles)
+        for t in traces:  # short names: the legend sits in a narrow column
+            t.name = t.name.removeprefix("oracle ").replace(f"{a} market", "market")
+        if traces:
+            rows.append((f"{a} price: market vs oracle", traces, PRICE_AXIS))
+    short = {"bad debt": "bad debt", "socialised loss": "socialised", "ADL": "ADL",
+             "insolvent debt": "insolvent"}
+    for title, traces, yaxis in _timeseries_rows(series, oracles, []):
+        if title == "Cumulative losses":
+            for t in traces:
+                t.name = short.get(t.name, t.name)
+            rows.append((title, traces, yaxis))
+    n = max(len(rows), 1)
+    fig = make_subplots(rows=n, cols=1, shared_xaxes=True, vertical_spacing=0.16,
+                        subplot_titles=[r[0] for r in rows] or None)
+    for i, (_, traces, yaxis) in enumerate(rows, start=1):
+        legend = "legend" if i == 1 else f"legend{i}"
+        for t in traces:
+            t.update(legend=legend, meta=None)
+            fig.add_trace(t, row=i, col=1)
+        fig.update_yaxes(row=i, col=1, **yaxis)
+        top = fig.get_subplot(i, 1).yaxis.domain[1]
+        fig.update_layout({legend: {"y": top, "yanchor": "top", "x": 1.01, "xanchor": "left",
+                                    "font": {"size": 10}, "tracegroupgap": 0}})
+    fig.update_annotations(font={"size": 12})
+    fig.update_layout(margin={"l": 52, "r": 92, "t": 22, "b": 22}, hovermode="x unified",
+                      uirevision=_UIREVISION, template="plotly_white",
+                      shapes=[cursor_shape(step)])
+    return fig
+
+
 # ---------------------------------------------------------------------- per-node figure
 def _empty_figure(message: str) -> go.Figure:
     fig = go.Figure()
@@ -265,7 +322,7 @@ def _institution_figure(node: str, rows: pd.DataFrame) -> go.Figure:
         at = int(rows.loc[rows["defaulted"].astype(bool), "step"].min())
         fig.add_vline(x=at, line={"color": STATE_COLOURS["defaulted"], "dash": "dash"},
                       annotation_text=f"default (step {at})")
-    fig.update_layout(title=f"{node}: balance sheet", yaxis={"tickformat": "$~s"},
+    fig.update_layout(title=f"{node}: balance sheet", yaxis=USD_AXIS,
                       xaxis={"title": {"text": "step"}}, template="plotly_white",
                       hovermode="x unified")
     return fig
@@ -285,7 +342,7 @@ def _state_figure(node: str, rows: pd.DataFrame) -> go.Figure:
             fig.add_trace(go.Scatter(x=rows["step"], y=rows[s], name=f"members {s}",
                                      line={"color": STATE_COLOURS[s], "dash": "dot"}),
                           secondary_y=True)
-    fig.update_yaxes(tickformat="$~s", title_text="exposure", secondary_y=False)
+    fig.update_yaxes(**USD_AXIS, title_text="exposure", secondary_y=False)
     if "members" in rows:
         fig.update_yaxes(title_text="members", tickmode="auto", showgrid=False,
                          rangemode="tozero", secondary_y=True)
@@ -400,7 +457,7 @@ def compare_figure(series_a: pd.DataFrame, series_b: pd.DataFrame, *, labels: tu
                    float(np.nanmax(np.abs(yb), initial=0.0))) == 0.0
         fig.update_yaxes(row=r + 1, col=c + 1, rangemode="tozero",
                          **({"range": [0, 1], "tickvals": [0]} if flat else {}),
-                         **({"dtick": 1} if title == "Defaults" else {"tickformat": "$~s"}))
+                         **({"dtick": 1} if title == "Defaults" else USD_AXIS))
     fig.update_xaxes(title_text="step", row=nrows)
     fig.update_layout(height=300 * nrows + 80, template="plotly_white", hovermode="x unified",
                       margin={"t": 80}, legend={"orientation": "h", "y": 0.99, "yanchor": "top",

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from contagion.errors import ParameterError
-from contagion.scenario import Scenario
+from contagion.scenario import Scenario, truncated_shock
 from models import get_scenario, scenario_parameters
 
 __all__ = ["FIELDS", "Field", "build", "coerce", "fields_for", "validate"]
@@ -154,7 +154,10 @@ def validate(scenario: str, values: dict[str, Any]) -> dict[str, str]:
         if field is None:
             continue
         try:
-            get_scenario(scenario, **{key: coerce(field, raw)})
+            built = get_scenario(scenario, **{key: coerce(field, raw)})
+            truncated = truncated_shock(built) if key == "shock_duration_steps" else None
+            if truncated is not None:
+                raise truncated
             errors[key] = ""
         except ParameterError as exc:
             errors[key] = f"{exc.value!r} is not allowed: {exc.allowed}" + (
@@ -166,4 +169,8 @@ def build(scenario: str, values: dict[str, Any]) -> Scenario:
     """The scenario for these form values (raises ParameterError naming a bad one)."""
     by_key = {f.key: f for f, _ in fields_for(scenario)}
     kwargs = {k: coerce(by_key[k], v) for k, v in values.items() if k in by_key}
-    return get_scenario(scenario, **kwargs)
+    built = get_scenario(scenario, **kwargs)
+    truncated = truncated_shock(built) if "shock_duration_steps" in kwargs else None
+    if truncated is not None:
+        raise truncated
+    return built

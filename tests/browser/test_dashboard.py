@@ -37,6 +37,8 @@ def test_default_scenario_loads_with_network_story_and_series(pw_page: Any, app_
     assert _state(pw_page, "CEX") == "healthy"
     kinds = pw_page.evaluate("() => [...new Set(window.cy.nodes().map(n => n.data('kind')))]")
     assert {"lending", "perp", "custodial", "firm", "oracle", "fund"} <= set(kinds)
+    pw_page.wait_for_selector("#compact-series .main-svg")
+    pw_page.click("text=All series")  # every series, below the fold
     pw_page.wait_for_selector("#timeseries .main-svg")
     summary = pw_page.inner_text("#run-summary")
     assert "Defaults: CEX" in summary or "CEX" in summary
@@ -171,7 +173,7 @@ def test_the_event_log_downloads_as_csv(pw_page: Any, app_url: str, tmp_path: Pa
 
 def test_comparison_shows_both_runs_and_the_difference(pw_page: Any, app_url: str) -> None:
     _open(pw_page, app_url)
-    pw_page.click("text=Compare")
+    pw_page.click("#details-tabs >> text=Compare")
     pw_page.fill("#compare-value", "false")
     pw_page.press("#compare-value", "Enter")
     pw_page.click("#compare-run")

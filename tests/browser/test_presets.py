@@ -75,7 +75,7 @@ def test_ftx_runs_with_its_own_form_tour_and_defaults(pw_page: Any, app_url: str
     ARTIFACTS.mkdir(exist_ok=True)
     pw_page.screenshot(path=str(ARTIFACTS / "dashboard-ftx-last-step.png"))
     # the Compare tab offers the preset's own parameters
-    pw_page.click("text=Compare")
+    pw_page.click("#details-tabs >> text=Compare")
     pw_page.wait_for_function("() => document.querySelector('#compare-key').innerText"
                               ".includes('solvency proofs')")
 
