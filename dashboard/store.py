@@ -16,6 +16,7 @@ in one background thread of their own, so no callback waits for a write. One
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import os
@@ -33,11 +34,11 @@ from pathlib import Path
 from typing import Any, Literal
 
 from contagion.errors import ContagionError, ParameterError, RunCancelled
-from contagion.output import read_run, write_run
+from contagion.output import read_run, writable_dir, write_run
 from contagion.runner import RunResult, simulate
 from contagion.scenario import Scenario
 
-__all__ = ["Job", "Recipe", "RunStatus", "RunStore"]
+__all__ = ["Job", "Recipe", "RunStatus", "RunStore", "run_dirname"]
 
 log = logging.getLogger(__name__)
 
@@ -45,7 +46,16 @@ RunStatus = Literal["memory", "disk", "expired", "unknown", "running"]
 Positions = dict[str, dict[str, float]]
 
 POSITIONS_FILE = "node_positions.json"  # the network view's layout, next to the run's files
-_RUN_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,127}")
+_SAFE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,127}")
+
+
+def run_dirname(run_id: str) -> str:
+    """The name of run ``run_id``'s directory in the cache: the id itself when it is a safe
+    file name (the store's own ids are), else ``h-`` and a hash of it (ids such as
+    ``preset-/path/to/mine.toml-0`` never name a path outside the cache)."""
+    if _SAFE_NAME.fullmatch(run_id):
+        return run_id
+    return "h-" + hashlib.sha256(run_id.encode("utf-8")).hexdigest()[:40]
 
 
 @dataclass
@@ -106,29 +116,13 @@ def _remove_owned(root: Path, owned: set[str], owns_root: bool) -> None:
     """Delete the run directories the store wrote (``owned``) and, if the store made the
     cache directory itself, the directory when nothing else is left in it."""
     for rid in list(owned):
-        shutil.rmtree(root / rid, ignore_errors=True)
+        shutil.rmtree(root / run_dirname(rid), ignore_errors=True)
         owned.discard(rid)
     if owns_root:
         try:
             root.rmdir()
         except OSError:  # something not ours is in it: leave it
             pass
-
-
-def check_cache_dir(path: str | os.PathLike[str], *, name: str = "cache_dir") -> Path:
-    """``path`` as a usable cache directory (created if missing): raises
-    :class:`ParameterError` naming ``name`` if it is not a directory or not writable."""
-    p = Path(path).expanduser()
-    if p.exists() and not p.is_dir():
-        raise ParameterError(name, str(path), "a directory", "it exists and is not a directory")
-    try:
-        p.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise ParameterError(name, str(path), "a directory that can be created",
-                             exc.strerror or str(exc)) from None
-    if not os.access(p, os.W_OK | os.X_OK):
-        raise ParameterError(name, str(path), "a writable directory", "it is not writable")
-    return p
 
 
 class RunStore:
@@ -142,7 +136,8 @@ class RunStore:
     workers : int
         Runs computed at once; further runs wait in the queue.
     cache_dir : path, optional
-        Where runs that leave memory are written, one directory ``<run_id>/`` each. The
+        Where runs that leave memory are written, one directory ``<run_id>/`` each
+        (:func:`run_dirname`). The
         store deletes only directories it wrote there (never anything else), and deletes
         them all at :meth:`close` (or when it is garbage-collected, or at exit). ``None``:
         a fresh temporary directory of the store's own, removed at close.
@@ -169,7 +164,7 @@ class RunStore:
         self.max_recipes = max_recipes
         self._owns_root = cache_dir is None
         self.cache_dir = (Path(tempfile.mkdtemp(prefix="contagion-runs-")) if cache_dir is None
-                          else check_cache_dir(cache_dir))
+                          else writable_dir(cache_dir, name="cache_dir"))
         self._runs: OrderedDict[str, RunResult] = OrderedDict()  # in memory, LRU first
         self._spilling: dict[str, RunResult] = {}  # left memory, being written
         self._loading: dict[str, Future[RunResult | None]] = {}  # being read back
@@ -194,8 +189,6 @@ class RunStore:
         """Keep ``result``; return its id. Pinned runs (the default scenario) never leave
         memory. ``recipe``: how to compute it again (default :meth:`Recipe.of`)."""
         rid = run_id or uuid.uuid4().hex
-        if not _RUN_ID.fullmatch(rid):
-            raise ParameterError("run_id", rid, "letters, digits, '-' and '_' (at most 128)")
         with self._lock:
             issued = self._issued.get(rid)
             if issued is None:
@@ -245,7 +238,7 @@ class RunStore:
         if not mine:  # another thread is reading it: wait for that read
             return loading.result()
         result, positions = None, None
-        path = self.cache_dir / run_id
+        path = self.cache_dir / run_dirname(run_id)
         try:
             result = read_run(path)
             if (path / POSITIONS_FILE).is_file():
@@ -460,7 +453,7 @@ class RunStore:
     def _spill(self, rid: str, result: RunResult) -> None:
         """(Spill thread) Write ``result`` (and its node positions) to ``cache_dir/rid``,
         then delete least recently used runs past the disk budget."""
-        path = self.cache_dir / rid
+        path = self.cache_dir / run_dirname(rid)
         wrote = False
         try:
             with self._lock:
@@ -536,6 +529,6 @@ class RunStore:
         with self._lock:
             if rid in self._disk or rid not in self._owned:  # written again since: keep it
                 return
-        shutil.rmtree(self.cache_dir / rid, ignore_errors=True)
+        shutil.rmtree(self.cache_dir / run_dirname(rid), ignore_errors=True)
         with self._lock:
             self._owned.discard(rid)

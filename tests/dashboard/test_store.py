@@ -17,7 +17,7 @@ from pandas.testing import assert_frame_equal
 
 from contagion.errors import ParameterError
 from contagion.runner import RunResult, simulate
-from dashboard.store import POSITIONS_FILE, RunStore
+from dashboard.store import POSITIONS_FILE, RunStore, run_dirname
 from models import get_scenario
 
 FRAMES = ("events", "series", "venues", "node_states", "exposures", "positions")
@@ -174,16 +174,27 @@ def test_close_removes_the_stores_own_runs_and_directory(tmp_path: Path,
     assert tmp_path.is_dir() and not any(tmp_path.iterdir())  # emptied, kept
 
 
-def test_bad_cache_dir_and_run_ids_are_refused(tmp_path: Path, runs: list[RunResult]) -> None:
+def test_a_file_is_not_a_cache_dir(tmp_path: Path) -> None:
     file = tmp_path / "file"
     file.write_text("")
     with pytest.raises(ParameterError, match="cache_dir"):
         RunStore(cache_dir=file)
-    with RunStore() as store:
-        for bad in ("../escape", "a/b", ".hidden", ""):
-            if bad:
-                with pytest.raises(ParameterError, match="run_id"):
-                    store.put(runs[0], run_id=bad)
+    assert file.read_text() == ""
+
+
+def test_any_run_id_spills_inside_the_cache(tmp_path: Path, runs: list[RunResult]) -> None:
+    cache = tmp_path / "cache"
+    with RunStore(max_runs=1, cache_dir=cache) as store:
+        odd = ["../escape", "preset-/tmp/mine.toml-0", ".hidden", "a" * 300]
+        for rid in odd:
+            assert store.put(runs[0], run_id=rid) == rid
+        store.put(runs[1])
+        store.flush()
+        assert [store.status(r) for r in odd] == ["disk"] * 4
+        assert {p.name for p in cache.iterdir()} == {run_dirname(r) for r in odd}
+        assert all(run_dirname(r).startswith("h-") for r in odd)
+        assert_same(store.get("../escape"), runs[0])
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["cache"]
 
 
 def test_a_damaged_copy_expires_instead_of_failing(runs: list[RunResult]) -> None:
@@ -267,3 +278,12 @@ def test_concurrent_puts_and_gets_do_not_corrupt(runs: list[RunResult]) -> None:
         for rid, i in ids.items():
             assert store.status(rid) in ("memory", "disk")
             assert_frame_equal(store.get(rid).events, runs[i].events)  # type: ignore[union-attr]
+
+
+def test_create_app_passes_the_cache_settings_to_its_store(tmp_path: Path) -> None:
+    from dashboard.app import create_app
+
+    app = create_app("mango", cache_dir=tmp_path, max_disk_bytes=12345)
+    store = app.server.config["CONTAGION_STORE"]
+    assert store.cache_dir == tmp_path and store.max_disk_bytes == 12345
+    store.close()
