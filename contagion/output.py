@@ -10,6 +10,7 @@ books and world graph.
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import tempfile
 from pathlib import Path
@@ -24,7 +25,7 @@ from contagion.runner import RunResult
 from contagion.scenario_file import dumps, loads
 from contagion.world import read_world, write_world
 
-__all__ = ["read_run", "write_run"]
+__all__ = ["read_run", "writable_dir", "write_run"]
 
 
 def _jsonable(x: Any) -> Any:
@@ -35,6 +36,30 @@ def _jsonable(x: Any) -> Any:
     if hasattr(x, "item"):
         return x.item()
     return x
+
+
+def writable_dir(path: str | os.PathLike[str], *, name: str = "directory") -> Path:
+    """``path`` as a directory this process can write files in, created if missing.
+
+    Raises :class:`ParameterError` naming ``name`` (an option or parameter, e.g.
+    ``--cache-dir``) if it exists and is not a directory, cannot be created, or is not
+    writable (tried by creating a nameless temporary file in it).
+    """
+    p = Path(path).expanduser()
+    if p.exists() and not p.is_dir():
+        raise ParameterError(name, str(path), "a directory", "it exists and is not a directory")
+    try:
+        p.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ParameterError(name, str(path), "a directory that can be created",
+                             f"cannot create it: {exc.strerror or exc}") from None
+    try:
+        with tempfile.TemporaryFile(dir=p):
+            pass
+    except OSError as exc:
+        raise ParameterError(name, str(path), "a writable directory",
+                             f"cannot create a file in it: {exc.strerror or exc}") from None
+    return p
 
 
 def write_run(result: RunResult, out: str | Path, *, overwrite: bool = False,
