@@ -1,6 +1,7 @@
 """The ``contagion`` command: parses arguments and calls library functions.
 
-``contagion dashboard [--host H] [--port P] [--scenario NAME]`` starts the Dash app;
+``contagion dashboard [--host H] [--port P] [--scenario NAME] [--cache-dir DIR]`` starts the
+Dash app;
 ``contagion run [SCENARIO|FILE] [--steps N] [--seed S] [--set key=value ...] [--out DIR]
 [--positions FILE]`` runs one simulation headless (from the user's own books with
 ``--positions``), writes its outputs and prints a one-screen summary;
@@ -173,7 +174,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
                       world=world)
     write_run(result, out, overwrite=args.force)
     print(format_summary(result.summary, result.events))
-    print(f"\noutputs written to {out}/ (events, series, venues, node_states: Parquet; "
+    print(f"\noutputs written to {out}/ (events, series, venues, node_states, exposures: Parquet; "
           "network.json; summary.json; scenario.toml; positions.parquet; world.json)")
     return 0
 
@@ -204,9 +205,14 @@ def _cmd_dashboard(args: argparse.Namespace) -> int:
     get_scenario(args.scenario)  # an unknown preset or a bad file stops here, before Dash loads
     if not 0 < args.port < 65536:
         raise ParameterError("--port", args.port, "1 <= x <= 65,535")
+    cache_dir = None
+    if args.cache_dir is not None:
+        from contagion.output import writable_dir
+
+        cache_dir = writable_dir(args.cache_dir, name="--cache-dir")
     from dashboard.app import serve  # imported here: contagion itself never loads Dash
 
-    serve(host=args.host, port=args.port, scenario=args.scenario)
+    serve(host=args.host, port=args.port, scenario=args.scenario, cache_dir=cache_dir)
     return 0
 
 
@@ -266,6 +272,10 @@ def _parser() -> argparse.ArgumentParser:
     d.add_argument("--port", type=int, default=8050, help="port (default 8050)")
     d.add_argument("--scenario", default="default",
                    help="preset or scenario file (.toml/.json) shown on first load")
+    d.add_argument("--cache-dir", metavar="DIR",
+                   help="where finished runs that leave memory are kept (up to 2 GiB; created "
+                        "if missing; only the dashboard's own run directories in it are ever "
+                        "deleted, all of them on exit; default: a temporary directory)")
     d.set_defaults(func=_cmd_dashboard)
     r = sub.add_parser("run", help="run one simulation headless and write its outputs")
     r.add_argument("scenario", nargs="?", default=None,

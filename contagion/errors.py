@@ -16,6 +16,7 @@ __all__ = [
     "ParameterError",
     "PositionsError",
     "RunCancelled",
+    "RunFileError",
     "ScenarioFileError",
     "UnknownScenarioError",
 ]
@@ -72,6 +73,10 @@ class UnknownScenarioError(ContagionError, KeyError):
 
 class NetworkFormatError(ContagionError, ValueError):
     """A user-supplied exposure network cannot be read."""
+
+
+class RunFileError(ContagionError, ValueError):
+    """A run directory (written by ``contagion.output.write_run``) cannot be read back."""
 
 
 class ScenarioFileError(ContagionError, ValueError):

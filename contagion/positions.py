@@ -62,7 +62,7 @@ if TYPE_CHECKING:
     from contagion.scenario import Scenario
 
 __all__ = ["COLUMNS", "KINDS", "MAX_FILE_BYTES", "Positions", "StartingBooks", "check_positions", "copy_book",
-           "positions_frame", "read_positions"]
+           "positions_frame", "read_positions", "starting_books"]
 
 F64 = NDArray[np.float64]
 I64 = NDArray[np.int64]
@@ -800,3 +800,29 @@ def positions_frame(books: StartingBooks) -> pd.DataFrame:
     })
     frame = table.to_pandas()
     return frame
+
+
+def starting_books(frame: pd.DataFrame, scenario: Scenario) -> StartingBooks:
+    """The inverse of :func:`positions_frame`: the starting books a positions table
+    exported from a run of ``scenario`` describes (``read_run`` uses it).
+
+    The table is checked (:func:`check_positions`) and built by the same code that starts a
+    run from it, so ``positions_frame(starting_books(t, sc))`` equals ``t``. An exported
+    table names every account, market and flag, so nothing is drawn or defaulted: books
+    come back with their accounts in ascending order (the order of the table).
+    """
+    pos = check_positions(frame, scenario, source="positions.parquet")
+    sc = scenario
+    empty = LendingBook(collateral=np.zeros((0, 0)), debt=np.zeros(0),
+                        owner=np.zeros(0, dtype=np.int64))
+    prices = {a.name: float(a.initial_price_usd) for a in sc.assets}
+    n = sc.traders.n_traders
+    undrawn = np.zeros(n, dtype=bool)
+    wallet, tops_up, _ = pos.traders(undrawn, undrawn)
+    return StartingBooks(
+        scenario=sc,
+        lending=[pos.lending_book(i, empty) for i in range(len(sc.lending))],
+        perps=[pos.perp_book(i, np.array([prices[a] for a in pv.market_assets]), undrawn)
+               for i, pv in enumerate(sc.perps)],
+        custodial=[pos.deposit_book(i) for i in range(len(sc.custodial))],
+        wallet_usd=wallet, tops_up=tops_up)

@@ -8,6 +8,7 @@ CDN: it works offline). The server binds 127.0.0.1 unless told otherwise.
 from __future__ import annotations
 
 import logging
+import os
 
 import dash
 
@@ -43,13 +44,17 @@ INDEX = """<!DOCTYPE html>
 
 
 def create_app(scenario: str = "default", *, seed: int = 0, max_runs: int = 8,
-               workers: int = 2) -> dash.Dash:
+               workers: int = 2, cache_dir: str | os.PathLike[str] | None = None,
+               max_disk_bytes: int = 2 * 1024**3) -> dash.Dash:
     """A new dashboard app showing ``scenario`` (seed ``seed``) on first load.
 
-    Each app owns a :class:`~dashboard.store.RunStore` of at most ``max_runs`` finished runs
-    and computes at most ``workers`` runs at once; sessions only hold run ids.
+    Each app owns a :class:`~dashboard.store.RunStore` keeping at most ``max_runs`` finished
+    runs in memory and the rest in ``cache_dir`` (default: a temporary directory of its own)
+    up to ``max_disk_bytes``; it computes at most ``workers`` runs at once; sessions only
+    hold run ids.
     """
-    store = RunStore(max_runs=max_runs, workers=workers)
+    store = RunStore(max_runs=max_runs, workers=workers, cache_dir=cache_dir,
+                     max_disk_bytes=max_disk_bytes)
     first = simulate(get_scenario(scenario), seed=seed)
     first_id = store.put(first, run_id=f"preset-{scenario}-{seed}", pinned=True)
     app = dash.Dash(__name__, title="contagion", serve_locally=True,
@@ -73,9 +78,10 @@ def create_app(scenario: str = "default", *, seed: int = 0, max_runs: int = 8,
 
 
 def serve(*, host: str = "127.0.0.1", port: int = 8050, scenario: str = "default",
-          debug: bool = False) -> None:
-    """Run the dashboard with Dash's server until interrupted."""
-    app = create_app(scenario)
+          debug: bool = False, cache_dir: str | os.PathLike[str] | None = None) -> None:
+    """Run the dashboard with Dash's server until interrupted; finished runs that leave
+    memory go to ``cache_dir`` (default: a temporary directory, removed on exit)."""
+    app = create_app(scenario, cache_dir=cache_dir)
     log.info("contagion dashboard on http://%s:%d/", host, port)
     print(f"contagion dashboard: http://{host}:{port}/  (Ctrl-C to stop)", flush=True)
     app.run(host=host, port=port, debug=debug, dev_tools_disable_version_check=True)

@@ -35,11 +35,15 @@ def test_store_keeps_at_most_max_runs_but_never_the_pinned_one(small: RunResult)
     store = RunStore(max_runs=2)
     pinned = store.put(small, run_id="preset", pinned=True)
     ids = [store.put(small) for _ in range(4)]
+    store.flush()
+    assert len(store) == 3  # two in memory, and the pinned one
     assert store.get(pinned) is small
-    assert store.get(ids[0]) is None and store.get(ids[1]) is None  # evicted, oldest first
+    assert [store.status(i) for i in ids] == ["disk", "disk", "memory", "memory"]  # oldest out
     assert store.get(ids[2]) is small and store.get(ids[3]) is small
-    assert len(store) == 3
+    back = store.get(ids[0])  # read back from disk (tests/dashboard/test_store.py: equal)
+    assert back is not None and back is not small and back.summary == small.summary
     assert store.get(None) is None and store.get("unknown") is None
+    store.close()
 
 
 def test_a_job_reports_progress_and_lands_in_the_store() -> None:
