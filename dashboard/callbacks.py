@@ -199,13 +199,23 @@ def register_callbacks(app: dash.Dash, store: RunStore) -> None:
         Input(ids.RUN, "n_clicks"),
         Input(ids.CANCEL, "n_clicks"),
         Input(ids.POLL, "n_intervals"),
+        Input(ids.RERUN, "n_clicks"),
         *FORM,
         State(ids.JOB, "data"),
+        State(ids.RUN_ID, "data"),
         prevent_initial_call=True,
     )
-    def run_control(_run: int, _cancel: int, _poll: int, scenario: str, values: list[Any],
-                    id_list: list[dict[str, str]], seed: Any, job_id: str | None) -> tuple:
+    def run_control(_run: int, _cancel: int, _poll: int, _rerun: int, scenario: str,
+                    values: list[Any], id_list: list[dict[str, str]], seed: Any,
+                    job_id: str | None, shown: str | None) -> tuple:
         trigger = ctx.triggered_id
+        if trigger == ids.RERUN:
+            try:
+                again = store.rerun(shown or "")
+            except KeyError:
+                return no_update, True, "0", "Not started: this run is unknown here.", True, \
+                    no_update
+            return again.run_id, False, "0", "Re-running…", False, no_update
         if trigger == ids.RUN:
             try:
                 sc, seed = form_scenario(scenario, form_values(values, id_list), seed)
@@ -292,8 +302,8 @@ def register_callbacks(app: dash.Dash, store: RunStore) -> None:
         result = store.get(run_id)
         if result is None:
             empty = {"data": [], "layout": {"shapes": [cursor_shape(None)]}}
-            return (1, None, "This run has expired from the server's cache; run it again.",
-                    [], [], empty, empty, [])
+            text, _ = missing_run(store, run_id)
+            return 1, None, text, [], [], empty, empty, []
         v = run_view(result)
         table = venue_table_view(v.venue_rows, sort["by"], sort["descending"])
         return v.last, v.marks, v.summary, v.cards, table, v.figure, v.compact, v.nodes
@@ -325,6 +335,8 @@ def register_callbacks(app: dash.Dash, store: RunStore) -> None:
         Output(ids.STEP_LABEL, "children"),
         Output(ids.TIMESERIES, "figure", allow_duplicate=True),
         Output(ids.COMPACT, "figure", allow_duplicate=True),
+        Output(ids.EXPIRED, "className"),
+        Output(ids.EXPIRED_TEXT, "children"),
         Input(ids.SLIDER, "value"),
         State(ids.RUN_ID, "data"),
         prevent_initial_call=True,
@@ -332,7 +344,9 @@ def register_callbacks(app: dash.Dash, store: RunStore) -> None:
     def show_step(step: int | None, run_id: str) -> tuple:
         result = store.get(run_id)
         if result is None:
-            return [], [html.Li("No run loaded.")], "", no_update, no_update
+            text, can_rerun = missing_run(store, run_id)
+            return ([], [html.Li(text)], "", no_update, no_update,
+                    "expired shown" if can_rerun else "expired", text)
         step = int(step or 0)
         elements, story, label = step_view(store, run_id, result, step)
         cursors: list[Any] = [no_update, no_update]
@@ -340,7 +354,7 @@ def register_callbacks(app: dash.Dash, store: RunStore) -> None:
             cursors = [Patch(), Patch()]
             for cursor in cursors:
                 cursor["layout"]["shapes"][CURSOR_INDEX] = cursor_shape(step)
-        return elements, story, label, *cursors
+        return elements, story, label, *cursors, "expired", ""
 
     # The stage counter runs in the browser, in click order: a server callback reading the
     # stage as State would lose clicks made while an earlier request was in flight. A new
@@ -465,6 +479,19 @@ def register_callbacks(app: dash.Dash, store: RunStore) -> None:
             return {"content": figure_html(fig), "filename": f"{stem}-figures.html"}
         data = nx.node_link_data(result.network, edges="edges")
         return {"content": json.dumps(data, default=float), "filename": f"{stem}-network.json"}
+
+
+def missing_run(store: RunStore, run_id: str | None) -> tuple[str, bool]:
+    """What to say about a run the store cannot give back, and whether Re-run can bring it
+    back (an expired run can: the store kept its recipe)."""
+    status = store.status(run_id)
+    if status == "expired":
+        return ("This run was cleared from the server's cache to make room for newer runs. "
+                "Re-run it: the same scenario and seed give the same results.", True)
+    if status == "running":
+        return "This run is being computed…", False
+    return ("This run is no longer on the server (it was restarted, or the run failed). "
+            "Start it again from the form.", False)
 
 
 def register_view_toggles(app: dash.Dash) -> None:

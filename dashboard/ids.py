@@ -70,3 +70,6 @@ DETAILS = "details-tabs"
 KEYS = "keyboard-map"
 VENUE_SORT = "venue-sort"
 VENUE_SORT_BY = "venue-sort-by"  # pattern-matching: {"type": VENUE_SORT_BY, "col": <column>}
+EXPIRED = "run-expired"
+EXPIRED_TEXT = "run-expired-text"
+RERUN = "rerun-button"

@@ -225,6 +225,10 @@ def network_panel(view: FirstView) -> html.Section:
                         title="reset zoom and selection"),
         ], className="toolbar"),
         html.Div(id=ids.LEGEND, className="legend", **_attrs({"aria-label": "legend"})),
+        html.Div([
+            html.P(id=ids.EXPIRED_TEXT),
+            html.Button("Re-run it", id=ids.RERUN, n_clicks=0, className="primary"),
+        ], id=ids.EXPIRED, className="expired", role="alert"),
         html.Div(id=ids.TOOLTIP, className="tooltip", role="tooltip"),
     ], className="network-panel panel", **_attrs({"aria-label": "exposure network"}))
 

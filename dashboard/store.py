@@ -283,6 +283,11 @@ class RunStore:
         with self._lock:
             return self._status_locked(run_id)
 
+    def issued(self) -> list[str]:
+        """Every run id this store has issued and still remembers, oldest first."""
+        with self._lock:
+            return list(self._issued)
+
     def rerun(self, run_id: str) -> Job:
         """Compute expired run ``run_id`` again from its recipe, under the same id; return the
         job (poll it with :meth:`job`). A run that is there or being computed is not started
