@@ -17,6 +17,11 @@ trades in). Weights are USD exposures.
 A peg's reserve is a ``fund`` node named ``"<peg> reserve"`` (the ``agent`` of its
 ``fund_draw`` events). States of the new kinds (:func:`peg_state`, :func:`yield_venue_state`)
 are functions of the step's books, recorded with the other nodes' each step.
+
+Node states (:data:`NODE_STATES`): ``healthy``, ``at_risk``, ``liquidated`` (traders),
+``defaulted`` (an institution that failed to pay, as in the run's ``defaulted`` list; a peg
+whose stablecoin is broken) and ``drained`` (a fund that is spent, a yield venue its
+depositors have left: empty, not in default; :func:`fund_state`).
 """
 
 from __future__ import annotations
@@ -39,6 +44,7 @@ __all__ = [
     "NODE_STATES",
     "build_network",
     "cohort_states",
+    "fund_state",
     "node_states",
     "peg_state",
     "read_network",
@@ -51,7 +57,11 @@ __all__ = [
 
 EDGE_TYPES = ("collateral", "debt", "cross_margin", "price_feed", "backstop",
               "token_collateral", "credit", "liquidity")
-NODE_STATES = ("healthy", "at_risk", "liquidated", "defaulted")
+#: ``drained`` is a fund whose balance is spent (an insurance fund, a peg's reserve) or a
+#: yield venue whose depositors have left: it has nothing left to pay with, but it has not
+#: defaulted (no institution failed to pay its creditors; the run's ``defaulted`` list and
+#: the venue table do not count it).
+NODE_STATES = ("healthy", "at_risk", "liquidated", "defaulted", "drained")
 STATE_CODE = {s: i for i, s in enumerate(NODE_STATES)}
 #: A peg is ``at_risk`` once its stablecoin's spot in its pool is more than this far from $1
 #: (either side): past the 0.5% at which the first Anchor depositors leave and the $0.99
@@ -61,7 +71,7 @@ PEG_AT_RISK_DEPEG_FRAC = 0.01
 #: stablecoin trades more than this far below $1: nothing but mint/burn defends it and
 #: holders take a loss of over 10% (not sticky: a peg pulled back above $0.90 is at risk).
 PEG_BROKEN_DEPEG_FRAC = 0.10
-#: A yield venue is ``defaulted`` (run dry) once less than this share of its starting
+#: A yield venue is ``drained`` (run dry) once less than this share of its starting
 #: deposits is left; ``at_risk`` while depositors are leaving.
 YIELD_DRAINED_FRAC = 0.10
 
@@ -101,6 +111,16 @@ def _institution_state(a: Any) -> str:
     return "defaulted" if a.defaulted else str(a.network_state())
 
 
+def fund_state(exhausted: bool) -> str:
+    """``drained`` for a fund whose balance is spent (``fund_exhausted``), else ``healthy``.
+
+    An empty insurance fund (or a peg's reserve) has not defaulted: it owed nothing; what it
+    can no longer pay falls on others (socialised losses, ADL), and the venue it backed
+    defaults only if that venue cannot pay its own creditors.
+    """
+    return "drained" if exhausted else "healthy"
+
+
 def peg_state(peg: Any) -> str:
     """``healthy``, ``at_risk`` or ``defaulted`` for an :class:`~contagion.agents.peg.AlgorithmicPeg`.
 
@@ -115,14 +135,15 @@ def peg_state(peg: Any) -> str:
 
 
 def yield_venue_state(yv: Any) -> str:
-    """``healthy``, ``at_risk`` or ``defaulted`` for a :class:`~contagion.agents.yield_venue.YieldVenue`.
+    """``healthy``, ``at_risk`` or ``drained`` for a :class:`~contagion.agents.yield_venue.YieldVenue`.
 
-    ``defaulted`` (run dry) once the deposits left are below ``YIELD_DRAINED_FRAC`` (10%) of
+    ``drained`` (run dry) once the deposits left are below ``YIELD_DRAINED_FRAC`` (10%) of
     the starting deposits; ``at_risk`` while depositors are leaving (some sold this step or
-    have started to leave and still hold deposits); else ``healthy``.
+    have started to leave and still hold deposits); else ``healthy``. A yield venue never
+    ``defaulted``: its depositors left, it did not fail to pay them.
     """
     if yv.deposits_units() < YIELD_DRAINED_FRAC * float(yv.deposit_units.sum()):
-        return "defaulted"
+        return "drained"
     return "at_risk" if yv.step_sold_units > 0 or yv.depositors_leaving() > 0 else "healthy"
 
 
@@ -155,7 +176,7 @@ def _peg_nodes(model: ContagionModel) -> list[tuple[str, dict[str, Any]]]:
             asset = model.market.assets[peg.reserve_asset]
             out.append((f"{peg.name} reserve", {
                 "kind": "fund", "label": f"{peg.name} reserve ({asset})",
-                "state": "defaulted" if peg.reserve_exhausted else "healthy",
+                "state": fund_state(peg.reserve_exhausted),
                 "exposure_usd": float(peg.reserve_usd())}))
     for yv in model.yield_venues:
         out.append((yv.name, {
@@ -191,7 +212,8 @@ def build_network(model: ContagionModel, *, node_limit: int = 2000) -> nx.MultiD
             names = [v.name for b, v in enumerate(venues) if m >> b & 1] or ["no venue"]
             G.add_node(f"cohort:{m}", kind="cohort", label=" + ".join(names),
                        members=int(ids.sum()), exposure_usd=float(exposure[ids].sum()),
-                       state=NODE_STATES[int(np.bincount(state[ids], minlength=4).argmax())],
+                       state=NODE_STATES[int(np.bincount(state[ids],
+                                                         minlength=len(NODE_STATES)).argmax())],
                        liquidated=int((state[ids] == STATE_CODE["liquidated"]).sum()))
         trader_node = node_of[membership]
     else:
@@ -214,7 +236,7 @@ def build_network(model: ContagionModel, *, node_limit: int = 2000) -> nx.MultiD
         G.add_node(o.name, kind="oracle", label=o.name, state="healthy", exposure_usd=0.0)
     for f in model.funds.values():
         G.add_node(f.name, kind="fund", label=f.name,
-                   state="defaulted" if f.exhausted else "healthy", exposure_usd=f.balance_usd)
+                   state=fund_state(f.exhausted), exposure_usd=f.balance_usd)
     for p in model.pools.values():
         G.add_node(p.name, kind="pool", label=p.name, state="healthy",
                    exposure_usd=p.reserve_quote * 2)
@@ -454,7 +476,7 @@ def node_states(model: ContagionModel, *, node_limit: int = 5000,
     for f in model.funds.values():
         rows["node"].append(f.name)
         rows["kind"].append("fund")
-        rows["state"].append("defaulted" if f.exhausted else "healthy")
+        rows["state"].append(fund_state(f.exhausted))
         rows["exposure_usd"].append(f.balance_usd)
     for name, attrs in _peg_nodes(model):
         rows["node"].append(name)

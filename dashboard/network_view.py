@@ -26,12 +26,14 @@ __all__ = [
     "trader_cohorts",
 ]
 
-#: Node state -> colour (Okabe-Ito, distinguishable under the common colour-vision deficiencies).
+#: Node state -> colour (Okabe-Ito, distinguishable under the common colour-vision deficiencies;
+#: ``drained``, an empty fund, is light grey: lighter than every other state in greyscale).
 STATE_COLOURS: dict[str, str] = {
     "healthy": "#0072B2",     # blue
     "at_risk": "#E69F00",     # orange
     "liquidated": "#CC79A7",  # reddish purple
     "defaulted": "#000000",   # black
+    "drained": "#DDDDDD",     # light grey: an empty fund or yield venue (not a default)
 }
 
 _STATES = tuple(STATE_COLOURS)

@@ -7,6 +7,17 @@ against the run's event log so the stage lands on the right step whatever the se
 ``"exhausted:<fund>"``, ``"max:<series column>"`` / ``"min:<series column>"``,
 ``"max_gap:<oracle>/<asset>"`` (largest oracle-vs-market gap).
 
+A stage may also carry ``[stage.claims]``: what its text says about the run, in a form
+``tests/dashboard/test_tour_claims.py`` checks against the preset's seed-0 run (the one the
+dashboard shows first), so a tour cannot drift from its run. The dashboard does not read
+them. Keys: ``defaulted``/``not_defaulted`` and ``drained``/``not_drained`` (node names: their
+state at the stage's step, and whether their default or ``fund_exhausted`` event came at or
+before it), ``states`` (node -> state at the step), ``events``/``no_events`` (event kinds,
+``"kind@venue"`` for one venue's, present or absent at the step), ``distinct_step`` (the
+stage lands on a step no earlier stage lands on) and ``numbers`` (a quantity of the run ->
+the figure the body quotes for it, as written in the body: ``"summary.bad_debt_usd" =
+"$1.57M"``; the run's value must round to it). The quantities are listed in that test.
+
 :func:`tour_for` is what the dashboard shows: the preset's own tour, else a short generic
 tour built from the run (never another preset's text).
 """
@@ -14,9 +25,9 @@ tour built from the run (never another preset's text).
 from __future__ import annotations
 
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
@@ -35,13 +46,16 @@ class Stage:
     title: str
     body: str
     step: str | int
+    #: What the body says happened, checked against the run by the tests (see above).
+    claims: dict[str, Any] = field(default_factory=dict, hash=False)
 
 
 def load_tour(name: str = "default") -> list[Stage]:
     """The stages of tour ``name`` (``dashboard/tours/<name>.toml``)."""
     path = TOURS / f"{name}.toml"
     data = tomllib.loads(path.read_text())
-    return [Stage(title=s["title"], body=s["body"].strip(), step=s["step"])
+    return [Stage(title=s["title"], body=s["body"].strip(), step=s["step"],
+                  claims=dict(s.get("claims", {})))
             for s in data["stage"]]
 
 

@@ -22,6 +22,7 @@ from typing import Any
 from contagion.errors import ParameterError, UnknownScenarioError
 from contagion.scenario import Scenario, override
 from models.black_thursday import black_thursday
+from models.catalog import PRESET_INFO, PresetInfo
 from models.classic.fire_sales_preset import fire_sales_demo
 from models.classic.interbank import debtrank_demo, eisenberg_noe_demo, gai_kapadia_demo
 from models.default import default_market
@@ -33,8 +34,10 @@ from models.terra import terra_ust
 
 __all__ = [
     "FILE_PARAMETERS",
+    "PRESET_INFO",
     "SCENARIOS",
     "SCENARIO_FILES",
+    "PresetInfo",
     "get_scenario",
     "is_scenario_file",
     "scenario_parameters",

@@ -113,7 +113,7 @@ def test_the_peg_is_at_risk_after_the_sale_and_broken_once_its_reserve_is_spent(
     assert terra.series["pool_UST/USDC"].iloc[broken] < 1 - PEG_BROKEN_DEPEG_FRAC
     assert (peg[peg.index < broken] != "defaulted").all() and peg.iloc[-1] == "defaulted"
     assert (reserve[reserve.index < spent] == "healthy").all()
-    assert (reserve[reserve.index >= spent] == "defaulted").all()
+    assert (reserve[reserve.index >= spent] == "drained").all()  # spent, not in default
 
 
 def test_the_yield_venue_is_at_risk_while_depositors_leave_then_run_dry(
@@ -121,7 +121,8 @@ def test_the_yield_venue_is_at_risk_while_depositors_leave_then_run_dry(
     anchor = _states(terra, "Anchor")
     deposits = terra.series["deposits_Anchor"]
     assert anchor[0] == "healthy" and anchor[3] == "at_risk"
-    dry = int(anchor.index[anchor == "defaulted"].min())
+    dry = int(anchor.index[anchor == "drained"].min())
+    assert "defaulted" not in set(anchor)  # its depositors left; it did not fail to pay them
     assert dry == int(deposits.index[deposits < YIELD_DRAINED_FRAC * deposits.iloc[0]].min())
     exposure = terra.node_states.query("node == 'Anchor'")["exposure_usd"].to_numpy()
     assert exposure[0] == pytest.approx(DEPOSITS_USD) and exposure[-1] < 0.01 * DEPOSITS_USD

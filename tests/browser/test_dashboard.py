@@ -53,11 +53,11 @@ def test_moving_the_player_changes_node_states_and_the_story(pw_page: Any, app_u
     pw_page.click("#forward-button")
     pw_page.wait_for_function("() => document.querySelector('#step-label').innerText"
                               ".startsWith('Step 1')")
-    # the tour jumps the player to the exchange's default
-    for _ in range(4):
+    # the tour jumps the player to the exchange's default (stage 6: stage 5 is the run before it)
+    for _ in range(5):
         pw_page.click("#tour-next")
     pw_page.wait_for_function("() => document.querySelector('#tour-title').innerText"
-                              ".includes('A run on the exchange')")
+                              ".includes('Cross-margin carries the default to PerpX')")
     pw_page.wait_for_function("() => window.cy.getElementById('CEX').data('state') "
                               "=== 'defaulted'")
     story = pw_page.inner_text("#narrative")
@@ -65,7 +65,7 @@ def test_moving_the_player_changes_node_states_and_the_story(pw_page: Any, app_u
     assert "CEX" in story and "default" in story.lower()
     assert _state(pw_page, "AlphaFund") == "defaulted"
     # back to the start: the exchange is healthy again
-    for _ in range(4):
+    for _ in range(5):
         pw_page.click("#tour-prev")
     pw_page.wait_for_function("() => window.cy.getElementById('CEX').data('state') "
                               "=== 'healthy'")

@@ -68,6 +68,17 @@ def test_state_colours_cover_every_node_state_with_distinct_colours() -> None:
     assert len(set(STATE_COLOURS.values())) == len(STATE_COLOURS)
 
 
+def test_a_drained_fund_is_told_apart_from_a_default_even_in_greyscale() -> None:
+    def grey(hex_colour: str) -> float:  # Rec. 601 luma, 0-255
+        r, g, b = (int(hex_colour[i:i + 2], 16) for i in (1, 3, 5))
+        return 0.299 * r + 0.587 * g + 0.114 * b
+
+    drained = grey(STATE_COLOURS["drained"])
+    for state, colour in STATE_COLOURS.items():
+        if state != "drained":
+            assert abs(drained - grey(colour)) >= 40, state
+
+
 # ---------------------------------------------------------------- time series
 def test_timeseries_figure_has_price_rows_then_one_row_per_mechanism(
         run: RunResult, oracles: dict[str, str]) -> None:

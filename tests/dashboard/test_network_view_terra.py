@@ -55,8 +55,8 @@ def test_the_new_nodes_are_drawn_in_their_state_colour_at_each_step(terra: RunRe
             assert shape in {"peg": "octagon", "fund": "hexagon", "yield_venue": "barrel"}[kind]
             seen[name].add(data["state"])
     assert seen["Terra"] == {"healthy", "at_risk", "defaulted"}
-    assert seen["Anchor"] == {"healthy", "at_risk", "defaulted"}
-    assert seen["Terra reserve"] == {"healthy", "defaulted"}
+    assert seen["Anchor"] == {"healthy", "at_risk", "drained"}
+    assert seen["Terra reserve"] == {"healthy", "drained"}
 
 
 def test_the_yield_venue_shrinks_as_its_depositors_leave(terra: RunResult) -> None:
@@ -101,7 +101,7 @@ def test_the_node_panel_shows_balance_sheets_and_counterparties(terra: RunResult
         assert [t.name for t in fig.data] == ["assets", "liabilities", "equity", "bad debt"]
         assert "balance sheet" in fig.layout.title.text
     reserve = node_figure("Terra reserve", terra.venues, terra.node_states, network=terra.network)
-    assert {t.name for t in reserve.data} >= {"healthy", "defaulted"}  # state markers
+    assert {t.name for t in reserve.data} >= {"healthy", "drained"}  # state markers
     table = counterparties(terra.network, "Terra")
     assert {("LendT", "token_collateral", "out"), ("Terra reserve", "backstop", "in"),
             ("UST/USDC", "liquidity", "out"), ("LUNA/USDC", "liquidity", "out")} <= set(

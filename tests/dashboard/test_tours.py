@@ -17,7 +17,7 @@ from models import SCENARIOS, get_scenario
 #: Stage titles that the teaching lessons (docs/teaching/) cite: they must not change.
 CITED = {
     "default": ["2. Maintenance margin and the first liquidations", "3. Why oracle lag matters",
-                "6. How an insurance fund runs dry"],
+                "6. Cross-margin carries the default to PerpX"],
     "black_thursday": ["2. Keepers drop out and auctions clear at zero"],
     "october_2025": ["3. The insurance fund runs dry and ADL fires"],
     "ftx": ["2. A run on FTX", "3. The creditors freeze"],
