@@ -36,6 +36,7 @@ from dashboard.narrative import default_trace, format_usd, node_events, step_nar
 from dashboard.network_view import network_elements, node_positions
 from dashboard.store import RunStore
 from dashboard.tour import resolve_step, tour_for
+from models import get_scenario
 
 __all__ = ["RunView", "node_options", "register_callbacks", "run_view", "step_view"]
 
@@ -200,15 +201,29 @@ def register_callbacks(app: dash.Dash, store: RunStore) -> None:
         Input(ids.CANCEL, "n_clicks"),
         Input(ids.POLL, "n_intervals"),
         Input(ids.RERUN, "n_clicks"),
+        Input(ids.SCENARIO, "value"),
         *FORM,
         State(ids.JOB, "data"),
         State(ids.RUN_ID, "data"),
         prevent_initial_call=True,
     )
-    def run_control(_run: int, _cancel: int, _poll: int, _rerun: int, scenario: str,
-                    values: list[Any], id_list: list[dict[str, str]], seed: Any,
+    def run_control(_run: int, _cancel: int, _poll: int, _rerun: int, chosen: str,
+                    scenario: str, values: list[Any], id_list: list[dict[str, str]], seed: Any,
                     job_id: str | None, shown: str | None) -> tuple:
         trigger = ctx.triggered_id
+        if trigger == ids.SCENARIO:
+            # a preset chosen in the menu: clear the old run and run the preset's defaults
+            # (the form is being rebuilt with them) with the seed in the form
+            store.cancel(job_id)
+            if seed_message(seed):
+                return (None, True, "0", f"Press Run to run {chosen}: {seed_message(seed)}",
+                        True, None)
+            try:
+                sc = get_scenario(chosen)
+            except ContagionError as exc:
+                return None, True, "0", f"Not started: {exc}", True, None
+            started = store.submit(sc, seed=int(seed), record_cohorts=sc.traders.n_traders > 5000)
+            return started.run_id, False, "0", f"Running {chosen}…", False, None
         if trigger == ids.RERUN:
             try:
                 again = store.rerun(shown or "")
@@ -389,7 +404,7 @@ def register_callbacks(app: dash.Dash, store: RunStore) -> None:
         """The stage's title and text, from the shown run's own tour (a new run: stage 1)."""
         result = store.get(run_id)
         if result is None:
-            return "Guided tour", "This run has expired from the server's cache.", 1
+            return "Guided tour", missing_run(store, run_id)[0], 1
         stages = tour_for(result.scenario.name, result)
         if f"{ids.RUN_ID}.data" in ctx.triggered_prop_ids:
             stage = 0
@@ -484,6 +499,8 @@ def register_callbacks(app: dash.Dash, store: RunStore) -> None:
 def missing_run(store: RunStore, run_id: str | None) -> tuple[str, bool]:
     """What to say about a run the store cannot give back, and whether Re-run can bring it
     back (an expired run can: the store kept its recipe)."""
+    if not run_id:
+        return "Computing the chosen scenario… (the previous run is cleared)", False
     status = store.status(run_id)
     if status == "expired":
         return ("This run was cleared from the server's cache to make room for newer runs. "

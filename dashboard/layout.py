@@ -19,7 +19,7 @@ from dashboard.forms import Field, fields_for
 from dashboard.headline import VENUE_COLUMNS, Card
 from dashboard.narrative import format_usd
 from dashboard.network_view import network_stylesheet
-from models import SCENARIOS
+from dashboard.presets_menu import preset_options
 
 __all__ = ["FirstView", "card_view", "field_controls", "make_layout", "venue_table_view"]
 
@@ -133,11 +133,9 @@ def field_controls(scenario: str) -> list[html.Div]:
 
 
 def scenario_options(scenario: str) -> list[dict[str, Any]]:
-    """The presets, and the scenario file the app was started on (``--scenario mine.toml``)."""
-    options: list[dict[str, Any]] = [{"label": name, "value": name} for name in SCENARIOS]
-    if scenario not in SCENARIOS:
-        options.insert(0, {"label": f"file: {scenario}", "value": scenario})
-    return options
+    """The presets as title, date and one line (and the scenario file the app was started on,
+    ``--scenario mine.toml``, first)."""
+    return preset_options(scenario)
 
 
 def top_bar(scenario: str) -> html.Header:

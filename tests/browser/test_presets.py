@@ -1,6 +1,6 @@
 """The presets in a real headless Chromium: pick one, run it, and the dashboard speaks it.
 
-Each test picks a preset in the scenario menu, presses *Run*, and checks that the form shows
+Each test picks a preset in the scenario menu (which runs it), and checks that the form shows
 that preset's own fields, that the guided tour is the preset's own, and that the network at
 the last step shows the institutions its run defaulted. Pages are guarded like those of
 ``test_dashboard.py`` (no request leaves 127.0.0.1, no JavaScript error); screenshots go to
@@ -14,6 +14,8 @@ from typing import Any
 
 import pytest
 
+from models import PRESET_INFO
+
 pytestmark = pytest.mark.browser
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
@@ -24,9 +26,17 @@ def _run_preset(page: Any, url: str, preset: str, field: str) -> None:
     page.goto(url)
     page.wait_for_function("() => window.cy && window.cy.nodes().length > 10")
     page.click("#scenario")
-    page.get_by_role("option", name=preset, exact=True).click()
+    # the menu shows each preset's title, date and line, not its id
+    option = page.get_by_role("option").filter(has_text=PRESET_INFO[preset].title)
+    assert PRESET_INFO[preset].date in option.inner_text()
+    assert PRESET_INFO[preset].line in option.inner_text()
+    option.click()
+    # choosing a preset clears the old run at once and runs the new one
+    page.wait_for_function("() => document.querySelector('#run-summary').innerText"
+                           ".includes('Computing the chosen scenario')"
+                           " || document.querySelector('#run-status').innerText"
+                           ".includes('Done')")
     page.wait_for_selector(f'input[id*="{field}"]')
-    page.click("#run-button")
     page.wait_for_function("() => document.querySelector('#run-status').innerText"
                            ".includes('Done')", timeout=60_000)
     page.wait_for_function(f"() => document.querySelector('#run-summary').innerText"
