@@ -17,6 +17,7 @@ from dashboard.callbacks import register_callbacks, run_view, step_view
 from dashboard.layout import FirstView, make_layout
 from dashboard.store import RunStore
 from dashboard.tour import tour_for
+from dashboard.uploads import UploadDir
 from models import get_scenario
 
 __all__ = ["create_app", "serve"]
@@ -72,7 +73,9 @@ def create_app(scenario: str = "default", *, seed: int = 0, max_runs: int = 8,
     # Built once: every session starts on the same pinned run; what a session does later
     # lives in its own browser's stores (run ids) and in the store's per-run cache.
     app.layout = make_layout(scenario, first_id, view)
-    register_callbacks(app, store)
+    uploads = UploadDir()
+    register_callbacks(app, store, uploads, start_scenario=scenario)
+    app.server.config["CONTAGION_UPLOADS"] = uploads  # keeps the directory alive with the app
     app.server.config["CONTAGION_STORE"] = store  # for tests and operators, not for callbacks
     return app
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import dash
@@ -17,7 +18,9 @@ import pandas as pd
 from dash import ALL, Input, Output, Patch, State, ctx, dcc, html, no_update
 
 from contagion.errors import ContagionError, ParameterError
+from contagion.positions import Positions, check_positions, read_positions
 from contagion.runner import RunResult, simulate
+from contagion.scenario import Scenario
 from dashboard import ids
 from dashboard.figures import (
     CURSOR_INDEX,
@@ -36,7 +39,8 @@ from dashboard.narrative import default_trace, format_usd, node_events, step_nar
 from dashboard.network_view import network_elements, node_positions
 from dashboard.store import RunStore
 from dashboard.tour import resolve_step, tour_for
-from models import get_scenario
+from dashboard.uploads import UploadDir, positions_upload, scenario_upload
+from models import SCENARIOS, get_scenario
 
 __all__ = ["RunView", "node_options", "register_callbacks", "run_view", "step_view"]
 
@@ -152,9 +156,78 @@ def run_view(result: RunResult) -> RunView:
         nodes=node_options(result))
 
 
-def register_callbacks(app: dash.Dash, store: RunStore) -> None:
-    """Attach every callback of the dashboard to ``app``, reading runs from ``store``."""
+def register_callbacks(app: dash.Dash, store: RunStore, uploads: UploadDir | None = None,
+                       start_scenario: str = "default") -> None:
+    """Attach every callback of the dashboard to ``app``, reading runs from ``store`` and
+    keeping accepted uploads in ``uploads``."""
     register_view_toggles(app)
+    uploads = uploads if uploads is not None else UploadDir()
+
+    def usable_scenario(ref: str) -> bool:
+        """A preset, the scenario the app started on, or a file uploaded here (a page may
+        not name any other file of the server)."""
+        return ref in SCENARIOS or ref == start_scenario or uploads.holds(ref)
+
+    def form_positions(path: str | None, sc: Scenario) -> Positions | None:
+        """The uploaded positions, checked again against the scenario about to run."""
+        if not path:
+            return None
+        if not uploads.holds(path):
+            raise ContagionError("the positions file is not one uploaded here")
+        return check_positions(read_positions(path), sc, source=Path(path).name)
+
+    @app.callback(
+        Output(ids.SCENARIO, "options"),
+        Output(ids.SCENARIO, "value"),
+        Output(ids.UPLOAD_SCENARIO_MSG, "children"),
+        Output(ids.UPLOAD_SCENARIO_MSG, "className"),
+        Input(ids.UPLOAD_SCENARIO, "contents"),
+        State(ids.UPLOAD_SCENARIO, "filename"),
+        State(ids.SCENARIO, "options"),
+        prevent_initial_call=True,
+    )
+    def upload_scenario(contents: str | None, filename: str | None,
+                        options: list[dict[str, Any]]) -> tuple:
+        """An uploaded scenario file joins the menu and is chosen (which runs it)."""
+        try:
+            accepted, _ = scenario_upload(contents, filename, uploads)
+        except ContagionError as exc:
+            return no_update, no_update, f"Not accepted: {exc}", "upload-message bad"
+        option = {"label": html.Div(f"file: {Path(accepted.path).name}"),
+                  "value": accepted.path, "search": f"file {Path(accepted.path).name}"}
+        return [option, *options], accepted.path, accepted.message, "upload-message good"
+
+    @app.callback(
+        Output(ids.POSITIONS_FILE, "data"),
+        Output(ids.UPLOAD_POSITIONS_MSG, "children"),
+        Output(ids.UPLOAD_POSITIONS_MSG, "className"),
+        Input(ids.UPLOAD_POSITIONS, "contents"),
+        Input(ids.CLEAR_POSITIONS, "n_clicks"),
+        Input(ids.SCENARIO, "value"),
+        State(ids.UPLOAD_POSITIONS, "filename"),
+        *FORM,
+        State(ids.POSITIONS_FILE, "data"),
+        prevent_initial_call=True,
+    )
+    def upload_positions(contents: str | None, _clear: int, _chosen: str,
+                         filename: str | None, scenario: str, values: list[Any],
+                         id_list: list[dict[str, str]], seed: Any, held: str | None) -> tuple:
+        """An uploaded positions file, checked against the form's scenario; forgotten when
+        asked or when another scenario is chosen (it was checked against this one)."""
+        trigger = ctx.triggered_id
+        if trigger in (ids.CLEAR_POSITIONS, ids.SCENARIO):
+            if not held:
+                return no_update, no_update, no_update
+            why = "forgotten" if trigger == ids.CLEAR_POSITIONS else \
+                "forgotten: it was checked against the previous scenario"
+            return None, f"Positions file {why}; runs draw random books.", "upload-message"
+        try:
+            sc, _ = form_scenario(scenario, form_values(values, id_list), seed)
+            accepted, _ = positions_upload(contents, filename, sc, uploads)
+        except ContagionError as exc:
+            kept = " (the previous positions file is still used)" if held else ""
+            return no_update, f"Not accepted{kept}: {exc}", "upload-message bad"
+        return accepted.path, accepted.message, "upload-message good"
 
     @app.callback(
         Output("param-fields", "children"),
@@ -205,12 +278,16 @@ def register_callbacks(app: dash.Dash, store: RunStore) -> None:
         *FORM,
         State(ids.JOB, "data"),
         State(ids.RUN_ID, "data"),
+        State(ids.POSITIONS_FILE, "data"),
         prevent_initial_call=True,
     )
     def run_control(_run: int, _cancel: int, _poll: int, _rerun: int, chosen: str,
                     scenario: str, values: list[Any], id_list: list[dict[str, str]], seed: Any,
-                    job_id: str | None, shown: str | None) -> tuple:
+                    job_id: str | None, shown: str | None, positions_file: str | None
+                    ) -> tuple:
         trigger = ctx.triggered_id
+        if trigger in (ids.SCENARIO, ids.RUN) and not usable_scenario(scenario):
+            return no_update, True, "0", "Not started: unknown scenario", True, no_update
         if trigger == ids.SCENARIO:
             # a preset chosen in the menu: clear the old run and run the preset's defaults
             # (the form is being rebuilt with them) with the seed in the form
@@ -234,10 +311,13 @@ def register_callbacks(app: dash.Dash, store: RunStore) -> None:
         if trigger == ids.RUN:
             try:
                 sc, seed = form_scenario(scenario, form_values(values, id_list), seed)
-            except ParameterError as exc:
+                books = form_positions(positions_file, sc)
+            except ContagionError as exc:
                 return no_update, True, "0", f"Not started: {exc}", True, no_update
-            started = store.submit(sc, seed=seed, record_cohorts=sc.traders.n_traders > 5000)
-            return started.run_id, False, "0", "Queued…", False, no_update
+            started = store.submit(sc, seed=seed, record_cohorts=sc.traders.n_traders > 5000,
+                                   positions=books)
+            told = " from the uploaded positions" if books is not None else ""
+            return started.run_id, False, "0", f"Queued{told}…", False, no_update
         if trigger == ids.CANCEL:
             store.cancel(job_id)
             return no_update, no_update, no_update, "Cancelling…", True, no_update

@@ -169,6 +169,22 @@ def params_panel(scenario: str) -> html.Aside:
     return html.Aside([
         html.H2("Parameters"),
         html.Div(field_controls(scenario), id="param-fields"),
+        html.H2("Your own world", style={"marginTop": "12px"}),
+        # no `accept` filter: the browser would drop another file silently; the server says
+        # what is wrong with it instead
+        dcc.Upload(id=ids.UPLOAD_SCENARIO, className="upload",
+                   children=html.Div(["Scenario file (.toml, .json): drop it here or ",
+                                      html.U("choose")])),
+        html.Div(id=ids.UPLOAD_SCENARIO_MSG, className="upload-message", role="alert"),
+        dcc.Upload(id=ids.UPLOAD_POSITIONS, className="upload",
+                   children=html.Div(["Positions file (.csv, .parquet): drop it here or ",
+                                      html.U("choose")])),
+        html.Div(id=ids.UPLOAD_POSITIONS_MSG, className="upload-message", role="alert"),
+        html.Button("Forget the positions file", id=ids.CLEAR_POSITIONS, n_clicks=0),
+        dcc.Store(id=ids.POSITIONS_FILE),
+        html.P(["Formats: docs/positions.md and the schema from ",
+                html.Code("contagion scenarios schema"), "."],
+               style={"fontSize": "12px", "color": "#555"}),
     ], id=ids.PARAMS_PANEL, className="params panel auto", **_attrs({"aria-label": "parameters"}))
 
 

@@ -28,8 +28,9 @@ def test_the_app_starts_on_a_scenario_file(tmp_path: Path) -> None:
     app = create_app(mine)
     menu = _find(app.layout, "scenario")
     assert menu is not None and menu.value == mine
-    assert menu.options[0] == {"label": f"file: {mine}", "value": mine}
-    assert {"label": "default", "value": "default"} in menu.options
+    # the menu shows titles now (issue 10); the file comes first, under its own path
+    assert menu.options[0]["value"] == mine and menu.options[0]["label"].children == f"file: {mine}"
+    assert "default" in [o["value"] for o in menu.options]
     store = app.server.config["CONTAGION_STORE"]
     first = store.get(f"preset-{mine}-0")
     assert first is not None and first.scenario == get_scenario(mine)
