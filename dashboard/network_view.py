@@ -117,7 +117,7 @@ KIND_STYLES: dict[str, KindStyle] = {
     "firm": KindStyle("pentagon", "trading firm", 2, (32.0, 52.0)),
     "fund": KindStyle("hexagon", "insurance fund or reserve", 2, (28.0, 44.0)),
     "cohort": KindStyle("ellipse", "a venue's traders: pie of their states", 3, (30.0, 60.0)),
-    "trader": KindStyle("ellipse", "one trader", 4, (12.0, 20.0)),
+    "trader": KindStyle("ellipse", "one trader", 4, (12.0, 18.0)),
 }
 #: Sizes in a textbook interbank circle (labels inside the banks, small depositor pies).
 _CIRCLE_SIZES = {"custodial": (28.0, 40.0), "firm": (28.0, 40.0), "cohort": (12.0, 20.0),
@@ -431,6 +431,7 @@ class _Grouping:
     kind: list[str]          # "cohort", "rest" or "gone" (expanded)
     venue: list[int]         # institution index of each group's venue (-1: others)
     shown: list[int]         # units drawn one by one
+    drawn_for: list[str]     # ... and the cohort each was drawn for (the first expanded)
     pair_group: np.ndarray   # group of each pair in a group (drawn pairs left out)
     pair_unit: np.ndarray
     pair_multi: np.ndarray   # 1.0 when the pair's unit has accounts at several venues
@@ -446,6 +447,7 @@ def _grouping(st: _Static, expand: Iterable[str], node_limit: int) -> _Grouping:
     expanded = [c for c, cid in enumerate(cohort_ids) if cid in set(key[0])]
     group = st.pair_cohort.copy()          # group per pair: a cohort, a rest, or -1 (drawn)
     shown: list[int] = []
+    drawn_for: list[str] = []
     ids, kind = list(cohort_ids), ["cohort"] * n_coh
     venue = st.venues.tolist()
     if expanded:
@@ -459,6 +461,7 @@ def _grouping(st: _Static, expand: Iterable[str], node_limit: int) -> _Grouping:
                 if u not in seen:
                     seen.add(u)
                     shown.append(u)
+                    drawn_for.append(cohort_ids[c])
             if rest.size:
                 group[rest] = len(ids)
                 ids.append(f"{cohort_ids[c]}:rest")
@@ -486,7 +489,8 @@ def _grouping(st: _Static, expand: Iterable[str], node_limit: int) -> _Grouping:
                           ignore_index=True)
     else:
         edges = st.iedges
-    gr = _Grouping(ids=ids, kind=kind, venue=venue, shown=shown, pair_group=group[ok],
+    gr = _Grouping(ids=ids, kind=kind, venue=venue, shown=shown, drawn_for=drawn_for,
+                   pair_group=group[ok],
                    pair_unit=st.pair_unit[ok],
                    pair_multi=(n_venues_of[st.pair_unit[ok]] > 1).astype(float), edges=edges)
     if len(st.groupings) >= 8:
@@ -532,11 +536,13 @@ def network_elements(network: nx.MultiDiGraph, node_states: pd.DataFrame, events
     -------
     list of dict
         Nodes ``{"data": {id, label, kind, state, exposure_usd, size, members, tooltip[,
-        <state>_share..., multi_venue]}, "classes": "<kind> <state>[ event][ minor][
-        label-inside]"}``, then edges ``{"data": {id, source, target, type, weight,
-        width}, "classes": type}``. Sizes follow the square root of exposure within each
-        kind's range (:data:`KIND_STYLES`; 12-60 px); edge widths 1-8 px by the square root
-        of weight relative to the largest. ``tooltip`` is the node's numbers as text lines.
+        <state>_share..., multi_venue][, cohort]}, "classes": "<kind> <state>[ event][
+        minor][ label-inside]"}`` (``cohort``: the cohort a drawn trader was expanded
+        from), then edges ``{"data": {id, source, target, type, weight, width}, "classes":
+        "<type>[ fine]"}`` (``fine``: a drawn trader's, drawn fainter). Sizes follow the
+        square root of exposure within each kind's range (:data:`KIND_STYLES`; 12-60 px);
+        edge widths 1-8 px by the square root of weight relative to the largest.
+        ``tooltip`` is the node's numbers as text lines.
 
     Notes
     -----
@@ -689,15 +695,17 @@ def network_elements(network: nx.MultiDiGraph, node_states: pd.DataFrame, events
             "Accounts at: " + (", ".join(st.unit_venues[u]) or "none left")])
         data = {"id": str(unit_ids[u]), "label": str(u_labels[u]), "kind": str(u_kinds[u]),
                 "state": state, "exposure_usd": exp, "size": float(size[base + j]),
-                "members": int(u_members[u]), "tooltip": tooltip}
+                "members": int(u_members[u]), "cohort": gr.drawn_for[j], "tooltip": tooltip}
         out_nodes.append({"data": data, "classes": f"{u_kinds[u]} {state}"
                           + (" event" if u_event[u] else "")})
 
     weight = np.nan_to_num(edges["weight"].to_numpy(dtype=float).clip(min=0.0))
     top = float(weight.max()) if weight.size else 0.0
     width = 1.0 + 7.0 * np.sqrt(weight / top) if top > 0 else np.full(weight.size, 1.0)
+    drawn = set(unit_ids[su].tolist()) if su.size else set()
     out_edges = [{"data": {"id": f"{s}|{t}|{k}", "source": s, "target": t, "type": k,
-                           "weight": w, "width": wd}, "classes": k}
+                           "weight": w, "width": wd},
+                  "classes": f"{k} fine" if s in drawn or t in drawn else k}
                  for s, t, k, w, wd in zip(edges["source"].tolist(), edges["target"].tolist(),
                                            edges["type"].tolist(), weight.tolist(),
                                            np.round(width, 2).tolist(), strict=True)]
@@ -883,6 +891,7 @@ def network_stylesheet() -> list[dict[str, Any]]:
         "text-valign": "center", "text-margin-y": 0, "text-background-opacity": 0,
         "color": "#FFFFFF", "text-outline-color": "#000000", "text-outline-width": 3,
         "font-weight": "bold"}})
+    sheet.append({"selector": "edge.fine", "style": {"opacity": 0.35}})  # a drawn trader's
     for etype, e in EDGE_STYLES.items():
         dash = DASH_PATTERNS[e.dash]
         style = {"line-color": e.colour, "target-arrow-color": e.colour,
@@ -1001,10 +1010,12 @@ def node_positions(elements: list[dict[str, Any]], *, layout: str = "auto"
             links[d["source"]].append((d["target"], f"{d.get('type', '')}>"))
             links[d["target"]].append((d["source"], f"<{d.get('type', '')}"))
     kind_of = {d["id"]: d.get("kind", "") for d, _ in nodes}
+    homes = {d["id"]: str(d["cohort"]).removeprefix("cohort:") for d, _ in nodes
+             if d.get("cohort")}
     order = [d["id"] for d, _ in nodes]
     if circle:
-        return _circle(order, kind_of, boxes, links)
-    return _layers(order, kind_of, boxes, links)
+        return _circle(order, kind_of, boxes, links, homes)
+    return _layers(order, kind_of, boxes, links, homes)
 
 
 _GAP = 18.0       # between footprints in a row
@@ -1034,14 +1045,24 @@ def _spread(ids: list[str], want: dict[str, float], boxes: Mapping[str, _Box]) -
 
 
 def _layers(order: list[str], kind_of: Mapping[str, str], boxes: Mapping[str, _Box],
-            links: Mapping[str, list[tuple[str, str]]]) -> dict[str, dict[str, float]]:
+            links: Mapping[str, list[tuple[str, str]]], homes: Mapping[str, str]
+            ) -> dict[str, dict[str, float]]:
     layer = {n: _kind_style(kind_of[n]).layer for n in order}
     venues = [n for n in order if layer[n] == 1]
+    # Institutions must not move when a cohort is expanded (or comes back): the layout
+    # sizes every venue's cohort by a stand-in label with a six-digit count, whether the
+    # cohort is drawn, expanded or left as a rest.
+    cohort_venues = {n.removeprefix("cohort:").removesuffix(":rest") for n in order
+                     if layer[n] == 3} | set(homes.values())
+    big = KIND_STYLES["cohort"].sizes[1]
+    canon = {v: _Box(big, *_label_box(f"{v} traders (999,999)", LABEL_FONT_PX), False)
+             for v in sorted(cohort_venues)}
     # a column holds a venue, its cohort and (to the right) its fund; the funds and firms'
     # row gets its share of the width too, so that funds stay next to their venues
     second = sum(boxes[n].width + _GAP for n in order if layer[n] == 2)
     column = max([130.0, second / max(len(venues), 1),
-                  *(boxes[n].width + _GAP for n in order if layer[n] in (1, 3))])
+                  *(boxes[n].width + _GAP for n in venues),
+                  *(b.width + _GAP for v, b in canon.items() if v in venues)])
     x: dict[str, float] = {n: i * column for i, n in enumerate(venues)}
     x.update(_spread(venues, x, boxes))
     right = max(x.values(), default=0.0) + column
@@ -1060,36 +1081,41 @@ def _layers(order: list[str], kind_of: Mapping[str, str], boxes: Mapping[str, _B
                    else near(n, right))
     for n in rows[3]:
         venue = n.removeprefix("cohort:").removesuffix(":rest")
-        want[n] = x[venue] + (column * 0.45 if n.endswith(":rest") else 0.0) if venue in x \
-            else near(n, right)
+        want[n] = x[venue] if venue in x else near(n, right)  # a rest takes its cohort's place
     for r in (0, 2, 3):
         x.update(_spread(rows[r], want, boxes))
     # traders drawn one by one: a grid per venue (their first linked venue), under it
     blocks: dict[str, list[str]] = {}
     for n in order:
         if layer[n] == 4:
-            home = next((m for m, _ in links[n] if m in x and layer[m] == 1), "")
+            home = homes.get(n, "")
+            if home not in x:
+                home = next((m for m, _ in links[n] if m in x and layer[m] == 1), "")
             blocks.setdefault(home, []).append(n)
     cell = max([22.0, *(boxes[n].size + 6 for ns in blocks.values() for n in ns)])
     block_box, block_cols = {}, {}
     for home, ns in blocks.items():
-        cols = max(1, math.ceil(math.sqrt(len(ns) * 2.5)))
+        cols = max(1, math.ceil(math.sqrt(len(ns) * 1.6)))
         block_cols[home] = cols
         block_box[home] = _Box(cols * cell, 0.0, 0.0, True)
     block_x = _spread(list(blocks), {h: x.get(h, right) for h in blocks}, block_box)
     # rows' y: each row below the previous one's footprint; a picture wider than the
     # canvas gets taller gaps (up to 3 times), so it fills the canvas at the same zoom
     rows_in = [[n for n in order if layer[n] == r] for r in (0, 1, 2, 3)]
-    rows_in = [ns for ns in rows_in if ns]
     extents = [(max(boxes[n].size / 2 for n in ns), max(boxes[n].below for n in ns))
-               for ns in rows_in]
+               if ns else (0.0, 0.0) for ns in rows_in]
+    if canon:  # the cohorts' row, as if every venue's cohort were drawn
+        extents[3] = (big / 2, max([b.below for b in canon.values()]
+                                   + [boxes[n].below for n in rows_in[3]]))
+    keep = [i for i in range(4) if rows_in[i] or (i == 3 and canon)]
+    rows_in, extents = [rows_in[i] for i in keep], [extents[i] for i in keep]
+    # (drawn traders and rests do not count: institutions stay put when one is expanded)
     height = sum(a + b for a, b in extents) + _ROW_GAP * (len(extents) - 1)
-    if blocks:
-        height += _ROW_GAP + max(math.ceil(len(ns) / block_cols[h]) for h, ns in blocks.items()) \
-            * cell
-    left = min((x[n] - boxes[n].width / 2 for ns in rows_in for n in ns), default=0.0)
-    right_end = max((x[n] + boxes[n].width / 2 for ns in rows_in for n in ns), default=0.0)
-    gaps = len(extents) - 1 + (1 if blocks else 0)
+    spans = [(x[n], boxes[n].width) for ns in rows_in for n in ns if layer[n] < 3]
+    spans += [(x[v], b.width) for v, b in canon.items() if v in x]
+    left = min((c - w / 2 for c, w in spans), default=0.0)
+    right_end = max((c + w / 2 for c, w in spans), default=0.0)
+    gaps = len(extents) - 1
     spare = (right_end - left) * CANVAS[1] / CANVAS[0] - height
     gap = _ROW_GAP + (min(spare / gaps, 2 * _ROW_GAP) if gaps and spare > 0 else 0.0)
     pos: dict[str, dict[str, float]] = {}
@@ -1100,7 +1126,7 @@ def _layers(order: list[str], kind_of: Mapping[str, str], boxes: Mapping[str, _B
         for n in ns:
             pos[n] = {"x": round(x[n], 1), "y": round(y, 1)}
         prev_below = below
-    top = y + prev_below + gap + cell / 2
+    top = y + prev_below + _ROW_GAP + cell / 2
     for home, ns in blocks.items():
         cols = block_cols[home]
         x0 = block_x[home] - (cols - 1) * cell / 2
@@ -1123,7 +1149,8 @@ def _ellipse_points(a: float, b: float, arcs: list[float]) -> list[float]:
 
 
 def _circle(order: list[str], kind_of: Mapping[str, str], boxes: Mapping[str, _Box],
-            links: Mapping[str, list[tuple[str, str]]]) -> dict[str, dict[str, float]]:
+            links: Mapping[str, list[tuple[str, str]]], homes: Mapping[str, str]
+            ) -> dict[str, dict[str, float]]:
     """Institutions on a ring stretched to the canvas's aspect (an ellipse), cohorts just
     outside their venue, drawn traders in rows further out."""
     ring = [n for n in order if kind_of[n] not in _UNIT_KINDS]
@@ -1152,9 +1179,11 @@ def _circle(order: list[str], kind_of: Mapping[str, str], boxes: Mapping[str, _B
             if venue not in param:
                 pos[n] = {"x": 0.0, "y": 0.0}
             else:
-                pos[n] = at(param[venue], out + (coh_size + 6 if n.endswith(":rest") else 0.0))
+                pos[n] = at(param[venue], out)  # a rest takes its cohort's place
         else:
-            home = next((m for m, _ in links[n] if m in param), "")
+            home = homes.get(n, "")
+            if home not in param:
+                home = next((m for m, _ in links[n] if m in param), "")
             by_venue.setdefault(home, []).append(n)
     cell = 16.0
     for home, ns in by_venue.items():

@@ -267,6 +267,22 @@ def test_expanded_traders_sit_in_a_grid_under_their_venue() -> None:
     assert min(xs) < pos["PerpX"]["x"] < max(xs)
 
 
+@pytest.mark.parametrize(("name", "cohort"), [("default", "cohort:PerpX"), ("ftx", "cohort:FTX"),
+                                              ("classic_gai_kapadia", "cohort:B03")])
+def test_nothing_else_moves_when_a_cohort_is_expanded(name: str, cohort: str) -> None:
+    r = _run(name)
+    before = node_positions(network_elements(r.network, r.node_states, r.events, 0))
+    for limit in (40, 10_000):
+        els = network_elements(r.network, r.node_states, r.events, 0, expand={cohort},
+                               node_limit=limit)
+        after = node_positions(els)
+        assert {n: p for n, p in after.items() if n in before} == \
+            {n: p for n, p in before.items() if n in after}
+        if f"{cohort}:rest" in after:  # the rest of the cohort takes the cohort's place
+            assert after[f"{cohort}:rest"] == before[cohort]
+        assert all(d["cohort"] == cohort for d in _nodes(els).values() if d["kind"] == "trader")
+
+
 def test_textbook_interbank_banks_sit_on_a_ring_with_their_depositors_outside() -> None:
     r = _run("classic_gai_kapadia")
     els = network_elements(r.network, r.node_states, r.events, 0)
@@ -347,6 +363,11 @@ def test_every_class_an_element_gets_is_styled() -> None:
 
 
 # ---------------------------------------------------------------- legend
+#: Classes that modify a style rather than mean something the legend must explain: labels
+#: inside a node, labels shown only once zoomed in, a drawn trader's fainter links.
+_MODIFIERS = {"label-inside", "minor", "fine", "event"}
+
+
 def _styled_keys() -> set[str]:
     keys = set()
     for sel in (s["selector"] for s in network_stylesheet()):
@@ -355,7 +376,8 @@ def _styled_keys() -> set[str]:
             if not m:
                 continue
             what, name = m.groups()
-            if what == "edge":
+            assert name in {*STATE_STYLES, *KIND_STYLES, *EDGE_STYLES, *_MODIFIERS}, name
+            if what == "edge" and name in EDGE_STYLES:
                 keys.add(f"edge:{name}")
             elif name in STATE_STYLES:
                 keys.add(f"state:{name}")

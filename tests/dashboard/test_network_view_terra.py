@@ -4,7 +4,6 @@ are drawn, coloured by their state at each step, placed and inspectable."""
 from __future__ import annotations
 
 import json
-import math
 
 import pytest
 
