@@ -269,6 +269,7 @@ class _Static:
     pair_cohort: np.ndarray
     pair_weight: np.ndarray
     unit_venues: list[list[str]]
+    group_counts: np.ndarray     # members per state of the graph's own cohorts, as it ended
     tedges: pd.DataFrame         # trader edges: unit, venue (inst index), type, out, weight, pair
     iedges: pd.DataFrame         # the other edges: source, target, type, weight
     neighbours: dict[str, dict[str, list[str]]]  # inst id -> edge type -> linked node ids
@@ -351,6 +352,17 @@ def _prepare(network: nx.MultiDiGraph, events: pd.DataFrame) -> _Static:
     for u, v in sorted(zip(p_unit.tolist(), p_venue.tolist(), strict=True), key=lambda t: t[1]):
         if v >= 0:
             unit_venues[u].append(ids[v])
+    # the graph's own cohorts (runs above its trader node limit) know their liquidated
+    # members and their most frequent state as the run ended
+    states = list(STATE_STYLES)
+    group_counts = np.zeros((len(units), len(states)))
+    for u, (n, kind, state, members) in enumerate(zip(units["id"], units["kind"], units["state"],
+                                                      units["members"], strict=True)):
+        if kind == "cohort":
+            liquidated = min(float(network.nodes[n].get("liquidated", 0) or 0), float(members))
+            code = states.index(state) if state in states and state != "liquidated" else 0
+            group_counts[u, code] = members - liquidated
+            group_counts[u, states.index("liquidated")] += liquidated
     neighbours: dict[str, dict[str, list[str]]] = {i: {} for i in ids}
     for s, t, k in zip(iedges["source"], iedges["target"], iedges["type"], strict=True):
         neighbours[s].setdefault(f"{k}>", []).append(t)
@@ -368,7 +380,8 @@ def _prepare(network: nx.MultiDiGraph, events: pd.DataFrame) -> _Static:
         labels=inst["label"].tolist(), kinds=inst["kind"].tolist(),
         events_key=key, inst=inst, inst_index=inst_index, attrs=attrs, units=units,
         unit_index=unit_index, venues=venues, pair_unit=p_unit, pair_cohort=p_cohort,
-        pair_weight=p_weight, unit_venues=unit_venues, tedges=tedges, iedges=iedges,
+        pair_weight=p_weight, unit_venues=unit_venues, group_counts=group_counts,
+        tedges=tedges, iedges=iedges,
         neighbours=neighbours, bad_debt=bad, aliases=peg_aliases(network),
         circle=interbank(nodes["kind"]))
     if len(per_graph) >= 4:
@@ -593,7 +606,9 @@ def network_elements(network: nx.MultiDiGraph, node_states: pd.DataFrame, events
     u_state[u_state < 0] = 0
     u_exp = st.units["exposure_usd"].to_numpy(dtype=float).copy()
     u_members = st.units["members"].to_numpy(dtype=float)
-    u_counts: np.ndarray | None = None
+    is_group = st.units["kind"].to_numpy() == "cohort"  # the graph's own cohorts
+    from_graph = is_group.copy()                          # ... whose counts are the graph's
+    u_counts = st.group_counts.copy()
     if not now.empty:
         node = now["node"].to_numpy(dtype=object)
         rec_state = now["state"].to_numpy(dtype=object)
@@ -609,14 +624,17 @@ def network_elements(network: nx.MultiDiGraph, node_states: pd.DataFrame, events
         known = code >= 0
         u_state[ui[hit][known]] = code[known]
         u_exp[ui[hit]] = rec_exp[hit]
-        if set(states[:3]) <= set(now.columns) and (st.units["kind"] == "cohort").any():
-            # the graph's own cohorts (runs above the trader node limit) with counts
-            u_counts = np.eye(n_states)[u_state] * u_members[:, None]
+        if set(states[:3]) <= set(now.columns) and is_group.any():
+            # the graph's own cohorts, recorded with counts per state (record_cohorts)
             counts = now[[s for s in states if s in now.columns]].to_numpy(dtype=float)[hit]
-            u_counts[ui[hit], :counts.shape[1]] = np.nan_to_num(counts)
-    if u_counts is None:
-        u_counts = np.zeros((len(st.units), n_states))
-        u_counts[np.arange(len(st.units)), u_state] = u_members
+            rows = ui[hit]
+            u_counts[rows] = 0.0
+            u_counts[rows, :counts.shape[1]] = np.nan_to_num(counts)
+            from_graph[rows] = False
+    single = ~is_group
+    u_counts[single] = 0.0
+    u_counts[np.flatnonzero(single), u_state[single]] = u_members[single]
+    stale = bool(from_graph.any())
     hits = _step_hits(st, events, step)
     i_event = inst["id"].isin(hits).to_numpy()
     u_event = st.units["id"].isin(hits).to_numpy() if hits else np.zeros(len(st.units), bool)
@@ -673,7 +691,7 @@ def network_elements(network: nx.MultiDiGraph, node_states: pd.DataFrame, events
         venue_name = str(inst_ids[group_venue[g]]) if group_venue[g] >= 0 else ""
         label, tooltip = _cohort_text(venue_name, group_kind[g] == "rest", members,
                                       round(g_multi[g]), counts, float(g_exp[g]),
-                                      node_limit)
+                                      node_limit, stale)
         data = {"id": gid, "label": label, "kind": "cohort", "state": state,
                 "exposure_usd": float(exposure[base + j]), "size": float(size[base + j]),
                 "members": members, "multi_venue": round(g_multi[g]), "tooltip": tooltip}
@@ -756,7 +774,7 @@ def _sizes(kinds: list[str], exposure: np.ndarray, circle: bool) -> np.ndarray:
 
 
 def _cohort_text(venue: str, rest: bool, members: int, multi: int, counts: np.ndarray,
-                 exposure: float, limit: int) -> tuple[str, str]:
+                 exposure: float, limit: int, stale: bool = False) -> tuple[str, str]:
     """A cohort's label and tooltip."""
     total = max(float(counts.sum()), 1e-12)
     shares = " · ".join(f"{STATE_STYLES[s].name} {100 * k / total:.0f}% ({round(k)})"
@@ -776,7 +794,9 @@ def _cohort_text(venue: str, rest: bool, members: int, multi: int, counts: np.nd
     if multi:
         lines.append(f"{multi:,} of them also have accounts elsewhere (counted in each venue's "
                      "cohort)")
-    lines += [shares, f"Exposure: {format_usd(exposure)} (their accounts at all venues)"]
+    lines.append(shares + (" (as the run ended: the graph of a run this large groups its "
+                           "traders)" if stale else ""))
+    lines.append(f"Exposure: {format_usd(exposure)} (their accounts at all venues)")
     if venue and not rest:
         lines.append("Expand to draw each trader.")
     return label, "\n".join(lines)

@@ -414,3 +414,36 @@ def test_the_legend_is_labelled_and_draws_its_swatches_inline() -> None:
     from dashboard.legend import _SVG_DASH
 
     assert set(_SVG_DASH) == set(DASH_PATTERNS)
+
+
+def test_a_graph_that_groups_its_traders_gives_venue_cohorts_too() -> None:
+    """Above 2,000 traders the run's graph holds its own cohorts (one per set of venues):
+    they are summed into the venues' cohorts, with per-step counts when recorded."""
+    import networkx as nx
+    import pandas as pd
+
+    G = nx.MultiDiGraph()
+    for v in ("V", "W"):
+        G.add_node(v, kind="lending", label=v, state="healthy", exposure_usd=1e6)
+    G.add_node("cohort:3", kind="cohort", label="V + W", members=10, liquidated=4,
+               state="healthy", exposure_usd=5e5)
+    G.add_node("cohort:1", kind="cohort", label="V", members=6, liquidated=0,
+               state="at_risk", exposure_usd=1e5)
+    G.add_edge("cohort:3", "V", key="collateral", type="collateral", weight=3e5)
+    G.add_edge("cohort:3", "W", key="collateral", type="collateral", weight=2e5)
+    G.add_edge("cohort:1", "V", key="collateral", type="collateral", weight=1e5)
+    no_events = pd.DataFrame({"step": [], "kind": [], "venue": [], "agent": [], "account": [],
+                              "amount": [], "value_usd": []})
+    nodes = _nodes(network_elements(G, pd.DataFrame(), no_events, 0))
+    assert nodes["cohort:V"]["members"] == 16 and nodes["cohort:W"]["members"] == 10
+    assert nodes["cohort:V"]["liquidated_share"] == pytest.approx(4 / 16)
+    assert nodes["cohort:V"]["at_risk_share"] == pytest.approx(6 / 16)
+    assert "as the run ended" in nodes["cohort:V"]["tooltip"]
+    recorded = pd.DataFrame({"step": [0, 0], "node": ["cohort:3", "cohort:1"],
+                             "kind": "cohort", "state": ["healthy", "healthy"],
+                             "exposure_usd": [1.0, 2.0], "healthy": [9, 6], "at_risk": [1, 0],
+                             "liquidated": [0, 0]})
+    nodes = _nodes(network_elements(G, recorded, no_events, 0))
+    assert nodes["cohort:V"]["healthy_share"] == pytest.approx(15 / 16)
+    assert nodes["cohort:W"]["at_risk_share"] == pytest.approx(1 / 10)
+    assert "as the run ended" not in nodes["cohort:V"]["tooltip"]
