@@ -36,6 +36,7 @@ __all__ = [
     "CANVAS",
     "DASH_PATTERNS",
     "EDGE_STYLES",
+    "EVENT_HALO",
     "KIND_STYLES",
     "LABEL_FONT_PX",
     "PATTERNS",
@@ -165,7 +166,6 @@ _FIT_PADDING = 30.0
 _UNIT_KINDS = ("trader", "cohort")
 #: Nodes traders hold accounts at (events at other nodes do not make a trader a member).
 _ACCOUNT_KINDS = ("lending", "perp", "custodial", "firm", "yield_venue")
-_VENUE_KINDS = ("lending", "perp", "custodial", "peg", "yield_venue")
 _TRADER_EVENT_KINDS = ("liquidation", "perp_liquidation", "adl", "bad_debt")
 _QUIET_EVENT_KINDS = ("price_shock", "margin_topup")
 _MINOR_MOVE_FRAC = 0.01
