@@ -69,7 +69,8 @@ def create_app(scenario: str = "default", *, seed: int = 0, max_runs: int = 8,
                      marks=run.marks, summary=run.summary, figure=run.figure,
                      tour_title=f"Guided tour — {stage.title}", tour_text=stage.body,
                      tour_stages=len(stages), cards=run.cards, venue_rows=run.venue_rows,
-                     compact=run.compact, nodes=run.nodes)
+                     compact=run.compact, nodes=run.nodes,
+                     legend=run.legend)
     # Built once: every session starts on the same pinned run; what a session does later
     # lives in its own browser's stores (run ids) and in the store's per-run cache.
     app.layout = make_layout(scenario, first_id, view)

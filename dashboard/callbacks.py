@@ -35,6 +35,7 @@ from dashboard.figures import (
 from dashboard.forms import build, fields_for, validate
 from dashboard.headline import headline_cards, venue_table, venue_table_records
 from dashboard.layout import card_view, venue_table_view
+from dashboard.legend import legend
 from dashboard.narrative import default_trace, format_usd, node_events, step_narrative
 from dashboard.network_view import network_elements, node_positions
 from dashboard.store import RunStore
@@ -44,7 +45,6 @@ from models import SCENARIOS, get_scenario
 
 __all__ = ["RunView", "node_options", "register_callbacks", "run_view", "step_view"]
 
-NODE_LIMIT = 2000
 
 
 def oracle_assets(result: RunResult) -> dict[str, str]:
@@ -101,13 +101,18 @@ def summary_line(result: RunResult) -> list[Any]:
     return [html.Strong(parts[0]), *parts[1:]]
 
 
-def step_view(store: RunStore, run_id: str, result: RunResult, step: int
+def step_view(store: RunStore, run_id: str, result: RunResult, step: int,
+              expand: list[str] | None = None
               ) -> tuple[list[dict[str, Any]], list[Any], str]:
-    """What the Cascade tab shows for one step: network elements (with fixed positions),
-    the narrative as list items, and the step label."""
+    """What the Cascade tab shows for one step: network elements (with fixed positions; the
+    cohorts in ``expand`` drawn trader by trader), the narrative as list items, and the step
+    label."""
     elements = network_elements(result.network, result.node_states, result.events, step,
-                                node_limit=NODE_LIMIT)
-    positions = store.positions(run_id, lambda: node_positions(elements))
+                                expand=frozenset(expand or ()))
+    if expand:  # everything else keeps its place: the layout is deterministic (0.4 ms)
+        positions = node_positions(elements)
+    else:
+        positions = store.positions(run_id, lambda: node_positions(elements))
     for e in elements:
         where = positions.get(e["data"]["id"])
         if where is not None:
@@ -132,12 +137,13 @@ class RunView:
     figure: Any
     compact: Any
     nodes: list[dict[str, str]]
+    legend: Any
 
 
-def node_options(result: RunResult) -> list[dict[str, str]]:
-    """The network's nodes but single traders, for the keyboard-reachable node list."""
-    out = [{"label": f"{d.get('label', n)} ({d.get('kind', '')})", "value": str(n)}
-           for n, d in result.network.nodes(data=True) if d.get("kind") != "trader"]
+def node_options(elements: list[dict[str, Any]]) -> list[dict[str, str]]:
+    """Every node of the picture, by label, for the keyboard-reachable node list."""
+    out = [{"label": f"{e['data']['label']} ({e['data'].get('kind', '')})",
+            "value": e["data"]["id"]} for e in elements if "source" not in e["data"]]
     return sorted(out, key=lambda o: o["label"].lower())
 
 
@@ -147,13 +153,14 @@ def run_view(result: RunResult) -> RunView:
     every = max(1, last // 12)
     marks = {i: str(i) for i in range(0, last + 1, every)}
     oracles = oracle_assets(result)
+    first = network_elements(result.network, result.node_states, result.events, 0)
     return RunView(
         last=last, marks=marks, summary=summary_line(result),
         cards=[card_view(c) for c in headline_cards(result)],
         venue_rows=venue_table_records(venue_table(result)),
         figure=timeseries_figure(result.series, oracles=oracles, step=0),
         compact=compact_figure(result.series, oracles=oracles, step=0),
-        nodes=node_options(result))
+        nodes=node_options(first), legend=legend(first))
 
 
 def register_callbacks(app: dash.Dash, store: RunStore, uploads: UploadDir | None = None,
@@ -389,6 +396,8 @@ def register_callbacks(app: dash.Dash, store: RunStore, uploads: UploadDir | Non
         Output(ids.TIMESERIES, "figure"),
         Output(ids.COMPACT, "figure"),
         Output(ids.NODE_PICK, "options"),
+        Output(ids.LEGEND, "children"),
+        Output(ids.EXPANDED, "data"),
         Input(ids.RUN_ID, "data"),
         State(ids.VENUE_SORT, "data"),
         prevent_initial_call=True,  # the layout embeds the first run's view
@@ -398,10 +407,11 @@ def register_callbacks(app: dash.Dash, store: RunStore, uploads: UploadDir | Non
         if result is None:
             empty = {"data": [], "layout": {"shapes": [cursor_shape(None)]}}
             text, _ = missing_run(store, run_id)
-            return 1, None, text, [], [], empty, empty, []
+            return 1, None, text, [], [], empty, empty, [], [], []
         v = run_view(result)
         table = venue_table_view(v.venue_rows, sort["by"], sort["descending"])
-        return v.last, v.marks, v.summary, v.cards, table, v.figure, v.compact, v.nodes
+        return (v.last, v.marks, v.summary, v.cards, table, v.figure, v.compact, v.nodes,
+                v.legend.children, [])
 
     @app.callback(
         Output(ids.VENUE_TABLE, "children", allow_duplicate=True),
@@ -432,24 +442,29 @@ def register_callbacks(app: dash.Dash, store: RunStore, uploads: UploadDir | Non
         Output(ids.COMPACT, "figure", allow_duplicate=True),
         Output(ids.EXPIRED, "className"),
         Output(ids.EXPIRED_TEXT, "children"),
+        Output(ids.LEGEND, "children", allow_duplicate=True),
         Input(ids.SLIDER, "value"),
+        Input(ids.EXPANDED, "data"),
         State(ids.RUN_ID, "data"),
         prevent_initial_call=True,
     )
-    def show_step(step: int | None, run_id: str) -> tuple:
+    def show_step(step: int | None, expand: list[str] | None, run_id: str) -> tuple:
         result = store.get(run_id)
         if result is None:
             text, can_rerun = missing_run(store, run_id)
             return ([], [html.Li(text)], "", no_update, no_update,
-                    "expired shown" if can_rerun else "expired", text)
+                    "expired shown" if can_rerun else "expired", text, no_update)
         step = int(step or 0)
-        elements, story, label = step_view(store, run_id, result, step)
+        elements, story, label = step_view(store, run_id, result, step, expand)
+        # the kinds drawn change only when cohorts open or close
+        key: Any = (legend(elements).children if ctx.triggered_id == ids.EXPANDED
+                    else no_update)
         cursors: list[Any] = [no_update, no_update]
         if ctx.triggered_id == ids.SLIDER:  # on first load the figures are not there yet
             cursors = [Patch(), Patch()]
             for cursor in cursors:
                 cursor["layout"]["shapes"][CURSOR_INDEX] = cursor_shape(step)
-        return elements, story, label, *cursors, "expired", ""
+        return elements, story, label, *cursors, "expired", "", key
 
     # The stage counter runs in the browser, in click order: a server callback reading the
     # stage as State would lose clicks made while an earlier request was in flight. A new
@@ -497,22 +512,29 @@ def register_callbacks(app: dash.Dash, store: RunStore, uploads: UploadDir | Non
         Output(ids.INSPECTOR_TRACE, "children"),
         Output(ids.INSPECTOR_EVENTS, "children"),
         Output(ids.INSPECTOR, "className"),
+        Output(ids.INSPECTED, "data"),
+        Output(ids.EXPAND, "children"),
+        Output(ids.EXPAND, "style"),
         Input(ids.NETWORK, "tapNodeData"),
         Input(ids.NODE_PICK, "value"),
         State(ids.RUN_ID, "data"),
+        State(ids.EXPANDED, "data"),
         prevent_initial_call=True,
     )
-    def inspect(tapped: dict[str, Any] | None, picked: str | None, run_id: str) -> tuple:
+    def inspect(tapped: dict[str, Any] | None, picked: str | None, run_id: str,
+                expanded: list[str] | None) -> tuple:
         """The node panel of the clicked node, or of the one picked in the node list (the
         keyboard's way to every node)."""
         result = store.get(run_id)
         node = tapped
         if ctx.triggered_id == ids.NODE_PICK:
             node = _node_data(result, picked) if result is not None and picked else None
+        hidden = {"display": "none"}
         if not node or result is None:
-            return "Click a node to inspect it", {}, "", "", "inspector panel"
+            return "Click a node to inspect it", {}, "", "", "inspector panel", None, "", hidden
         name = node["id"]
-        fig = node_figure(name, result.venues, result.node_states, network=result.network)
+        fig = node_figure(name, result.venues, result.node_states, network=result.network,
+                          events=result.events)
         trace: Any = ""
         if name in set(result.events.loc[result.events["kind"] == "default", "venue"]):
             trace = html.Div([html.Strong(f"How {name} came to default:"),
@@ -527,7 +549,30 @@ def register_callbacks(app: dash.Dash, store: RunStore, uploads: UploadDir | Non
         ])
         kind = node.get("kind", "")
         title = f"{node.get('label', name)} ({kind}, {node.get('state', '')})"
-        return title, fig, trace, table, "inspector panel open"
+        button = (expand_label(name, expanded), {"margin": "4px 0"}) if kind == "cohort" \
+            else ("", hidden)
+        return title, fig, trace, table, "inspector panel open", name, *button
+
+    @app.callback(
+        Output(ids.EXPANDED, "data", allow_duplicate=True),
+        Output(ids.EXPAND, "children", allow_duplicate=True),
+        Input(ids.EXPAND, "n_clicks"),
+        Input(ids.RESET_VIEW, "n_clicks"),
+        State(ids.INSPECTED, "data"),
+        State(ids.EXPANDED, "data"),
+        prevent_initial_call=True,
+    )
+    def expand_cohort(_n: int, _reset: int, node: str | None, expanded: list[str] | None
+                      ) -> tuple:
+        """Draw the inspected cohort's traders one by one, or group them again; Reset groups
+        every cohort again."""
+        if ctx.triggered_id == ids.RESET_VIEW:
+            return ([], expand_label(node, [])) if expanded else (no_update, no_update)
+        if not node or not node.startswith("cohort:"):
+            return no_update, no_update
+        now = list(expanded or [])
+        now = [c for c in now if c != node] if node in now else [*now, node]
+        return now, expand_label(node, now)
 
     @app.callback(
         Output(ids.COMPARE_ERROR, "children"),
@@ -574,6 +619,14 @@ def register_callbacks(app: dash.Dash, store: RunStore, uploads: UploadDir | Non
             return {"content": figure_html(fig), "filename": f"{stem}-figures.html"}
         data = nx.node_link_data(result.network, edges="edges")
         return {"content": json.dumps(data, default=float), "filename": f"{stem}-network.json"}
+
+
+def expand_label(node: str | None, expanded: list[str] | None) -> str:
+    """The node panel's button for a cohort: draw its traders, or group them again."""
+    venue = (node or "").removeprefix("cohort:")
+    if node in (expanded or []):
+        return f"Group {venue}'s traders again"
+    return f"Draw {venue}'s traders one by one (largest first)"
 
 
 def missing_run(store: RunStore, run_id: str | None) -> tuple[str, bool]:
@@ -636,12 +689,15 @@ def register_view_toggles(app: dash.Dash) -> None:
 
 
 def _node_data(result: RunResult, node: str) -> dict[str, Any] | None:
-    """A node's id, label, kind and state as a tap on it would report them."""
-    if node not in result.network:
-        return None
-    d = result.network.nodes[node]
-    return {"id": node, "label": d.get("label", node), "kind": d.get("kind", ""),
-            "state": d.get("state", "")}
+    """A node's data as a tap on it would report them (a cohort: from the picture)."""
+    if node in result.network:
+        d = result.network.nodes[node]
+        return {"id": node, "label": d.get("label", node), "kind": d.get("kind", ""),
+                "state": d.get("state", "")}
+    for e in network_elements(result.network, result.node_states, result.events, 0):
+        if e["data"]["id"] == node:
+            return dict(e["data"])
+    return None
 
 
 def counterparties(G: nx.MultiDiGraph, node: str, *, top: int = 50) -> pd.DataFrame:

@@ -22,7 +22,7 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from dashboard.network_view import STATE_COLOURS, graph_frames, trader_cohorts
+from dashboard.network_view import STATE_COLOURS, cohort_members
 
 __all__ = [
     "CURSOR_INDEX",
@@ -351,11 +351,10 @@ def _state_figure(node: str, rows: pd.DataFrame) -> go.Figure:
     return fig
 
 
-def _cohort_rows(node: str, network: nx.MultiDiGraph, node_states: pd.DataFrame) -> pd.DataFrame:
-    """Per-step totals of the traders a grouped cohort node of :func:`network_elements` holds."""
-    nodes, edges = graph_frames(network)
-    cohort_of, _ = trader_cohorts(nodes, edges)
-    members = cohort_of.index[cohort_of.to_numpy() == node]
+def _cohort_rows(node: str, network: nx.MultiDiGraph, node_states: pd.DataFrame,
+                 events: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Per-step totals of the traders a cohort node of :func:`network_elements` holds."""
+    members = cohort_members(network, events).get(node, [])
     rows = node_states[node_states["node"].isin(members)]
     if rows.empty:
         return rows
@@ -370,14 +369,16 @@ def _cohort_rows(node: str, network: nx.MultiDiGraph, node_states: pd.DataFrame)
 
 
 def node_figure(node: str, venues: pd.DataFrame, node_states: pd.DataFrame, *,
-                network: nx.MultiDiGraph | None = None) -> go.Figure:
+                network: nx.MultiDiGraph | None = None,
+                events: pd.DataFrame | None = None) -> go.Figure:
     """A node over time: a venue's or firm's balance sheet (assets, liabilities, equity,
     bad debt, a line at its default), or any other node's exposure with its state as
     coloured markers (cohorts also show members per state, right axis).
 
     ``network`` is needed only for cohort nodes made by :func:`network_elements`
-    (``"cohort:LendA+PerpX"``), to find their traders. Nodes without records (oracles,
-    pools) get an empty figure saying so.
+    (``"cohort:LendA"``, the traders with an account at LendA), to find their traders;
+    pass the run's ``events`` too to count traders liquidated out of every position.
+    Nodes without records (oracles, pools) get an empty figure saying so.
 
     Examples
     --------
@@ -392,7 +393,7 @@ def node_figure(node: str, venues: pd.DataFrame, node_states: pd.DataFrame, *,
     rows = (node_states[node_states["node"] == node].sort_values("step")
             if not node_states.empty else node_states)
     if rows.empty and network is not None and node.startswith("cohort:") and not node_states.empty:
-        rows = _cohort_rows(node, network, node_states)
+        rows = _cohort_rows(node, network, node_states, events)
     if rows.empty:
         return _empty_figure(f"No per-step record for {node}")
     return _state_figure(node, rows)

@@ -42,6 +42,7 @@ class FirstView:
     venue_rows: list[dict[str, Any]] = dataclasses.field(default_factory=list)
     compact: Any = None
     nodes: list[dict[str, str]] = dataclasses.field(default_factory=list)
+    legend: Any = None
 
 
 PANEL = {"border": "1px solid #ddd", "borderRadius": "6px", "padding": "10px",
@@ -224,26 +225,31 @@ def player(view: FirstView) -> html.Div:
 
 def network_panel(view: FirstView) -> html.Section:
     # Nothing above the network may change height after it renders: cytoscape caches its
-    # container's position, and a shift would make clicks miss the nodes.
+    # container's position, and a shift would make clicks miss the nodes. The legend is a
+    # fixed-height strip below it, so it never covers a node.
     return html.Section([
-        cyto.Cytoscape(
-            id=ids.NETWORK, elements=view.elements, stylesheet=network_stylesheet(),
-            layout={"name": "preset", "fit": True, "padding": 30},
-            style={"width": "100%", "height": "100%"}, minZoom=0.2, maxZoom=4,
-        ),
-        dcc.Dropdown(id=ids.NODE_PICK, options=view.nodes, placeholder="Inspect a node…",
-                     className="node-pick", clearable=True),
         html.Div([
-            html.Button("Fit", id=ids.FIT, n_clicks=0, title="fit the whole network"),
-            html.Button("Reset", id=ids.RESET_VIEW, n_clicks=0,
-                        title="reset zoom and selection"),
-        ], className="toolbar"),
-        html.Div(id=ids.LEGEND, className="legend", **_attrs({"aria-label": "legend"})),
-        html.Div([
-            html.P(id=ids.EXPIRED_TEXT),
-            html.Button("Re-run it", id=ids.RERUN, n_clicks=0, className="primary"),
-        ], id=ids.EXPIRED, className="expired", role="alert"),
-        html.Div(id=ids.TOOLTIP, className="tooltip", role="tooltip"),
+            cyto.Cytoscape(
+                id=ids.NETWORK, elements=view.elements, stylesheet=network_stylesheet(),
+                layout={"name": "preset", "fit": True, "padding": 30},
+                style={"width": "100%", "height": "100%"}, minZoom=0.2, maxZoom=4,
+            ),
+            html.Div(dcc.Dropdown(id=ids.NODE_PICK, options=view.nodes,
+                                  placeholder="Inspect a node…", clearable=True),
+                     className="node-pick"),
+            html.Div([
+                html.Button("Fit", id=ids.FIT, n_clicks=0, title="fit the whole network"),
+                html.Button("Reset", id=ids.RESET_VIEW, n_clicks=0,
+                            title="reset zoom, selection and drawn traders"),
+            ], className="toolbar"),
+            html.Div([
+                html.P(id=ids.EXPIRED_TEXT),
+                html.Button("Re-run it", id=ids.RERUN, n_clicks=0, className="primary"),
+            ], id=ids.EXPIRED, className="expired", role="alert"),
+            html.Div(id=ids.TOOLTIP, className="tooltip", role="tooltip"),
+        ], className="network-canvas"),
+        html.Div(view.legend.children if view.legend is not None else [], id=ids.LEGEND,
+                 className="legend", **_attrs({"aria-label": "legend"})),
     ], className="network-panel panel", **_attrs({"aria-label": "exposure network"}))
 
 
@@ -253,6 +259,9 @@ def inspector() -> html.Div:
         html.Button("✕ Close", id=ids.INSPECTOR_CLOSE, n_clicks=0, style={"float": "right"}),
         html.H4(id=ids.INSPECTOR_TITLE, children="Click a node to inspect it",
                 style={"marginTop": 0}),
+        html.Button("", id=ids.EXPAND, n_clicks=0, style={"display": "none"}),
+        dcc.Store(id=ids.INSPECTED),
+        dcc.Store(id=ids.EXPANDED, data=[]),
         dcc.Graph(id=ids.INSPECTOR_FIGURE, config=GRAPH_CONFIG, style={"height": "260px"}),
         html.Div(id=ids.INSPECTOR_TRACE, style={"fontSize": "13px"}),
         html.Div(id=ids.INSPECTOR_EVENTS, style={"fontSize": "12px"}),

@@ -23,7 +23,12 @@ from dashboard.figures import (
     set_cursor,
     timeseries_figure,
 )
-from dashboard.network_view import network_elements, network_stylesheet, node_positions
+from dashboard.network_view import (
+    cohort_members,
+    network_elements,
+    network_stylesheet,
+    node_positions,
+)
 from models import get_scenario
 
 
@@ -55,6 +60,10 @@ def _nodes(elements: list[dict]) -> dict[str, dict]:
 
 def _edges(elements: list[dict]) -> list[dict]:
     return [e for e in elements if "source" in e["data"]]
+
+
+def _every_cohort(run: RunResult) -> set[str]:
+    return set(cohort_members(run.network, run.events))
 
 
 def _default_step(run: RunResult, venue: str) -> int:
@@ -167,21 +176,27 @@ def test_network_elements_mark_the_defaulting_venue_and_liquidated_accounts_as_e
     step = _default_step(run, "CEX")
     nodes = _nodes(network_elements(run.network, run.node_states, run.events, step))
     assert "event" in nodes["CEX"]["classes"].split()
+    assert "event" in nodes["cohort:PerpX"]["classes"].split()  # its traders were liquidated
     ev = run.events[(run.events["step"] == step) & (run.events["kind"] == "perp_liquidation")]
     assert len(ev)
+    nodes = _nodes(network_elements(run.network, run.node_states, run.events, step,
+                                    expand={"cohort:PerpX"}))
     for account in ev["account"]:
         assert "event" in nodes[f"trader:{account}"]["classes"].split()
     quiet = _nodes(network_elements(run.network, run.node_states, run.events, 0))
     assert not any("event" in n["classes"].split() for n in quiet.values())
 
 
-def test_network_elements_keep_every_node_and_edge_of_a_small_graph(run: RunResult) -> None:
-    els = network_elements(run.network, run.node_states, run.events, 20)
+def test_network_elements_keep_every_node_and_edge_with_every_cohort_expanded(
+        run: RunResult) -> None:
+    els = network_elements(run.network, run.node_states, run.events, 20,
+                           expand=_every_cohort(run), node_limit=10_000)
     nodes, edges = _nodes(els), _edges(els)
     assert set(nodes) == {str(n) for n in run.network.nodes}
     assert len(edges) == run.network.number_of_edges()
     assert all(e["data"]["source"] in nodes and e["data"]["target"] in nodes for e in edges)
-    assert {e["classes"] for e in edges} == {d["type"] for *_, d in run.network.edges(data=True)}
+    assert {e["classes"].split()[0] for e in edges} == \
+        {d["type"] for *_, d in run.network.edges(data=True)}
 
 
 def test_network_elements_sizes_and_widths_stay_in_their_pixel_ranges(run: RunResult) -> None:
@@ -193,26 +208,33 @@ def test_network_elements_sizes_and_widths_stay_in_their_pixel_ranges(run: RunRe
 
 
 def test_network_elements_are_json_serialisable(run: RunResult) -> None:
-    els = network_elements(run.network, run.node_states, run.events, 52, node_limit=50)
+    els = network_elements(run.network, run.node_states, run.events, 52,
+                           expand={"cohort:LendA"}, node_limit=50)
     assert json.loads(json.dumps(els)) == els
 
 
-def test_cohort_grouping_kicks_in_above_node_limit_and_conserves_members(run: RunResult) -> None:
-    els = network_elements(run.network, run.node_states, run.events, 60, node_limit=100)
+def test_traders_are_grouped_into_one_cohort_per_venue_by_default(run: RunResult) -> None:
+    els = network_elements(run.network, run.node_states, run.events, 60)
     nodes = _nodes(els)
-    cohorts = [n["data"] for n in nodes.values() if n["data"]["kind"] == "cohort"]
+    cohorts = {k: n["data"] for k, n in nodes.items() if n["data"]["kind"] == "cohort"}
     assert not any(n["data"]["kind"] == "trader" for n in nodes.values())
-    assert sum(c["members"] for c in cohorts) == _drawn_traders(run) > 250
-    assert all(c["label"].startswith("traders at ") for c in cohorts)
-    assert all(0.0 <= c["liquidated_share"] <= 1.0 for c in cohorts)
+    assert set(cohorts) == {"cohort:LendA", "cohort:LendB", "cohort:PerpX", "cohort:CEX"}
+    members = cohort_members(run.network, run.events)
+    assert len(set().union(*members.values())) == _drawn_traders(run) > 250  # nobody lost
+    assert all(c["label"] == f"{k[len('cohort:'):]} traders ({c['members']:,})"
+               for k, c in cohorts.items())
+    assert all(0.0 <= c["liquidated_share"] <= 1.0 for c in cohorts.values())
     assert {"LendA", "PerpX", "CEX", "ETH-feed", "PerpX-Insurance", "ETH/USDC"} <= set(nodes)
     states = run.node_states[(run.node_states["step"] == 60) & (run.node_states["kind"] == "trader")]
-    liquidated = sum(round(c["liquidated_share"] * c["members"]) for c in cohorts)
-    assert liquidated == int((states["state"] == "liquidated").sum())
+    state = dict(zip(states["node"], states["state"], strict=True))
+    for cid, c in cohorts.items():  # a trader at two venues counts in both
+        assert c["members"] == len(members[cid])
+        liquidated = sum(state[t] == "liquidated" for t in members[cid])
+        assert round(c["liquidated_share"] * c["members"]) == liquidated
 
 
 def test_cohort_grouping_sums_edge_weights_per_type(run: RunResult) -> None:
-    els = network_elements(run.network, run.node_states, run.events, 60, node_limit=100)
+    els = network_elements(run.network, run.node_states, run.events, 60)
     grouped = pd.DataFrame([e["data"] for e in _edges(els)]).groupby("type")["weight"].sum()
     original = pd.Series([d["weight"] for *_, d in run.network.edges(data=True)],
                          index=[d["type"] for *_, d in run.network.edges(data=True)])
@@ -223,12 +245,12 @@ def test_cohort_grouping_sums_edge_weights_per_type(run: RunResult) -> None:
 
 def test_network_elements_handle_2000_traders_individually_or_grouped(big_run: RunResult) -> None:
     r = big_run
-    single = _nodes(network_elements(r.network, r.node_states, r.events, 52))
+    single = _nodes(network_elements(r.network, r.node_states, r.events, 52,
+                                     expand=_every_cohort(r), node_limit=10_000))
     assert sum(n["data"]["kind"] == "trader" for n in single.values()) == _drawn_traders(r) > 1500
-    grouped = _nodes(network_elements(r.network, r.node_states, r.events, 52,
-                                      node_limit=_drawn_traders(r) - 1))
+    grouped = _nodes(network_elements(r.network, r.node_states, r.events, 52))
     cohorts = [n["data"] for n in grouped.values() if n["data"]["kind"] == "cohort"]
-    assert 0 < len(cohorts) <= 16 and sum(c["members"] for c in cohorts) == _drawn_traders(r)
+    assert 0 < len(cohorts) <= 16 and sum(c["members"] for c in cohorts) >= _drawn_traders(r)
 
 
 def test_network_elements_fall_back_to_graph_states_without_node_states(run: RunResult) -> None:
@@ -245,7 +267,7 @@ def test_network_stylesheet_colours_every_state_and_shapes_every_kind() -> None:
         assert "shape" in selectors[f"node.{kind}"]
     assert selectors["node.oracle"]["shape"] == "diamond"
     assert selectors["node.fund"]["shape"] == "hexagon"
-    assert selectors[".event"]["border-width"] >= 4
+    assert selectors["node.event"]["underlay-padding"] >= 4  # a halo, not a border
     assert selectors["node"]["width"] == "data(size)"
     assert selectors["edge"]["width"] == "data(width)"
     for edge_type in ("collateral", "debt", "cross_margin", "price_feed", "backstop",
@@ -271,10 +293,11 @@ def test_node_figure_shows_a_traders_exposure_with_state_markers(run: RunResult)
 
 
 def test_node_figure_of_a_grouped_cohort_sums_its_traders(run: RunResult) -> None:
-    els = network_elements(run.network, run.node_states, run.events, 60, node_limit=100)
+    els = network_elements(run.network, run.node_states, run.events, 60)
     cohort = max((n["data"] for n in _nodes(els).values() if n["data"]["kind"] == "cohort"),
                  key=lambda d: d["members"])
-    fig = node_figure(cohort["id"], run.venues, run.node_states, network=run.network)
+    fig = node_figure(cohort["id"], run.venues, run.node_states, network=run.network,
+                      events=run.events)
     members = {t.name: t for t in fig.data if t.name.startswith("members")}
     assert set(members) == {"members healthy", "members at_risk", "members liquidated"}
     total = sum(members[n].y[0] for n in members)
@@ -345,7 +368,8 @@ def test_network_elements_accept_a_graph_read_back_from_json(run: RunResult, tmp
     data = nx.node_link_data(run.network, edges="edges")
     G = nx.node_link_graph(json.loads(json.dumps(data, default=float)), directed=True,
                            multigraph=True, edges="edges")
-    els = network_elements(G, run.node_states, run.events, 10)
+    els = network_elements(G, run.node_states, run.events, 10, expand=_every_cohort(run),
+                           node_limit=10_000)
     assert len(_nodes(els)) == run.network.number_of_nodes()
 
 
@@ -355,6 +379,7 @@ def test_node_positions_are_fixed_and_cover_every_node(run: RunResult) -> None:
     nodes = [e["data"]["id"] for e in els if "source" not in e["data"]]
     assert set(pos) == set(nodes)
     assert pos == node_positions(els)  # deterministic: the view does not jump between steps
-    # institutions sit inside the ring of traders
-    r = {n: (p["x"] ** 2 + p["y"] ** 2) ** 0.5 for n, p in pos.items()}
-    assert max(r["CEX"], r["LendA"]) < min(v for k, v in r.items() if k.startswith("trader:"))
+    # layers: oracles and pools above the venues, funds and firms below, cohorts at the bottom
+    y = {n: p["y"] for n, p in pos.items()}
+    assert y["ETH-feed"] == y["ETH/USDC"] < y["CEX"] == y["LendA"] < y["PerpX-Insurance"] \
+        == y["AlphaFund"] < y["cohort:CEX"]

@@ -4,7 +4,6 @@ are drawn, coloured by their state at each step, placed and inspectable."""
 from __future__ import annotations
 
 import json
-import math
 
 import pytest
 
@@ -88,11 +87,12 @@ def test_grouped_depositors_form_cohorts_of_the_yield_venue(terra: RunResult) ->
     assert json.loads(json.dumps(els)) == els
 
 
-def test_the_peg_and_the_yield_venue_sit_on_the_inner_ring(terra: RunResult) -> None:
+def test_the_peg_and_the_yield_venue_sit_in_the_row_of_venues(terra: RunResult) -> None:
     pos = node_positions(network_elements(terra.network, terra.node_states, terra.events, 0))
-    for name in ("Terra", "Anchor", "LendT"):
-        assert math.hypot(pos[name]["x"], pos[name]["y"]) == pytest.approx(140.0)
-    assert math.hypot(pos["Terra reserve"]["x"], pos["Terra reserve"]["y"]) == pytest.approx(260.0)
+    assert pos["Terra"]["y"] == pos["Anchor"]["y"] == pos["LendT"]["y"]
+    # the reserve sits in the row of funds, next to the peg it backs
+    assert pos["Terra reserve"]["y"] == pos["LendT-Fund"]["y"] > pos["Terra"]["y"]
+    assert 0 < pos["Terra reserve"]["x"] - pos["Terra"]["x"] < 150
 
 
 def test_the_node_panel_shows_balance_sheets_and_counterparties(terra: RunResult) -> None:

@@ -366,12 +366,15 @@ def test_the_default_tour_quotes_its_run_in_figures() -> None:
 # ---------------------------------------------------------------- colours in the text
 #: Colour words a tour may use -> the colour they name (the network's state colours).
 COLOUR_WORDS = {
-    "blue": "#0072B2", "orange": "#E69F00", "reddish purple": "#CC79A7",
-    "reddish-purple": "#CC79A7", "purple": "#CC79A7", "pink": "#CC79A7", "black": "#000000",
+    "sky blue": "#56B4E9", "light blue": "#56B4E9", "blue": "#56B4E9",
+    "vermillion": "#D55E00", "orange-red": "#D55E00", "orange": "#D55E00",
+    "wine": "#882255", "wine-red": "#882255", "dark red": "#882255", "maroon": "#882255",
+    "black": "#000000",
     "light grey": "#DDDDDD", "grey": "#DDDDDD", "gray": "#DDDDDD",
     # words for colours no node state has: a tour using one is wrong
-    "green": "#009E73", "red": "#D55E00", "vermillion": "#D55E00", "yellow": "#F0E442",
-    "sky blue": "#56B4E9", "white": "#FFFFFF",
+    "green": "#009E73", "red": "#E41A1C", "yellow": "#F0E442", "white": "#FFFFFF",
+    "pink": "#CC79A7", "purple": "#CC79A7", "reddish purple": "#CC79A7",
+    "reddish-purple": "#CC79A7",
 }
 STATE_WORDS = {"healthy": "healthy", "at risk": "at_risk", "liquidated": "liquidated",
                "defaulted": "defaulted", "drained": "drained", "empty": "drained"}
@@ -386,7 +389,7 @@ def colour_problems(body: str) -> list[str]:
     >>> colour_problems("Blue nodes are healthy, black ones defaulted.")
     []
     >>> colour_problems("Green nodes are healthy.")
-    ["'Green' is #009E73, healthy is drawn #0072B2"]
+    ["'Green' is #009E73, healthy is drawn #56B4E9"]
     """
     out: list[str] = []
     text = _NOT_A_COLOUR.sub("", body.replace("\n", " "))
