@@ -49,7 +49,7 @@ import statistics
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager, nullcontext
 from typing import Any
 from unittest import mock
@@ -290,9 +290,11 @@ def open_app(page: Any, url: str) -> None:
 
 
 # ------------------------------------------------------------------------------- 1. slider
-def slider_moves(page: Any, steps: int | None) -> list[dict[str, Any]]:
-    """Press ArrowRight from step 0 to the last step (or ``steps`` times), then ArrowLeft
-    back to 0; one record of marks per move."""
+def slider_moves(page: Any, steps: int | None,
+                 before: Callable[[int], str] | None = None) -> list[dict[str, Any]]:
+    """Press ArrowRight from the current step to the last step (or ``steps`` times), then
+    ArrowLeft back; one record of marks per move. ``before(i)`` runs before move ``i`` and
+    its answer is kept as the record's ``tag``."""
     page.focus(THUMB)
     last = int(page.get_attribute(THUMB, "aria-valuemax") or 0)
     now = int(page.get_attribute(THUMB, "aria-valuenow") or 0)
@@ -300,8 +302,11 @@ def slider_moves(page: Any, steps: int | None) -> list[dict[str, Any]]:
     plan = [("ArrowRight", now + i + 1) for i in range(n)]
     plan += [("ArrowLeft", now + n - i - 1) for i in range(n)]
     out = []
-    for key, want in plan:
-        out.append(one_move(page, key, want))
+    for i, (key, want) in enumerate(plan):
+        tag = before(i) if before is not None else ""
+        rec = one_move(page, key, want)
+        rec["tag"] = tag
+        out.append(rec)
     return out
 
 
@@ -562,30 +567,45 @@ VARIANTS = [
 
 
 def what_if(page: Any, moves: int) -> list[tuple[str, list[dict[str, Any]]]]:
-    """Slider moves with outputs dropped from the callback's response (see VARIANTS)."""
+    """Slider moves with outputs dropped from the callback's response (see VARIANTS); the
+    variants take turns move by move, so a change in the machine's load hits them alike."""
     import json
 
-    out = []
-    for name, drop in VARIANTS:
-        def handler(route: Any, drop: tuple[str, ...] = drop) -> None:
+    def handler_for(drop: tuple[str, ...]) -> Callable[[Any], None]:
+        def handler(route: Any) -> None:
             resp = route.fetch()
             body = resp.body()
             try:
                 data = json.loads(body)
                 for key in drop:
                     data.get("response", {}).pop(key, None)
-                body = json.dumps(data).encode()
+                body = json.dumps(data, separators=(",", ":")).encode()
             except ValueError:
                 pass
             headers = {k: v for k, v in resp.headers.items()
                        if k.lower() not in ("content-encoding", "content-length")}
             route.fulfill(status=resp.status, headers=headers, body=body)
+        return handler
 
-        page.route("**/_dash-update-component", handler)
-        log(f"what-if: {name}...")
-        out.append((name, slider_moves(page, moves)))
-        page.unroute("**/_dash-update-component")
-    return out
+    handlers = [handler_for(drop) for _, drop in VARIANTS]
+    current: list[Callable[[Any], None]] = []
+
+    def is_update(url: str) -> bool:
+        return "_dash-update-component" in url
+
+    def before(i: int) -> str:
+        if current:
+            page.unroute(is_update, current.pop())
+        v = i % len(VARIANTS)
+        page.route(is_update, handlers[v])
+        current.append(handlers[v])
+        return VARIANTS[v][0]
+
+    log(f"what-if: {len(VARIANTS)} variants taking turns, {moves} moves each way each...")
+    recs = slider_moves(page, moves * len(VARIANTS), before)
+    if current:
+        page.unroute(is_update, current.pop())
+    return [(name, [r for r in recs if r["tag"] == name]) for name, _ in VARIANTS]
 
 
 def what_if_report(results: list[tuple[str, list[dict[str, Any]]]]) -> None:
@@ -593,21 +613,19 @@ def what_if_report(results: list[tuple[str, list[dict[str, Any]]]]) -> None:
     print("The callback's response is intercepted in the browser and outputs are taken out "
           "before the page sees them; the interception itself adds to 'request -> parsed', "
           "so compare the browser's own phases.\n")
-    print("| variant | total | input -> request | request -> parsed | parsed -> label in DOM "
-          "| label -> cytoscape drew | drew -> next frame | response JSON |")
-    print("|---|---:|---:|---:|---:|---:|---:|---:|")
+    print("| variant | moves | total | input -> request | request -> parsed | parsed -> label in "
+          "DOM | label -> cytoscape drew | drew -> next frame | JSON the page got |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
     for name, moves in results:
         def med(a: str, b: str, ms: list[dict[str, Any]] = moves) -> float:
             vals = [m[b] - m[a] for m in ms if m.get(a) is not None and m.get(b) is not None]
             return statistics.median(vals) if vals else float("nan")
 
         size = statistics.median(m["decoded"] for m in moves)
-        print(f"| {name} | {med('t0', 't1'):.0f} | {med('t0', 'req'):.0f} | "
+        print(f"| {name} | {len(moves)} | {med('t0', 't1'):.0f} | {med('t0', 'req'):.0f} | "
               f"{med('req', 'json'):.0f} | {med('json', 'label'):.0f} | "
               f"{med('label', 'render'):.0f} | {med('render', 't1'):.0f} | {fmt_bytes(size)} |")
-    print("\n(Response JSON is what the server sent; the page received it without the "
-          "dropped outputs. Without network elements, 'cytoscape drew' is the label's first "
-          "frame.)")
+    print("\n(Without network elements, 'cytoscape drew' is the label's first frame.)")
 
 
 # ------------------------------------------------------------------------------ 2. first load
