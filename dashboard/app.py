@@ -59,7 +59,7 @@ def create_app(scenario: str = "default", *, seed: int = 0, max_runs: int = 8,
     first = simulate(get_scenario(scenario), seed=seed)
     first_id = store.put(first, run_id=f"preset-{scenario}-{seed}", pinned=True)
     app = dash.Dash(__name__, title="contagion", serve_locally=True,
-                    suppress_callback_exceptions=True, update_title="")
+                    suppress_callback_exceptions=True, update_title="", compress=True)
     app.index_string = INDEX
     elements, story, label = step_view(store, first_id, first, 0)
     run = run_view(first)
