@@ -44,6 +44,15 @@ INDEX = """<!DOCTYPE html>
 </html>"""
 
 
+class _DashApp(dash.Dash):
+    """Dash, with plotly.js from ``assets/plotly-cartesian.min.js`` (the official cartesian
+    partial bundle, see ``dashboard/vendor/README.md``) instead of the full bundle Dash adds
+    for ``dcc.Graph``: ``dcc.Graph`` uses ``window.Plotly`` when the page has it."""
+
+    def _setup_plotlyjs(self) -> None:
+        self._plotlyjs_url = ""
+
+
 def create_app(scenario: str = "default", *, seed: int = 0, max_runs: int = 8,
                workers: int = 2, cache_dir: str | os.PathLike[str] | None = None,
                max_disk_bytes: int = 2 * 1024**3) -> dash.Dash:
@@ -58,7 +67,7 @@ def create_app(scenario: str = "default", *, seed: int = 0, max_runs: int = 8,
                      max_disk_bytes=max_disk_bytes)
     first = simulate(get_scenario(scenario), seed=seed)
     first_id = store.put(first, run_id=f"preset-{scenario}-{seed}", pinned=True)
-    app = dash.Dash(__name__, title="contagion", serve_locally=True,
+    app = _DashApp(__name__, title="contagion", serve_locally=True,
                     suppress_callback_exceptions=True, update_title="", compress=True)
     app.index_string = INDEX
     elements, story, label = step_view(store, first_id, first, 0)

@@ -36,6 +36,7 @@ from dashboard.forms import build, fields_for, validate
 from dashboard.headline import headline_cards, venue_table, venue_table_records
 from dashboard.layout import card_view, venue_table_view
 from dashboard.legend import legend
+from dashboard.markdown import markdown_components
 from dashboard.narrative import default_trace, format_usd, node_events, step_narrative
 from dashboard.network_view import network_elements, node_positions
 from dashboard.store import RunStore
@@ -504,7 +505,8 @@ def register_callbacks(app: dash.Dash, store: RunStore, uploads: UploadDir | Non
         if f"{ids.RUN_ID}.data" in ctx.triggered_prop_ids:
             stage = 0
         stage = max(0, min(int(stage or 0), len(stages) - 1))
-        return f"Guided tour — {stages[stage].title}", stages[stage].body, len(stages)
+        return (f"Guided tour — {stages[stage].title}", markdown_components(stages[stage].body),
+                len(stages))
 
     @app.callback(
         Output(ids.INSPECTOR_TITLE, "children"),

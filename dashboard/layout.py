@@ -17,6 +17,7 @@ from dash import dcc, html
 from dashboard import ids
 from dashboard.forms import Field, fields_for
 from dashboard.headline import VENUE_COLUMNS, Card
+from dashboard.markdown import markdown_components
 from dashboard.narrative import format_usd
 from dashboard.network_view import network_stylesheet
 from dashboard.presets_menu import preset_options
@@ -286,7 +287,7 @@ def side(view: FirstView) -> html.Div:
                     html.Button("Next stage ▶", id=ids.TOUR_NEXT, n_clicks=0,
                                 **_attrs({"aria-label": "next tour stage"})),
                 ], className="tour-head"),
-                dcc.Markdown(view.tour_text, id=ids.TOUR_TEXT),
+                html.Div(markdown_components(view.tour_text), id=ids.TOUR_TEXT),
             ], className="tour panel", **_attrs({"aria-label": "guided tour"})),
         ], className="side"),
         inspector(),

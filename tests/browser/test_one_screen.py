@@ -119,6 +119,17 @@ def test_accessibility_basics(pw_page: Any, app_url: str) -> None:
     assert "Space" in pw_page.inner_text("#keyboard-map")
 
 
+def test_the_page_loads_plotlys_cartesian_bundle_not_the_full_one(pw_page: Any,
+                                                                   app_url: str) -> None:
+    _open(pw_page, app_url)
+    urls = pw_page.evaluate("() => performance.getEntriesByType('resource').map(e => e.name)")
+    assert any(u.endswith("plotly-cartesian.min.js") or "plotly-cartesian.min.js?" in u
+               for u in urls)
+    assert not any("package_data/plotly.min.js" in u for u in urls)
+    assert pw_page.evaluate("() => window.Plotly.version") == \
+        __import__("plotly.offline", fromlist=["x"]).get_plotlyjs_version()
+
+
 def test_presenter_mode_enlarges_the_story_and_hides_the_rest(pw_page: Any,
                                                               app_url: str) -> None:
     _open(pw_page, app_url)
