@@ -30,12 +30,20 @@ def _run_preset(page: Any, url: str, preset: str, field: str) -> None:
     option = page.get_by_role("option").filter(has_text=PRESET_INFO[preset].title)
     assert PRESET_INFO[preset].date in option.inner_text()
     assert PRESET_INFO[preset].line in option.inner_text()
+    before = page.inner_text("#run-summary")
+    assert before.startswith("default, seed 0")
+    # choosing a preset clears the old run at once (no stale summary, cards, network or
+    # tour) and runs the new one
+    page.evaluate("""() => { window.__shown = [];
+        new MutationObserver(() => window.__shown.push(
+            document.querySelector('#run-summary').innerText))
+        .observe(document.querySelector('#run-summary'),
+                 {childList: true, subtree: true, characterData: true}); }""")
     option.click()
-    # choosing a preset clears the old run at once and runs the new one
-    page.wait_for_function("() => document.querySelector('#run-summary').innerText"
-                           ".includes('Computing the chosen scenario')"
-                           " || document.querySelector('#run-status').innerText"
-                           ".includes('Done')")
+    page.wait_for_function(f"() => document.querySelector('#run-summary').innerText"
+                           f".startsWith('{preset}, seed 0')", timeout=60_000)
+    shown = page.evaluate("() => window.__shown")
+    assert any("Computing the chosen scenario" in s for s in shown), shown
     page.wait_for_selector(f'input[id*="{field}"]')
     page.wait_for_function("() => document.querySelector('#run-status').innerText"
                            ".includes('Done')", timeout=60_000)
