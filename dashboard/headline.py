@@ -37,6 +37,19 @@ def _names(names: list[str], limit: int = 3) -> str:
     return shown + (f" +{len(names) - limit}" if len(names) > limit else "")
 
 
+def broken_pegs(result: Any) -> list[str]:
+    """Pegs the network draws ``defaulted`` at some step (a stablecoin that lost its peg with
+    its reserve spent): not in the run's list of defaulted institutions, so the Defaults card
+    names them beside it, and the words match the picture."""
+    network = getattr(result, "network", None)
+    states = getattr(result, "node_states", None)
+    if network is None or states is None or states.empty:
+        return []
+    pegs = [n for n, d in network.nodes(data=True) if d.get("kind") == "peg"]
+    down = states[(states["state"] == "defaulted") & states["node"].isin(pegs)]
+    return list(dict.fromkeys(down["node"].tolist()))
+
+
 def headline_cards(result: RunResult) -> list[Card]:
     """The run's key figures: defaults, venues hit, bad debt, insurance funds used,
     socialised loss, auto-deleveraging and liquidations (count and volume).
@@ -55,9 +68,12 @@ def headline_cards(result: RunResult) -> list[Card]:
     hit = list(s.get("venues_hit", []))
     exhausted = list(s.get("funds_exhausted", []))
     n_liq = int(s.get("liquidations", 0))
+    broken = broken_pegs(result)
+    detail = _names(defaulted) or "none"
+    if broken:  # drawn black like a default, though no institution failed to pay
+        detail += "; peg broken: " + _names(broken)
     return [
-        Card("defaults", "Defaults", f"{len(defaulted)}", _names(defaulted) or "none",
-             bool(defaulted)),
+        Card("defaults", "Defaults", f"{len(defaulted)}", detail, bool(defaulted or broken)),
         Card("venues_hit", "Venues hit", f"{len(hit)}", _names(hit) or "none", bool(hit)),
         Card("bad_debt", "Bad debt", format_usd(s.get("bad_debt_usd", 0.0)),
              "unrecovered after liquidation", s.get("bad_debt_usd", 0.0) > 0),

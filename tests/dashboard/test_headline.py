@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from types import SimpleNamespace
 
 import pytest
 
@@ -70,3 +71,18 @@ def test_the_table_view_sorts_and_puts_empty_cells_last(shocked_run: RunResult) 
     heads = venue_table_view(rows, "bad_debt_usd", True).children[0].children.children
     sorted_head = [th for th in heads if th.to_plotly_json()["props"].get("aria-sort") != "none"]
     assert len(sorted_head) == 1 and "▼" in sorted_head[0].children.children
+
+
+def test_a_broken_peg_is_named_beside_the_defaults() -> None:
+    """Terra's peg is drawn black once it breaks; the Defaults card says so, so the words
+    and the picture agree (it is not a defaulted institution: the count stays)."""
+    from contagion.runner import simulate
+    from models import get_scenario
+
+    run = simulate(get_scenario("terra"), seed=0)
+    card = next(c for c in headline_cards(run) if c.key == "defaults")
+    assert card.value == str(len(run.summary["defaulted"]))
+    assert "peg broken: Terra" in card.detail
+    calm = next(c for c in headline_cards(SimpleNamespace(summary=run.summary)) if c.key ==
+                "defaults")
+    assert "peg" not in calm.detail
