@@ -790,7 +790,7 @@ def _cohort_text(venue: str, rest: bool, members: int, multi: int, counts: np.nd
     total = max(float(counts.sum()), 1e-12)
     shares = " · ".join(f"{STATE_STYLES[s].name} {100 * k / total:.0f}% ({round(k)})"
                         for s, k in zip(STATE_STYLES, counts.tolist(), strict=True)
-                        if s != "defaulted" or k > 0)
+                        if s not in ("defaulted", "drained") or k > 0)
     if not venue:
         label = f"Other traders ({members:,})"
         head = [label, f"{members:,} traders without a position or event at any venue"]

@@ -46,6 +46,10 @@ CHROME_FLAGS = [
     "--no-first-run", "--disable-default-apps", "--disable-extensions",
     "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE localhost , EXCLUDE 127.0.0.1",
     "--window-size=1400,1000",
+    # pages the test is not looking at keep their timers (dcc.Interval polls): thirty open
+    # sessions would otherwise be throttled to a tick a second or slower
+    "--disable-background-timer-throttling", "--disable-renderer-backgrounding",
+    "--disable-backgrounding-occluded-windows",
 ]
 
 

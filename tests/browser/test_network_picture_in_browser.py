@@ -78,7 +78,7 @@ def test_a_cohort_opens_into_its_traders_and_reset_groups_them(pw_page: Any,
     _open(pw_page, app_url)
     pw_page.click("#node-pick")
     pw_page.keyboard.type("PerpX traders")
-    pw_page.keyboard.press("Enter")
+    pw_page.get_by_role("option").filter(has_text="PerpX traders").click()
     pw_page.wait_for_function("() => document.querySelector('#inspector-title').innerText"
                               ".includes('PerpX traders')")
     pw_page.click("#expand-cohort")

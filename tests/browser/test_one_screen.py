@@ -103,6 +103,7 @@ def test_the_keyboard_reaches_every_node_through_the_node_list(pw_page: Any,
     _open(pw_page, app_url)
     pw_page.click("#node-pick")
     pw_page.keyboard.type("AlphaFund")
+    pw_page.get_by_role("option").filter(has_text="AlphaFund").wait_for()
     pw_page.keyboard.press("Enter")
     pw_page.wait_for_function("() => document.querySelector('#inspector-title').innerText"
                               ".includes('AlphaFund')")

@@ -14,11 +14,12 @@ pytestmark = pytest.mark.browser
 SESSIONS = 30
 
 
-def _run(page: Any, seed: int, traders: int = 100) -> None:
+def _run(page: Any, seed: int, traders: int | None = 100) -> None:
     page.wait_for_function("() => window.cy && window.cy.nodes().length > 3")
-    box = page.locator('input[id*="n_traders"]').first
-    box.fill(str(traders))
-    box.press("Enter")
+    if traders is not None:
+        box = page.locator('input[id*="n_traders"]').first
+        box.fill(str(traders))
+        box.press("Enter")
     seed_box = page.locator("#seed")
     seed_box.fill(str(seed))
     seed_box.press("Enter")
@@ -35,7 +36,8 @@ def test_thirty_sessions_each_keep_their_run(pw_browser: Any,
                                              serve_dash: Callable[[Any], str]) -> None:
     from dashboard.app import create_app
 
-    app = create_app("default", max_runs=4, workers=2)
+    # the textbook Eisenberg-Noe network runs in milliseconds: the test is about the store
+    app = create_app("classic_eisenberg_noe", max_runs=4, workers=2)
     url = serve_dash(app)
     ctx = pw_browser.new_context(viewport={"width": 1400, "height": 1000})
     pages = []
@@ -43,7 +45,7 @@ def test_thirty_sessions_each_keep_their_run(pw_browser: Any,
         page = ctx.new_page()
         page.set_default_timeout(120_000)
         page.goto(url)
-        _run(page, seed=100 + i)
+        _run(page, seed=100 + i, traders=None)
         pages.append(page)
     for i, page in enumerate(pages):
         _shows(page, 100 + i)
@@ -51,6 +53,7 @@ def test_thirty_sessions_each_keep_their_run(pw_browser: Any,
     assert sum(store.status(r) == "disk" for r in store.issued()) >= SESSIONS - 4 - 1
     # every session, in turn, still steps through its own run: nothing blank, nothing stale
     for i, page in enumerate(pages):
+        page.bring_to_front()
         page.click("#forward-button")
         page.wait_for_function("() => document.querySelector('#step-label').innerText"
                                ".startsWith('Step 1')")
