@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import os
+from typing import Any
 
 import dash
 
@@ -43,6 +44,13 @@ INDEX = """<!DOCTYPE html>
 </html>"""
 
 
+#: Dash's renderer hooks: the player drops the answer for a step that Pause cancelled
+#: (``dashboard/assets/player.js``, ``contagionPlayer.answered``).
+RENDERER_HOOKS: Any = {"request_post": "function (payload, response) { "
+                       "if (window.contagionPlayer) { "
+                       "window.contagionPlayer.answered(payload, response); } }"}
+
+
 def create_app(scenario: str = "default", *, seed: int = 0, max_runs: int = 8,
                workers: int = 2, cache_dir: str | os.PathLike[str] | None = None,
                max_disk_bytes: int = 2 * 1024**3) -> dash.Dash:
@@ -58,7 +66,7 @@ def create_app(scenario: str = "default", *, seed: int = 0, max_runs: int = 8,
     first = simulate(get_scenario(scenario), seed=seed)
     first_id = store.put(first, run_id=f"preset-{scenario}-{seed}", pinned=True)
     app = dash.Dash(__name__, title="contagion", serve_locally=True,
-                    suppress_callback_exceptions=True, update_title="")
+                    suppress_callback_exceptions=True, update_title="", hooks=RENDERER_HOOKS)
     app.index_string = INDEX
     elements, story, label = step_view(store, first_id, first, 0)
     run = run_view(first)
