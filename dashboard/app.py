@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import os
+from typing import Any
 
 import dash
 
@@ -53,6 +54,13 @@ class _DashApp(dash.Dash):
         self._plotlyjs_url = ""
 
 
+#: Dash's renderer hooks: the player drops the answer for a step that Pause cancelled
+#: (``dashboard/assets/player.js``, ``contagionPlayer.answered``).
+RENDERER_HOOKS: Any = {"request_post": "function (payload, response) { "
+                       "if (window.contagionPlayer) { "
+                       "window.contagionPlayer.answered(payload, response); } }"}
+
+
 def create_app(scenario: str = "default", *, seed: int = 0, max_runs: int = 8,
                workers: int = 2, cache_dir: str | os.PathLike[str] | None = None,
                max_disk_bytes: int = 2 * 1024**3) -> dash.Dash:
@@ -68,7 +76,8 @@ def create_app(scenario: str = "default", *, seed: int = 0, max_runs: int = 8,
     first = simulate(get_scenario(scenario), seed=seed)
     first_id = store.put(first, run_id=f"preset-{scenario}-{seed}", pinned=True)
     app = _DashApp(__name__, title="contagion", serve_locally=True,
-                    suppress_callback_exceptions=True, update_title="", compress=True)
+                    suppress_callback_exceptions=True, update_title="", compress=True,
+                    hooks=RENDERER_HOOKS)
     app.index_string = INDEX
     elements, story, label = step_view(store, first_id, first, 0)
     run = run_view(first)

@@ -39,8 +39,9 @@ from dashboard.legend import legend
 from dashboard.markdown import markdown_components
 from dashboard.narrative import default_trace, format_usd, node_events, step_narrative
 from dashboard.network_view import network_elements, node_positions
+from dashboard.player import register_player
 from dashboard.store import RunStore
-from dashboard.tour import resolve_step, tour_for
+from dashboard.tour import tour_for
 from dashboard.uploads import UploadDir, positions_upload, scenario_upload
 from models import SCENARIOS, get_scenario
 
@@ -236,6 +237,7 @@ def register_callbacks(app: dash.Dash, store: RunStore, uploads: UploadDir | Non
             kept = " (the previous positions file is still used)" if held else ""
             return no_update, f"Not accepted{kept}: {exc}", "upload-message bad"
         return accepted.path, accepted.message, "upload-message good"
+    register_player(app, store)
 
     @app.callback(
         Output("param-fields", "children"),
@@ -342,53 +344,6 @@ def register_callbacks(app: dash.Dash, store: RunStore, uploads: UploadDir | Non
         return no_update, False, pct, f"Running: step {job.done} of {job.total}", False, no_update
 
     @app.callback(
-        Output(ids.TICK, "interval"),
-        Input(ids.SPEED, "value"),
-        prevent_initial_call=True,
-    )
-    def set_speed(speed: float) -> int:
-        return int(500 / (speed or 1))
-
-    @app.callback(
-        Output(ids.SLIDER, "value"),
-        Output(ids.TICK, "disabled"),
-        Output(ids.PLAY, "children"),
-        Input(ids.RUN_ID, "data"),
-        Input(ids.TICK, "n_intervals"),
-        Input(ids.PLAY, "n_clicks"),
-        Input(ids.BACK, "n_clicks"),
-        Input(ids.FORWARD, "n_clicks"),
-        Input(ids.TOUR_STAGE, "data"),
-        State(ids.SLIDER, "value"),
-        State(ids.TICK, "disabled"),
-        prevent_initial_call=True,
-    )
-    def move_player(run_id: str, _tick: int, _play: int, _back: int, _fwd: int, stage: int,
-                    step: int | None, stopped: bool) -> tuple[int, bool, str]:
-        result = store.get(run_id)
-        last = int(result.series.index.max()) if result is not None else 0
-        step = int(step or 0)
-        trigger = ctx.triggered_id
-        if trigger in (None, ids.RUN_ID) or result is None:
-            return 0, True, "▶ Play"
-        if trigger == ids.TOUR_STAGE:
-            stages = tour_for(result.scenario.name, result)
-            stage = max(0, min(stage or 0, len(stages) - 1))
-            return resolve_step(stages[stage].step, result.events, result.series), True, "▶ Play"
-        if trigger == ids.PLAY:
-            if stopped:
-                return (0 if step >= last else step), False, "❚❚ Pause"
-            return step, True, "▶ Play"
-        if trigger == ids.BACK:
-            return max(0, step - 1), True, "▶ Play"
-        if trigger == ids.FORWARD:
-            return min(last, step + 1), True, "▶ Play"
-        # a tick of the player
-        if step >= last:
-            return last, True, "▶ Play"
-        return step + 1, False, "❚❚ Pause"
-
-    @app.callback(
         Output(ids.SLIDER, "max"),
         Output(ids.SLIDER, "marks"),
         Output(ids.SUMMARY, "children"),
@@ -444,18 +399,21 @@ def register_callbacks(app: dash.Dash, store: RunStore, uploads: UploadDir | Non
         Output(ids.EXPIRED, "className"),
         Output(ids.EXPIRED_TEXT, "children"),
         Output(ids.LEGEND, "children", allow_duplicate=True),
+        Output(ids.SHOWN_STEP, "data"),
         Input(ids.SLIDER, "value"),
         Input(ids.EXPANDED, "data"),
         State(ids.RUN_ID, "data"),
         prevent_initial_call=True,
     )
     def show_step(step: int | None, expand: list[str] | None, run_id: str) -> tuple:
+        """The step's network, story, label and series cursors; and the step, as the one
+        drawn (``SHOWN_STEP``: the player advances only from a drawn step)."""
+        step = int(step or 0)
         result = store.get(run_id)
         if result is None:
             text, can_rerun = missing_run(store, run_id)
             return ([], [html.Li(text)], "", no_update, no_update,
-                    "expired shown" if can_rerun else "expired", text, no_update)
-        step = int(step or 0)
+                    "expired shown" if can_rerun else "expired", text, no_update, step)
         elements, story, label = step_view(store, run_id, result, step, expand)
         # the kinds drawn change only when cohorts open or close
         key: Any = (legend(elements).children if ctx.triggered_id == ids.EXPANDED
@@ -465,7 +423,7 @@ def register_callbacks(app: dash.Dash, store: RunStore, uploads: UploadDir | Non
             cursors = [Patch(), Patch()]
             for cursor in cursors:
                 cursor["layout"]["shapes"][CURSOR_INDEX] = cursor_shape(step)
-        return elements, story, label, *cursors, "expired", "", key
+        return elements, story, label, *cursors, "expired", "", key, step
 
     # The stage counter runs in the browser, in click order: a server callback reading the
     # stage as State would lose clicks made while an earlier request was in flight. A new

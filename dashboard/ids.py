@@ -21,8 +21,13 @@ STEP_LABEL = "step-label"
 PLAY = "play-button"
 BACK = "back-button"
 FORWARD = "forward-button"
+FIRST = "first-button"
+LAST = "last-button"
 SPEED = "speed"
+RATE = "player-rate"  # the achieved steps/s, shown when below the nominal speed
 TICK = "player-tick"
+SHOWN_STEP = "shown-step"  # the step show_step last drew (the player advances from it)
+TOUR_STEP = "tour-step"  # the step of the tour's stage, resolved on the server
 
 NETWORK = "network"
 NARRATIVE = "narrative"

@@ -99,8 +99,11 @@ def card_view(card: Card) -> html.Div:
     ], className="card panel" + (" alert" if card.alert else ""), id=f"card-{card.key}")
 
 
-#: What the keyboard does, shown under the player.
+#: What the keyboard does, shown under the player (dashboard/assets/keyboard.js).
 KEY_MAP = "Keys: Space play/pause · ← → step · Home/End first/last · P presenter"
+#: The player's speeds; speed s plays 1000 / TICK_MS * s = 2s steps a second at most.
+SPEEDS = (0.5, 1, 2, 4)
+TICK_MS = 500
 
 
 def _attrs(pairs: dict[str, Any]) -> dict[str, Any]:
@@ -196,20 +199,23 @@ def headline(cards: list[Any]) -> html.Div:
 
 
 def player(view: FirstView) -> html.Div:
-    """Step slider with play/pause, back/forward, speed and the keyboard map."""
+    """Step slider with first/back/play/forward/last, speed, the achieved speed when the
+    page draws slower than asked, and the keyboard map. The player runs in the browser
+    (:mod:`dashboard.player`); ``SHOWN_STEP`` is the step the server last drew."""
     return html.Div([
         html.Div([
+            html.Button("|◀", id=ids.FIRST, n_clicks=0, title="first step (Home)",
+                        **_attrs({"aria-label": "first step"})),
             html.Button("◀", id=ids.BACK, n_clicks=0, title="step back (←)",
                         **_attrs({"aria-label": "step back"})),
             html.Button("▶ Play", id=ids.PLAY, n_clicks=0, title="play or pause (Space)",
                         **_attrs({"aria-label": "play or pause"})),
-            html.Button("▶|", id=ids.FORWARD, n_clicks=0, title="step forward (→)",
+            html.Button("▶", id=ids.FORWARD, n_clicks=0, title="step forward (→)",
                         **_attrs({"aria-label": "step forward"})),
-            dcc.RadioItems(id=ids.SPEED, options=[{"label": f"{s:g}x", "value": s}
-                                                  for s in (0.5, 1, 2, 4)],
-                           value=1, inline=True, className="speed",
-                           inputStyle={"marginRight": "2px"},
-                           labelStyle={"marginRight": "6px", "fontSize": "13px"}),
+            html.Button("▶|", id=ids.LAST, n_clicks=0, title="last step (End)",
+                        **_attrs({"aria-label": "last step"})),
+            html.Span(id=ids.RATE, className="rate",
+                      title="every step is drawn: this is the speed the page keeps up"),
         ], className="controls"),
         html.Div(dcc.Slider(id=ids.SLIDER, min=0, max=view.last_step, step=1, value=0,
                             marks=view.marks, updatemode="drag",
@@ -218,9 +224,16 @@ def player(view: FirstView) -> html.Div:
         html.Div([
             html.Span(view.label, id=ids.STEP_LABEL, className="step-label",
                       **_attrs({"aria-live": "polite"})),
-            html.Span(KEY_MAP, id=ids.KEYS, className="keys"),
+            dcc.RadioItems(id=ids.SPEED, options=[{"label": f"{s:g}x", "value": s}
+                                                  for s in SPEEDS],
+                           value=1, inline=True, className="speed",
+                           inputStyle={"marginRight": "2px"},
+                           labelStyle={"marginRight": "6px", "fontSize": "13px"}),
         ], className="step-row"),
-        dcc.Interval(id=ids.TICK, interval=500, disabled=True),
+        html.Div(KEY_MAP, id=ids.KEYS, className="keys"),
+        dcc.Interval(id=ids.TICK, interval=TICK_MS, disabled=True),
+        dcc.Store(id=ids.SHOWN_STEP, data=0),
+        dcc.Store(id=ids.TOUR_STEP),
     ], className="player panel")
 
 
