@@ -383,3 +383,22 @@ def test_node_positions_are_fixed_and_cover_every_node(run: RunResult) -> None:
     y = {n: p["y"] for n, p in pos.items()}
     assert y["ETH-feed"] == y["ETH/USDC"] < y["CEX"] == y["LendA"] < y["PerpX-Insurance"] \
         == y["AlphaFund"] < y["cohort:CEX"]
+
+
+def test_axes_print_dollars_and_prices_as_people_write_them() -> None:
+    """Issue 10: no '$500m' for half a dollar (d3's SI milli) and no '1.21e+05' for a price."""
+    from dashboard.figures import PRICE_AXIS, USD_AXIS, compact_figure, timeseries_figure
+
+    s = pd.DataFrame({"price_BTC": [121_000.0, 118_000.0], "oracle_BTC-feed": [121_000.0,
+                      119_000.0], "bad_debt_usd": [0.0, 0.5], "socialised_usd": [0.0, 0.0],
+                      "adl_usd": [0.0, 0.0]}).rename_axis("step")
+    assert USD_AXIS["tickprefix"] == "$" and USD_AXIS["exponentformat"] == "B"
+    assert "~s" not in str(USD_AXIS) and "e" not in PRICE_AXIS["tickformat"].replace(",~r", "")
+    for fig in (timeseries_figure(s, oracles={"BTC-feed": "BTC"}),
+                compact_figure(s, oracles={"BTC-feed": "BTC"})):
+        layout = fig.to_plotly_json()["layout"]
+        axes = {k: v for k, v in layout.items() if k.startswith("yaxis")}
+        formats = {v.get("tickformat") for v in axes.values()}
+        assert ",~r" in formats  # the price row
+        assert not any(f and ("~s" in f or "g" in f) for f in formats)
+        assert any(v.get("tickprefix") == "$" for v in axes.values())  # the losses row
