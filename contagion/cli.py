@@ -21,11 +21,12 @@ scenario presets of ``models`` (lazily, inside the commands).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import inspect
 import json
 import logging
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -70,7 +71,15 @@ def build_scenario(name: str, settings: Sequence[str]) -> Scenario:
             raise ParameterError(key, value, f"a parameter of scenario {name!r} ("
                                  + ", ".join(preset) + ") or a dotted path such as "
                                  "lending.LendA.reserve_usd")
-    scenario = get_scenario(name, **kwargs)
+    try:
+        scenario = get_scenario(name, **kwargs)
+    except ParameterError as exc:
+        if not kwargs or any(k in exc.name for k in kwargs):
+            raise
+        given = ", ".join(f"{k} = {v!r}" for k, v in kwargs.items())
+        raise ParameterError(exc.name, exc.value, exc.allowed,
+                             (f"{exc.hint}; " if exc.hint else "") + f"after setting {given}"
+                             ) from None
     for key, value in dotted:
         scenario = override(scenario, key, value)
     return scenario
@@ -110,6 +119,19 @@ def format_summary(s: dict[str, Any], events: Any = None) -> str:
     return "\n".join(lines)
 
 
+@contextlib.contextmanager
+def _naming_file(path: str) -> Iterator[None]:
+    """Name the network file in an error about its contents that does not name it."""
+    from contagion.errors import NetworkFormatError
+
+    try:
+        yield
+    except NetworkFormatError as exc:
+        if path in str(exc):
+            raise
+        raise NetworkFormatError(f"{path}: {exc}") from None
+
+
 def _network_world(args: argparse.Namespace) -> Scenario:
     """The scenario of ``run --network FILE --shock NODE=FRAC``: the file's institutions as
     banks, its credit edges as loans (see :mod:`models.network_world`)."""
@@ -120,8 +142,9 @@ def _network_world(args: argparse.Namespace) -> Scenario:
     if args.scenario is not None:
         raise ParameterError("scenario", args.scenario, "no scenario with --network",
                              "the network file is the world: drop the scenario name")
-    scenario = network_scenario(read_network(args.network), _parse_shocks(args.shock),
-                                name=Path(args.network).stem)
+    with _naming_file(args.network):
+        scenario = network_scenario(read_network(args.network), _parse_shocks(args.shock),
+                                    name=Path(args.network).stem)
     for item in args.set or []:
         key, sep, value = (x.strip() for x in item.partition("="))
         if not sep or "." not in key:
@@ -286,8 +309,9 @@ def _cmd_network(args: argparse.Namespace) -> int:
         from contagion.output import check_output_file
 
         out = check_output_file(args.out, overwrite=args.force)
-    G = read_network(args.file)
-    check_shocks(credit_layer(G)[0], shocks)
+    with _naming_file(args.file):
+        G = read_network(args.file)
+        check_shocks(credit_layer(G)[0], shocks)
     table = stress_network(G, shocks)
     if out is not None:
         import os

@@ -165,7 +165,7 @@ class Scenario:
         _unique("funds", [f.name for f in self.funds])
         _unique("paths", [p.asset for p in self.paths])
         for a in self.assets:
-            if a.kind == "venue_token" and a.issuer not in institutions:
+            if (a.kind == "venue_token" or a.issuer is not None) and a.issuer not in institutions:
                 raise ParameterError(f"assets[{a.name}].issuer", a.issuer,
                                      "one of " + ", ".join(institutions))
         for a in self.assets:
@@ -230,6 +230,9 @@ class Scenario:
             if v.insurance_fund is not None and v.insurance_fund not in funds:
                 raise ParameterError(f"lending[{v.name}].insurance_fund", v.insurance_fund,
                                      "a declared fund")
+            if v.token is not None and (v.token not in assets or assets[v.token].kind == "stable"):
+                raise ParameterError(f"lending[{v.name}].token", v.token,
+                                     "None or a declared non-stable asset (the venue's token)")
         for pv in self.perps:
             if pv.oracle not in oracles or oracles[pv.oracle].asset != pv.asset:
                 raise ParameterError(f"perps[{pv.name}].oracle", pv.oracle,
@@ -342,12 +345,24 @@ def _field_hint(obj: Any, name: str) -> str:
     return ""
 
 
+def _label(x: Any) -> str | None:
+    """How an element of a list of parameters is named in a dotted path: its ``name``,
+    ``asset``, ``pool`` or ``venue``, or ``LENDER->BORROWER`` for a credit link (as in
+    scenario files' key paths)."""
+    if getattr(x, "lender", None) is not None and getattr(x, "borrower", None) is not None:
+        return f"{x.lender}->{x.borrower}"
+    for key in ("name", "asset", "pool", "venue"):
+        value = getattr(x, key, None)
+        if isinstance(value, str) and value:
+            return value
+    return None
+
+
 def _coerce(name: str, current: Any, value: Any, *, hint: str = "") -> Any:
     """Convert a ``--set`` string to the type of the field it replaces (``hint``: the
     field's annotation, which says whether ``None`` is allowed)."""
     if isinstance(current, tuple) or dataclasses.is_dataclass(current):
-        labels = [getattr(x, "name", None) or getattr(x, "asset", None)
-                  for x in (current if isinstance(current, tuple) else ())]
+        labels = [_label(x) for x in (current if isinstance(current, tuple) else ())]
         what = "a table" if dataclasses.is_dataclass(current) else "a list"
         file = "contagion scenarios show NAME > mine.toml, edit it, run mine.toml"
         if dataclasses.is_dataclass(current) or (labels and labels[0]):
@@ -390,8 +405,12 @@ def override(scenario: Scenario, key: str, value: Any) -> Scenario:
 
     Paths: ``traders.n_traders``, ``market.steps``, ``lending.LendA.reserve_usd``,
     ``perps.PerpX.shortfall_policy``, ``paths.ETH.shock_frac``,
-    ``lending.LendB.collateral.EXT.liquidation_threshold``. String values (from the CLI) are
-    converted to the field's type. The result is validated again.
+    ``lending.LendB.collateral.EXT.liquidation_threshold``, ``manipulations.FTT/USDC.start_step``
+    (an element of a list is named by its ``name``, ``asset``, ``pool`` or ``venue``, a credit
+    link by ``LENDER->BORROWER``). A list or table as a whole is not one value: it is refused,
+    naming a path to one of its fields. Any unknown key is refused, listing the allowed ones.
+    String values (from the CLI) are converted to the field's type. The result is validated
+    again.
 
     Examples
     --------
@@ -419,7 +438,7 @@ def override(scenario: Scenario, key: str, value: Any) -> Scenario:
                    else replace_in(current, path[1:], here))
             return dataclasses.replace(obj, **{head: new})  # type: ignore[type-var]
         if isinstance(obj, tuple):
-            labels = [getattr(x, "name", None) or getattr(x, "asset", None) for x in obj]
+            labels = [_label(x) for x in obj]
             if head not in labels:
                 raise ParameterError(here, value, "one of " + ", ".join(map(str, labels)))
             if len(path) == 1:
@@ -430,4 +449,13 @@ def override(scenario: Scenario, key: str, value: Any) -> Scenario:
 
     if not key or any(not p for p in parts):
         raise ParameterError("key", key, "a dotted path such as traders.n_traders")
-    return replace_in(scenario, parts, "")
+    try:
+        return replace_in(scenario, parts, "")
+    except ParameterError as exc:
+        if parts[-1] in exc.name:
+            raise
+        # the value broke another parameter (a renamed venue, a numeraire...): say which key
+        # the user set, so the message names what to change back
+        raise ParameterError(exc.name, exc.value, exc.allowed,
+                             (f"{exc.hint}; " if exc.hint else "") + f"after setting {key} = "
+                             f"{value!r}") from None
