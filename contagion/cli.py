@@ -11,8 +11,11 @@ Dash app;
 ``contagion scenarios`` lists the presets and their parameters, ``contagion scenarios show
 NAME [--format toml|json]`` writes one as a scenario file and ``contagion scenarios schema``
 prints the JSON Schema of scenario files; wherever a preset name is taken, a scenario
-file's path (``mine.toml``) is taken too. Bad input exits with
-status 2 and a message naming the parameter; nothing is half-written.
+file's path (``mine.toml``) is taken too. Every input is checked before any work starts
+(scenario, ``--set``, files, the ``--out`` destination); bad input exits with status 2 and a
+message naming the parameter, file or destination and what is allowed; a disk fault while
+writing exits with status 1 and one line; nothing is half-written, and ``--force`` replaces
+only a previous run's outputs, never a user's files.
 
 The CLI is the composition root: it is the one place in ``contagion`` that imports the
 scenario presets of ``models`` (lazily, inside the commands).
