@@ -242,12 +242,14 @@ def _run_extras(args: argparse.Namespace) -> list[str]:
     return extras
 
 
-def _check_shocks_in_run(scenario: Scenario, steps: int | None, settings: Sequence[str]) -> None:
+def _check_shocks_in_run(scenario: Scenario, steps: int | None,
+                         settings: Sequence[str]) -> str | None:
     """Refuse a shock that starts after the run ends (it would silently not happen).
 
     Against the scenario's own horizon always; against a shorter ``--steps`` when the user
     set that shock's start (``--set shock_start_step=100 --steps 50``). A preset's own shock
-    cut off by a short ``--steps`` (a quick smoke run) runs, with a note on standard error.
+    cut off by a short ``--steps`` (a quick smoke run) runs: the note to print when it does
+    is returned.
     """
     from contagion.scenario import SHOCK_START_FIELDS, late_shock
 
@@ -255,15 +257,15 @@ def _check_shocks_in_run(scenario: Scenario, steps: int | None, settings: Sequen
     if error is not None:
         raise error
     if steps is None or steps >= scenario.market.steps:
-        return
+        return None
     error = late_shock(scenario, steps)
     if error is None:
-        return
+        return None
     keys = [item.split("=", 1)[0].strip() for item in settings]
     if any(k.rsplit(".", 1)[-1] in SHOCK_START_FIELDS for k in keys):
         raise error
-    print(f"contagion: note: the run ends at step {steps}, before {error.name} = {error.value}: "
-          "that shock is not simulated", file=sys.stderr)
+    return (f"contagion: note: the run ends at step {steps}, before {error.name} = "
+            f"{error.value}: that shock is not simulated")
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
@@ -279,7 +281,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
         scenario = build_scenario(args.scenario or "default", args.set or [])
     if args.steps is not None and args.steps > scenario.market.steps:
         scenario = override(scenario, "market.steps", args.steps)
-    _check_shocks_in_run(scenario, args.steps, args.set or [])
+    note = _check_shocks_in_run(scenario, args.steps, args.set or [])
     out = (Path(args.out) if args.out is not None
            else default_out(_run_label(args), args.seed, _run_extras(args)))
     check_destination(out, overwrite=args.force)
@@ -293,6 +295,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
     from contagion.output import write_run
     from contagion.runner import simulate
 
+    if note:  # every check passed: say what this short run leaves out
+        print(note, file=sys.stderr)
     result = simulate(scenario, seed=args.seed, steps=args.steps, positions=positions,
                       world=world)
     write_run(result, out, overwrite=args.force)
@@ -428,11 +432,16 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument("--shock", action="append", metavar="NODE=FRAC",
                    help="with --network: write off FRAC of NODE's external assets at step 1 "
                         "(repeatable)")
-    r.add_argument("--steps", type=int, help="number of steps (default: the scenario's horizon)")
+    r.add_argument("--steps", type=int,
+                   help="number of steps (default: the scenario's horizon); a shock you set "
+                        "must start within them")
     r.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     r.add_argument("--set", action="append", metavar="KEY=VALUE",
                    help="override a parameter (repeatable): a preset parameter such as "
-                        "n_traders=1000000, or a dotted path such as perps.PerpX.shortfall_policy")
+                        "n_traders=1000000, or a dotted path such as perps.PerpX.shortfall_policy "
+                        "(a list's element by its name: lending.LendB.collateral.EXT.ltv); an "
+                        "unknown key, a wrong type or a value out of range is refused, naming "
+                        "what is allowed")
     r.add_argument("--positions", metavar="FILE",
                    help="start from these books instead of random ones: a positions table "
                         "(CSV or Parquet; a run's positions.parquet reproduces that run; see "

@@ -139,3 +139,16 @@ def test_default_folder_follows_the_options(tmp_path: Path, monkeypatch, capsys)
     summary = json.loads((tmp_path / "runs" / folders[0] / "summary.json").read_text())
     assert summary["seed"] == 5
     assert f"outputs written to runs/{folders[0]}/" in capsys.readouterr().out
+
+
+def test_a_short_smoke_run_notes_the_presets_shock_it_leaves_out(tmp_path: Path, capsys) -> None:
+    assert main(["run", "--set", "n_traders=50", "--steps", "3", "--out", str(tmp_path / "a")]) == 0
+    assert "note: the run ends at step 3, before paths[ETH].shock_start_step = 12" in (
+        capsys.readouterr().err)
+    # a shock the user set after the end is refused, the note is not printed for a refusal
+    assert main(["run", "--set", "n_traders=50", "--set", "shock_start_step=5", "--steps", "3",
+                 "--out", str(tmp_path / "b")]) == 2
+    err = capsys.readouterr().err
+    assert "note" not in err and "'paths[ETH].shock_start_step' = 5" in err
+    assert "allowed 0 <= x <= 2 (the run has 3 steps, --steps 3)" in err
+    assert not (tmp_path / "b").exists()
