@@ -522,6 +522,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
+    except OSError as exc:  # a disk or OS fault outside the checked writers: one line, exit 1
+        where = f"{exc.filename}: " if exc.filename else ""
+        print(f"contagion: error: {where}{exc.strerror or exc}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":  # pragma: no cover

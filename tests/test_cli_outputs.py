@@ -152,3 +152,14 @@ def test_a_short_smoke_run_notes_the_presets_shock_it_leaves_out(tmp_path: Path,
     assert "note" not in err and "'paths[ETH].shock_start_step' = 5" in err
     assert "allowed 0 <= x <= 2 (the run has 3 steps, --steps 3)" in err
     assert not (tmp_path / "b").exists()
+
+
+def test_any_other_os_fault_is_one_line_exit_1(capsys, monkeypatch) -> None:
+    import contagion.cli
+
+    def fault(args: object) -> int:
+        raise PermissionError(errno.EACCES, "Permission denied", "/srv/results")
+
+    monkeypatch.setattr(contagion.cli, "_cmd_scenarios", fault)
+    assert main(["scenarios"]) == 1
+    assert capsys.readouterr().err == "contagion: error: /srv/results: Permission denied\n"
