@@ -361,6 +361,8 @@ def _label(x: Any) -> str | None:
 def _coerce(name: str, current: Any, value: Any, *, hint: str = "") -> Any:
     """Convert a ``--set`` string to the type of the field it replaces (``hint``: the
     field's annotation, which says whether ``None`` is allowed)."""
+    if not isinstance(value, str):  # a program's own value (a sweep spec's list...): as given
+        return value
     if isinstance(current, tuple) or dataclasses.is_dataclass(current):
         labels = [_label(x) for x in (current if isinstance(current, tuple) else ())]
         what = "a table" if dataclasses.is_dataclass(current) else "a list"
@@ -371,8 +373,6 @@ def _coerce(name: str, current: Any, value: Any, *, hint: str = "") -> Any:
                                  f"{name} is {what}, not one value; to change it whole: {file}")
         raise ParameterError(name, value, f"a scenario file: {name} is {what}, not one value",
                              file)
-    if not isinstance(value, str):
-        return value
     if current is None or "None" in hint:
         if value.strip().lower() in ("none", "null"):
             return None
