@@ -11,8 +11,11 @@ Dash app;
 ``contagion scenarios`` lists the presets and their parameters, ``contagion scenarios show
 NAME [--format toml|json]`` writes one as a scenario file and ``contagion scenarios schema``
 prints the JSON Schema of scenario files; wherever a preset name is taken, a scenario
-file's path (``mine.toml``) is taken too. Bad input exits with
-status 2 and a message naming the parameter; nothing is half-written.
+file's path (``mine.toml``) is taken too. Every input is checked before any work starts
+(scenario, ``--set``, files, the ``--out`` destination); bad input exits with status 2 and a
+message naming the parameter, file or destination and what is allowed; a disk fault while
+writing exits with status 1 and one line; nothing is half-written, and ``--force`` replaces
+only a previous run's outputs, never a user's files.
 
 The CLI is the composition root: it is the one place in ``contagion`` that imports the
 scenario presets of ``models`` (lazily, inside the commands).
@@ -21,16 +24,22 @@ scenario presets of ``models`` (lazily, inside the commands).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import inspect
 import json
 import logging
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from contagion.errors import ContagionError, ParameterError
-from contagion.scenario import Scenario, _coerce, override
+
+if TYPE_CHECKING:
+    from contagion.scenario import Scenario
+
+# Only the standard library and contagion.errors load at import: ``contagion --help`` and a
+# bad option answer without numpy, pandas or Mesa (each command imports what it needs).
 
 __all__ = ["build_scenario", "format_summary", "main"]
 
@@ -45,6 +54,7 @@ def build_scenario(name: str, settings: Sequence[str]) -> Scenario:
     (``lending.LendA.reserve_usd``) replaces that field of the built scenario. Values are
     converted to the parameter's type.
     """
+    from contagion.scenario import _coerce, override
     from models import get_scenario, scenario_parameters
 
     preset = scenario_parameters(name)
@@ -54,6 +64,8 @@ def build_scenario(name: str, settings: Sequence[str]) -> Scenario:
         if "=" not in item:
             raise ParameterError("--set", item, "key=value")
         key, value = (x.strip() for x in item.split("=", 1))
+        if not key:
+            raise ParameterError("--set", item, "key=value with a key, e.g. n_traders=500")
         if key in preset:
             kwargs[key] = _coerce(key, preset[key], value)
         elif "." in key:
@@ -62,7 +74,15 @@ def build_scenario(name: str, settings: Sequence[str]) -> Scenario:
             raise ParameterError(key, value, f"a parameter of scenario {name!r} ("
                                  + ", ".join(preset) + ") or a dotted path such as "
                                  "lending.LendA.reserve_usd")
-    scenario = get_scenario(name, **kwargs)
+    try:
+        scenario = get_scenario(name, **kwargs)
+    except ParameterError as exc:
+        if not kwargs or any(k in exc.name for k in kwargs):
+            raise
+        given = ", ".join(f"{k} = {v!r}" for k, v in kwargs.items())
+        raise ParameterError(exc.name, exc.value, exc.allowed,
+                             (f"{exc.hint}; " if exc.hint else "") + f"after setting {given}"
+                             ) from None
     for key, value in dotted:
         scenario = override(scenario, key, value)
     return scenario
@@ -102,17 +122,32 @@ def format_summary(s: dict[str, Any], events: Any = None) -> str:
     return "\n".join(lines)
 
 
+@contextlib.contextmanager
+def _naming_file(path: str) -> Iterator[None]:
+    """Name the network file in an error about its contents that does not name it."""
+    from contagion.errors import NetworkFormatError
+
+    try:
+        yield
+    except NetworkFormatError as exc:
+        if path in str(exc):
+            raise
+        raise NetworkFormatError(f"{path}: {exc}") from None
+
+
 def _network_world(args: argparse.Namespace) -> Scenario:
     """The scenario of ``run --network FILE --shock NODE=FRAC``: the file's institutions as
     banks, its credit edges as loans (see :mod:`models.network_world`)."""
     from contagion.network import read_network
+    from contagion.scenario import override
     from models.network_world import network_scenario
 
     if args.scenario is not None:
         raise ParameterError("scenario", args.scenario, "no scenario with --network",
                              "the network file is the world: drop the scenario name")
-    scenario = network_scenario(read_network(args.network), _parse_shocks(args.shock),
-                                name=Path(args.network).stem)
+    with _naming_file(args.network):
+        scenario = network_scenario(read_network(args.network), _parse_shocks(args.shock),
+                                    name=Path(args.network).stem)
     for item in args.set or []:
         key, sep, value = (x.strip() for x in item.partition("="))
         if not sep or "." not in key:
@@ -148,10 +183,96 @@ def _parse_shocks(items: Sequence[str] | None) -> dict[str, float]:
     return shocks
 
 
-def _cmd_run(args: argparse.Namespace) -> int:
-    from contagion.output import write_run
-    from contagion.runner import simulate
+#: Characters a default output folder's name keeps as typed; anything else (``/``, spaces,
+#: quotes...) or a name longer than :data:`MAX_FOLDER_NAME` falls back to a short hash.
+_FOLDER_SAFE = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._+=,-")
+MAX_FOLDER_NAME = 96
 
+
+def default_out(label: str, seed: int, extras: Sequence[str] = ()) -> Path:
+    """The default output folder of a run: ``runs/<label>-seed<seed>``, then each of
+    ``extras`` (the ``--set`` overrides as typed, ``steps=N``, ``positions=<file stem>``...)
+    joined by ``-``, so two runs that differ in anything they were given write to two
+    folders: ``runs/default-seed7-shock_frac=0.5-cross_margin=false``. When that name would
+    be long (over :data:`MAX_FOLDER_NAME` characters) or hold characters unsafe in a file
+    name, the extras become a short stable hash: ``runs/default-seed7-3f9c2a1b7e``.
+
+    Examples
+    --------
+    >>> default_out("default", 0).as_posix()
+    'runs/default-seed0'
+    >>> default_out("default", 7, ["shock_frac=0.5", "cross_margin=false"]).as_posix()
+    'runs/default-seed7-shock_frac=0.5-cross_margin=false'
+    >>> default_out("default", 0, ["name=a/b"]).as_posix()
+    'runs/default-seed0-2e990759ba'
+    """
+    import hashlib
+
+    def safe(text: str) -> bool:
+        return bool(text) and not text.startswith(".") and set(text) <= _FOLDER_SAFE
+
+    head = f"{label}-seed{seed}" if safe(label) else f"run-seed{seed}"
+    extras = [e.strip() for e in extras]
+    name = "-".join([head, *extras])
+    if not (safe(label) and all(safe(e) for e in extras)) or len(name) > MAX_FOLDER_NAME:
+        digest = hashlib.sha256("\n".join([label, *extras]).encode()).hexdigest()[:10]
+        name = f"{head}-{digest}"
+    return Path("runs") / name
+
+
+def _run_label(args: argparse.Namespace) -> str:
+    """What a run's default folder is named after: the preset, or a file's stem."""
+    if args.network is not None:
+        return Path(args.network).stem
+    ref = args.scenario or "default"
+    from models import is_scenario_file
+
+    return Path(ref).stem if is_scenario_file(ref) else ref
+
+
+def _run_extras(args: argparse.Namespace) -> list[str]:
+    """The inputs besides scenario and seed that change a run, for its folder's name."""
+    extras = [f"steps={args.steps}"] if args.steps is not None else []
+    extras += ["=".join(x.strip() for x in item.split("=", 1)) for item in args.set or []]
+    extras += [f"shock.{item.strip()}" for item in args.shock or []]
+    if args.positions is not None:
+        extras.append(f"positions={Path(args.positions).stem}")
+    if args.world is not None:
+        extras.append(f"world={Path(args.world).stem}")
+    return extras
+
+
+def _check_shocks_in_run(scenario: Scenario, steps: int | None,
+                         settings: Sequence[str]) -> str | None:
+    """Refuse a shock that starts after the run ends (it would silently not happen).
+
+    Against the scenario's own horizon always; against a shorter ``--steps`` when the user
+    set that shock's start (``--set shock_start_step=100 --steps 50``). A preset's own shock
+    cut off by a short ``--steps`` (a quick smoke run) runs: the note to print when it does
+    is returned.
+    """
+    from contagion.scenario import SHOCK_START_FIELDS, late_shock
+
+    error = late_shock(scenario)
+    if error is not None:
+        raise error
+    if steps is None or steps >= scenario.market.steps:
+        return None
+    error = late_shock(scenario, steps)
+    if error is None:
+        return None
+    keys = [item.split("=", 1)[0].strip() for item in settings]
+    if any(k.rsplit(".", 1)[-1] in SHOCK_START_FIELDS for k in keys):
+        raise error
+    return (f"contagion: note: the run ends at step {steps}, before {error.name} = "
+            f"{error.value}: that shock is not simulated")
+
+
+def _cmd_run(args: argparse.Namespace) -> int:
+    from contagion.output import check_destination
+    from contagion.scenario import override
+
+    # everything is checked first: scenario, overrides, shocks, destination, files
     if args.network is not None:
         scenario = _network_world(args)
     else:
@@ -160,16 +281,22 @@ def _cmd_run(args: argparse.Namespace) -> int:
         scenario = build_scenario(args.scenario or "default", args.set or [])
     if args.steps is not None and args.steps > scenario.market.steps:
         scenario = override(scenario, "market.steps", args.steps)
-    out = Path(args.out or f"runs/{scenario.name}-seed{args.seed}")
-    if out.exists() and any(out.iterdir()) and not args.force:
-        raise ParameterError("--out", str(out), "a new or empty directory",
-                             "pass --force to replace it")
+    note = _check_shocks_in_run(scenario, args.steps, args.set or [])
+    out = (Path(args.out) if args.out is not None
+           else default_out(_run_label(args), args.seed, _run_extras(args)))
+    check_destination(out, overwrite=args.force)
     positions = None
     if args.positions is not None:  # every row checked before anything is built or written
         from contagion.positions import check_positions, read_positions
 
         positions = check_positions(read_positions(args.positions), scenario)
     world = _read_world(args.world, scenario) if args.world is not None else None
+
+    from contagion.output import write_run
+    from contagion.runner import simulate
+
+    if note:  # every check passed: say what this short run leaves out
+        print(note, file=sys.stderr)
     result = simulate(scenario, seed=args.seed, steps=args.steps, positions=positions,
                       world=world)
     write_run(result, out, overwrite=args.force)
@@ -181,16 +308,31 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
 def _cmd_network(args: argparse.Namespace) -> int:
     from contagion.network import read_network
-    from contagion.stress import stress_network
+    from contagion.stress import check_shocks, credit_layer, stress_network
 
     shocks = _parse_shocks(args.shock)
-    G = read_network(args.file)
+    out = None
+    if args.out is not None:
+        from contagion.output import check_output_file
+
+        out = check_output_file(args.out, overwrite=args.force)
+    with _naming_file(args.file):
+        G = read_network(args.file)
+        check_shocks(credit_layer(G)[0], shocks)
     table = stress_network(G, shocks)
-    if args.out:
-        out = Path(args.out)
-        tmp = out.with_name(out.name + ".part")
-        table.to_csv(tmp, index=False)
-        tmp.replace(out)
+    if out is not None:
+        import os
+
+        from contagion.errors import OutputError
+
+        tmp = out.with_name(f".{out.name}.{os.getpid()}.part")
+        try:
+            table.to_csv(tmp, index=False)
+            tmp.replace(out)
+        except OSError as exc:
+            tmp.unlink(missing_ok=True)
+            raise OutputError(f"cannot write {str(out)!r}: {exc.strerror or exc}; nothing was "
+                              "written") from None
     with_money = table.assign(**{c: table[c].map(_usd) for c in
                                  ("external_assets_usd", "liabilities_usd", "payments_usd")})
     print(with_money.to_string(index=False, float_format=lambda x: f"{x:.3f}"))
@@ -290,24 +432,39 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument("--shock", action="append", metavar="NODE=FRAC",
                    help="with --network: write off FRAC of NODE's external assets at step 1 "
                         "(repeatable)")
-    r.add_argument("--steps", type=int, help="number of steps (default: the scenario's horizon)")
+    r.add_argument("--steps", type=int,
+                   help="number of steps (default: the scenario's horizon); a shock you set "
+                        "must start within them")
     r.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     r.add_argument("--set", action="append", metavar="KEY=VALUE",
                    help="override a parameter (repeatable): a preset parameter such as "
-                        "n_traders=1000000, or a dotted path such as perps.PerpX.shortfall_policy")
+                        "n_traders=1000000, or a dotted path such as perps.PerpX.shortfall_policy "
+                        "(a list's element by its name: lending.LendB.collateral.EXT.ltv); an "
+                        "unknown key, a wrong type or a value out of range is refused, naming "
+                        "what is allowed")
     r.add_argument("--positions", metavar="FILE",
                    help="start from these books instead of random ones: a positions table "
                         "(CSV or Parquet; a run's positions.parquet reproduces that run; see "
                         "docs/positions.md)")
-    r.add_argument("--out", help="output directory (default runs/<scenario>-seed<seed>)")
-    r.add_argument("--force", action="store_true", help="replace a non-empty --out")
+    r.add_argument("--out", help="output directory, checked before the run starts (default "
+                                 "runs/<scenario>-seed<seed>, then the other options as given: "
+                                 "runs/default-seed7-shock_frac=0.5-cross_margin=false; a short "
+                                 "hash instead when that is long). Not the current directory or "
+                                 "one above it; an existing one must be empty or hold a previous "
+                                 "run's outputs")
+    r.add_argument("--force", action="store_true",
+                   help="replace a previous run's outputs in --out; a directory holding "
+                        "anything else is refused even so (nothing of yours is deleted)")
     r.set_defaults(func=_cmd_run)
     n = sub.add_parser("network", help="stress an exposure network (node-link JSON or GraphML): "
                                        "clear it (Eisenberg-Noe) and rank it (DebtRank)")
     n.add_argument("file", help="network file, e.g. a run's network.json or your own")
     n.add_argument("--shock", action="append", metavar="NODE=FRAC",
                    help="wipe out FRAC of NODE's external assets (repeatable)")
-    n.add_argument("--out", help="also write the table as CSV")
+    n.add_argument("--out", metavar="FILE",
+                   help="also write the table as CSV (a new file in an existing directory, "
+                        "checked before the network is read)")
+    n.add_argument("--force", action="store_true", help="replace an existing --out file")
     n.set_defaults(func=_cmd_network)
     w = sub.add_parser("sweep", help="run a parameter sweep described by a TOML spec")
     w.add_argument("spec", help="sweep spec, e.g. experiments/leverage_shock.toml")
@@ -357,14 +514,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         if getattr(args, "seed", None) is not None and args.seed < 0:
             raise ParameterError("--seed", args.seed, "a non-negative integer")
         return int(args.func(args))
-    except ContagionError as exc:
+    except ContagionError as exc:  # bad input: 2; a disk fault while writing: 1
         print(f"contagion: error: {exc}", file=sys.stderr)
-        return 2
+        return int(getattr(exc, "exit_status", 2))
     except BrokenPipeError:  # `contagion scenarios show x | head`: the reader left, not an error
         import os
 
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
+    except OSError as exc:  # a disk or OS fault outside the checked writers: one line, exit 1
+        where = f"{exc.filename}: " if exc.filename else ""
+        print(f"contagion: error: {where}{exc.strerror or exc}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":  # pragma: no cover

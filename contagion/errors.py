@@ -13,6 +13,7 @@ __all__ = [
     "ContagionError",
     "InvariantError",
     "NetworkFormatError",
+    "OutputError",
     "ParameterError",
     "PositionsError",
     "RunCancelled",
@@ -121,3 +122,15 @@ class RunCancelled(ContagionError):
 
 class InvariantError(ContagionError, RuntimeError):
     """An accounting invariant of the simulation was broken (a bug, please report it)."""
+
+
+class OutputError(ContagionError, OSError):
+    """A disk or operating-system fault while writing outputs (a full disk, an I/O error, a
+    directory made read-only mid-run): the message names the destination and the fault, and
+    nothing half-written is left behind. The command line exits with :attr:`exit_status` 1,
+    not 2: the input was fine, the machine failed."""
+
+    exit_status = 1
+
+    def __str__(self) -> str:  # OSError would format (errno, strerror) pairs
+        return str(self.args[0]) if self.args else ""

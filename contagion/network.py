@@ -43,8 +43,10 @@ __all__ = [
     "EDGE_TYPES",
     "NODE_STATES",
     "build_network",
+    "check_node_link",
     "cohort_states",
     "fund_state",
+    "graphml_duplicates",
     "node_states",
     "peg_state",
     "read_network",
@@ -379,43 +381,128 @@ def write_network(G: nx.MultiDiGraph, path: str | Path) -> Path:
     return path
 
 
+#: Node attributes that are amounts in USD: where present, a finite number >= 0.
+AMOUNT_NODE_ATTRS = ("external_assets_usd", "external_liabilities_usd")
+
+
+def _number(x: Any) -> bool:
+    return isinstance(x, int | float | np.integer | np.floating) and not isinstance(x, bool | np.bool_)
+
+
+def check_node_link(data: Any, source: str) -> None:
+    """Check the shape of node-link JSON ``data`` before NetworkX reads it (it would merge
+    duplicate ids and invent nodes for dangling edges without a word): an object with a
+    list ``nodes`` of objects with a text ``id``, each id once, and a list ``edges`` of
+    objects whose ``source`` and ``target`` are listed nodes and differ. Raises
+    :class:`NetworkFormatError` naming ``source`` and the node or edge."""
+    if not isinstance(data, dict) or not isinstance(data.get("nodes"), list):
+        raise NetworkFormatError(f"{source}: not a node-link graph: expected a JSON object with "
+                                 "a list 'nodes' (and a list 'edges'), as a run's network.json")
+    edges = data.get("edges", [])
+    if not isinstance(edges, list):
+        raise NetworkFormatError(f"{source}: 'edges' is {type(edges).__name__}, not a list")
+    seen: set[str] = set()
+    for i, node in enumerate(data["nodes"]):
+        if not isinstance(node, dict) or "id" not in node:
+            raise NetworkFormatError(f"{source}: nodes[{i}] is not an object with an 'id'")
+        nid = node["id"]
+        if not isinstance(nid, str) or not nid:
+            raise NetworkFormatError(f"{source}: node {nid!r} (nodes[{i}]) has a non-text id; "
+                                     "allowed: a non-empty name in quotes, e.g. \"Bank1\"")
+        if nid in seen:
+            raise NetworkFormatError(f"{source}: node {nid!r} is listed twice (nodes[{i}]); "
+                                     "allowed: each node id once")
+        seen.add(nid)
+    for i, edge in enumerate(edges):
+        if not isinstance(edge, dict) or "source" not in edge or "target" not in edge:
+            raise NetworkFormatError(f"{source}: edges[{i}] is not an object with a 'source' "
+                                     "and a 'target'")
+        u, v = edge["source"], edge["target"]
+        for end, name in (("source", u), ("target", v)):
+            if not isinstance(name, str) or name not in seen:
+                raise NetworkFormatError(f"{source}: edge {u!r} -> {v!r} (edges[{i}]): its {end} "
+                                         f"{name!r} is not a listed node id")
+        if u == v:
+            raise NetworkFormatError(f"{source}: edge {u!r} -> {v!r} (edges[{i}]) is a "
+                                     "self-loop; allowed: edges between two different nodes")
+
+
+def graphml_duplicates(path: str | Path) -> None:
+    """A GraphML node id listed twice (NetworkX would merge them)."""
+    import xml.etree.ElementTree as ET
+
+    seen: set[str] = set()
+    for _, el in ET.iterparse(path):
+        if el.tag.rsplit("}", 1)[-1] == "node":
+            nid = el.get("id")
+            if nid in seen:
+                raise NetworkFormatError(f"{path}: node {nid!r} is listed twice; allowed: each "
+                                         "node id once")
+            seen.add(str(nid))
+        el.clear()
+
+
 def read_network(path: str | Path) -> nx.MultiDiGraph:
     """Read a user's exposure network (node-link JSON or GraphML).
 
-    Every edge needs a ``type`` from :data:`EDGE_TYPES` and a non-negative numeric
-    ``weight``; every node a ``kind``. Errors name the offending node or edge.
+    Every node needs a text id (each once) and a text ``kind``, and its
+    ``external_assets_usd`` / ``external_liabilities_usd``, where given, must be finite
+    numbers >= 0; every edge joins two different listed nodes and needs a ``type`` from
+    :data:`EDGE_TYPES` and a finite numeric ``weight`` >= 0. Errors
+    (:class:`NetworkFormatError`) name the file and the offending node, edge and attribute.
     """
     path = Path(path)
     if not path.exists():
         raise NetworkFormatError(f"network file {str(path)!r} does not exist")
+    if not path.is_file():
+        raise NetworkFormatError(f"network file {str(path)!r} is not a file")
     try:
         if path.suffix == ".json":
-            G = nx.node_link_graph(json.loads(path.read_text()), directed=True, multigraph=True,
-                                   edges="edges")
+            data = json.loads(path.read_text(encoding="utf-8"))
+            if isinstance(data, dict) and "links" in data and "edges" not in data:
+                data["edges"] = data.pop("links")  # NetworkX's older name for them
+            check_node_link(data, str(path))
+            G = nx.node_link_graph(data, directed=True, multigraph=True, edges="edges")
         elif path.suffix == ".graphml":
+            graphml_duplicates(path)
             # force_multigraph keeps the edge keys (the GraphML edge ids: our edge types)
             G = nx.MultiDiGraph(nx.read_graphml(path, force_multigraph=True))
         else:
             raise NetworkFormatError(f"cannot read {path.name}: use .json (node-link) or .graphml")
     except NetworkFormatError:
         raise
+    except UnicodeDecodeError as exc:
+        raise NetworkFormatError(f"{path}: not UTF-8 text (byte {exc.start})") from None
+    except json.JSONDecodeError as exc:
+        raise NetworkFormatError(f"{path}: not valid JSON: {exc.msg} at line {exc.lineno} "
+                                 f"column {exc.colno}") from None
     except Exception as exc:  # a parser's own error: report it with the file name
-        raise NetworkFormatError(f"cannot parse {path.name}: {exc}") from exc
+        raise NetworkFormatError(f"cannot parse {path}: {exc}") from None
     for node, data in G.nodes(data=True):
-        if "kind" not in data:
-            raise NetworkFormatError(f"node {node!r} has no 'kind' attribute")
+        if not isinstance(node, str):
+            raise NetworkFormatError(f"{path}: node {node!r} has a non-text id")
+        if not isinstance(data.get("kind"), str):
+            raise NetworkFormatError(f"{path}: node {node!r} has "
+                                     + ("no 'kind' attribute" if "kind" not in data
+                                        else f"kind {data['kind']!r}; allowed: a text")
+                                     + " (e.g. 'custodial', 'firm', 'lending')")
+        for attr in AMOUNT_NODE_ATTRS:
+            if attr in data:
+                x = data[attr]
+                if not (_number(x) and np.isfinite(float(x)) and float(x) >= 0):
+                    raise NetworkFormatError(f"{path}: node {node!r} has {attr} {x!r}; allowed: "
+                                             "a finite number >= 0")
     for s, d, data in G.edges(data=True):
+        if s == d:
+            raise NetworkFormatError(f"{path}: edge {s!r} -> {d!r} is a self-loop; allowed: "
+                                     "edges between two different nodes")
         if data.get("type") not in EDGE_TYPES:
-            raise NetworkFormatError(f"edge {s!r} -> {d!r} has type {data.get('type')!r}; "
-                                     f"allowed: {', '.join(EDGE_TYPES)}")
+            raise NetworkFormatError(f"{path}: edge {s!r} -> {d!r} has type "
+                                     f"{data.get('type')!r}; allowed: {', '.join(EDGE_TYPES)}")
         w = data.get("weight")
-        try:
-            ok = float(w) >= 0 and np.isfinite(float(w))
-        except (TypeError, ValueError):
-            ok = False
-        if not ok:
-            raise NetworkFormatError(f"edge {s!r} -> {d!r} has weight {w!r}; allowed: a "
-                                     "finite number >= 0")
+        if not (_number(w) and np.isfinite(float(w)) and float(w) >= 0):
+            raise NetworkFormatError(f"{path}: edge {s!r} -> {d!r} has weight {w!r}; allowed: "
+                                     "a finite number >= 0")
     return G
 
 

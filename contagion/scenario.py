@@ -35,7 +35,52 @@ from contagion.params import (
     YieldVenueParams,
 )
 
-__all__ = ["Scenario", "override", "truncated_shock"]
+__all__ = ["SHOCK_START_FIELDS", "Scenario", "late_shock", "override", "shock_starts",
+           "truncated_shock"]
+
+#: The fields that say at which step a shock starts (a crash, a pump, a depth collapse, an
+#: exploit, a write-down, a gas spike).
+SHOCK_START_FIELDS = ("shock_start_step", "start_step", "writedown_step", "gas_spike_start_step")
+
+
+def shock_starts(scenario: Scenario) -> list[tuple[str, int]]:
+    """Every shock the scenario schedules, as ``(parameter, start step)``: crash paths with a
+    fall, pool manipulations, depth collapses, exploits that withdraw, write-downs of a
+    non-zero fraction and gas spikes of a non-zero duration."""
+    out: list[tuple[str, int]] = []
+    for path in scenario.paths:
+        if path.kind == "crash" and path.shock_frac > 0:
+            out.append((f"paths[{path.asset}].shock_start_step", path.shock_start_step))
+    for mp in scenario.manipulations:
+        out.append((f"manipulations[{mp.pool}].start_step", mp.start_step))
+    for ls in scenario.liquidity_shocks:
+        out.append((f"liquidity_shocks[{ls.name}].start_step", ls.start_step))
+    for x in scenario.exploits:
+        if x.withdraw:
+            out.append((f"exploits[{x.venue}].start_step", x.start_step))
+    for ex in scenario.custodial:
+        if ex.writedown_frac > 0:
+            out.append((f"custodial[{ex.name}].writedown_step", ex.writedown_step))
+    for lq in scenario.liquidators:
+        if lq.gas_spike_duration_steps > 0 and lq.gas_spike_multiplier > 1:
+            out.append((f"liquidators[{lq.name}].gas_spike_start_step", lq.gas_spike_start_step))
+    return out
+
+
+def late_shock(scenario: Scenario, steps: int | None = None) -> ParameterError | None:
+    """The first shock that starts at or after the run's last step (``steps``, default the
+    scenario's ``market.steps``), as the error to refuse it with; ``None`` when every shock
+    starts within the run. Such a shock is never simulated: a run that asks for it and
+    silently leaves it out would mislead (issue 11)."""
+    horizon = scenario.market.steps if steps is None else steps
+    for name, start in shock_starts(scenario):
+        if start >= horizon:
+            source = f"--steps {horizon}" if steps is not None else f"market.steps = {horizon}"
+            return ParameterError(
+                name, start, f"0 <= x <= {max(horizon - 1, 0)} (the run has {horizon} steps, "
+                f"{source})", "a shock that starts after the run ends never happens: start it "
+                "earlier or run longer")
+    return None
 
 
 def truncated_shock(scenario: Scenario) -> ParameterError | None:
@@ -120,7 +165,7 @@ class Scenario:
         _unique("funds", [f.name for f in self.funds])
         _unique("paths", [p.asset for p in self.paths])
         for a in self.assets:
-            if a.kind == "venue_token" and a.issuer not in institutions:
+            if (a.kind == "venue_token" or a.issuer is not None) and a.issuer not in institutions:
                 raise ParameterError(f"assets[{a.name}].issuer", a.issuer,
                                      "one of " + ", ".join(institutions))
         for a in self.assets:
@@ -185,6 +230,9 @@ class Scenario:
             if v.insurance_fund is not None and v.insurance_fund not in funds:
                 raise ParameterError(f"lending[{v.name}].insurance_fund", v.insurance_fund,
                                      "a declared fund")
+            if v.token is not None and (v.token not in assets or assets[v.token].kind == "stable"):
+                raise ParameterError(f"lending[{v.name}].token", v.token,
+                                     "None or a declared non-stable asset (the venue's token)")
         for pv in self.perps:
             if pv.oracle not in oracles or oracles[pv.oracle].asset != pv.asset:
                 raise ParameterError(f"perps[{pv.name}].oracle", pv.oracle,
@@ -289,10 +337,45 @@ class Scenario:
                 + [v.name for v in self.custodial])
 
 
-def _coerce(name: str, current: Any, value: Any) -> Any:
-    """Convert a ``--set`` string to the type of the field it replaces."""
-    if not isinstance(value, str):
+def _field_hint(obj: Any, name: str) -> str:
+    """The annotation of field ``name`` of dataclass ``obj``, as text (``'str | None'``)."""
+    for f in dataclasses.fields(obj):
+        if f.name == name:
+            return f.type if isinstance(f.type, str) else repr(f.type)
+    return ""
+
+
+def _label(x: Any) -> str | None:
+    """How an element of a list of parameters is named in a dotted path: its ``name``,
+    ``asset``, ``pool`` or ``venue``, or ``LENDER->BORROWER`` for a credit link (as in
+    scenario files' key paths)."""
+    if getattr(x, "lender", None) is not None and getattr(x, "borrower", None) is not None:
+        return f"{x.lender}->{x.borrower}"
+    for key in ("name", "asset", "pool", "venue"):
+        value = getattr(x, key, None)
+        if isinstance(value, str) and value:
+            return value
+    return None
+
+
+def _coerce(name: str, current: Any, value: Any, *, hint: str = "") -> Any:
+    """Convert a ``--set`` string to the type of the field it replaces (``hint``: the
+    field's annotation, which says whether ``None`` is allowed)."""
+    if not isinstance(value, str):  # a program's own value (a sweep spec's list...): as given
         return value
+    if isinstance(current, tuple) or dataclasses.is_dataclass(current):
+        labels = [_label(x) for x in (current if isinstance(current, tuple) else ())]
+        what = "a table" if dataclasses.is_dataclass(current) else "a list"
+        file = "contagion scenarios show NAME > mine.toml, edit it, run mine.toml"
+        if dataclasses.is_dataclass(current) or (labels and labels[0]):
+            example = f"{name}.{labels[0]}.FIELD" if labels and labels[0] else f"{name}.FIELD"
+            raise ParameterError(name, value, f"a path to one of its fields, e.g. {example}=VALUE",
+                                 f"{name} is {what}, not one value; to change it whole: {file}")
+        raise ParameterError(name, value, f"a scenario file: {name} is {what}, not one value",
+                             file)
+    if current is None or "None" in hint:
+        if value.strip().lower() in ("none", "null"):
+            return None
     if isinstance(current, bool):
         low = value.strip().lower()
         if low in ("1", "true", "yes", "on"):
@@ -302,15 +385,17 @@ def _coerce(name: str, current: Any, value: Any) -> Any:
         raise ParameterError(name, value, "true or false")
     if isinstance(current, int):
         try:
-            return int(float(value)) if float(value).is_integer() else float(value)
+            number = float(value)
         except ValueError:
             raise ParameterError(name, value, "an integer") from None
+        # 1e308 stays a float (the range check names it as typed, not as 309 digits)
+        return int(number) if number.is_integer() and abs(number) < 2**63 else number
     if isinstance(current, float):
         try:
             return float(value)
         except ValueError:
             raise ParameterError(name, value, "a number") from None
-    if current is None and value.lower() in ("none", "null", ""):
+    if current is None and value == "":
         return None
     return value
 
@@ -320,8 +405,12 @@ def override(scenario: Scenario, key: str, value: Any) -> Scenario:
 
     Paths: ``traders.n_traders``, ``market.steps``, ``lending.LendA.reserve_usd``,
     ``perps.PerpX.shortfall_policy``, ``paths.ETH.shock_frac``,
-    ``lending.LendB.collateral.EXT.liquidation_threshold``. String values (from the CLI) are
-    converted to the field's type. The result is validated again.
+    ``lending.LendB.collateral.EXT.liquidation_threshold``, ``manipulations.FTT/USDC.start_step``
+    (an element of a list is named by its ``name``, ``asset``, ``pool`` or ``venue``, a credit
+    link by ``LENDER->BORROWER``). A list or table as a whole is not one value: it is refused,
+    naming a path to one of its fields. Any unknown key is refused, listing the allowed ones.
+    String values (from the CLI) are converted to the field's type. The result is validated
+    again.
 
     Examples
     --------
@@ -345,11 +434,11 @@ def override(scenario: Scenario, key: str, value: Any) -> Scenario:
                 raise ParameterError(here, value, "a field of " + (done or "the scenario") + ": "
                                      + ", ".join(names))
             current = getattr(obj, head)
-            new = (_coerce(here, current, value) if len(path) == 1
+            new = (_coerce(here, current, value, hint=_field_hint(obj, head)) if len(path) == 1
                    else replace_in(current, path[1:], here))
             return dataclasses.replace(obj, **{head: new})  # type: ignore[type-var]
         if isinstance(obj, tuple):
-            labels = [getattr(x, "name", None) or getattr(x, "asset", None) for x in obj]
+            labels = [_label(x) for x in obj]
             if head not in labels:
                 raise ParameterError(here, value, "one of " + ", ".join(map(str, labels)))
             if len(path) == 1:
@@ -360,4 +449,13 @@ def override(scenario: Scenario, key: str, value: Any) -> Scenario:
 
     if not key or any(not p for p in parts):
         raise ParameterError("key", key, "a dotted path such as traders.n_traders")
-    return replace_in(scenario, parts, "")
+    try:
+        return replace_in(scenario, parts, "")
+    except ParameterError as exc:
+        if parts[-1] in exc.name:
+            raise
+        # the value broke another parameter (a renamed venue, a numeraire...): say which key
+        # the user set, so the message names what to change back
+        raise ParameterError(exc.name, exc.value, exc.allowed,
+                             (f"{exc.hint}; " if exc.hint else "") + f"after setting {key} = "
+                             f"{value!r}") from None

@@ -311,7 +311,8 @@ def write_world(G: nx.MultiDiGraph, path: str | os.PathLike[str]) -> Path:
 
 def read_world(path: str | os.PathLike[str]) -> nx.MultiDiGraph:
     """Read a world graph written by :func:`write_world` (or edited by hand): node-link JSON
-    or GraphML. Nodes need a ``kind`` and edges a ``type``; the model checks the rest
+    or GraphML. Node ids are text, each listed once; nodes need a ``kind``; edges join two
+    different listed nodes and need a ``type``; the model checks the rest
     against its scenario (:func:`resolve_wiring`, ``ContagionModel``) before anything runs.
     Errors name the file and the node or edge."""
     p = Path(path)
@@ -322,12 +323,18 @@ def read_world(path: str | os.PathLike[str]) -> nx.MultiDiGraph:
     if p.stat().st_size > MAX_WORLD_BYTES:
         raise NetworkFormatError(f"{p}: {p.stat().st_size:,} bytes; a world file is at most "
                                  f"{MAX_WORLD_BYTES:,} bytes")
+    from contagion.network import check_node_link, graphml_duplicates
+
     try:
         if p.suffix == ".json":
             data = json.loads(p.read_text(encoding="utf-8"))
+            check_node_link(data, str(p))  # ids: text, each once; edges: listed ends, no loop
             G = nx.node_link_graph(data, directed=True, multigraph=True, edges="edges")
         else:
+            graphml_duplicates(p)
             G = nx.MultiDiGraph(nx.read_graphml(p, force_multigraph=True))
+    except NetworkFormatError:
+        raise
     except UnicodeDecodeError as exc:
         raise NetworkFormatError(f"{p}: not UTF-8 text (byte {exc.start})") from None
     except json.JSONDecodeError as exc:
@@ -341,6 +348,9 @@ def read_world(path: str | os.PathLike[str]) -> nx.MultiDiGraph:
         if "kind" not in d:
             raise NetworkFormatError(f"{p}: node {node!r} has no 'kind' attribute")
     for u, v, d in G.edges(data=True):
+        if u == v:
+            raise NetworkFormatError(f"{p}: edge {u}->{v} is a self-loop; allowed: edges "
+                                     "between two different nodes")
         if "type" not in d:
             raise NetworkFormatError(f"{p}: edge {u}->{v} has no 'type' attribute "
                                      f"(one of {', '.join(WORLD_EDGE_TYPES)})")

@@ -61,8 +61,21 @@ def test_existing_output_is_kept_unless_forced(tmp_path: Path, capsys) -> None:
     assert main(["run", "--set", "n_traders=50", "--steps", "3", "--out", str(out)]) == 2
     assert "--force" in capsys.readouterr().err
     assert (out / "keep.txt").read_text() == "mine"
-    assert main(["run", "--set", "n_traders=50", "--steps", "3", "--out", str(out), "--force"]) == 0
-    assert not (out / "keep.txt").exists() and (out / "summary.json").exists()
+    # --force replaces a previous run's outputs only: a user's own file is never deleted
+    assert main(["run", "--set", "n_traders=50", "--steps", "3", "--out", str(out), "--force"]) == 2
+    assert "keep.txt" in capsys.readouterr().err
+    assert sorted(p.name for p in out.iterdir()) == ["keep.txt"]
+    (out / "keep.txt").unlink()
+    assert main(["run", "--set", "n_traders=50", "--steps", "3", "--seed", "1",
+                 "--out", str(out)]) == 0
+    assert main(["run", "--set", "n_traders=50", "--steps", "3", "--seed", "2",
+                 "--out", str(out)]) == 2
+    assert "pass --force" in capsys.readouterr().err
+    assert json.loads((out / "summary.json").read_text())["seed"] == 1
+    assert main(["run", "--set", "n_traders=50", "--steps", "3", "--seed", "2",
+                 "--out", str(out), "--force"]) == 0
+    assert json.loads((out / "summary.json").read_text())["seed"] == 2
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["run"]  # no temporary left beside it
 
 
 def test_scenarios_lists_presets_and_parameters(capsys) -> None:
