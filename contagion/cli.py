@@ -341,12 +341,43 @@ def _cmd_network(args: argparse.Namespace) -> int:
     return 0
 
 
+def _check_listen(host: str, port: int) -> None:
+    """Refuse a ``--host`` that is not an address of this machine and a ``--port`` already in
+    use, before Dash loads and before the first run (the web server would otherwise print
+    its own error after start-up)."""
+    import errno
+    import socket
+
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(host, port,
+                                                             type=socket.SOCK_STREAM)[0]
+    except (socket.gaierror, UnicodeError) as exc:
+        raise ParameterError("--host", host, "a host name or IP address of this machine, "
+                             "e.g. 127.0.0.1 or 0.0.0.0", f"it does not resolve: {exc}") from None
+    with socket.socket(family, kind, proto) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as the web server does
+        try:
+            probe.bind(address)
+        except OSError as exc:
+            if exc.errno == errno.EADDRINUSE:
+                raise ParameterError("--port", port, "a free port",
+                                     "another program listens on it: pick another with "
+                                     "--port") from None
+            if exc.errno in (errno.EACCES, errno.EPERM):
+                raise ParameterError("--port", port, "a port this user may open (>= 1,024 "
+                                     "unless root)") from None
+            raise ParameterError("--host", host, "an address of this machine, e.g. "
+                                 "127.0.0.1 or 0.0.0.0", f"cannot listen there: "
+                                 f"{exc.strerror or exc}") from None
+
+
 def _cmd_dashboard(args: argparse.Namespace) -> int:
     from models import get_scenario
 
     get_scenario(args.scenario)  # an unknown preset or a bad file stops here, before Dash loads
     if not 0 < args.port < 65536:
         raise ParameterError("--port", args.port, "1 <= x <= 65,535")
+    _check_listen(args.host, args.port)
     cache_dir = None
     if args.cache_dir is not None:
         from contagion.output import writable_dir
