@@ -12,15 +12,17 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import math
+import time
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, TextIO
 
 from contagion.errors import ContagionError, ParameterError, UnknownScenarioError
 from contagion.scenario import Scenario
 from contagion.sweep.spec import SpecError, SweepSpec, SweptAxis, SweptRange
 from contagion.sweep.task import IDENTITY_COLUMNS, blame_key, build_scenario
 
-__all__ = ["check_points", "check_spec", "field_value"]
+__all__ = ["PROGRESS_POINTS", "check_points", "check_spec", "field_value"]
 
 
 def _labels(items: tuple[Any, ...]) -> list[str]:
@@ -165,9 +167,52 @@ def check_spec(spec: SweepSpec) -> SweepSpec:
     return dataclasses.replace(spec, fixed=fixed, swept=swept)
 
 
-def check_points(spec: SweepSpec, points: Sequence[Mapping[str, Any]]) -> None:
+#: Designs with more points than this show the progress of their pre-check on stderr.
+PROGRESS_POINTS = 2_000
+
+
+def _first_points(spec: SweepSpec) -> list[tuple[int, dict[str, Any]]]:
+    """For a grid: one point per distinct value of each axis (the others at their first
+    value), with its index in the design: the point where that value first appears."""
+    lists = [(k, a) for k, a in spec.swept.items() if isinstance(a, tuple)]
+    sizes = [len(a) for _, a in lists]
+    strides = [math.prod(sizes[j + 1:]) for j in range(len(sizes))]
+    first = {k: a[0] for k, a in lists}
+    out: dict[int, dict[str, Any]] = {}
+    for j, (key, axis) in enumerate(lists):
+        for i, value in enumerate(axis):
+            out.setdefault(i * strides[j], {**first, key: value})
+    return sorted(out.items())
+
+
+def _check_one(spec: SweepSpec, p: int, values: Mapping[str, Any]) -> None:
+    params = {**spec.fixed, **values}
+    try:
+        build_scenario(spec.scenario, params)
+    except (ParameterError, UnknownScenarioError) as exc:
+        name = exc.name if isinstance(exc, ParameterError) else "sweep.scenario"
+        key = blame_key(name, values)
+        if key is not None:
+            raise SpecError(f"swept.{key}", f"value {values[key]!r} at point {p} is rejected: "
+                                            f"{exc}") from None
+        fixed_key = blame_key(name, spec.fixed)
+        where = f"fixed.{fixed_key}" if fixed_key else "swept"
+        raise SpecError(where, f"point {p} ({values}) is rejected: {exc}") from None
+
+
+def check_points(spec: SweepSpec, points: Sequence[Mapping[str, Any]], *,
+                 progress: TextIO | None = None) -> None:
     """Build the scenario of every design point once; :class:`SpecError` naming the key
     (and the point) whose value the preset or the scenario rejects.
+
+    A grid is checked in two passes: first each distinct value of each axis once (the other
+    axes at their first value), so that a value rejected on its own is reported at once,
+    whatever the size of the grid; then every combination, because the scenario also checks
+    fields against each other (a collateral's ``ltv`` at most its ``liquidation_threshold``,
+    ``liquidation_threshold * (1 + liquidation_bonus) < 1``...), so a combination of values
+    accepted one by one can still be rejected.
+    A design of more than :data:`PROGRESS_POINTS` points reports the progress of the second
+    pass on ``progress``.
 
     Examples
     --------
@@ -183,16 +228,23 @@ def check_points(spec: SweepSpec, points: Sequence[Mapping[str, Any]]) -> None:
     swept.shock_frac
     value 1.5 at point 1 is rejected: parameter 'shock_frac' = 1.5 is invalid: allowed 0 <= x < 1
     """
+    n = len(points)
+    if spec.design == "grid" and n > 1:
+        for p, first in _first_points(spec):
+            _check_one(spec, p, first)
+    show = progress is not None and n > PROGRESS_POINTS
+    if show:
+        print(f"{spec.name}: checking the scenario of each of the {n:,} design points before "
+              "any run", file=progress, flush=True)
+    t0 = last = time.monotonic()
+    step = max(n // 20, 1)
     for p, values in enumerate(points):
-        params = {**spec.fixed, **values}
-        try:
-            build_scenario(spec.scenario, params)
-        except (ParameterError, UnknownScenarioError) as exc:
-            name = exc.name if isinstance(exc, ParameterError) else "sweep.scenario"
-            key = blame_key(name, values)
-            if key is not None:
-                raise SpecError(f"swept.{key}", f"value {values[key]!r} at point {p} is rejected: "
-                                                f"{exc}") from None
-            fixed_key = blame_key(name, spec.fixed)
-            where = f"fixed.{fixed_key}" if fixed_key else "swept"
-            raise SpecError(where, f"point {p} ({values}) is rejected: {exc}") from None
+        _check_one(spec, p, values)
+        if show and (p + 1) % step == 0:
+            now = time.monotonic()
+            if now - last >= 1.0 or p + 1 == n:
+                left = (now - t0) / (p + 1) * (n - p - 1)
+                print(f"{spec.name}: checking the design: {p + 1:,}/{n:,} points "
+                      f"({100 * (p + 1) // n}%), about {left:.0f} s left", file=progress,
+                      flush=True)
+                last = now
