@@ -246,13 +246,13 @@ def _local_executor(workers: int) -> Callable[[], Executor]:
 
 
 _HOST = r"(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9_](?:[A-Za-z0-9_.-]{0,251}[A-Za-z0-9_])?)"
-_ADDRESS = re.compile(rf"(?:(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*)://)?(?P<host>{_HOST})(?::(?P<port>[0-9]{{1,5}}))?")
+_ADDRESS = re.compile(rf"(?:(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*)://)?(?P<host>{_HOST}):(?P<port>[0-9]+)")
 
 
 def check_scheduler(address: str) -> str:
-    """``address`` if it is a Dask scheduler address, ``[tcp|tls|ws|wss|ucx://]HOST[:PORT]``
-    (port 1 to 65535, default 8786); :class:`SpecError` naming ``--scheduler`` otherwise.
-    Nothing is connected to.
+    """``address`` if it is a Dask scheduler address, ``[tcp|tls|ws|wss|ucx://]HOST:PORT``
+    (port 1 to 65535); :class:`SpecError` naming ``--scheduler`` otherwise. Nothing is
+    connected to.
 
     Examples
     --------
@@ -263,12 +263,12 @@ def check_scheduler(address: str) -> str:
     ...
     contagion.sweep.spec.SpecError: --scheduler: 'http://x:y' is not a Dask scheduler address: ...
     """
-    allowed = ("allowed [" + "|".join(SCHEDULER_SCHEMES) + "]://HOST[:PORT], PORT 1 to 65535, "
+    allowed = ("allowed [" + "|".join(SCHEDULER_SCHEMES) + "://]HOST:PORT, PORT 1 to 65535, "
                "e.g. tcp://10.0.0.5:8786")
     m = _ADDRESS.fullmatch(address) if isinstance(address, str) else None
     if m is None or (m["scheme"] is not None and m["scheme"] not in SCHEDULER_SCHEMES):
         raise SpecError("--scheduler", f"{address!r} is not a Dask scheduler address: {allowed}")
-    if m["port"] is not None and not 1 <= int(m["port"]) <= 65535:
+    if not 1 <= int(m["port"]) <= 65535:
         raise SpecError("--scheduler", f"{address!r}: port {int(m['port'])} is out of range: {allowed}")
     return address
 
