@@ -117,3 +117,31 @@ def test_output_folders_refused_before_anything(write_spec: Callable[..., Path],
         with pytest.raises(SpecError, match=rf"^--out: .*{message}"):
             run_sweep(spec, backend="serial", out=out)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["f.txt", "spec.toml"]
+
+
+def test_a_disk_fault_while_writing_is_one_line_exit_1_and_resume_finishes(
+        write_spec: Callable[..., Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    import contagion.sweep.store as store_module
+    from contagion.sweep import sweep_command
+
+    path = write_spec(swept="shock_frac = [0.1, 0.4]")
+    real = store_module.ResultStore.write
+    calls = {"n": 0}
+
+    def full_disk(self: store_module.ResultStore, outcome: object) -> None:
+        calls["n"] += 1
+        if calls["n"] == 2:
+            raise OSError(28, "No space left on device", str(self.parts / "p00001-r000.parquet"))
+        real(self, outcome)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(store_module.ResultStore, "write", full_disk)
+    assert sweep_command(str(path), workers=None, scheduler=None, out=None, resume=False,
+                         smoke=False, serial=True) == 1
+    err = capsys.readouterr().err
+    assert "Traceback" not in err
+    assert err.splitlines()[-1].startswith("contagion: error: cannot write or read ")
+    assert "No space left on device" in err.splitlines()[-1]
+    monkeypatch.setattr(store_module.ResultStore, "write", real)
+    report = run_sweep(load_spec(path), backend="serial", resume=True)
+    assert (report.skipped, report.ok) == (1, 1)
