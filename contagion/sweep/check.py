@@ -14,7 +14,8 @@ import dataclasses
 import difflib
 import math
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import CancelledError, Executor, Future, as_completed
 from typing import Any, TextIO
 
 from contagion.errors import ContagionError, ParameterError, UnknownScenarioError
@@ -22,7 +23,8 @@ from contagion.scenario import Scenario
 from contagion.sweep.spec import SpecError, SweepSpec, SweptAxis, SweptRange
 from contagion.sweep.task import IDENTITY_COLUMNS, blame_key, build_scenario
 
-__all__ = ["PROGRESS_POINTS", "check_points", "check_spec", "field_value"]
+__all__ = ["CHUNK_POINTS", "PARALLEL_POINTS", "PROGRESS_POINTS", "check_chunk", "check_points",
+           "check_spec", "field_value"]
 
 
 def _labels(items: tuple[Any, ...]) -> list[str]:
@@ -169,6 +171,10 @@ def check_spec(spec: SweepSpec) -> SweepSpec:
 
 #: Designs with more points than this show the progress of their pre-check on stderr.
 PROGRESS_POINTS = 2_000
+#: Designs with more points than this are checked on the sweep's process pool, if it has one.
+PARALLEL_POINTS = 5_000
+#: Points per chunk of a parallel check.
+CHUNK_POINTS = 2_000
 
 
 def _first_points(spec: SweepSpec) -> list[tuple[int, dict[str, Any]]]:
@@ -201,7 +207,8 @@ def _check_one(spec: SweepSpec, p: int, values: Mapping[str, Any]) -> None:
 
 
 def check_points(spec: SweepSpec, points: Sequence[Mapping[str, Any]], *,
-                 progress: TextIO | None = None) -> None:
+                 progress: TextIO | None = None, executor: Executor | None = None,
+                 workers: int = 1) -> None:
     """Build the scenario of every design point once; :class:`SpecError` naming the key
     (and the point) whose value the preset or the scenario rejects.
 
@@ -212,7 +219,9 @@ def check_points(spec: SweepSpec, points: Sequence[Mapping[str, Any]], *,
     ``liquidation_threshold * (1 + liquidation_bonus) < 1``...), so a combination of values
     accepted one by one can still be rejected.
     A design of more than :data:`PROGRESS_POINTS` points reports the progress of the second
-    pass on ``progress``.
+    pass on ``progress``; with an ``executor`` (the sweep's process pool, of ``workers``
+    processes), a design of more than :data:`PARALLEL_POINTS` points is checked on it in
+    chunks of :data:`CHUNK_POINTS`, with the same verdict and message.
 
     Examples
     --------
@@ -234,17 +243,68 @@ def check_points(spec: SweepSpec, points: Sequence[Mapping[str, Any]], *,
             _check_one(spec, p, first)
     show = progress is not None and n > PROGRESS_POINTS
     if show:
-        print(f"{spec.name}: checking the scenario of each of the {n:,} design points before "
-              "any run", file=progress, flush=True)
+        where = f" on {workers} processes" if executor is not None and workers > 1 else ""
+        print(f"{spec.name}: checking the scenario of each of the {n:,} design points{where} "
+              "before any run", file=progress, flush=True)
     t0 = last = time.monotonic()
     step = max(n // 20, 1)
+
+    def report(done: int) -> None:
+        nonlocal last
+        now = time.monotonic()
+        if show and (now - last >= 1.0 or done == n):
+            left = (now - t0) / done * (n - done)
+            print(f"{spec.name}: checking the design: {done:,}/{n:,} points "
+                  f"({100 * done // n}%), about {left:.0f} s left", file=progress, flush=True)
+            last = now
+
+    if executor is not None and n > PARALLEL_POINTS:
+        _check_parallel(spec, points, executor, report)
+        return
     for p, values in enumerate(points):
         _check_one(spec, p, values)
-        if show and (p + 1) % step == 0:
-            now = time.monotonic()
-            if now - last >= 1.0 or p + 1 == n:
-                left = (now - t0) / (p + 1) * (n - p - 1)
-                print(f"{spec.name}: checking the design: {p + 1:,}/{n:,} points "
-                      f"({100 * (p + 1) // n}%), about {left:.0f} s left", file=progress,
-                      flush=True)
-                last = now
+        if (p + 1) % step == 0:
+            report(p + 1)
+
+
+def check_chunk(spec: SweepSpec, start: int,
+                points: Sequence[Mapping[str, Any]]) -> tuple[int, str, str] | None:
+    """Check ``points`` (design points ``start``, ``start + 1``...): ``None`` if every one
+    builds, else the first rejected one's ``(point, key, message)`` (a worker function)."""
+    for i, values in enumerate(points):
+        try:
+            _check_one(spec, start + i, values)
+        except SpecError as exc:
+            return start + i, exc.key, str(exc)[len(exc.key) + 2:]
+    return None
+
+
+def _check_parallel(spec: SweepSpec, points: Sequence[Mapping[str, Any]], executor: Executor,
+                    report: Callable[[int], None]) -> None:
+    """Every point checked on ``executor`` in chunks; the first rejected point (in design
+    order, whatever finishes first) is raised."""
+    n = len(points)
+    size = max(CHUNK_POINTS, 1)
+    futures: dict[Future[tuple[int, str, str] | None], int] = {
+        executor.submit(check_chunk, spec, start, list(points[start:start + size])): start
+        for start in range(0, n, size)}
+    done = 0
+    first: tuple[int, str, str] | None = None
+    try:
+        for fut in as_completed(futures):
+            start = futures[fut]
+            result = fut.result()
+            if result is not None and (first is None or result[0] < first[0]):
+                first = result
+                for other, other_start in futures.items():  # later chunks cannot matter now
+                    if other_start > start:
+                        other.cancel()
+            done += min(size, n - start)
+            report(done)
+    except CancelledError:  # pragma: no cover - as_completed skips cancelled futures
+        pass
+    finally:
+        for fut in futures:
+            fut.cancel()
+    if first is not None:
+        raise SpecError(first[1], first[2])

@@ -22,6 +22,8 @@ import logging
 import multiprocessing
 import os
 import re
+import socket
+import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Executor, Future, ProcessPoolExecutor, wait
@@ -33,7 +35,7 @@ from typing import Any, TextIO
 import pyarrow as pa
 
 from contagion.errors import ContagionError
-from contagion.sweep.check import check_points, check_spec
+from contagion.sweep.check import PARALLEL_POINTS, check_points, check_spec
 from contagion.sweep.design import check_size, design_points, plan_runs
 from contagion.sweep.manifest import build_manifest, check_resume, load_manifest
 from contagion.sweep.paths import output_dir_problem
@@ -284,10 +286,70 @@ def _connect_timeout_s() -> float:
     return min(configured, SCHEDULER_TIMEOUT_S)
 
 
+def _resolve(host: str, port: int, timeout: float) -> list[Any]:
+    """``socket.getaddrinfo`` bounded by ``timeout`` (a resolver can hang far longer)."""
+    result: list[Any] = []
+    error: list[BaseException] = []
+
+    def look_up() -> None:
+        try:
+            result.extend(socket.getaddrinfo(host, port, type=socket.SOCK_STREAM))
+        except BaseException as exc:  # handed to the caller
+            error.append(exc)
+
+    thread = threading.Thread(target=look_up, daemon=True)
+    thread.start()
+    thread.join(timeout)
+    if thread.is_alive():
+        raise TimeoutError(f"no answer from the name resolver for {host!r} within {timeout:g} s")
+    if error:
+        raise error[0]
+    return result
+
+
+def _probe_scheduler(scheduler: str, timeout: float) -> None:
+    """Fail fast, with one line, if nothing listens at ``scheduler`` or it does not answer as a
+    Dask scheduler: a TCP connection first (refused at once, unreachable within ``timeout``),
+    then dask's own handshake, so that :class:`distributed.Client` never half-starts."""
+    import asyncio
+
+    m = _ADDRESS.fullmatch(scheduler)
+    assert m is not None  # check_scheduler passed
+    scheme = m["scheme"] or "tcp"
+    if scheme == "ucx":  # not plain TCP: left to distributed
+        return
+    host, port = m["host"].strip("[]"), int(m["port"])
+    where = f"cannot connect to the Dask scheduler at {scheduler}"
+    try:
+        infos = _resolve(host, port, timeout)
+        family, kind, proto, _, sockaddr = infos[0]
+        with socket.socket(family, kind, proto) as sock:
+            sock.settimeout(timeout)
+            sock.connect(sockaddr)
+    except socket.gaierror as exc:
+        raise BackendError(f"{where}: unknown host {host!r} ({exc.strerror})") from None
+    except (OSError, TimeoutError, IndexError) as exc:
+        why = getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
+        raise BackendError(f"{where}: {why}") from None
+
+    async def handshake() -> None:
+        from distributed.comm import connect
+
+        comm = await connect(scheduler, timeout=timeout)
+        await comm.close()
+
+    try:
+        asyncio.run(asyncio.wait_for(handshake(), timeout + 1))
+    except Exception as exc:  # a peer that is not a Dask scheduler fails in many ways
+        raise BackendError(f"{where}: something answers there but not as a Dask scheduler "
+                           f"({type(exc).__name__})") from None
+
+
 def _dask_client(scheduler: str) -> Any:
     from distributed import Client
 
     timeout = _connect_timeout_s()
+    _probe_scheduler(scheduler, timeout)
     try:
         return Client(scheduler, set_as_default=False, timeout=timeout)
     except (OSError, TimeoutError) as exc:
@@ -301,6 +363,21 @@ def _is_killed_worker(exc: BaseException) -> bool:
     from distributed import KilledWorker
 
     return isinstance(exc, KilledWorker)
+
+
+def _check_points(spec: SweepSpec, points: list[dict[str, Any]], *, backend: str,
+                  workers: int | None, progress: TextIO | None) -> None:
+    """:func:`check_points`, on a process pool of the sweep's local workers when the design
+    is large (a pool that is shut down before the runs start)."""
+    n_workers = workers or _default_workers()
+    if backend != "local" or n_workers < 2 or len(points) <= PARALLEL_POINTS:
+        check_points(spec, points, progress=progress)
+        return
+    executor = _local_executor(n_workers)()
+    try:
+        check_points(spec, points, progress=progress, executor=executor, workers=n_workers)
+    finally:
+        executor.shutdown(wait=True, cancel_futures=True)
 
 
 def run_sweep(spec: SweepSpec, *, backend: str = "local", workers: int | None = None,
@@ -356,7 +433,7 @@ def run_sweep(spec: SweepSpec, *, backend: str = "local", workers: int | None = 
         raise SpecError(out_key, f"{out_dir} is not empty; pass --resume to finish the sweep there "
                                  "or choose another output directory")
     points = design_points(spec)
-    check_points(spec, points, progress=progress)
+    _check_points(spec, points, backend=backend, workers=workers, progress=progress)
     runs = plan_runs(len(points), spec.replications, spec.root_seed)
     if manifest is not None:
         check_resume(manifest, build_manifest(spec, smoke=smoke, out=out_dir, points=points, runs=runs,

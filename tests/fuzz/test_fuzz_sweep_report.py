@@ -495,13 +495,17 @@ def test_serial_with_a_scheduler(tmp_path: Path) -> None:
     )
 
 
-def test_unreachable_scheduler_fails_within_the_timeout(tmp_path: Path) -> None:
+UNREACHABLE = ["tcp://127.0.0.1:9", "127.0.0.1:9", "tls://127.0.0.1:9", "tcp://nonexistent.invalid:8786"]
+
+
+@pytest.mark.parametrize("address", UNREACHABLE)
+def test_unreachable_scheduler_fails_within_the_timeout(tmp_path: Path, address: str) -> None:
     _good_spec(tmp_path)
     with dask.config.set({"distributed.comm.timeouts.connect": "2s"}):
         r = assert_refused(
-            ["sweep", "spec.toml", "--scheduler", "tcp://127.0.0.1:9"],
+            ["sweep", "spec.toml", "--scheduler", address],
             cwd=tmp_path,
-            names=["tcp://127.0.0.1:9", "cannot connect"],
+            names=[address, "cannot connect"],
             codes=(1,),
             timeout=15,
         )

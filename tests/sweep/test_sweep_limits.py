@@ -145,3 +145,23 @@ def test_a_disk_fault_while_writing_is_one_line_exit_1_and_resume_finishes(
     monkeypatch.setattr(store_module.ResultStore, "write", real)
     report = run_sweep(load_spec(path), backend="serial", resume=True)
     assert (report.skipped, report.ok) == (1, 1)
+
+
+def test_a_combination_rejected_together_is_found_serially_and_on_a_pool(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    # each value builds with the other axes' first values; only ltv 0.7 with threshold 0.65 fails
+    eth = "lending.LendB.collateral.ETH"
+    spec = check_spec(parse_spec({"sweep": {"name": "b", "root_seed": 1}, "fixed": {"n_traders": 150},
+                                  "swept": {"mean_leverage": [2.0, 3.0, 4.0], f"{eth}.ltv": [0.5, 0.7],
+                                            f"{eth}.liquidation_threshold": [0.8, 0.65]}}))
+    points = design_points(spec)
+    message = r"^swept: point 3 \(.*\) is rejected: .*ltv <= liquidation_threshold = 0\.65"
+    with pytest.raises(SpecError, match=message):
+        check_points(spec, points)
+    monkeypatch.setattr(check_module, "PARALLEL_POINTS", 2)
+    monkeypatch.setattr(check_module, "CHUNK_POINTS", 2)
+    err = io.StringIO()
+    with ThreadPoolExecutor(2) as pool, pytest.raises(SpecError, match=message):
+        check_points(spec, points, executor=pool, workers=2, progress=err)
