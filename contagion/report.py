@@ -580,7 +580,7 @@ def write_report(results_dir: str | Path, out_dir: str | Path | None = None) -> 
         Naming ``results_dir`` if it is missing or has no readable parts, ``out_dir`` if it
         is a file.
     """
-    if not Path(results_dir).is_dir():
+    if "\x00" in str(results_dir) or not Path(results_dir).is_dir():
         raise ParameterError("results_dir", str(results_dir), _EXPECTED,
                              "it does not exist or is not a directory")
     out = check_report_dir(results_dir, out_dir)
@@ -668,7 +668,7 @@ def report_command(results_dir: str, *, out: str | None) -> int:
     """``contagion report RESULTS_DIR [--out DIR]``: write the report, print where it is and
     the headline numbers; 0 on success, 2 (message on stderr) on a bad directory."""
     try:
-        if out is not None and Path(results_dir).is_dir():  # named as the user typed it
+        if out is not None and "\x00" not in results_dir and Path(results_dir).is_dir():
             check_report_dir(results_dir, out, name="--out")
         report_dir = write_report(results_dir, out)
     except ParameterError as exc:

@@ -144,6 +144,9 @@ def load_spec(path: str | Path) -> SweepSpec:
     A ``sweep.scenario`` that is a scenario file's relative path (``mine.toml``) is read
     relative to the spec's own folder, and kept as an absolute path (what workers open).
     """
+    if "\x00" in str(path) or not str(path).strip():
+        raise SpecError("spec", f"{str(path)!r} is not a file name (a .toml file such as "
+                                "experiments/leverage_shock.toml)")
     path = Path(path)
     data = _read_toml(path)
     if not data:

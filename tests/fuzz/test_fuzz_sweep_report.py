@@ -93,7 +93,25 @@ def test_spec_missing_directory_special_and_huge(tmp_path: Path) -> None:
     with (tmp_path / "huge.toml").open("wb") as fh:  # sparse: no 20 MB written
         fh.truncate(20_000_000)
     assert_refused(["sweep", "huge.toml"], cwd=tmp_path, names=["spec", "huge.toml"])
-    assert_refused(["sweep", ""], cwd=tmp_path, names=["spec"])
+    assert_refused(["sweep", ""], cwd=tmp_path, names=["spec", "not a file name"])
+    assert_refused(["sweep", "a\x00b.toml"], cwd=tmp_path, names=["spec", "not a file name"])
+
+
+SCENARIO_FILES: list[tuple[str, Callable[[Path], object]]] = [
+    ("a folder", lambda d: (d / "sc.toml").mkdir()),
+    ("not UTF-8", lambda d: (d / "sc.toml").write_bytes(b"\xff\xfe")),
+    ("not TOML", lambda d: (d / "sc.toml").write_text("[market\n")),
+    ("empty", lambda d: (d / "sc.toml").write_text("")),
+    ("missing", lambda d: None),
+    ("not a scenario", lambda d: (d / "sc.toml").write_text("[sweep]\nroot_seed = 1\n")),
+]
+
+
+@pytest.mark.parametrize(("label", "make"), SCENARIO_FILES, ids=[c[0] for c in SCENARIO_FILES])
+def test_bad_scenario_file_of_a_spec(tmp_path: Path, label: str, make: Callable[[Path], object]) -> None:
+    make(tmp_path)
+    (tmp_path / "spec.toml").write_text(spec_text(sweep=head(scenario='"sc.toml"')))
+    assert_refused(["sweep", "spec.toml", "--serial"], cwd=tmp_path, names=["sweep.scenario"], codes=(2,))
 
 
 # ------------------------------------------------------------------ keys, types, values
@@ -785,3 +803,4 @@ def test_report_of_what_is_not_a_sweep(tmp_path: Path) -> None:
     (tmp_path / "docs" / "a.txt").write_text("not a sweep")
     assert_refused(["report", "docs"], cwd=tmp_path, names=["results_dir", "docs"])
     assert_refused(["report", ""], cwd=tmp_path, names=["results_dir"])
+    assert_refused(["report", "a\x00b"], cwd=tmp_path, names=["results_dir"])
