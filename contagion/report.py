@@ -205,6 +205,13 @@ def read_sweep_results(results_dir: str | Path) -> SweepResults:
     profile_files = _parquet_files(directory / "profiles")
     profiles = (_read_parts(profile_files, directory, required=_PROFILE_COLUMNS)
                 if profile_files else None)
+    if profiles is not None:
+        for c in ("step", "exposure_usd"):
+            if not pd.api.types.is_numeric_dtype(profiles[c]):
+                raise ParameterError("results_dir", str(directory), _EXPECTED,
+                                     f"column {c!r} of profiles/*.parquet holds {profiles[c].dtype} "
+                                     "values, not numbers: these profiles were not written by "
+                                     "`contagion sweep`")
     manifest: dict[str, Any] = {}
     manifest_path = directory / "manifest.json"
     if manifest_path.is_file():
@@ -220,6 +227,11 @@ def read_sweep_results(results_dir: str | Path) -> SweepResults:
         log.warning("swept parameters without a column: %s", sorted(set(declared) - set(swept)))
     if not declared:
         swept = _infer_swept(runs)
+    for k in swept:
+        if runs[k].map(lambda v: isinstance(v, list | tuple | dict | np.ndarray)).any():
+            raise ParameterError("results_dir", str(directory), _EXPECTED,
+                                 f"column {k!r} of parts/*.parquet holds lists or tables, not "
+                                 "the values of a swept parameter")
     return SweepResults(directory=directory, runs=runs, profiles=profiles,
                         manifest=manifest if isinstance(manifest, dict) else {}, swept=swept)
 

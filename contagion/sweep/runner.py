@@ -43,6 +43,8 @@ from contagion.sweep.progress import ProgressLine, format_duration
 from contagion.sweep.spec import SpecError, SweepSpec, apply_smoke
 from contagion.sweep.store import (
     MANIFEST,
+    PARTS,
+    PROFILES,
     ResultStore,
     remove_temp_files,
     results_schema,
@@ -429,6 +431,10 @@ def run_sweep(spec: SweepSpec, *, backend: str = "local", workers: int | None = 
     if problem is not None:
         raise SpecError(out_key, problem)
     manifest = load_manifest(out_dir) if resume else None
+    for sub in (PARTS, PROFILES):
+        if resume and (out_dir / sub).exists() and not (out_dir / sub).is_dir():
+            raise SpecError("resume", f"{out_dir / sub} is a file, not the folder of the sweep's "
+                                      f"{sub}: move it away, then resume")
     if not resume and out_dir.exists() and any(out_dir.iterdir()):
         raise SpecError(out_key, f"{out_dir} is not empty; pass --resume to finish the sweep there "
                                  "or choose another output directory")

@@ -663,6 +663,16 @@ def _manifest_cases() -> Iterator[tuple[str, Callable[[Path], None], list[str]]]
     yield "other seeds", edit(lambda m: m["runs"].__setitem__("seed", [1, 2])), ["resume", "run seeds"]
     yield "smoke manifest", edit(lambda m: m.__setitem__("smoke", True)), ["resume", "--smoke"]
     yield "spec is empty", edit(lambda m: m.__setitem__("spec", {})), ["resume", "differs"]
+    yield (
+        "parts is a file",
+        lambda res: (shutil.rmtree(res / "parts"), (res / "parts").write_text("x")),
+        ["resume", "parts"],
+    )
+    yield (
+        "profiles is a file",
+        lambda res: (shutil.rmtree(res / "profiles"), (res / "profiles").write_text("x")),
+        ["resume", "profiles"],
+    )
     yield "no manifest", lambda res: (res / "manifest.json").unlink(), ["resume", "manifest.json"]
     yield (
         "manifest is a folder",
@@ -752,6 +762,22 @@ def _report_cases() -> Iterator[tuple[str, Callable[[Path], None], list[str]]]:
         "profile of other columns",
         lambda res: pd.DataFrame({"x": [1]}).to_parquet(sorted((res / "profiles").glob("*.parquet"))[0]),
         ["results_dir", "profiles/", "step"],
+    )
+    yield (
+        "profile exposure of strings",
+        lambda res: [
+            pd.read_parquet(p).assign(exposure_usd="a lot").to_parquet(p)
+            for p in (res / "profiles").glob("*.parquet")
+        ],
+        ["results_dir", "exposure_usd"],
+    )
+    yield (
+        "swept column of lists",
+        lambda res: [
+            pd.read_parquet(p).assign(shock_frac=[[0.1, 0.2]]).to_parquet(p)
+            for p in (res / "parts").glob("*.parquet")
+        ],
+        ["results_dir", "shock_frac"],
     )
     yield "report folder is a file", lambda res: (res / "report").write_text("mine"), ["out_dir", "file"]
     yield (
