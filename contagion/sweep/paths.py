@@ -54,8 +54,11 @@ def output_dir_problem(path: str | Path) -> str | None:
         what = "the current folder" if resolved == cwd else "a parent of the current folder"
         return (f"{raw!r} is {what} ({resolved}): choose a new folder for the results, "
                 "e.g. runs/sweeps/NAME")
-    home = Path.home().resolve()
-    if resolved == home or resolved in home.parents:
+    try:
+        home: Path | None = Path.home().resolve()
+    except (OSError, RuntimeError, KeyError):  # no home folder known
+        home = None
+    if home is not None and (resolved == home or resolved in home.parents):
         return f"{raw!r} is your home folder or one of its parents: choose a new folder for the results"
     if resolved.exists() and not resolved.is_dir():
         return f"{raw!r} is a file, not a folder"
