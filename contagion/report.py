@@ -56,6 +56,7 @@ from contagion.errors import ParameterError
 __all__ = [
     "SweepResults",
     "cascade_figure",
+    "check_report_dir",
     "exposure_figure",
     "loss_figure",
     "pd_figure",
@@ -78,6 +79,9 @@ _METRIC_COLUMNS = {
 }
 _VENUE_PREFIXES = ("defaulted__", "exhausted__", "ead__", "lgd__", "kind__")
 _LOSS_COLUMNS = ("bad_debt_usd", "insolvent_debt_usd", "liquidation_volume_usd")
+_NUMERIC_PREFIXES = ("defaulted__", "ead__", "lgd__")
+_PART_COLUMNS = ("run_id", "status")
+_PROFILE_COLUMNS = ("run_id", "step", "holder", "counterparty", "exposure_usd")
 _EXPECTED = ("a sweep output directory (written by `contagion sweep`) containing "
              "parts/*.parquet, and optionally profiles/*.parquet and manifest.json")
 
@@ -104,10 +108,19 @@ def _parquet_files(folder: Path) -> list[Path]:
     return sorted(p for p in folder.glob("*.parquet") if not p.name.startswith("."))
 
 
-def _read_parts(files: list[Path], results_dir: Path) -> pd.DataFrame:
+def _bad_file(results_dir: Path, f: Path, why: str) -> ParameterError:
+    return ParameterError("results_dir", str(results_dir), _EXPECTED,
+                          f"{f.relative_to(results_dir)} {why}; if the sweep wrote it, delete it "
+                          "and finish the sweep with --resume, otherwise move it out")
+
+
+def _read_parts(files: list[Path], results_dir: Path,
+                required: tuple[str, ...] = ("run_id",)) -> pd.DataFrame:
     """All the files as one table, their schemas unified: a column missing from a file (a
     failed run's row has no measures) is null there, ``int`` and ``float`` become ``float``.
-    Falls back to reading file by file (pandas' concatenation) if the schemas conflict."""
+    Falls back to reading file by file (pandas' concatenation) if the schemas conflict.
+    Every file must be readable Parquet holding the ``required`` columns; a file that is not
+    is named in the :class:`ParameterError`."""
     import pyarrow as pa
     import pyarrow.dataset as ds
     import pyarrow.parquet as pq
@@ -115,19 +128,47 @@ def _read_parts(files: list[Path], results_dir: Path) -> pd.DataFrame:
     schemas = []
     for f in files:
         try:
-            schemas.append(pq.read_schema(f))
-        except (OSError, ValueError) as exc:
-            raise ParameterError("results_dir", str(results_dir), _EXPECTED,
-                                 f"{f.relative_to(results_dir)} is not readable Parquet ({exc}); "
-                                 "delete it and finish the sweep with --resume") from None
+            schema = pq.read_schema(f)
+        except (OSError, ValueError, pa.ArrowException) as exc:
+            raise _bad_file(results_dir, f, f"is not readable Parquet ({exc})") from None
+        missing = [c for c in required if c not in schema.names]
+        if missing:
+            raise _bad_file(results_dir, f, f"has no column {', '.join(map(repr, missing))} (its "
+                                            f"columns: {', '.join(schema.names[:8])}"
+                                            f"{', ...' if len(schema.names) > 8 else ''}): it is "
+                                            "not a file of this kind that `contagion sweep` writes")
+        schemas.append(schema)
     try:
         schema = pa.unify_schemas(schemas, promote_options="permissive").remove_metadata()
         table = ds.dataset([str(f) for f in files], schema=schema, format="parquet").to_table()
         frame = table.to_pandas()
-    except (pa.ArrowException, ValueError, TypeError) as exc:
+    except (pa.ArrowException, ValueError, TypeError, OSError) as exc:
         log.info("schemas of %d files conflict (%s): concatenating them", len(files), exc)
-        frame = pd.concat([pd.read_parquet(f) for f in files], ignore_index=True)
+        frames = []
+        for f in files:
+            try:
+                frames.append(pd.read_parquet(f))
+            except (OSError, ValueError, TypeError, pa.ArrowException) as err:
+                raise _bad_file(results_dir, f, f"is not readable Parquet ({err})") from None
+        try:
+            frame = pd.concat(frames, ignore_index=True)
+        except (ValueError, TypeError) as err:
+            raise ParameterError("results_dir", str(results_dir), _EXPECTED,
+                                 f"the files cannot be read as one table ({err})") from None
     return frame.drop(columns=[c for c in frame.columns if str(c).startswith("__index_level_")])
+
+
+def _check_columns(runs: pd.DataFrame, results_dir: Path) -> None:
+    """Measure columns the report computes with must hold numbers (or true/false)."""
+    for c in runs.columns:
+        name = str(c)
+        if name in ("cross_venue", "defaults", *_LOSS_COLUMNS) or name.startswith(_NUMERIC_PREFIXES):
+            col = runs[c]
+            if not (pd.api.types.is_numeric_dtype(col) or pd.api.types.is_bool_dtype(col)
+                    or col.isna().all()):
+                raise ParameterError("results_dir", str(results_dir), _EXPECTED,
+                                     f"column {name!r} of parts/*.parquet holds {col.dtype} values, "
+                                     "not numbers: these parts were not written by `contagion sweep`")
 
 
 def _infer_swept(runs: pd.DataFrame) -> list[str]:
@@ -152,27 +193,45 @@ def read_sweep_results(results_dir: str | Path) -> SweepResults:
     if not parts:
         raise ParameterError("results_dir", str(directory), _EXPECTED,
                              "no parts/*.parquet found: has the sweep finished any run?")
-    runs = _read_parts(parts, directory)
+    runs = _read_parts(parts, directory, required=_PART_COLUMNS)
     if "run_id" not in runs.columns:
         raise ParameterError("results_dir", str(directory), _EXPECTED,
                              "the parts have no run_id column")
+    if not len(runs):
+        raise ParameterError("results_dir", str(directory), _EXPECTED,
+                             "the parts hold no rows: has the sweep finished any run?")
+    _check_columns(runs, directory)
     runs = runs.sort_values("run_id", kind="stable", ignore_index=True)
     profile_files = _parquet_files(directory / "profiles")
-    profiles = _read_parts(profile_files, directory) if profile_files else None
+    profiles = (_read_parts(profile_files, directory, required=_PROFILE_COLUMNS)
+                if profile_files else None)
+    if profiles is not None:
+        for c in ("step", "exposure_usd"):
+            if not pd.api.types.is_numeric_dtype(profiles[c]):
+                raise ParameterError("results_dir", str(directory), _EXPECTED,
+                                     f"column {c!r} of profiles/*.parquet holds {profiles[c].dtype} "
+                                     "values, not numbers: these profiles were not written by "
+                                     "`contagion sweep`")
     manifest: dict[str, Any] = {}
     manifest_path = directory / "manifest.json"
     if manifest_path.is_file():
         try:
-            manifest = json.loads(manifest_path.read_text())
+            manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
         except (OSError, ValueError) as exc:
             log.warning("manifest.json unreadable (%s): swept parameters inferred", exc)
     spec = manifest.get("spec", {}) if isinstance(manifest, dict) else {}
-    declared = list((spec.get("swept") or {}).keys()) if isinstance(spec, dict) else []
+    swept_table = spec.get("swept") if isinstance(spec, dict) else None
+    declared = [str(k) for k in swept_table] if isinstance(swept_table, dict) else []
     swept = [k for k in declared if k in runs.columns]
     if declared and len(swept) < len(declared):
         log.warning("swept parameters without a column: %s", sorted(set(declared) - set(swept)))
     if not declared:
         swept = _infer_swept(runs)
+    for k in swept:
+        if runs[k].map(lambda v: isinstance(v, list | tuple | dict | np.ndarray)).any():
+            raise ParameterError("results_dir", str(directory), _EXPECTED,
+                                 f"column {k!r} of parts/*.parquet holds lists or tables, not "
+                                 "the values of a swept parameter")
     return SweepResults(directory=directory, runs=runs, profiles=profiles,
                         manifest=manifest if isinstance(manifest, dict) else {}, swept=swept)
 
@@ -488,6 +547,28 @@ def _index_html(meta: dict[str, Any], head: dict[str, Any], tables: dict[str, pd
             + "\n".join(body) + "\n</body></html>\n")
 
 
+_OUT_ALLOWED = "a new or empty folder, or the folder of an earlier report (it holds summary.json)"
+
+
+def check_report_dir(results_dir: str | Path, out_dir: str | Path | None, *,
+                     name: str = "out_dir") -> Path:
+    """The folder the report of ``results_dir`` goes to (``out_dir``, default
+    ``results_dir/report``), checked without writing: :class:`ParameterError` naming
+    ``name`` if it is the root, the home, the current folder or a parent of it, a file,
+    not writable, or a folder of other files (the report would replace some of them)."""
+    from contagion.sweep.paths import output_dir_problem
+
+    out = Path(out_dir) if out_dir is not None else Path(results_dir) / "report"
+    problem = output_dir_problem(out)
+    if problem is not None:
+        raise ParameterError(name, str(out), _OUT_ALLOWED, problem)
+    if out.is_dir() and any(out.iterdir()) and not (out / "summary.json").is_file():
+        raise ParameterError(name, str(out), _OUT_ALLOWED,
+                             "it holds other files and no earlier report; the report would "
+                             "replace files there: choose a new folder")
+    return out
+
+
 def write_report(results_dir: str | Path, out_dir: str | Path | None = None) -> Path:
     """Write the tables, figures and index of a sweep's results; return the report directory.
 
@@ -511,10 +592,11 @@ def write_report(results_dir: str | Path, out_dir: str | Path | None = None) -> 
         Naming ``results_dir`` if it is missing or has no readable parts, ``out_dir`` if it
         is a file.
     """
+    if "\x00" in str(results_dir) or not Path(results_dir).is_dir():
+        raise ParameterError("results_dir", str(results_dir), _EXPECTED,
+                             "it does not exist or is not a directory")
+    out = check_report_dir(results_dir, out_dir)
     res = read_sweep_results(results_dir)
-    out = Path(out_dir) if out_dir is not None else res.directory / "report"
-    if out.exists() and not out.is_dir():
-        raise ParameterError("out_dir", str(out), "a directory (new or existing)")
     out.mkdir(parents=True, exist_ok=True)
     runs, swept = res.runs, res.swept
     if "status" not in runs.columns:
@@ -598,10 +680,18 @@ def report_command(results_dir: str, *, out: str | None) -> int:
     """``contagion report RESULTS_DIR [--out DIR]``: write the report, print where it is and
     the headline numbers; 0 on success, 2 (message on stderr) on a bad directory."""
     try:
+        if out is not None and "\x00" not in results_dir and Path(results_dir).is_dir():
+            check_report_dir(results_dir, out, name="--out")
         report_dir = write_report(results_dir, out)
     except ParameterError as exc:
         print(f"contagion: error: {exc}", file=sys.stderr)
         return 2
+    except OSError as exc:  # a disk fault while writing: one line, exit 1
+        from contagion.sweep.paths import describe_os_error
+
+        hint = "files written so far are whole; run the report again once fixed"
+        print(f"contagion: error: {describe_os_error(exc, hint)}", file=sys.stderr)
+        return 1
     head = json.loads((report_dir / "summary.json").read_text())
     lines = [f"report written to {report_dir / 'index.html'}",
              f"runs: {head['runs']} ({head['ok']} ok, {head['failed']} failed); swept: "

@@ -335,3 +335,25 @@ def test_without_a_manifest_per_fund_and_per_venue_columns_are_not_taken_for_par
     runs = pd.DataFrame({"shock_frac": [0.1, 0.4], "exhausted__PerpX-Insurance": [0, 1],
                          "defaulted__CEX": [0, 1], "bad_debt_usd": [0.0, 5.0]})
     assert _infer_swept(runs) == ["shock_frac"]
+
+
+def test_a_report_goes_again_into_its_own_folder_but_not_into_other_files(sweep_dir: Path,
+                                                                          tmp_path: Path) -> None:
+    out = write_report(sweep_dir, tmp_path / "r")
+    assert write_report(sweep_dir, out) == out  # an earlier report is replaced
+    (tmp_path / "mine").mkdir()
+    (tmp_path / "mine" / "notes.txt").write_text("keep me")
+    with pytest.raises(ParameterError, match=r"out_dir.*holds other files"):
+        write_report(sweep_dir, tmp_path / "mine")
+    assert [p.name for p in (tmp_path / "mine").iterdir()] == ["notes.txt"]
+
+
+def test_parts_of_another_kind_are_named(tmp_path: Path) -> None:
+    res = synthetic_sweep(tmp_path / "s", {"lev": [1, 2]})
+    pd.DataFrame({"step": [0], "holder": ["A"]}).to_parquet(res / "parts" / "zz.parquet")
+    with pytest.raises(ParameterError, match=r"parts/zz\.parquet has no column 'run_id', 'status'"):
+        write_report(res)
+    (res / "parts" / "zz.parquet").write_text("run_id,status\n")
+    with pytest.raises(ParameterError, match=r"parts/zz\.parquet is not readable Parquet"):
+        write_report(res)
+    assert not (res / "report").exists()

@@ -82,14 +82,32 @@ import sys
 from typing import TextIO
 
 from contagion.sweep.check import check_points, check_spec
-from contagion.sweep.design import derive_seeds, design_points, plan_runs, run_id
-from contagion.sweep.runner import BACKENDS, BackendError, SweepReport, run_sweep
+from contagion.sweep.design import (
+    MAX_RUNS,
+    check_size,
+    count_points,
+    derive_seeds,
+    design_points,
+    plan_runs,
+    run_id,
+)
+from contagion.sweep.paths import describe_os_error
+from contagion.sweep.runner import (
+    BACKENDS,
+    MAX_WORKERS,
+    BackendError,
+    SweepReport,
+    check_scheduler,
+    run_sweep,
+)
 from contagion.sweep.spec import SpecError, SweepSpec, SweptRange, apply_smoke, load_spec, parse_spec
 from contagion.sweep.store import load_profiles, load_results, read_manifest
 from contagion.sweep.task import RunOutcome, RunTask, execute_run
 
 __all__ = [
     "BACKENDS",
+    "MAX_RUNS",
+    "MAX_WORKERS",
     "BackendError",
     "RunOutcome",
     "RunTask",
@@ -99,7 +117,10 @@ __all__ = [
     "SweptRange",
     "apply_smoke",
     "check_points",
+    "check_scheduler",
+    "check_size",
     "check_spec",
+    "count_points",
     "derive_seeds",
     "design_points",
     "execute_run",
@@ -132,6 +153,8 @@ def sweep_command(spec_path: str, *, workers: int | None, scheduler: str | None,
     try:
         if serial and scheduler:
             raise SpecError("--serial", "cannot be combined with --scheduler")
+        if scheduler is not None:
+            check_scheduler(scheduler)
         backend = "serial" if serial else ("dask" if scheduler else "local")
         spec = load_spec(spec_path)
         report = run_sweep(spec, backend=backend, workers=workers, scheduler=scheduler, out=out,
@@ -139,8 +162,12 @@ def sweep_command(spec_path: str, *, workers: int | None, scheduler: str | None,
     except SpecError as exc:
         print(f"contagion: error: {exc}", file=err_stream)
         return 2
-    except (BackendError, OSError) as exc:
+    except BackendError as exc:
         print(f"contagion: error: {exc}", file=err_stream)
+        return 1
+    except OSError as exc:  # a disk fault while writing: one line, what and why
+        hint = "runs already finished are kept; finish the sweep with --resume once fixed"
+        print(f"contagion: error: {describe_os_error(exc, hint)}", file=err_stream)
         return 1
     except KeyboardInterrupt:
         print("contagion: sweep interrupted; finished runs are saved, finish it with --resume",

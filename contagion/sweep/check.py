@@ -12,15 +12,19 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
-from collections.abc import Mapping, Sequence
-from typing import Any
+import math
+import time
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import CancelledError, Executor, Future, as_completed
+from typing import Any, TextIO
 
 from contagion.errors import ContagionError, ParameterError, UnknownScenarioError
 from contagion.scenario import Scenario
 from contagion.sweep.spec import SpecError, SweepSpec, SweptAxis, SweptRange
 from contagion.sweep.task import IDENTITY_COLUMNS, blame_key, build_scenario
 
-__all__ = ["check_points", "check_spec", "field_value"]
+__all__ = ["CHUNK_POINTS", "PARALLEL_POINTS", "PROGRESS_POINTS", "check_chunk", "check_points",
+           "check_spec", "field_value"]
 
 
 def _labels(items: tuple[Any, ...]) -> list[str]:
@@ -165,9 +169,59 @@ def check_spec(spec: SweepSpec) -> SweepSpec:
     return dataclasses.replace(spec, fixed=fixed, swept=swept)
 
 
-def check_points(spec: SweepSpec, points: Sequence[Mapping[str, Any]]) -> None:
+#: Designs with more points than this show the progress of their pre-check on stderr.
+PROGRESS_POINTS = 2_000
+#: Designs with more points than this are checked on the sweep's process pool, if it has one.
+PARALLEL_POINTS = 5_000
+#: Points per chunk of a parallel check.
+CHUNK_POINTS = 2_000
+
+
+def _first_points(spec: SweepSpec) -> list[tuple[int, dict[str, Any]]]:
+    """For a grid: one point per distinct value of each axis (the others at their first
+    value), with its index in the design: the point where that value first appears."""
+    lists = [(k, a) for k, a in spec.swept.items() if isinstance(a, tuple)]
+    sizes = [len(a) for _, a in lists]
+    strides = [math.prod(sizes[j + 1:]) for j in range(len(sizes))]
+    first = {k: a[0] for k, a in lists}
+    out: dict[int, dict[str, Any]] = {}
+    for j, (key, axis) in enumerate(lists):
+        for i, value in enumerate(axis):
+            out.setdefault(i * strides[j], {**first, key: value})
+    return sorted(out.items())
+
+
+def _check_one(spec: SweepSpec, p: int, values: Mapping[str, Any]) -> None:
+    params = {**spec.fixed, **values}
+    try:
+        build_scenario(spec.scenario, params)
+    except (ParameterError, UnknownScenarioError) as exc:
+        name = exc.name if isinstance(exc, ParameterError) else "sweep.scenario"
+        key = blame_key(name, values)
+        if key is not None:
+            raise SpecError(f"swept.{key}", f"value {values[key]!r} at point {p} is rejected: "
+                                            f"{exc}") from None
+        fixed_key = blame_key(name, spec.fixed)
+        where = f"fixed.{fixed_key}" if fixed_key else "swept"
+        raise SpecError(where, f"point {p} ({values}) is rejected: {exc}") from None
+
+
+def check_points(spec: SweepSpec, points: Sequence[Mapping[str, Any]], *,
+                 progress: TextIO | None = None, executor: Executor | None = None,
+                 workers: int = 1) -> None:
     """Build the scenario of every design point once; :class:`SpecError` naming the key
     (and the point) whose value the preset or the scenario rejects.
+
+    A grid is checked in two passes: first each distinct value of each axis once (the other
+    axes at their first value), so that a value rejected on its own is reported at once,
+    whatever the size of the grid; then every combination, because the scenario also checks
+    fields against each other (a collateral's ``ltv`` at most its ``liquidation_threshold``,
+    ``liquidation_threshold * (1 + liquidation_bonus) < 1``...), so a combination of values
+    accepted one by one can still be rejected.
+    A design of more than :data:`PROGRESS_POINTS` points reports the progress of the second
+    pass on ``progress``; with an ``executor`` (the sweep's process pool, of ``workers``
+    processes), a design of more than :data:`PARALLEL_POINTS` points is checked on it in
+    chunks of :data:`CHUNK_POINTS`, with the same verdict and message.
 
     Examples
     --------
@@ -183,16 +237,74 @@ def check_points(spec: SweepSpec, points: Sequence[Mapping[str, Any]]) -> None:
     swept.shock_frac
     value 1.5 at point 1 is rejected: parameter 'shock_frac' = 1.5 is invalid: allowed 0 <= x < 1
     """
+    n = len(points)
+    if spec.design == "grid" and n > 1:
+        for p, first in _first_points(spec):
+            _check_one(spec, p, first)
+    show = progress is not None and n > PROGRESS_POINTS
+    if show:
+        where = f" on {workers} processes" if executor is not None and workers > 1 else ""
+        print(f"{spec.name}: checking the scenario of each of the {n:,} design points{where} "
+              "before any run", file=progress, flush=True)
+    t0 = last = time.monotonic()
+    step = max(n // 20, 1)
+
+    def report(done: int) -> None:
+        nonlocal last
+        now = time.monotonic()
+        if show and (now - last >= 1.0 or done == n):
+            left = (now - t0) / done * (n - done)
+            print(f"{spec.name}: checking the design: {done:,}/{n:,} points "
+                  f"({100 * done // n}%), about {left:.0f} s left", file=progress, flush=True)
+            last = now
+
+    if executor is not None and n > PARALLEL_POINTS:
+        _check_parallel(spec, points, executor, report)
+        return
     for p, values in enumerate(points):
-        params = {**spec.fixed, **values}
+        _check_one(spec, p, values)
+        if (p + 1) % step == 0:
+            report(p + 1)
+
+
+def check_chunk(spec: SweepSpec, start: int,
+                points: Sequence[Mapping[str, Any]]) -> tuple[int, str, str] | None:
+    """Check ``points`` (design points ``start``, ``start + 1``...): ``None`` if every one
+    builds, else the first rejected one's ``(point, key, message)`` (a worker function)."""
+    for i, values in enumerate(points):
         try:
-            build_scenario(spec.scenario, params)
-        except (ParameterError, UnknownScenarioError) as exc:
-            name = exc.name if isinstance(exc, ParameterError) else "sweep.scenario"
-            key = blame_key(name, values)
-            if key is not None:
-                raise SpecError(f"swept.{key}", f"value {values[key]!r} at point {p} is rejected: "
-                                                f"{exc}") from None
-            fixed_key = blame_key(name, spec.fixed)
-            where = f"fixed.{fixed_key}" if fixed_key else "swept"
-            raise SpecError(where, f"point {p} ({values}) is rejected: {exc}") from None
+            _check_one(spec, start + i, values)
+        except SpecError as exc:
+            return start + i, exc.key, str(exc)[len(exc.key) + 2:]
+    return None
+
+
+def _check_parallel(spec: SweepSpec, points: Sequence[Mapping[str, Any]], executor: Executor,
+                    report: Callable[[int], None]) -> None:
+    """Every point checked on ``executor`` in chunks; the first rejected point (in design
+    order, whatever finishes first) is raised."""
+    n = len(points)
+    size = max(CHUNK_POINTS, 1)
+    futures: dict[Future[tuple[int, str, str] | None], int] = {
+        executor.submit(check_chunk, spec, start, list(points[start:start + size])): start
+        for start in range(0, n, size)}
+    done = 0
+    first: tuple[int, str, str] | None = None
+    try:
+        for fut in as_completed(futures):
+            start = futures[fut]
+            result = fut.result()
+            if result is not None and (first is None or result[0] < first[0]):
+                first = result
+                for other, other_start in futures.items():  # later chunks cannot matter now
+                    if other_start > start:
+                        other.cancel()
+            done += min(size, n - start)
+            report(done)
+    except CancelledError:  # pragma: no cover - as_completed skips cancelled futures
+        pass
+    finally:
+        for fut in futures:
+            fut.cancel()
+    if first is not None:
+        raise SpecError(first[1], first[2])

@@ -10,14 +10,32 @@ its seed comes from ``numpy.random.SeedSequence(root_seed).spawn(n_points * repl
 from __future__ import annotations
 
 import itertools
+import math
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-from contagion.sweep.spec import SweepSpec, SweptAxis, SweptRange
+from contagion.sweep.spec import SpecError, SweepSpec, SweptAxis, SweptRange
 
-__all__ = ["DESIGN_SEED_TAG", "PlannedRun", "derive_seeds", "design_points", "plan_runs", "run_id"]
+__all__ = [
+    "DESIGN_SEED_TAG",
+    "MAX_RUNS",
+    "PlannedRun",
+    "check_size",
+    "count_points",
+    "derive_seeds",
+    "design_points",
+    "plan_runs",
+    "run_id",
+]
+
+#: The most runs (design points x replications) one sweep may have. Its manifest lists every
+#: run and point, and its pre-check builds the scenario of every point (about half a
+#: millisecond each): measured at the limit with a million points, planning takes ~30 s and
+#: ~1.3 GB of memory, the manifest is ~90 MB, and the check ~8 minutes on one core. Split a
+#: bigger study into several sweeps (different ``out``).
+MAX_RUNS = 1_000_000
 
 #: Mixed into the root seed for the random and lhs designs' draws, so that sampling the
 #: design never shares a stream with the runs' seeds.
@@ -59,6 +77,60 @@ def run_id(point: int, replication: int, *, n_points: int = 0) -> str:
     """
     width = max(5, len(str(max(n_points - 1, 0))))
     return f"p{point:0{width}d}-r{replication:03d}"
+
+
+def count_points(spec: SweepSpec) -> int:
+    """The number of design points of ``spec``, computed arithmetically (nothing expanded).
+
+    Examples
+    --------
+    >>> from contagion.sweep.spec import parse_spec
+    >>> count_points(parse_spec({"sweep": {"name": "s", "root_seed": 1},
+    ...                          "swept": {"a": list(range(1000)), "b": list(range(1000)),
+    ...                                    "c": list(range(1000))}}))
+    1000000000
+    """
+    lists = [len(a) for a in spec.swept.values() if isinstance(a, tuple)]
+    if spec.design == "grid":
+        return math.prod(lists)
+    if spec.design == "paired":
+        return min(lists) if lists else 1
+    return int(spec.points or 0)
+
+
+def check_size(spec: SweepSpec, *, limit: int = MAX_RUNS) -> int:
+    """The number of runs of ``spec`` (points x replications); :class:`SpecError` naming the
+    axes and their sizes if it exceeds ``limit`` (:data:`MAX_RUNS`). Arithmetic only, so a
+    10^9-run design is refused at once, without using memory.
+
+    Examples
+    --------
+    >>> from contagion.sweep.spec import parse_spec
+    >>> check_size(parse_spec({"sweep": {"name": "s", "root_seed": 1, "replications": 10**9}}))
+    ... # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    contagion.sweep.spec.SpecError: sweep.replications: the sweep has 1,000,000,000 runs (1 point x ...
+    """
+    n_points = count_points(spec)
+    total = n_points * spec.replications
+    if total <= limit:
+        return total
+    if spec.design == "grid" and spec.swept:
+        sizes = " x ".join(f"{k} {len(a):,}" for k, a in spec.swept.items() if isinstance(a, tuple))
+        what = f"a grid of {sizes} = {n_points:,} point{'s' if n_points != 1 else ''}"
+    elif spec.design == "paired":
+        what = f"{n_points:,} paired points"
+    else:
+        what = f"{n_points:,} point{'s' if n_points != 1 else ''}"
+    key = "sweep.replications" if n_points <= limit else (
+        "sweep.points" if spec.design in ("random", "lhs") else "swept")
+    how = ("fewer replications" if key == "sweep.replications" else
+           "fewer points" if key == "sweep.points" else "fewer values on the longest axes")
+    raise SpecError(key, f"the sweep has {total:,} runs ({what} x {spec.replications:,} "
+                         f"replication{'s' if spec.replications != 1 else ''}), more than the limit "
+                         f"of {limit:,} runs (contagion.sweep.MAX_RUNS); narrow it: {how}, or split "
+                         "it into several sweeps with different out folders")
 
 
 def _sample(axis: SweptAxis, u: np.ndarray) -> list[Any]:

@@ -21,6 +21,9 @@ import collections
 import logging
 import multiprocessing
 import os
+import re
+import socket
+import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Executor, Future, ProcessPoolExecutor, wait
@@ -32,15 +35,17 @@ from typing import Any, TextIO
 import pyarrow as pa
 
 from contagion.errors import ContagionError
-from contagion.sweep.check import check_points, check_spec
-from contagion.sweep.design import design_points, plan_runs
-from contagion.sweep.manifest import build_manifest, check_resume
+from contagion.sweep.check import PARALLEL_POINTS, check_points, check_spec
+from contagion.sweep.design import check_size, design_points, plan_runs
+from contagion.sweep.manifest import build_manifest, check_resume, load_manifest
+from contagion.sweep.paths import output_dir_problem
 from contagion.sweep.progress import ProgressLine, format_duration
 from contagion.sweep.spec import SpecError, SweepSpec, apply_smoke
 from contagion.sweep.store import (
     MANIFEST,
+    PARTS,
+    PROFILES,
     ResultStore,
-    read_manifest,
     remove_temp_files,
     results_schema,
     schema_from_json,
@@ -48,11 +53,18 @@ from contagion.sweep.store import (
 )
 from contagion.sweep.task import RunOutcome, RunTask, build_scenario, execute_run, failed_outcome
 
-__all__ = ["BACKENDS", "BackendError", "SweepReport", "run_sweep"]
+__all__ = ["BACKENDS", "MAX_WORKERS", "SCHEDULER_SCHEMES", "SCHEDULER_TIMEOUT_S", "BackendError",
+           "SweepReport", "check_scheduler", "run_sweep"]
 
 log = logging.getLogger(__name__)
 
 BACKENDS = ("serial", "local", "dask")
+#: Most local worker processes (``--workers``); more than the machine's cores only slows it.
+MAX_WORKERS = 1024
+#: Address schemes of a Dask scheduler that ``--scheduler`` takes.
+SCHEDULER_SCHEMES = ("tcp", "tls", "ws", "wss", "ucx")
+#: Longest wait to connect to a Dask scheduler (dask's own setting if shorter).
+SCHEDULER_TIMEOUT_S = 10.0
 Record = Callable[[RunTask, RunOutcome], None]
 
 
@@ -237,19 +249,137 @@ def _local_executor(workers: int) -> Callable[[], Executor]:
     return lambda: ProcessPoolExecutor(max_workers=workers, mp_context=ctx)
 
 
+_HOST = r"(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9_](?:[A-Za-z0-9_.-]{0,251}[A-Za-z0-9_])?)"
+_ADDRESS = re.compile(rf"(?:(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*)://)?(?P<host>{_HOST}):(?P<port>[0-9]+)")
+
+
+def check_scheduler(address: str) -> str:
+    """``address`` if it is a Dask scheduler address, ``[tcp|tls|ws|wss|ucx://]HOST:PORT``
+    (port 1 to 65535); :class:`SpecError` naming ``--scheduler`` otherwise. Nothing is
+    connected to.
+
+    Examples
+    --------
+    >>> check_scheduler("tcp://10.0.0.5:8786")
+    'tcp://10.0.0.5:8786'
+    >>> check_scheduler("http://x:y")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    contagion.sweep.spec.SpecError: --scheduler: 'http://x:y' is not a Dask scheduler address: ...
+    """
+    allowed = ("allowed [" + "|".join(SCHEDULER_SCHEMES) + "://]HOST:PORT, PORT 1 to 65535, "
+               "e.g. tcp://10.0.0.5:8786")
+    m = _ADDRESS.fullmatch(address) if isinstance(address, str) else None
+    if m is None or (m["scheme"] is not None and m["scheme"] not in SCHEDULER_SCHEMES):
+        raise SpecError("--scheduler", f"{address!r} is not a Dask scheduler address: {allowed}")
+    if not 1 <= int(m["port"]) <= 65535:
+        raise SpecError("--scheduler", f"{address!r}: port {int(m['port'])} is out of range: {allowed}")
+    return address
+
+
+def _connect_timeout_s() -> float:
+    import dask.config
+    from dask.utils import parse_timedelta
+
+    try:
+        configured = float(parse_timedelta(dask.config.get("distributed.comm.timeouts.connect"), "s"))
+    except (KeyError, TypeError, ValueError):
+        configured = SCHEDULER_TIMEOUT_S
+    return min(configured, SCHEDULER_TIMEOUT_S)
+
+
+def _resolve(host: str, port: int, timeout: float) -> list[Any]:
+    """``socket.getaddrinfo`` bounded by ``timeout`` (a resolver can hang far longer)."""
+    result: list[Any] = []
+    error: list[BaseException] = []
+
+    def look_up() -> None:
+        try:
+            result.extend(socket.getaddrinfo(host, port, type=socket.SOCK_STREAM))
+        except BaseException as exc:  # handed to the caller
+            error.append(exc)
+
+    thread = threading.Thread(target=look_up, daemon=True)
+    thread.start()
+    thread.join(timeout)
+    if thread.is_alive():
+        raise TimeoutError(f"no answer from the name resolver for {host!r} within {timeout:g} s")
+    if error:
+        raise error[0]
+    return result
+
+
+def _probe_scheduler(scheduler: str, timeout: float) -> None:
+    """Fail fast, with one line, if nothing listens at ``scheduler`` or it does not answer as a
+    Dask scheduler: a TCP connection first (refused at once, unreachable within ``timeout``),
+    then dask's own handshake, so that :class:`distributed.Client` never half-starts."""
+    import asyncio
+
+    m = _ADDRESS.fullmatch(scheduler)
+    assert m is not None  # check_scheduler passed
+    scheme = m["scheme"] or "tcp"
+    if scheme == "ucx":  # not plain TCP: left to distributed
+        return
+    host, port = m["host"].strip("[]"), int(m["port"])
+    where = f"cannot connect to the Dask scheduler at {scheduler}"
+    try:
+        infos = _resolve(host, port, timeout)
+        family, kind, proto, _, sockaddr = infos[0]
+        with socket.socket(family, kind, proto) as sock:
+            sock.settimeout(timeout)
+            sock.connect(sockaddr)
+    except socket.gaierror as exc:
+        raise BackendError(f"{where}: unknown host {host!r} ({exc.strerror})") from None
+    except (OSError, TimeoutError, IndexError) as exc:
+        why = getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
+        raise BackendError(f"{where}: {why}") from None
+
+    async def handshake() -> None:
+        from distributed.comm import connect
+
+        comm = await connect(scheduler, timeout=timeout)
+        await comm.close()
+
+    try:
+        asyncio.run(asyncio.wait_for(handshake(), timeout + 1))
+    except Exception as exc:  # a peer that is not a Dask scheduler fails in many ways
+        raise BackendError(f"{where}: something answers there but not as a Dask scheduler "
+                           f"({type(exc).__name__})") from None
+
+
 def _dask_client(scheduler: str) -> Any:
     from distributed import Client
 
+    timeout = _connect_timeout_s()
+    _probe_scheduler(scheduler, timeout)
     try:
-        return Client(scheduler, set_as_default=False)  # connect timeout: dask's config
+        return Client(scheduler, set_as_default=False, timeout=timeout)
     except (OSError, TimeoutError) as exc:
         raise BackendError(f"cannot connect to the Dask scheduler at {scheduler}: {exc}") from exc
+    except Exception as exc:  # distributed raises assorted errors for a host it cannot use
+        raise BackendError(f"cannot connect to the Dask scheduler at {scheduler} within "
+                           f"{timeout:g} s: {type(exc).__name__}: {exc}") from exc
 
 
 def _is_killed_worker(exc: BaseException) -> bool:
     from distributed import KilledWorker
 
     return isinstance(exc, KilledWorker)
+
+
+def _check_points(spec: SweepSpec, points: list[dict[str, Any]], *, backend: str,
+                  workers: int | None, progress: TextIO | None) -> None:
+    """:func:`check_points`, on a process pool of the sweep's local workers when the design
+    is large (a pool that is shut down before the runs start)."""
+    n_workers = workers or _default_workers()
+    if backend != "local" or n_workers < 2 or len(points) <= PARALLEL_POINTS:
+        check_points(spec, points, progress=progress)
+        return
+    executor = _local_executor(n_workers)()
+    try:
+        check_points(spec, points, progress=progress, executor=executor, workers=n_workers)
+    finally:
+        executor.shutdown(wait=True, cancel_futures=True)
 
 
 def run_sweep(spec: SweepSpec, *, backend: str = "local", workers: int | None = None,
@@ -283,33 +413,42 @@ def run_sweep(spec: SweepSpec, *, backend: str = "local", workers: int | None = 
         raise SpecError("backend", f"unknown backend {backend!r} (known: {', '.join(BACKENDS)})")
     if backend == "dask" and not scheduler:
         raise SpecError("--scheduler", "the dask backend needs a scheduler address")
-    if workers is not None and workers < 1:
-        raise SpecError("--workers", f"must be an integer >= 1, got {workers!r}")
+    if backend == "dask":
+        check_scheduler(str(scheduler))
+    if workers is not None and not 1 <= workers <= MAX_WORKERS:
+        raise SpecError("--workers", f"must be an integer from 1 to {MAX_WORKERS}, got {workers!r}")
     if max_in_flight is not None and max_in_flight < 1:
         raise SpecError("max_in_flight", f"must be an integer >= 1, got {max_in_flight!r}")
     t0 = time.monotonic()
+    smoke_out = spec.smoke.out if smoke and spec.smoke is not None else None
     if smoke:
         spec = apply_smoke(spec)
+    check_size(spec)  # arithmetic: a huge design is refused before it is expanded
     spec = check_spec(spec)
-    points = design_points(spec)
-    check_points(spec, points)
     out_dir = Path(out) if out is not None else spec.out_dir
+    out_key = "--out" if out is not None else ("smoke.out" if smoke_out else "sweep.out")
+    problem = output_dir_problem(out_dir)
+    if problem is not None:
+        raise SpecError(out_key, problem)
+    manifest = load_manifest(out_dir) if resume else None
+    for sub in (PARTS, PROFILES):
+        if resume and (out_dir / sub).exists() and not (out_dir / sub).is_dir():
+            raise SpecError("resume", f"{out_dir / sub} is a file, not the folder of the sweep's "
+                                      f"{sub}: move it away, then resume")
+    if not resume and out_dir.exists() and any(out_dir.iterdir()):
+        raise SpecError(out_key, f"{out_dir} is not empty; pass --resume to finish the sweep there "
+                                 "or choose another output directory")
+    points = design_points(spec)
+    _check_points(spec, points, backend=backend, workers=workers, progress=progress)
     runs = plan_runs(len(points), spec.replications, spec.root_seed)
-    if resume:
-        manifest = read_manifest(out_dir)
-        if manifest is None:
-            raise SpecError("resume", f"no sweep to resume in {out_dir} (no {MANIFEST})")
+    if manifest is not None:
         check_resume(manifest, build_manifest(spec, smoke=smoke, out=out_dir, points=points, runs=runs,
                                           schema=None), out_dir)
         schema = schema_from_json(manifest["schema"]) if manifest.get("aligned_schema") else None
-    else:
-        if out_dir.exists() and (not out_dir.is_dir() or any(out_dir.iterdir())):
-            raise SpecError("--out" if out is not None else "sweep.out",
-                            f"{out_dir} is not empty; pass --resume to finish the sweep there "
-                            "or choose another output directory")
-        schema = _schema(spec, points)
     client = _dask_client(str(scheduler)) if backend == "dask" else None  # before writing anything
     try:
+        if manifest is None:
+            schema = _schema(spec, points)
         if resume:
             removed = remove_temp_files(out_dir)
             if removed:
@@ -321,7 +460,16 @@ def run_sweep(spec: SweepSpec, *, backend: str = "local", workers: int | None = 
             write_json_atomic(out_dir / MANIFEST, manifest)
         store = ResultStore(out_dir, schema)
         store.create_dirs()
-        done = store.done_run_ids()
+        done, bad = store.verified_done({r.run_id for r in runs}) if resume else (set(), [])
+        if bad:
+            shown = ", ".join(bad[:5]) + (f" and {len(bad) - 5} more" if len(bad) > 5 else "")
+            message = (f"{len(bad)} part file{'s' if len(bad) != 1 else ''} in {store.parts} "
+                       f"{'are' if len(bad) != 1 else 'is'} unreadable or incomplete ({shown}): "
+                       "running those runs again")
+            if progress is not None:
+                print(f"{spec.name}: {message}", file=progress, flush=True)
+            else:
+                log.warning(message)
         todo = [r for r in runs if r.run_id not in done]
         swept = list(spec.swept)
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import stat
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -23,11 +24,14 @@ from contagion.errors import ContagionError
 
 __all__ = [
     "DESIGNS",
+    "MAX_NAME_LENGTH",
+    "MAX_SPEC_BYTES",
     "SmokeSpec",
     "SpecError",
     "SweepSpec",
     "SweptRange",
     "apply_smoke",
+    "check_name",
     "load_spec",
     "parse_spec",
 ]
@@ -36,6 +40,10 @@ DESIGNS = ("grid", "paired", "random", "lhs")
 _SWEEP_KEYS = ("name", "scenario", "design", "points", "replications", "root_seed", "out", "metrics")
 _SMOKE_KEYS = ("replications", "points", "out", "fixed", "swept")
 _RANGE_KEYS = ("low", "high", "log", "integer")
+#: The longest sweep name (it names the output folder ``runs/sweeps/<name>``).
+MAX_NAME_LENGTH = 100
+#: The largest spec file read (a spec is a few hundred bytes; a bigger file is the wrong one).
+MAX_SPEC_BYTES = 10_000_000
 
 
 class SpecError(ContagionError, ValueError):
@@ -136,18 +144,81 @@ def load_spec(path: str | Path) -> SweepSpec:
     A ``sweep.scenario`` that is a scenario file's relative path (``mine.toml``) is read
     relative to the spec's own folder, and kept as an absolute path (what workers open).
     """
+    if "\x00" in str(path) or not str(path).strip():
+        raise SpecError("spec", f"{str(path)!r} is not a file name (a .toml file such as "
+                                "experiments/leverage_shock.toml)")
     path = Path(path)
+    data = _read_toml(path)
+    if not data:
+        raise SpecError("spec", f"{path} is empty: a spec needs at least a [sweep] table with "
+                                "root_seed = N (see experiments/leverage_shock.toml)")
     try:
-        with path.open("rb") as fh:
-            data = tomllib.load(fh)
-    except FileNotFoundError:
-        raise SpecError("spec", f"no such file {str(path)!r}") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise SpecError("spec", f"{path} is not valid TOML: {exc}") from None
-    spec = parse_spec(data, default_name=path.stem)
+        spec = parse_spec(data, default_name=path.stem)
+    except SpecError as exc:
+        if exc.key == "sweep.name" and "name" not in data.get("sweep", {}):
+            raise SpecError("sweep.name", f"{exc.args[0].split(': ', 1)[1]}; the name was taken "
+                                          f"from the file name {path.name!r}: set name = \"...\" "
+                                          "in [sweep]") from None
+        raise
     if spec.scenario.lower().endswith((".toml", ".json")) and not Path(spec.scenario).is_absolute():
         spec = dataclasses.replace(spec, scenario=str((path.parent / spec.scenario).resolve()))
     return spec
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    """The tables of the TOML file at ``path``; :class:`SpecError` (key ``spec``) naming the
+    file if it is missing, not a regular file, too large, unreadable, not UTF-8 or not TOML."""
+    try:
+        st = path.stat()
+    except FileNotFoundError:
+        raise SpecError("spec", f"no such file {str(path)!r}") from None
+    except OSError as exc:
+        raise SpecError("spec", f"cannot read {str(path)!r}: {exc.strerror}") from None
+    if stat.S_ISDIR(st.st_mode):
+        raise SpecError("spec", f"{str(path)!r} is a directory, not a spec file (a .toml file "
+                                "such as experiments/leverage_shock.toml)")
+    if not stat.S_ISREG(st.st_mode):
+        raise SpecError("spec", f"{str(path)!r} is not a regular file (a .toml file such as "
+                                "experiments/leverage_shock.toml)")
+    if st.st_size > MAX_SPEC_BYTES:
+        raise SpecError("spec", f"{str(path)!r} has {st.st_size:,} bytes, more than a spec may "
+                                f"have ({MAX_SPEC_BYTES:,}); is it the right file?")
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise SpecError("spec", f"cannot read {str(path)!r}: {exc.strerror}") from None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise SpecError("spec", f"{str(path)!r} is not UTF-8 text (byte 0x{raw[exc.start]:02x} on "
+                                f"line {line}); save it as UTF-8, as TOML requires") from None
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise SpecError("spec", f"{path} is not valid TOML: {exc}") from None
+
+
+def check_name(name: Any, *, key: str = "sweep.name") -> str:
+    """``name`` if it is a usable sweep name: it names the default output folder
+    ``runs/sweeps/<name>``, so it must stay one plain folder name.
+
+    Examples
+    --------
+    >>> check_name("leverage_shock-v2.1")
+    'leverage_shock-v2.1'
+    >>> check_name("../x")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    contagion.sweep.spec.SpecError: sweep.name: '../x' is not allowed: a name has 1 to 100 letters, ...
+    """
+    if (not isinstance(name, str) or not name or len(name) > MAX_NAME_LENGTH
+            or name[0] in ". " or name[-1] == " "
+            or not all(c.isalnum() or c in "_-. " for c in name)):
+        raise SpecError(key, f"{name!r} is not allowed: a name has 1 to {MAX_NAME_LENGTH} letters, "
+                             "digits, '_', '-', '.' or spaces, and does not start with '.' or a "
+                             "space (it names the folder runs/sweeps/<name>)")
+    return name
 
 
 def _is_int(v: Any) -> bool:
@@ -263,6 +334,7 @@ def parse_spec(data: Mapping[str, Any], *, default_name: str | None = None) -> S
     name = sweep.get("name", default_name)
     if not isinstance(name, str) or not name.strip():
         raise SpecError("sweep.name", f"must be a non-empty string, got {name!r}")
+    name = check_name(name.strip())
     scenario = sweep.get("scenario", "default")
     if not isinstance(scenario, str):
         raise SpecError("sweep.scenario", f"must be a preset name or a scenario file's path, "
@@ -318,7 +390,7 @@ def parse_spec(data: Mapping[str, Any], *, default_name: str | None = None) -> S
                 raise SpecError(f"smoke.fixed.{k}", "is swept; shrink it in [smoke.swept]")
         if smoke.points is not None and design not in ("random", "lhs"):
             raise SpecError("smoke.points", f"only for the random and lhs designs, not {design!r}")
-    spec = SweepSpec(name=name.strip(), scenario=scenario, design=design, points=points,
+    spec = SweepSpec(name=name, scenario=scenario, design=design, points=points,
                      replications=replications, root_seed=root_seed, out=out, metrics=metrics,
                      fixed=fixed, swept=swept, smoke=smoke)
     _check_design(spec)

@@ -210,6 +210,24 @@ class ResultStore:
         return {f.name[: -len(".parquet")] for f in self.parts.glob("*.parquet")
                 if not f.name.startswith(".")}
 
+    def verified_done(self, planned: set[str]) -> tuple[set[str], list[str]]:
+        """The planned runs whose part file is whole, and those whose part file is not.
+
+        A part file counts as done only if its Parquet footer reads, it holds exactly one row,
+        its ``run_id`` (from the column statistics) is its file name and, when the sweep has
+        a common schema, its columns are that schema's. Anything else (a truncated or
+        foreign file) is reported so that the run is run again (its file is then replaced).
+        """
+        done: set[str] = set()
+        bad: list[str] = []
+        names = None if self.schema is None else self.schema.names
+        for run in sorted(self.done_run_ids() & planned):
+            if _part_is_whole(self.parts / f"{run}.parquet", run, names):
+                done.add(run)
+            else:
+                bad.append(run)
+        return done, bad
+
     def _row_table(self, row: Mapping[str, Any]) -> pa.Table:
         if self.schema is None:
             return pa.Table.from_pylist([dict(row)])
@@ -228,6 +246,24 @@ class ResultStore:
                                          preserve_index=False)
             _write_table_atomic(table, self.profiles / f"{run}.parquet")
         _write_table_atomic(self._row_table(outcome.row), self.parts / f"{run}.parquet")
+
+
+def _part_is_whole(path: Path, run: str, names: list[str] | None) -> bool:
+    try:
+        meta = pq.read_metadata(path)
+        schema = meta.schema.to_arrow_schema()
+    except (OSError, ValueError, pa.ArrowException):
+        return False
+    if meta.num_rows != 1 or "run_id" not in schema.names:
+        return False
+    if names is not None and schema.names != names:
+        return False
+    if meta.num_row_groups:
+        column = meta.row_group(0).column(schema.names.index("run_id"))
+        stats = column.statistics
+        if stats is not None and stats.has_min_max and (stats.min != run or stats.max != run):
+            return False
+    return True
 
 
 def _read_dir(path: Path, *, unify: bool) -> pd.DataFrame:

@@ -10,6 +10,7 @@ output leaves the worker, so memory stays flat however many runs a sweep has.
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
 import time
@@ -90,14 +91,27 @@ def build_scenario(name: str, params: Mapping[str, Any]) -> Scenario:
     >>> build_scenario("default", {"n_traders": 150, "steps": 30}).market.steps
     30
     """
-    from models import get_scenario, scenario_parameters  # the sweep is a composition root
+    from models import SCENARIOS, get_scenario, is_scenario_file  # the sweep is a composition root
 
-    preset = scenario_parameters(name)
-    scenario = get_scenario(name, **{k: v for k, v in params.items() if k in preset})
+    preset = _preset_parameters(name) if not is_scenario_file(name) and name in SCENARIOS else None
+    if preset is None:
+        from models import scenario_parameters
+
+        preset = scenario_parameters(name)
+        scenario = get_scenario(name, **{k: v for k, v in params.items() if k in preset})
+    else:  # a preset: its parameters are known (get_scenario would look them up again)
+        scenario = SCENARIOS[name](**{k: v for k, v in params.items() if k in preset})
     for key, value in params.items():
         if key not in preset:
             scenario = override(scenario, key, value)
     return scenario
+
+
+@functools.lru_cache(maxsize=64)
+def _preset_parameters(name: str) -> dict[str, Any]:
+    from models import scenario_parameters
+
+    return scenario_parameters(name)
 
 
 def blame_key(error_name: str, keys: Mapping[str, Any]) -> str | None:
