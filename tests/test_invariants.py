@@ -74,3 +74,14 @@ def test_same_seed_gives_the_same_cascade() -> None:
 def test_different_seed_gives_a_different_cascade() -> None:
     a, b = _event_log(7), _event_log(8)
     assert not a.equals(b)
+
+
+def test_a_supplier_claim_paid_in_full_leaves_no_negative_liability() -> None:
+    """Issue 11: seed 7 with a one-step 99% crash made CEX withdraw its whole LendA supply;
+    ``nominal - (nominal * index) / index`` left -3.3e-9, which the clearing refused as a
+    negative liability. It is rounding: the claim is now exactly zero."""
+    model = ContagionModel(get_scenario("default", shock_frac=0.99, shock_duration_steps=1),
+                           seed=7, check_conservation=True)
+    model.run()
+    for v in model.lending:
+        assert min(v.supply_nominal.values()) >= 0.0
