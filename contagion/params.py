@@ -374,7 +374,7 @@ class PerpParams:
                                                    narrowed_by="initial_margin_frac")] = 0.05
     liquidation_fee_frac: Annotated[float, Real(low=0, high=0.1)] = 0.01
     shortfall_policy: Annotated[str, OneOf(SHORTFALL_POLICIES)] = "adl"
-    dynamic_margin: bool = False
+    dynamic_margin: Annotated[bool, Bool()] = False
     dynamic_margin_halflife_steps: Annotated[int, Int(low=1)] = 12
     dynamic_margin_horizon_steps: Annotated[int, Int(low=1)] = 12
     share_of_traders: Annotated[float, Real(low=0, high=1)] = 0.4
@@ -478,7 +478,7 @@ class CustodialParams:
     equity_buffer_frac: Annotated[float, Real(low=-0.5)] = 0.05
     run_speed_frac: Annotated[float, Real(low=0, high=1)] = 0.1
     run_stress_threshold: Annotated[float, Real(low=0, high=1)] = 0.05
-    solvency_proofs: bool = True
+    solvency_proofs: Annotated[bool, Bool()] = True
     settlement_delay_steps: Annotated[int, Int(low=0, high=10_000)] = 6
     share_of_traders: Annotated[float, Real(low=0, high=1)] = 0.5
     asset_holdings_usd: tuple[tuple[str, float], ...] = ()
@@ -598,7 +598,7 @@ class TraderParams:
     mean_wealth_usd: Annotated[float, Real(low=0, low_open=True)] = 2e5
     wealth_sigma: Annotated[float, Real(low=0, high=5)] = 1.2
     wallet_frac: Annotated[float, Real(low=0, high=1)] = 0.15
-    cross_margin: bool = True
+    cross_margin: Annotated[bool, Bool()] = True
     cross_margin_share: Annotated[float, Real(low=0, high=1)] = 0.3
     cross_margin_haircut_frac: Annotated[float, Real(low=0, high=1)] = 0.1
     cross_margin_settlement_steps: Annotated[int, Int(low=0, high=10_000)] = 0

@@ -99,9 +99,6 @@ LOOSEST: dict[tuple[str, str], dict[str, Any]] = {
 #: free, or checked against the rest of the scenario in contagion.scenario).
 UNCONSTRAINED = {
     ("MarketParams", "numeraire"),
-    ("PerpParams", "dynamic_margin"),
-    ("CustodialParams", "solvency_proofs"),
-    ("TraderParams", "cross_margin"),
 }
 
 
