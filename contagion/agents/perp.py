@@ -285,7 +285,8 @@ class PerpVenue(MarginVenue):
         if self._ratio_step == self.model.steps and self._ratio.shape[0] == len(self.book):
             return self._ratio
         eq, mm = self.margin_state()
-        with np.errstate(divide="ignore", invalid="ignore"):
+        # a tiny (subnormal) maintenance margin overflows the ratio to +-inf: its limit
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
             r = (eq + self.cross_credit()) / mm
         return np.where(mm > 0, r, np.inf)
 
