@@ -438,7 +438,7 @@ class PerpVenue(MarginVenue):
         eq = eq_local + self.cross_credit()
         rows = np.flatnonzero(eq < mm)
         rows = rows[(mm[rows] > 0) & (rows != 0)]  # open positions; never the outside row
-        with np.errstate(divide="ignore", invalid="ignore"):
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
             self._ratio = np.where(mm > 0, eq / mm, np.inf)
         self._ratio[rows] = np.inf
         self._ratio_step = self.model.steps
