@@ -631,7 +631,7 @@ class PerpVenue(MarginVenue):
                     "adl", step=self.model.steps, n=int(hit.sum()), venue=self.name,
                     account=b.owner[cand[hit]], amount=side * fills[hit],
                     value_usd=fills[hit] * vwap, price=vwap, cause_id=cause_id,
-                    side="short" if side < 0 else "long", **where,
+                    side="short" if side > 0 else "long", **where,  # the side deleveraged
                     detail=f"insurance fund exhausted: auto-deleveraged at the bankruptcy price "
                            f"{vwap:,.4g} (BitMEX ranking)")
         return phi
