@@ -554,10 +554,7 @@ class LendingProtocol(MarginVenue):
         pool = self.pools[a]
         if pool is not None:
             return pool.quote_sell_many(units)
-        m = self.model.market
-        i = int(self.asset_ids[a])
-        x = units * m.price[i] / m.depth_usd[i]
-        return m.depth_usd[i] * -np.expm1(-x)
+        return self.model.market.quote_sale(int(self.asset_ids[a]), units)
 
     def _sell(self, a: int, units: float) -> float:
         pool = self.pools[a]
