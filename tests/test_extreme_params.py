@@ -190,3 +190,32 @@ def test_a_flow_far_beyond_the_book_fills_at_the_bounded_price() -> None:
     assert np.isfinite(m.price).all() and m.price[i] > 0.0
     assert m.quote_sale(i, np.array([1.0, 2.0])) == pytest.approx(
         [m.quote_sale(i, np.array([1.0]))[0], m.quote_sale(i, np.array([2.0]))[0]])
+
+
+def test_a_dump_into_a_pool_no_arbitrageur_repairs_stops_at_the_bound() -> None:
+    """FTX's FTT dump with no arbitrage (an allowed capacity of 0): units worth $X at a
+    spot that falls each step drained the pool's quote to 0 (y' ~ y^2 / X), and log(0)
+    followed. The seller now stops at 1 / PATH_RANGE of the pool's first spot."""
+    sc = override(get_scenario("ftx", n_traders=20), "pools.FTT/USDC.arb_capacity_usd_per_step",
+                  0.0)
+    model = ContagionModel(sc, seed=0, check_conservation=True)
+    model.run()
+    pool = model.pools["FTT/USDC"]
+    assert pool.spot == pytest.approx(22.0 / PATH_RANGE)
+
+
+def test_a_sale_of_1e18_times_a_pools_reserve_leaves_a_positive_exact_spot() -> None:
+    """y - out cancelled to 0 (a spot of 0) for a sale past ~1e16 times the base reserve;
+    the reserve left is now y x / (x + g a), to the last digits."""
+    sc = override(get_scenario("default", n_traders=5, steps=3), "pools.ETH/USDC.reserve_base",
+                  MIN_UNITS)
+    pool = ContagionModel(sc, seed=0).pools["ETH/USDC"]
+    x, y, g = pool.reserve_base, pool.reserve_quote, 1.0 - pool.params.fee_frac
+    got = pool.sell_base(1e9)
+    assert pool.reserve_quote == pytest.approx(y * x / (x + g * 1e9), rel=1e-12)
+    assert got + pool.reserve_quote == pytest.approx(y, rel=1e-15)
+    x, y = pool.reserve_base, pool.reserve_quote
+    units = pool.buy_base(1e6 * y * 1e12)
+    assert pool.reserve_base == pytest.approx(x * y / (y + g * 1e18 * y), rel=1e-12)
+    assert units + pool.reserve_base == pytest.approx(x, rel=1e-15)
+    assert 0.0 < pool.spot < float("inf")
