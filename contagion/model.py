@@ -570,6 +570,9 @@ class ContagionModel(mesa.Model):
             for a, u in h.holdings().items():
                 total[a] += u
                 gross[a] += abs(u)
+            if hasattr(h, "holdings_scale"):  # a holding that is a sum of larger terms
+                for a, u in h.holdings_scale().items():
+                    gross[a] += u
         for peg in self.pegs:  # minting and burning change supply by design: net them out
             for a, u in peg.net_issued_units().items():
                 total[a] -= u
@@ -582,7 +585,8 @@ class ContagionModel(mesa.Model):
         The tolerance is relative to the scale of the sums that move: the largest, over the
         steps so far, of the holdings' absolute values added up (a pool holding 1e12 units
         against an outside world short of as many leaves rounding of ~1e-4 in a total of
-        1e5), never less than the total itself or one unit.
+        1e5; a perp venue's cash counts with the terms it sums, ``PerpBook.cash_scale``),
+        never less than the total itself or one unit.
         """
         now, gross = self._unit_sums()
         self._units_scale = np.maximum(self._units_scale, gross)

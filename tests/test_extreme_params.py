@@ -26,7 +26,7 @@ from contagion.errors import ParameterError
 from contagion.mechanics.price_path import PATH_RANGE
 from contagion.metrics import run_summary
 from contagion.model import ContagionModel
-from contagion.params import MIN_UNITS, MIN_USD
+from contagion.params import MIN_PRICE_USD, MIN_UNITS, MIN_USD
 from contagion.scenario import Scenario, override
 from models import get_scenario
 
@@ -219,3 +219,14 @@ def test_a_sale_of_1e18_times_a_pools_reserve_leaves_a_positive_exact_spot() -> 
     assert pool.reserve_base == pytest.approx(x * y / (y + g * 1e18 * y), rel=1e-12)
     assert units + pool.reserve_base == pytest.approx(x, rel=1e-15)
     assert 0.0 < pool.spot < float("inf")
+
+
+@pytest.mark.parametrize(("key", "value"), [("assets.MNGO.initial_price_usd", MIN_PRICE_USD),
+                                            ("pools.MNGO/USDC.reserve_base", MIN_UNITS)])
+def test_a_pump_of_a_pool_worth_cents_conserves_on_the_scale_of_the_perp_book(key: str,
+                                                                          value: float) -> None:
+    """Mango with MNGO at $1e-12 (the preset's pool then holds $1e-4): the $500k pump lifts
+    the mark 1e19-fold, the attacker's 1.8e19 units are worth 1e28 and the venue's cash (a
+    sum of such terms) is rounding at that scale; it failed a check scaled by the cash."""
+    sc = override(override(get_scenario("mango", n_traders=20), key, value), "market.steps", 8)
+    ContagionModel(sc, seed=0, check_conservation=True).run()

@@ -300,6 +300,11 @@ class PerpVenue(MarginVenue):
     def holdings(self) -> dict[int, float]:
         return {self.model.market.numeraire: self.book.cash() - self.unfunded_usd}
 
+    def holdings_scale(self) -> dict[int, float]:
+        """The scale of :meth:`holdings`' rounding: the terms its cash adds up
+        (``PerpBook.cash_scale``), for the conservation check."""
+        return {self.model.market.numeraire: self.book.cash_scale() + abs(self.unfunded_usd)}
+
     def free_cash_usd(self) -> float:
         """Stablecoin the venue holds beyond the outside market makers' margin (row 0)."""
         return max(self.holdings()[self.model.market.numeraire]
