@@ -230,3 +230,15 @@ def test_a_pump_of_a_pool_worth_cents_conserves_on_the_scale_of_the_perp_book(ke
     sum of such terms) is rounding at that scale; it failed a check scaled by the cash."""
     sc = override(override(get_scenario("mango", n_traders=20), key, value), "market.steps", 8)
     ContagionModel(sc, seed=0, check_conservation=True).run()
+
+
+def test_a_subnormal_perp_position_reads_an_infinite_margin_ratio() -> None:
+    """equity / (5e-324 * mark * mmr) overflowed (a RuntimeWarning); its limit is +inf."""
+    model = ContagionModel(get_scenario("default", n_traders=20, steps=2), seed=0)
+    perp = model.perps[0]
+    row = int(np.flatnonzero(perp.book.size[:, 0] != 0)[1])
+    perp.book.size[row, 0] = TINY
+    perp._state_step = perp._ratio_step = -1  # forget the cached margin state
+    ratio = perp.margin_ratio()
+    assert ratio[row] == np.inf
+    model.run()  # and the margin check that closes positions reads it too
