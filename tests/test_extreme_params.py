@@ -147,7 +147,7 @@ def _assert_accounted(model: ContagionModel, summary: dict[str, Any]) -> None:
                           rtol=1e-9, atol=1e-6)
 
 
-@settings(max_examples=40, deadline=None, derandomize=True, database=None,
+@settings(max_examples=100, deadline=None, derandomize=True, database=None,
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
 @given(preset=PRESET, fields=FIELDS, seed=st.integers(0, 2**31 - 1))
 def test_extreme_markets_run_conserve_account_and_repeat(preset: dict[str, Any],
@@ -160,7 +160,7 @@ def test_extreme_markets_run_conserve_account_and_repeat(preset: dict[str, Any],
     pd.testing.assert_frame_equal(events, again)
 
 
-@settings(max_examples=15, deadline=None, derandomize=True, database=None,
+@settings(max_examples=25, deadline=None, derandomize=True, database=None,
           suppress_health_check=[HealthCheck.too_slow])
 @given(seed=st.integers(0, 2**31 - 1), shock=st.sampled_from([0.99, TOP_SHOCK]),
        n_traders=st.sampled_from([1, 5, 50]))
