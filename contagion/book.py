@@ -92,6 +92,15 @@ class PerpBook:
             held = held - self.size[:, k] * self.entry[:, k]
         return float(np.sum(held))
 
+    def cash_scale(self) -> float:
+        """``sum(|collateral| + |size*entry|)``: the size of the terms :meth:`cash` adds up,
+        the scale of its rounding (positions of 1e19 units pumped to $1e9 leave a cash
+        of 1e8 below the resolution of sums of 1e28)."""
+        total = np.abs(self.collateral).sum()
+        for k in range(self.markets):
+            total += np.abs(self.size[:, k] * self.entry[:, k]).sum()
+        return float(total)
+
     @property
     def nbytes(self) -> int:
         return sum(a.nbytes for a in (self.collateral, self.size, self.entry, self.owner, self.cross))

@@ -58,7 +58,9 @@ def draw_lending_book(scenario: Scenario, v_index: int, wealth: NDArray[np.float
     collateral = np.zeros((m + len(firm_rows), k))
     collateral[np.arange(m), main] = value_usd / price[main]
     hf = 1.0 + rng.exponential(v.mean_health_factor - 1.0, size=m)
-    hf = np.maximum(hf, lt[main] / ltv[main]) if np.all(ltv > 0) else hf
+    if np.all(ltv > 0):  # a tiny ltv floors HF at +inf (overflow): such a member owes 0
+        with np.errstate(over="ignore"):
+            hf = np.maximum(hf, lt[main] / ltv[main])
     debt = np.zeros(m + len(firm_rows))
     debt[:m] = value_usd * lt[main] / hf
     owner = np.concatenate([members, np.array([h for h, _, _ in firm_rows], dtype=np.int64)])

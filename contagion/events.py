@@ -199,7 +199,9 @@ _SCHEMA: dict[str, tuple[EventField, ...]] = {
         _F("peg", str, "the peg whose reserve it is", when=_PEG),
     ),
     "adl": (
-        _F("side", str, "side of the profitable positions deleveraged (`long` or `short`)"),
+        _F("side", str, "side of the profitable positions deleveraged (`long` or `short`; "
+           "the bankrupt positions were the other side); `account` is the deleveraged trader, "
+           "`amount` its trade (positive: a short bought back)"),
     ),
     "socialised_loss": (
         _F("policy", str, "`supplier_haircut` (lending: suppliers' claims cut) or `clawback` "

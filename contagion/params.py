@@ -11,6 +11,11 @@ JSON Schema of a scenario file carries them. Checks across fields follow in code
 
 Units: prices in USD, amounts in asset units, ``*_usd`` in USD, ``*_frac`` as fractions,
 ``*_steps`` in model steps (``MarketParams.step_minutes`` minutes each).
+
+Sizes that must be positive have a lower bound where a smaller value is no longer physical
+(:data:`MIN_PRICE_USD` for initial prices, :data:`MIN_USD` for market depth and wealth,
+:data:`MIN_UNITS` for pool reserves); fractions and other sizes may be as small as any
+float, subnormal included.
 """
 
 from __future__ import annotations
@@ -54,6 +59,14 @@ SHORTFALL_POLICIES = ("adl", "socialise")
 LIQUIDATION_MODES = ("fixed_bonus", "auction")
 CLOSE_FACTOR_RULES = ("v3.0", "v3.3")
 
+#: Lower bounds of sizes that must be positive, below which a value means nothing
+#: physically and only breaks the arithmetic (1e-310 is a float, not a pool): a price of
+#: a trillionth of a dollar (the cheapest traded tokens cost ~1e-8), a millionth of a
+#: dollar of depth or wealth, a billionth of a unit in a pool (a gwei of ETH).
+MIN_PRICE_USD = 1e-12
+MIN_USD = 1e-6
+MIN_UNITS = 1e-9
+
 
 def _name(prefix: str, obj: object) -> str:
     label = getattr(obj, "name", None) or getattr(obj, "asset", None)
@@ -82,10 +95,10 @@ class AssetParams:
 
     name: Annotated[str, Name()]
     kind: Annotated[str, OneOf(ASSET_KINDS)]
-    initial_price_usd: Annotated[float, Real(low=0, low_open=True)]
+    initial_price_usd: Annotated[float, Real(low=MIN_PRICE_USD)]
     issuer: str | None = None
     crash_on_issuer_default_frac: Annotated[float, Real(low=0, high=1, high_open=True)] = 0.9
-    external_depth_usd: Annotated[float, Real(low=0, low_open=True, allow_inf=True)] = 5e8
+    external_depth_usd: Annotated[float, Real(low=MIN_USD, allow_inf=True)] = 5e8
     underlying: str | None = None
 
     def __post_init__(self) -> None:
@@ -146,7 +159,7 @@ class PoolParams:
 
     name: Annotated[str, Name()]
     base: str
-    reserve_base: Annotated[float, Real(low=0, low_open=True)]
+    reserve_base: Annotated[float, Real(low=MIN_UNITS)]
     fee_frac: Annotated[float, Real(low=0, high=0.1)] = 0.003
     arb_capacity_usd_per_step: Annotated[float, Real(low=0, allow_inf=True)] = 1e6
 
@@ -374,7 +387,7 @@ class PerpParams:
                                                    narrowed_by="initial_margin_frac")] = 0.05
     liquidation_fee_frac: Annotated[float, Real(low=0, high=0.1)] = 0.01
     shortfall_policy: Annotated[str, OneOf(SHORTFALL_POLICIES)] = "adl"
-    dynamic_margin: bool = False
+    dynamic_margin: Annotated[bool, Bool()] = False
     dynamic_margin_halflife_steps: Annotated[int, Int(low=1)] = 12
     dynamic_margin_horizon_steps: Annotated[int, Int(low=1)] = 12
     share_of_traders: Annotated[float, Real(low=0, high=1)] = 0.4
@@ -478,7 +491,7 @@ class CustodialParams:
     equity_buffer_frac: Annotated[float, Real(low=-0.5)] = 0.05
     run_speed_frac: Annotated[float, Real(low=0, high=1)] = 0.1
     run_stress_threshold: Annotated[float, Real(low=0, high=1)] = 0.05
-    solvency_proofs: bool = True
+    solvency_proofs: Annotated[bool, Bool()] = True
     settlement_delay_steps: Annotated[int, Int(low=0, high=10_000)] = 6
     share_of_traders: Annotated[float, Real(low=0, high=1)] = 0.5
     asset_holdings_usd: tuple[tuple[str, float], ...] = ()
@@ -595,10 +608,10 @@ class TraderParams:
     """
 
     n_traders: Annotated[int, Int(low=1, high=50_000_000)] = 1000
-    mean_wealth_usd: Annotated[float, Real(low=0, low_open=True)] = 2e5
+    mean_wealth_usd: Annotated[float, Real(low=MIN_USD)] = 2e5
     wealth_sigma: Annotated[float, Real(low=0, high=5)] = 1.2
     wallet_frac: Annotated[float, Real(low=0, high=1)] = 0.15
-    cross_margin: bool = True
+    cross_margin: Annotated[bool, Bool()] = True
     cross_margin_share: Annotated[float, Real(low=0, high=1)] = 0.3
     cross_margin_haircut_frac: Annotated[float, Real(low=0, high=1)] = 0.1
     cross_margin_settlement_steps: Annotated[int, Int(low=0, high=10_000)] = 0

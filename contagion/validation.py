@@ -27,8 +27,13 @@ __all__ = [
     "check_int",
     "check_real",
     "check_vector",
+    "clip_rounding",
     "scalar_or_array",
 ]
+
+#: A negative result within this fraction of the scale of the quantities it came from is
+#: floating-point rounding (a difference of two nearly equal sums), not a real deficit.
+ROUNDING_REL = 1e-9
 
 
 def _num(v: float) -> str:
@@ -108,6 +113,28 @@ def scalar_or_array(arr: NDArray[np.float64]) -> float | NDArray[np.float64]:
     """A 0-d result as a Python float, anything else as the array (vectorised functions
     return what they were given: a scalar for scalars)."""
     return float(arr) if arr.ndim == 0 else arr
+
+
+def clip_rounding(value: float, scale: float, rel: float = ROUNDING_REL) -> float:
+    """``value``, or 0.0 when it is negative by no more than ``rel * |scale|``: rounding.
+
+    For a difference that is zero in exact arithmetic (what is left of a claim paid in
+    full, ``nominal - (nominal * index) / index``) the float result can be a tiny negative;
+    ``scale`` is the size of the quantities subtracted. A larger negative is returned as is,
+    so a validator downstream still refuses it.
+
+    Examples
+    --------
+    >>> clip_rounding(-3.28e-09, 1.3e8)
+    0.0
+    >>> clip_rounding(-1.0, 1.3e8)
+    -1.0
+    >>> clip_rounding(2.5, 1.0)
+    2.5
+    """
+    if value < 0.0 and -value <= rel * abs(scale):
+        return 0.0
+    return value
 
 
 def check_bool(name: str, value: Any) -> bool:

@@ -99,9 +99,6 @@ LOOSEST: dict[tuple[str, str], dict[str, Any]] = {
 #: free, or checked against the rest of the scenario in contagion.scenario).
 UNCONSTRAINED = {
     ("MarketParams", "numeraire"),
-    ("PerpParams", "dynamic_margin"),
-    ("CustodialParams", "solvency_proofs"),
-    ("TraderParams", "cross_margin"),
 }
 
 
@@ -263,7 +260,11 @@ def test_a_value_at_a_closed_bound_is_allowed(cls, field, rule) -> None:
 def test_the_messages_state_the_declared_range() -> None:
     cases = [
         (params.PoolParams, "fee_frac", 0.5, "0 <= x <= 0.1"),
-        (params.AssetParams, "external_depth_usd", 0, "0 < x"),
+        (params.AssetParams, "external_depth_usd", 0, "1e-06 <= x"),  # issue 11: was 0 < x
+        (params.AssetParams, "external_depth_usd", 1e-310, "1e-06 <= x"),
+        (params.AssetParams, "initial_price_usd", 5e-324, "1e-12 <= x"),
+        (params.PoolParams, "reserve_base", 1e-310, "1e-09 <= x"),
+        (params.TraderParams, "mean_wealth_usd", 1e-310, "1e-06 <= x"),
         (params.TraderParams, "n_traders", 0, "1 <= x <= 50,000,000"),
         (params.TraderParams, "n_traders", 2.5, "an integer, 1 <= x <= 50,000,000"),
         (params.PerpParams, "shortfall_policy", "pray", "one of 'adl', 'socialise'"),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import re
 
 import pytest
 
@@ -46,6 +47,17 @@ from models import get_scenario
 ])
 def test_bad_parameter_is_rejected_with_its_name_and_range(build, match) -> None:
     with pytest.raises(ParameterError, match=match):
+        build()
+
+
+@pytest.mark.parametrize(("build", "field"), [
+    (lambda: TraderParams(cross_margin=1), "traders.cross_margin"),
+    (lambda: PerpParams(name="P", asset="ETH", oracle="O", dynamic_margin=0), "perps[P].dynamic_margin"),
+    (lambda: CustodialParams(name="C", solvency_proofs="yes"), "custodial[C].solvency_proofs"),
+])
+def test_boolean_flags_are_checked_when_built_from_python(build, field) -> None:
+    """Not only scenario files: 0/1 and strings are not flags (issue 11)."""
+    with pytest.raises(ParameterError, match=rf"'{re.escape(field)}' = .* true or false"):
         build()
 
 

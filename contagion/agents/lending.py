@@ -18,6 +18,7 @@ from contagion.mechanics.lending import (
     health_factor,
     liquidation_amounts,
 )
+from contagion.validation import clip_rounding
 
 if TYPE_CHECKING:
     from contagion.agents.fund import InsuranceFund
@@ -237,7 +238,11 @@ class LendingProtocol(MarginVenue):
         """Supplier ``holder`` withdraws up to ``amount_usd``, limited by the protocol's cash."""
         paid = max(0.0, min(amount_usd, self.claim_of(holder), self.cash_usd))
         if paid > 0:
-            self.supply_nominal[holder] -= paid / self.supply_index
+            nominal = self.supply_nominal[holder]
+            # a claim paid in full leaves nominal - (nominal * index) / index: zero, or a
+            # rounding-sized negative that would read as a negative liability
+            self.supply_nominal[holder] = clip_rounding(nominal - paid / self.supply_index,
+                                                        nominal)
             self.cash_usd -= paid
         return paid
 
@@ -549,10 +554,7 @@ class LendingProtocol(MarginVenue):
         pool = self.pools[a]
         if pool is not None:
             return pool.quote_sell_many(units)
-        m = self.model.market
-        i = int(self.asset_ids[a])
-        x = units * m.price[i] / m.depth_usd[i]
-        return m.depth_usd[i] * -np.expm1(-x)
+        return self.model.market.quote_sale(int(self.asset_ids[a]), units)
 
     def _sell(self, a: int, units: float) -> float:
         pool = self.pools[a]

@@ -18,7 +18,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from contagion.ledger import market_source
-from contagion.mechanics.price_path import crash_path, gbm_jump_path
+from contagion.mechanics.price_path import PATH_RANGE, crash_path, gbm_jump_path
 
 if TYPE_CHECKING:
     from contagion.model import ContagionModel
@@ -27,6 +27,12 @@ if TYPE_CHECKING:
 __all__ = ["Market"]
 
 SHOCK_EVENT_MIN_MOVE = 0.0025  # exogenous moves smaller than 0.25% a step are not logged
+
+#: Flows move an asset's price at most ``PATH_RANGE`` times (either way) from its path:
+#: beyond that the book is flat (a trade fills at the boundary price). Only an order book a
+#: flow exceeds by dozens of times its depth gets there (a depth of $1e-6); without the
+#: bound ``exp`` of the impact overflows to an infinite price or underflows to 0.
+MAX_LOG_IMPACT = float(np.log(PATH_RANGE))
 
 
 class Market(mesa.Agent):
@@ -181,13 +187,50 @@ class Market(mesa.Agent):
         p0 = self.price[asset]
         depth = self.depth_usd[asset]
         x = units * p0 / depth
-        proceeds = float(depth * -np.expm1(-x)) if np.isfinite(depth) else float(units * p0)
+        if np.isfinite(depth) and not self._within_bound(asset, x):
+            proceeds = float(self.quote_sale(asset, np.array(units)))
+            x = self._bounded(asset, x)
+        else:
+            proceeds = float(depth * -np.expm1(-x)) if np.isfinite(depth) else float(units * p0)
         self.log_impact[asset] -= x if np.isfinite(depth) else 0.0
         self.price[asset] = p0 * np.exp(-x) if np.isfinite(depth) else p0
         self._carry_to_lsts(asset, float(self.price[asset] / p0))
         self.outside_units[asset] += units
         self.outside_units[self.numeraire] -= proceeds
         return proceeds
+
+    def _within_bound(self, asset: int, x: float) -> bool:
+        """Whether a flow of log impact ``x`` keeps the impact within ``MAX_LOG_IMPACT``."""
+        return bool(abs(self.log_impact[asset] - x) <= MAX_LOG_IMPACT)
+
+    def _bounded(self, asset: int, x: float) -> float:
+        """The part of log impact ``x`` that the bound lets move the price."""
+        li = float(self.log_impact[asset])
+        return li - min(max(li - float(x), -MAX_LOG_IMPACT), MAX_LOG_IMPACT)
+
+    def quote_sale(self, asset: int, units: NDArray[np.float64]) -> NDArray[np.float64]:
+        """USD that selling ``units`` (each entry a separate sale; negative: a purchase, a
+        negative amount) into the external book would fetch now, without selling.
+
+        ``depth * (1 - exp(-q p / depth))``; past ``MAX_LOG_IMPACT`` the rest of the flow
+        fills at the boundary price.
+        """
+        shape = np.shape(units)
+        units = np.atleast_1d(np.asarray(units, dtype=np.float64))
+        p0, depth = float(self.price[asset]), float(self.depth_usd[asset])
+        if not np.isfinite(depth):
+            return (units * p0).reshape(shape)
+        x = units * p0 / depth
+        with np.errstate(over="ignore"):
+            out = depth * -np.expm1(-x)
+        li = float(self.log_impact[asset])
+        out_of_band = np.abs(li - x) > MAX_LOG_IMPACT
+        if out_of_band.any():
+            xo = x[out_of_band]
+            xe = li - np.clip(li - xo, -MAX_LOG_IMPACT, MAX_LOG_IMPACT)  # within the band
+            rest = units[out_of_band] - xe * depth / p0  # units filled at the boundary price
+            out[out_of_band] = depth * -np.expm1(-xe) + rest * p0 * np.exp(-xe)
+        return out.reshape(shape)
 
     def outside_receives(self, asset: int, units: float) -> None:
         """The outside world receives ``units`` of ``asset`` (negative: it pays them). The
@@ -200,6 +243,8 @@ class Market(mesa.Agent):
         if asset == self.numeraire or not np.isfinite(self.depth_usd[asset]):
             return
         x = units_sold * self.price[asset] / self.depth_usd[asset]
+        if not self._within_bound(asset, x):
+            x = self._bounded(asset, x)
         self.log_impact[asset] -= x
         self.price[asset] *= np.exp(-x)
         self._carry_to_lsts(asset, float(np.exp(-x)))

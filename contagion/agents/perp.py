@@ -285,7 +285,8 @@ class PerpVenue(MarginVenue):
         if self._ratio_step == self.model.steps and self._ratio.shape[0] == len(self.book):
             return self._ratio
         eq, mm = self.margin_state()
-        with np.errstate(divide="ignore", invalid="ignore"):
+        # a tiny (subnormal) maintenance margin overflows the ratio to +-inf: its limit
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
             r = (eq + self.cross_credit()) / mm
         return np.where(mm > 0, r, np.inf)
 
@@ -298,6 +299,11 @@ class PerpVenue(MarginVenue):
 
     def holdings(self) -> dict[int, float]:
         return {self.model.market.numeraire: self.book.cash() - self.unfunded_usd}
+
+    def holdings_scale(self) -> dict[int, float]:
+        """The scale of :meth:`holdings`' rounding: the terms its cash adds up
+        (``PerpBook.cash_scale``), for the conservation check."""
+        return {self.model.market.numeraire: self.book.cash_scale() + abs(self.unfunded_usd)}
 
     def free_cash_usd(self) -> float:
         """Stablecoin the venue holds beyond the outside market makers' margin (row 0)."""
@@ -437,7 +443,7 @@ class PerpVenue(MarginVenue):
         eq = eq_local + self.cross_credit()
         rows = np.flatnonzero(eq < mm)
         rows = rows[(mm[rows] > 0) & (rows != 0)]  # open positions; never the outside row
-        with np.errstate(divide="ignore", invalid="ignore"):
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
             self._ratio = np.where(mm > 0, eq / mm, np.inf)
         self._ratio[rows] = np.inf
         self._ratio_step = self.model.steps
@@ -630,7 +636,7 @@ class PerpVenue(MarginVenue):
                     "adl", step=self.model.steps, n=int(hit.sum()), venue=self.name,
                     account=b.owner[cand[hit]], amount=side * fills[hit],
                     value_usd=fills[hit] * vwap, price=vwap, cause_id=cause_id,
-                    side="short" if side < 0 else "long", **where,
+                    side="short" if side > 0 else "long", **where,  # the side deleveraged
                     detail=f"insurance fund exhausted: auto-deleveraged at the bankruptcy price "
                            f"{vwap:,.4g} (BitMEX ranking)")
         return phi

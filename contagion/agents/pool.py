@@ -10,6 +10,7 @@ import numpy as np
 
 from contagion.ledger import pool_source
 from contagion.mechanics.amm import arbitrage_with_impact, swap_out
+from contagion.mechanics.price_path import PATH_RANGE
 
 if TYPE_CHECKING:
     from contagion.model import ContagionModel
@@ -18,6 +19,10 @@ if TYPE_CHECKING:
 __all__ = ["AMMPool"]
 
 SYNCED_TOL = 1e-6  # a pool within this of the external price has met the market
+#: A trade this many times the reserve it goes into: the reserve left is computed as
+#: ``r_out r_in / (r_in + g a)``, not ``r_out - out``, which loses a digit per factor of ten
+#: of the trade and reaches 0 (a spot of 0) past ~1e16 (a 1e-9 unit pool, a 1e7 unit sale).
+HUGE_TRADE = 1e6
 
 
 class AMMPool(mesa.Agent):
@@ -46,6 +51,7 @@ class AMMPool(mesa.Agent):
         self.arb_capacity_usd_per_step = float(params.arb_capacity_usd_per_step)
         self.source = pool_source(params.name)
         self._mark = self.spot  # the spot when a move was last attributed to an event
+        self._first_spot = self.spot
         self._synced_seq = model.moves.seq  # when arbitrage last brought it to the market
 
     @property
@@ -64,9 +70,14 @@ class AMMPool(mesa.Agent):
         """Sell ``units`` of base into the pool; return USD out (float Uniswap maths)."""
         if units <= 0:
             return 0.0
-        out = float(swap_out(units, self.reserve_base, self.reserve_quote, self.params.fee_frac))
+        x, y = self.reserve_base, self.reserve_quote
+        out = float(swap_out(units, x, y, self.params.fee_frac))
         self.reserve_base += units
-        self.reserve_quote -= out
+        if units > HUGE_TRADE * x:  # y - out would cancel (to 0 past 1e16): y x / (x + g a)
+            self.reserve_quote = y * x / (x + (1.0 - self.params.fee_frac) * units)
+            out = y - self.reserve_quote
+        else:
+            self.reserve_quote -= out
         self.volume_sold_usd += out
         return out
 
@@ -74,9 +85,14 @@ class AMMPool(mesa.Agent):
         """Pay ``usd`` of the stablecoin into the pool for base; return base units out."""
         if usd <= 0:
             return 0.0
-        out = float(swap_out(usd, self.reserve_quote, self.reserve_base, self.params.fee_frac))
+        x, y = self.reserve_base, self.reserve_quote
+        out = float(swap_out(usd, y, x, self.params.fee_frac))
         self.reserve_quote += usd
-        self.reserve_base -= out
+        if usd > HUGE_TRADE * y:  # as in sell_base
+            self.reserve_base = x * y / (y + (1.0 - self.params.fee_frac) * usd)
+            out = x - self.reserve_base
+        else:
+            self.reserve_base -= out
         return out
 
     def manipulate(self, usd: float, direction: str) -> float:
@@ -88,7 +104,13 @@ class AMMPool(mesa.Agent):
             market.outside_receives(self.quote, -usd)
             market.outside_receives(self.base, got)
         else:
+            # at most down to 1 / PATH_RANGE of its first spot: units worth $usd at a spot
+            # that falls each step would otherwise drain the quote reserve to 0 (y' ~ y^2/usd)
+            floor = self._first_spot / PATH_RANGE
             units = usd / self.spot
+            if self.spot * self.reserve_base ** 2 / (self.reserve_base + units) ** 2 < floor:
+                units = max(float(np.sqrt(self.reserve_base * self.reserve_quote / floor))
+                            - self.reserve_base, 0.0)
             got = self.sell_base(units)
             market.outside_receives(self.base, -units)
             market.outside_receives(self.quote, got)

@@ -11,7 +11,21 @@ from numpy.typing import NDArray
 
 from contagion.validation import check_int, check_real
 
-__all__ = ["crash_path", "gbm_jump_path"]
+__all__ = ["PATH_RANGE", "crash_path", "gbm_jump_path"]
+
+#: A path stays within ``PATH_RANGE`` times and ``1 / PATH_RANGE`` of its initial price:
+#: beyond that it is flat. Forty orders of magnitude in all, so no crash path (the deepest
+#: falls to ``1 - shock_frac >= 1.1e-16`` of its start) and no ordinary random path gets
+#: there; a GBM path at the edges of its parameters' ranges (drift and jumps of -1 a step)
+#: would otherwise underflow to a price of 0 within a few hundred steps, or overflow to inf.
+PATH_RANGE = 1e20
+_LOG_RANGE = float(np.log(PATH_RANGE))
+
+
+def _exp_bounded(log_p: NDArray[np.float64], log_p0: float) -> NDArray[np.float64]:
+    """``exp(log_p)``, the log-price first held within ``PATH_RANGE`` of ``log_p0``."""
+    np.clip(log_p, log_p0 - _LOG_RANGE, log_p0 + _LOG_RANGE, out=log_p)
+    return np.exp(log_p)
 
 
 def crash_path(
@@ -31,7 +45,8 @@ def crash_path(
 
     Notes
     -----
-    ``log p_t = log p_0 + log(1 - shock) * clip((t - start) / duration, 0, 1) + sigma W_t``.
+    ``log p_t = log p_0 + log(1 - shock) * clip((t - start) / duration, 0, 1) + sigma W_t``,
+    held within :data:`PATH_RANGE` of ``p_0`` (either way).
 
     Examples
     --------
@@ -53,7 +68,7 @@ def crash_path(
             raise ValueError("rng is required when vol_per_step > 0")
         shocks = rng.normal(0.0, vol_per_step, size=steps)
         log_p[1:] += np.cumsum(shocks - 0.5 * vol_per_step**2)
-    return np.exp(log_p)
+    return _exp_bounded(log_p, float(np.log(initial_price)))
 
 
 def gbm_jump_path(
@@ -72,7 +87,9 @@ def gbm_jump_path(
     Notes
     -----
     ``log p_{t+1} = log p_t + (mu - sigma^2/2) + sigma Z + sum_{k=1}^{N} J_k`` with
-    ``N ~ Poisson(lambda)`` and ``J_k ~ Normal(jump_mean, jump_std)``.
+    ``N ~ Poisson(lambda)`` and ``J_k ~ Normal(jump_mean, jump_std)``; ``p_t`` is held
+    within :data:`PATH_RANGE` of ``p_0`` (either way), so it never underflows to 0 or
+    overflows to inf.
 
     References
     ----------
@@ -95,4 +112,4 @@ def gbm_jump_path(
     n_jumps = rng.poisson(jump_rate_per_step, size=steps)
     jumps = n_jumps * jump_mean + np.sqrt(n_jumps) * jump_std * rng.normal(size=steps)
     log_p = np.concatenate([[np.log(initial_price)], np.log(initial_price) + np.cumsum(diffusion + jumps)])
-    return np.exp(log_p)
+    return _exp_bounded(log_p, float(np.log(initial_price)))
