@@ -217,6 +217,11 @@ USDE_INSIDE = Band(0.60, 0.70, "sec. 6: ~$0.65 inside Binance (followin), a poin
 USDE_OUTSIDE = Band(0.98, 1.02, "sec. 6: ~$1 on Curve, a point: +-2%", "${:.2f}")
 
 
+def ftx_withdrawals_asked(r: RunResult) -> float:
+    """Withdrawals asked of FTX up to its freeze: what it paid, and what it could not pay."""
+    return _sum_usd(r, "withdrawal", venue="FTX") + _sum_usd(r, "withdrawal_freeze", venue="FTX")
+
+
 def _day_mean(r: RunResult, column: str, day: int) -> float:
     """The mean of ``column`` over hourly steps ``24 day .. 24 (day + 1)`` (day 0: 7 May)."""
     s = r.series[column]
@@ -423,8 +428,10 @@ def _ftx() -> PresetCase:
                         FTT_LOW)], ""
 
     def paid(runs: Runs) -> Outcome:
-        return [verdict("withdrawals FTX paid", runs.each(
-            lambda r: _sum_usd(r, "withdrawal", venue="FTX")), FTX_PAID)], ""
+        asked = runs.each(ftx_withdrawals_asked)
+        paid = runs.each(lambda r: _sum_usd(r, "withdrawal", venue="FTX"))
+        return [verdict("withdrawals asked of FTX up to its freeze", asked, FTX_PAID)], \
+            f"of which paid {_fmt(paid, lambda v: f'${v / 1e9:.2f}B')}"
 
     def chain(runs: Runs) -> tuple[str, bool]:
         def order(r: RunResult) -> dict[str, int]:
@@ -453,8 +460,9 @@ def _ftx() -> PresetCase:
         {"rehypothecation": {"rehypothecation_frac": 0.0}},
         (Claim("FTT fell from $22 to about $2", src, ftt),
          path_claim("ftt", "FTT's path: $22, ~$17 after Binance's sale, ~$2 after the collapse"),
-         Claim("About $5-6B of withdrawals hit FTX before it froze ($5B of requests: "
-               "Livemint/Bloomberg; ~$6B in 72 h: Business Insider JP)", src, paid),
+         Claim("About $5-6B of withdrawals were asked of FTX before it froze ($5B of requests: "
+               "Livemint/Bloomberg; ~$6B in 72 h: Business Insider JP); the model's figure is "
+               "what it paid plus what it could not pay when it froze", src, paid),
          Claim("FTX and Alameda failed; BlockFi and Genesis froze after FTX, and Gemini Earn after "
                "Genesis", src, chain),
          Claim("DeFi lenders were barely touched (Aave: ~$28.6M liquidated, no large insolvency)",

@@ -113,9 +113,9 @@ def render_calibration(directory: str | Path = CALIBRATION_DIR) -> str:
         "hypercube then a bounded "
         "Nelder-Mead from its best point, deterministic for a given seed. The fits are "
         "recorded in `experiments/validation/calibration/`; the presets' defaults are not "
-        "changed by them (the dashboard tours quote the presets' numbers). A recommendation "
-        "to change a default is made where the fit at least halves a loss that is not "
-        "already near zero.", ""]
+        "changed by them (the dashboard tours quote the presets' numbers). A change of the "
+        "defaults is recommended where the fit brings a target's median inside its band or at "
+        "least halves a loss that is not already near zero.", ""]
     for f in files:
         d = json.loads(f.read_text())
         st = d["settings"]
@@ -151,15 +151,19 @@ def render_calibration(directory: str | Path = CALIBRATION_DIR) -> str:
                          f"{_num(spec['high'], spec)} | {_num(b['median'], spec)} | {res(b)} | "
                          f"{_num(a['median'], spec)} | {res(a)} |")
         changed = [p for p in d["params"] if p["fitted"] != p["current"]]
-        if before["loss"] > 0.01 and after["loss"] <= 0.5 * before["loss"] and changed:
+        out_before = [t["target"] for t in before["targets"] if not t["inside"]]
+        out_after = [t["target"] for t in after["targets"] if not t["inside"]]
+        if changed and (len(out_after) < len(out_before)
+                        or (before["loss"] > 0.01 and after["loss"] <= 0.5 * before["loss"])):
             rec = ("**Recommended**: change the defaults to " + ", ".join(
-                f"`{p['name']}` = {_param(p['fitted'])}" for p in changed) + " (loss "
-                f"{before['loss']:.3f} -> {after['loss']:.3f}).")
-        elif before["loss"] <= 0.01:
-            rec = "The preset's defaults already meet the bands (or nearly): keep them."
+                f"`{p['name']}` = {_param(p['fitted'])}" for p in changed) + " (targets "
+                f"outside the band {len(out_before)} -> {len(out_after)}, loss "
+                f"{before['loss']:.4f} -> {after['loss']:.4f}).")
+        elif not out_before:
+            rec = "The preset's defaults already meet every band: keep them."
         else:
-            rec = ("No change recommended: the search did not halve the loss; what remains is "
-                   "outside what these parameters can reach.")
+            rec = ("No change recommended: the search neither brought a target inside nor "
+                   "halved the loss; what remains is beyond what these parameters reach.")
         still = [a["target"] for a in after["targets"] if not a["inside"]]
         if still:
             rec += " Still outside after the fit: " + ", ".join(still) + "."
