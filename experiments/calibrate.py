@@ -210,7 +210,7 @@ PROBLEMS: dict[str, Problem] = {
         "are source figures, kept"),
     "steth_celsius": Problem(
         "steth_celsius",
-        (Param("discount_frac", 0.02, 0.1, why="the exogenous stETH/ETH basis at its widest"),
+        (Param("discount_frac", 0.03, 0.1, why="the exogenous stETH/ETH basis at its widest"),
          Param("amm_depth_scale", 0.3, 3.0, log=True, why="the stETH pool's depth"),
          Param("loop_health_factor", 1.1, 2.5, why="leveraged loops' health factor")),
         (Target("largest pool discount, Celsius frozen", P.STETH_DISCOUNT, _steth_discount),),

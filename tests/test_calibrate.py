@@ -69,3 +69,10 @@ def test_the_report_shows_each_fit_with_its_residuals(tmp_path: Path) -> None:
     assert "| `pump_usd` | 3e+06 to 5e+06 | 4e+06 |" in text
     assert "| oracle peak / start | x19.2 to x28.8 |" in text
     assert "residual after" in text
+
+
+@pytest.mark.parametrize("name", sorted(PROBLEMS))
+def test_every_corner_of_every_box_is_a_valid_scenario(name: str) -> None:
+    problem = PROBLEMS[name]
+    for corner in (0.0, 1.0):
+        problem.scenario({p.name: p.value(corner) for p in problem.params}, n_traders=20)
