@@ -55,6 +55,7 @@ def test_command_line_writes_the_preset_json(tmp_path: Path) -> None:
     doc = json.loads((tmp_path / "mango.json").read_text())
     assert doc["preset"] == "mango" and doc["settings"]["budget"] == 3
     assert "residual" in doc["after"]["targets"][0]
+    assert {r["claim"] for r in doc["checks"]} >= {"$116M was borrowed against unrealised PnL"}
     assert main(["mango", "--budget", "0", "--out", str(tmp_path)]) == 2
 
 
@@ -69,6 +70,7 @@ def test_the_report_shows_each_fit_with_its_residuals(tmp_path: Path) -> None:
     assert "| `pump_usd` | 3e+06 to 5e+06 | 4e+06 |" in text
     assert "| oracle peak / start | x19.2 to x28.8 |" in text
     assert "residual after" in text
+    assert "validation checks at the fitted values" in text
 
 
 @pytest.mark.parametrize("name", sorted(PROBLEMS))

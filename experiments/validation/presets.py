@@ -88,17 +88,31 @@ def _figure(case: PresetCase, runs: Runs) -> go.Figure:
     return fig
 
 
-def run_case(case: PresetCase, scale: Scale) -> Runs:
-    kw = {"n_traders": scale.preset_traders, **case.settings}
-    base = [simulate(get_scenario(case.preset, **kw), seed=s) for s in scale.preset_seeds]
-    off = {label: [simulate(get_scenario(case.preset, **{**kw, **over}), seed=s)
+def build(preset: str, **kw: Any) -> Any:
+    """``get_scenario(preset, **kw)``, where a dotted key (``perps.Mango.lender_deposits_usd``)
+    overrides that field of the scenario (a calibrated value the preset has no keyword for)."""
+    from contagion.scenario import override
+
+    sc = get_scenario(preset, **{k: v for k, v in kw.items() if "." not in k})
+    for k, v in kw.items():
+        if "." in k:
+            sc = override(sc, k, v)
+    return sc
+
+
+def run_case(case: PresetCase, scale: Scale, overrides: dict[str, Any] | None = None) -> Runs:
+    """The preset's runs on every seed, and its counterfactuals' (``overrides``: values in
+    place of the preset's, e.g. a calibration's fitted point)."""
+    kw = {"n_traders": scale.preset_traders, **case.settings, **(overrides or {})}
+    base = [simulate(build(case.preset, **kw), seed=s) for s in scale.preset_seeds]
+    off = {label: [simulate(build(case.preset, **{**kw, **over}), seed=s)
                    for s in scale.preset_seeds]
            for label, over in case.counterfactuals.items()}
     return Runs(base, off)
 
 
-def case_section(case: PresetCase, scale: Scale) -> Section:
-    runs = run_case(case, scale)
+def judge_case(case: PresetCase, runs: Runs) -> list[Check]:
+    """Every claim of ``case`` judged on ``runs``."""
     checks = []
     for c in case.claims:
         first, second = c.judge(runs)
@@ -106,6 +120,12 @@ def case_section(case: PresetCase, scale: Scale) -> Section:
             checks.append(Check.banded(c.claim, c.source, first, str(second)))
         else:
             checks.append(Check(c.claim, c.source, first, bool(second)))
+    return checks
+
+
+def case_section(case: PresetCase, scale: Scale) -> Section:
+    runs = run_case(case, scale)
+    checks = judge_case(case, runs)
     offs = "; ".join(f"without {label}: " + ", ".join(f"`{k}={v!r}`" for k, v in over.items())
                      for label, over in case.counterfactuals.items())
     traders = case.settings.get("n_traders", scale.preset_traders)

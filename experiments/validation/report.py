@@ -164,6 +164,15 @@ def render_calibration(directory: str | Path = CALIBRATION_DIR) -> str:
         else:
             rec = ("No change recommended: the search neither brought a target inside nor "
                    "halved the loss; what remains is beyond what these parameters reach.")
+        if d.get("checks"):
+            cur = sum(r["current"] for r in d["checks"])
+            fit = sum(r["fitted"] for r in d["checks"])
+            broken = [r["claim"] for r in d["checks"] if r["current"] and not r["fitted"]]
+            rec += (f" The preset's {len(d['checks'])} validation checks at the fitted values: "
+                    f"{fit} agree (vs {cur} at its current values)"
+                    + ("; the fit breaks: " + "; ".join(broken) if broken else "") + ".")
+            if broken and rec.startswith("**Recommended**"):
+                rec = rec.replace("**Recommended**", "**Not recommended as it stands**", 1)
         still = [a["target"] for a in after["targets"] if not a["inside"]]
         if still:
             rec += " Still outside after the fit: " + ", ".join(still) + "."
