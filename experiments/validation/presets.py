@@ -15,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+import pandas as pd
 import plotly.graph_objects as go
 
 from contagion.runner import RunResult, simulate
@@ -181,8 +182,10 @@ def history_figure(key: str, base: list[RunResult]) -> go.Figure:
     for q, (symbol, colour, label) in styles.items():
         sub = rows[rows["quality"] == q]
         if len(sub):
+            # a figure of a whole day (its low, its mean) is drawn at the day's noon
+            noon = sub["stat"].isin(["day_low", "day_mean"]).astype(int) * pd.Timedelta(hours=12)
             fig.add_trace(go.Scatter(
-                x=sub["time_utc"], y=sub["price_usd"], mode="markers", name=label,
+                x=sub["time_utc"] + noon, y=sub["price_usd"], mode="markers", name=label,
                 text=sub["stat"] + ": " + sub["note"],
                 marker={"symbol": symbol, "color": colour, "size": 10}))
     prices = rows["price_usd"]
