@@ -26,7 +26,8 @@ def main(argv: list[str] | None = None) -> int:
     bad = [c for c in checks if not c.passed]
     print(f"{len(checks) - len(bad)} of {len(checks)} checks agree -> {out / 'report.md'}")
     for c in bad:
-        print(f"DISAGREES: {c.claim}: {c.observed}", file=sys.stderr)
+        print(f"DOES NOT AGREE: {c.claim}: {c.observed}"
+              + (f" (residual: {c.residual_text})" if c.verdicts else ""), file=sys.stderr)
     return 1 if bad else 0
 
 

@@ -20,17 +20,147 @@ from contagion.mechanics.clearing import clearing_vector_lp, eisenberg_noe
 from contagion.mechanics.debtrank import debtrank
 from models.classic.gai_kapadia import analytic_window, contagion_window
 
-__all__ = ["FULL", "SMALL", "Check", "Scale", "Section", "textbook_sections"]
+__all__ = ["FULL", "SEED_RULE", "SMALL", "Band", "Check", "Scale", "Section", "Verdict",
+           "textbook_sections", "verdict"]
+
+
+@dataclass(frozen=True)
+class Band:
+    """The source's stated range for one figure: ``low <= figure <= high``, both edges given.
+
+    ``basis`` says where the edges come from in the source's own terms (a stated range, or a
+    stated point with the tolerance this report puts around it, e.g. "$0.15 on 14 May
+    (newsbreak), +-$0.05"). ``log`` compares on a log10 scale (prices that fall by orders of
+    magnitude; the residual is then in decades). ``fmt`` formats a figure of this band
+    divided by ``scale``.
+    """
+
+    low: float
+    high: float
+    basis: str
+    fmt: str = "{:.3g}"
+    log: bool = False
+    scale: float = 1.0  # figures are shown divided by this (e.g. 1e6 with fmt "${:.1f}M")
+
+    def __post_init__(self) -> None:
+        if not (np.isfinite(self.low) and np.isfinite(self.high)) or self.low > self.high:
+            raise ValueError(f"a band needs finite low <= high, got {self.low}, {self.high}")
+        if self.log and self.low <= 0:
+            raise ValueError("a log band needs low > 0")
+
+    def show(self, x: float) -> str:
+        return self.fmt.format(x / self.scale)
+
+    def text(self) -> str:
+        return f"{self.show(self.low)} to {self.show(self.high)} ({self.basis})"
+
+    def residual(self, x: float) -> float:
+        """Signed distance from ``x`` to the nearest edge: 0 inside, < 0 below, > 0 above
+        (in decades when ``log``)."""
+        if self.log:
+            lx = float(np.log10(max(x, 1e-300)))
+            lo, hi = float(np.log10(self.low)), float(np.log10(self.high))
+            return lx - lo if lx < lo else lx - hi if lx > hi else 0.0
+        return x - self.low if x < self.low else x - self.high if x > self.high else 0.0
+
+    def relative(self, x: float) -> float:
+        """The residual relative to the edge it is measured from (decades when ``log``)."""
+        r = self.residual(x)
+        if r == 0.0 or self.log:
+            return r
+        edge = self.low if x < self.low else self.high
+        return r / abs(edge) if edge != 0 else r / max(self.high - self.low, 1e-300)
+
+
+#: How several seeds are judged: the median of the per-seed figures must lie in the band.
+SEED_RULE = "the median over seeds lies inside the band (the count of seeds inside is shown)"
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """A quantity of the model, per seed, against its :class:`Band`."""
+
+    name: str
+    band: Band
+    values: tuple[float, ...]
+
+    @property
+    def figure(self) -> float:
+        """The figure judged: the median over seeds."""
+        return float(np.median(self.values))
+
+    @property
+    def inside(self) -> int:
+        return sum(self.band.residual(v) == 0.0 for v in self.values)
+
+    @property
+    def passed(self) -> bool:
+        return bool(self.values) and self.band.residual(self.figure) == 0.0
+
+    @property
+    def residual(self) -> float:
+        return self.band.residual(self.figure)
+
+    @property
+    def relative(self) -> float:
+        return self.band.relative(self.figure)
+
+    def residual_text(self) -> str:
+        """"inside" or the signed distance to the nearest edge, absolute and relative."""
+        if self.passed:
+            return "inside"
+        r = self.residual
+        if self.band.log:
+            return f"{r:+.2f} decades ({'above' if r > 0 else 'below'} the band)"
+        sign = "+" if r > 0 else "-"
+        return (f"{sign}{self.band.show(abs(r))} ({self.relative:+.0%} of the edge; "
+                f"{'above' if r > 0 else 'below'} the band)")
+
+    def text(self) -> str:
+        if len(self.values) == 1:
+            return f"{self.name}: {self.band.show(self.values[0])}"
+        per = " / ".join(self.band.show(v) for v in self.values)
+        return (f"{self.name}: {per} (median {self.band.show(self.figure)}; "
+                f"{self.inside} of {len(self.values)} seeds inside)")
+
+
+def verdict(name: str, values: list[float] | tuple[float, ...], band: Band) -> Verdict:
+    return Verdict(name, band, tuple(float(v) for v in values))
 
 
 @dataclass(frozen=True)
 class Check:
-    """One claim of a source, and what the model gives for it."""
+    """One claim of a source, and what the model gives for it.
+
+    A quantitative check carries its verdicts (:class:`Verdict`; it agrees when every one of them
+    does); a qualitative one (who defaults, an order of events) only ``passed``.
+    """
 
     claim: str
     source: str
     observed: str
     passed: bool
+    verdicts: tuple[Verdict, ...] = ()
+
+    @classmethod
+    def banded(cls, claim: str, source: str, verdicts: list[Verdict] | tuple[Verdict, ...],
+               extra: str = "") -> Check:
+        """A quantitative check: its figure text and verdict come from the verdicts."""
+        observed = "; ".join(v.text() for v in verdicts) + (f"; {extra}" if extra else "")
+        return cls(claim, source, observed, all(v.passed for v in verdicts), tuple(verdicts))
+
+    @property
+    def band_text(self) -> str:
+        if not self.verdicts:
+            return "yes/no"
+        return "; ".join(dict.fromkeys(v.band.text() for v in self.verdicts))
+
+    @property
+    def residual_text(self) -> str:
+        if not self.verdicts:
+            return "" if self.passed else "the claim does not hold"
+        return "; ".join(v.residual_text() if len(self.verdicts) == 1
+                         else f"{v.name}: {v.residual_text()}" for v in self.verdicts)
 
 
 @dataclass(frozen=True)
@@ -75,23 +205,30 @@ def gai_kapadia_section(scale: Scale) -> Section:
     window = analytic_window(np.arange(0.5, 10.001, 0.01))
     inside = window.loc[window["possible"], "z"]
     lo, hi = float(inside.min()), float(inside.max())
+    rare = Band(0.0, 0.1, "G&K fig. 1: near zero below z = 1; 'rare' read as under 10%", "{:.3f}")
+    likely = Band(0.6, 1.0, "G&K fig. 1: frequency near 1 across z = 3-4; read as over 60%",
+                  "{:.2f}")
+    closed = Band(0.0, 0.05, "G&K fig. 1: zero by z = 10; read as under 5%", "{:.3f}")
+    total = Band(0.9, 1.0, "G&K fig. 1: extent near 1 in the upper window; read as over 90%",
+                 "{:.2f}")
     checks = [
-        Check("Contagion is rare for z below 1", GK_SOURCE,
-              f"frequency {freq[0.5]:.3f} at z = 0.5, {freq[0.75]:.3f} at z = 0.75 "
-              f"(the onset: {freq[1.0]:.3f} at z = 1)", max(freq[0.5], freq[0.75]) < 0.1),
-        Check("Contagion is likely across the middle of the window (z = 3-4)", GK_SOURCE,
-              f"frequency {freq[3.0]:.2f} at z = 3, {freq[4.0]:.2f} at z = 4",
-              min(freq[3.0], freq[4.0]) > 0.6),
-        Check("The window closes by z = 8-10", GK_SOURCE,
-              f"frequency {freq[8.0]:.3f} at z = 8, {freq[10.0]:.3f} at z = 10",
-              freq[10.0] < 0.05),
-        Check("When contagion happens in the upper part of the window it is near-total",
-              GK_SOURCE, f"extent {ext[4.0]:.2f} at z = 4, {ext[6.0]:.2f} at z = 6",
-              bool(ext[6.0] > 0.9)),
-        Check("The analytic cascade condition opens the window just above z = 1 and closes "
-              "it near z = 8", GK_SOURCE + ", eq. 3.3",
-              f"sum_(k<=5) k P(k; z) > 1 for z in ({lo:.2f}, {hi:.2f})",
-              1.0 <= lo <= 1.2 and 7.0 <= hi <= 8.0),
+        Check.banded("Contagion is rare for z below 1", GK_SOURCE, [
+            verdict(f"frequency at z = {z:g}", [freq[z]], rare) for z in (0.5, 0.75)],
+            f"the onset: {freq[1.0]:.3f} at z = 1"),
+        Check.banded("Contagion is likely across the middle of the window (z = 3-4)", GK_SOURCE,
+                     [verdict(f"frequency at z = {z:g}", [freq[z]], likely) for z in (3.0, 4.0)]),
+        Check.banded("The window closes by z = 8-10", GK_SOURCE,
+                     [verdict("frequency at z = 10", [freq[10.0]], closed)],
+                     f"{freq[8.0]:.3f} at z = 8"),
+        Check.banded("When contagion happens in the upper part of the window it is near-total",
+                     GK_SOURCE, [verdict("extent at z = 6", [ext[6.0]], total)],
+                     f"{ext[4.0]:.2f} at z = 4"),
+        Check.banded("The analytic cascade condition opens the window just above z = 1 and "
+                     "closes it near z = 8", GK_SOURCE + ", eq. 3.3", [
+                         verdict("sum_(k<=5) k P(k; z) > 1 from z", [lo], Band(
+                             1.0, 1.2, "G&K fig. 1/eq. 3.3: just above z = 1", "{:.2f}")),
+                         verdict("to z", [hi], Band(7.0, 8.0, "G&K fig. 1: near z = 8",
+                                                    "{:.2f}"))]),
     ]
     fig = go.Figure()
     fig.add_vrect(x0=lo, x1=hi, fillcolor="#dddddd", opacity=0.5, line_width=0,
@@ -135,10 +272,12 @@ def eisenberg_noe_section(scale: Scale) -> Section:
     ring = np.array([[0.0, 10.0, 0.0], [0.0, 0.0, 10.0], [4.0, 0.0, 0.0]])
     res = eisenberg_noe(ring, np.array([5.0, 0.0, 0.0]))
     checks = [
-        Check("The greatest clearing vector solves max sum p subject to p <= pbar, "
-              "p <= e + Pi^T p (the LP of sec. 3)", EN_SOURCE,
-              f"{scale.en_networks} random networks ({n_default} with defaults): largest "
-              f"|p_FDA - p_LP| / total liabilities = {worst:.1e}", worst < 1e-8),
+        Check.banded("The greatest clearing vector solves max sum p subject to p <= pbar, "
+                     "p <= e + Pi^T p (the LP of sec. 3)", EN_SOURCE, [verdict(
+                         "largest |p_FDA - p_LP| / total liabilities", [worst], Band(
+                             0.0, 1e-8, "theorem: equal; 1e-8 allows the LP solver's rounding",
+                             "{:.1e}"))],
+                     f"{scale.en_networks} random networks, {n_default} with defaults"),
         Check("The fictitious-default algorithm ends within n rounds", EN_SOURCE,
               "every network" if rounds_ok else "some network took more than n rounds",
               rounds_ok),
@@ -201,9 +340,11 @@ def fire_sales_section(scale: Scale) -> Section:
     ext = t.loc[t["frequency"] > 0, "extent"]
     width = {lam: int((freq[lam] > 0.5).sum()) for lam in lams}
     checks = [
-        Check("At low leverage fire sales do not spread, whatever the diversification",
-              FS_SOURCE, f"largest frequency {freq[[2.0, 5.0]].to_numpy().max():.2f} at "
-              "leverage 2 and 5", float(freq[[2.0, 5.0]].to_numpy().max()) == 0.0),
+        Check.banded("At low leverage fire sales do not spread, whatever the diversification",
+                     FS_SOURCE, [verdict("largest frequency at leverage 2 and 5",
+                                         [float(freq[[2.0, 5.0]].to_numpy().max())], Band(
+                                             0.0, 0.0, "Caccioli et al.: none below the "
+                                             "leverage threshold", "{:.2f}"))]),
         Check("A contagion window in diversification: none when each bank holds one asset, none "
               "when it holds many, global cascades in between", FS_SOURCE,
               f"leverage 20: frequency {freq.loc[1, 20.0]:.2f} at mu = 1, up to "
@@ -213,9 +354,10 @@ def fire_sales_section(scale: Scale) -> Section:
               "diversifications with frequency > 0.5: " + ", ".join(
                   f"{width[lam]} at leverage {lam:g}" for lam in (10.0, 20.0, 30.0)),
               width[10.0] < width[20.0] <= width[30.0] and width[10.0] >= 1),
-        Check("When contagion happens it takes down nearly every bank (robust yet fragile)",
-              FS_SOURCE, f"mean extent {ext.mean():.2f} (lowest {ext.min():.2f})",
-              bool(ext.mean() > 0.9)),
+        Check.banded("When contagion happens it takes down nearly every bank (robust yet "
+                     "fragile)", FS_SOURCE, [verdict("mean extent", [float(ext.mean())], Band(
+                         0.9, 1.0, "Caccioli et al. fig. 2: extent near 1; read as over 90%",
+                         "{:.2f}"))], f"lowest {ext.min():.2f}"),
     ]
     fig = go.Figure(go.Heatmap(z=freq.to_numpy(), x=[f"{lam:g}" for lam in freq.columns],
                                y=[str(m) for m in freq.index], colorscale="Reds",
