@@ -107,7 +107,7 @@ class Real(Constraint):
         js: dict[str, Any] = {}
         if self.low is not None:
             js["exclusiveMinimum" if self.low_open else "minimum"] = self.low
-        if self.high is not None:
+        if self.high is not None and not self.allow_inf:  # a TOML file may say inf there
             js["exclusiveMaximum" if self.high_open else "maximum"] = self.high
         return js
 

@@ -66,6 +66,13 @@ CLOSE_FACTOR_RULES = ("v3.0", "v3.3")
 MIN_PRICE_USD = 1e-12
 MIN_USD = 1e-6
 MIN_UNITS = 1e-9
+#: Upper bounds likewise: a quadrillion dollars (all the world's financial assets are
+#: ~5e14), a trillion dollars a unit, a quintillion units (meme tokens have ~1e15). Their
+#: products stay far from float overflow (1e308); ``inf`` stays allowed where a field says
+#: so (an unlimited depth or capital).
+MAX_USD = 1e15
+MAX_PRICE_USD = 1e12
+MAX_UNITS = 1e18
 
 
 def _name(prefix: str, obj: object) -> str:
@@ -95,10 +102,10 @@ class AssetParams:
 
     name: Annotated[str, Name()]
     kind: Annotated[str, OneOf(ASSET_KINDS)]
-    initial_price_usd: Annotated[float, Real(low=MIN_PRICE_USD)]
+    initial_price_usd: Annotated[float, Real(low=MIN_PRICE_USD, high=MAX_PRICE_USD)]
     issuer: str | None = None
     crash_on_issuer_default_frac: Annotated[float, Real(low=0, high=1, high_open=True)] = 0.9
-    external_depth_usd: Annotated[float, Real(low=MIN_USD, allow_inf=True)] = 5e8
+    external_depth_usd: Annotated[float, Real(low=MIN_USD, high=MAX_USD, allow_inf=True)] = 5e8
     underlying: str | None = None
 
     def __post_init__(self) -> None:
@@ -159,9 +166,9 @@ class PoolParams:
 
     name: Annotated[str, Name()]
     base: str
-    reserve_base: Annotated[float, Real(low=MIN_UNITS)]
+    reserve_base: Annotated[float, Real(low=MIN_UNITS, high=MAX_UNITS)]
     fee_frac: Annotated[float, Real(low=0, high=0.1)] = 0.003
-    arb_capacity_usd_per_step: Annotated[float, Real(low=0, allow_inf=True)] = 1e6
+    arb_capacity_usd_per_step: Annotated[float, Real(low=0, high=MAX_USD, allow_inf=True)] = 1e6
 
     def __post_init__(self) -> None:
         check_fields(self, _name("pools", self))
@@ -181,7 +188,7 @@ class PoolManipulationParams:
     pool: str
     start_step: Annotated[int, Int(low=0)]
     duration_steps: Annotated[int, Int(low=1)]
-    notional_usd_per_step: Annotated[float, Real(low=0, low_open=True)]
+    notional_usd_per_step: Annotated[float, Real(low=0, high=MAX_USD, low_open=True)]
     direction: Annotated[str, OneOf(("pump", "dump"))] = "pump"
     actor: Annotated[str, Text("a non-empty description of who trades, e.g. 'panic sellers'")] = (
         "an attacker")
@@ -257,7 +264,7 @@ class BorrowParams:
 
     asset: str
     oracle: str
-    retail_supply_usd: Annotated[float, Real(low=0)] = 5e7
+    retail_supply_usd: Annotated[float, Real(low=0, high=MAX_USD)] = 5e7
     debt_share: Annotated[float, Real(low=0, high=1, high_open=True)] = 0.0
     pool: str | None = None
 
@@ -289,12 +296,12 @@ class LendingParams:
     collateral: tuple[CollateralParams, ...]
     token: str | None = None
     insurance_fund: str | None = None
-    reserve_usd: Annotated[float, Real(low=0)] = 1e6
-    retail_supply_usd: Annotated[float, Real(low=0)] = 1e8
+    reserve_usd: Annotated[float, Real(low=0, high=MAX_USD)] = 1e6
+    retail_supply_usd: Annotated[float, Real(low=0, high=MAX_USD)] = 1e8
     close_factor: Annotated[float, Real(low=0, high=1, low_open=True)] = 0.5
     full_close_below_hf: Annotated[float, Real(low=0, high=1)] = 0.95
     protocol_fee_frac: Annotated[float, Real(low=0, high=1)] = 0.1
-    bad_debt_dust_usd: Annotated[float, Real(low=0)] = 1.0
+    bad_debt_dust_usd: Annotated[float, Real(low=0, high=MAX_USD)] = 1.0
     share_of_traders: Annotated[float, Real(low=0, high=1)] = 0.4
     mean_health_factor: Annotated[float, Real(low=1.0, high=10, low_open=True)] = 1.6
     liquidation_mode: Annotated[str, OneOf(LIQUIDATION_MODES)] = "fixed_bonus"
@@ -303,7 +310,7 @@ class LendingParams:
     auction_lone_bid_frac: Annotated[float, Real(low=0, high=1, high_open=True)] = 0.0
     borrow: tuple[BorrowParams, ...] = ()
     close_factor_rule: Annotated[str, OneOf(CLOSE_FACTOR_RULES)] = "v3.0"
-    min_close_base_usd: Annotated[float, Real(low=0)] = 2000.0
+    min_close_base_usd: Annotated[float, Real(low=0, high=MAX_USD)] = 2000.0
 
     def __post_init__(self) -> None:
         where = _name("lending", self)
@@ -395,7 +402,7 @@ class PerpParams:
     long_share: Annotated[float, Real(low=0, high=1)] = 0.7
     max_liquidation_slippage_frac: Annotated[float, Real(low=0, high=0.5)] = 0.05
     upnl_collateral: Annotated[bool, Bool()] = False
-    lender_deposits_usd: Annotated[float, Real(low=0)] = 0.0
+    lender_deposits_usd: Annotated[float, Real(low=0, high=MAX_USD)] = 0.0
     markets: tuple[PerpMarketParams, ...] = ()
 
     def __post_init__(self) -> None:
@@ -483,12 +490,12 @@ class CustodialParams:
 
     name: Annotated[str, Name()]
     token: str | None = None
-    deposits_usd: Annotated[float, Real(low=0, low_open=True)] = 2e8
+    deposits_usd: Annotated[float, Real(low=MIN_USD, high=MAX_USD)] = 2e8
     liquid_reserve_frac: Annotated[float, Real(low=0, high=1)] = 0.45
     supply_to: str | None = None
     supply_to_lending_frac: Annotated[float, Real(low=0, high=1)] = 0.15
-    token_holdings_usd: Annotated[float, Real(low=0)] = 2e7
-    equity_buffer_frac: Annotated[float, Real(low=-0.5)] = 0.05
+    token_holdings_usd: Annotated[float, Real(low=0, high=MAX_USD)] = 2e7
+    equity_buffer_frac: Annotated[float, Real(low=-0.5, high=100)] = 0.05
     run_speed_frac: Annotated[float, Real(low=0, high=1)] = 0.1
     run_stress_threshold: Annotated[float, Real(low=0, high=1)] = 0.05
     solvency_proofs: Annotated[bool, Bool()] = True
@@ -511,7 +518,7 @@ class CustodialParams:
         if len(set(held)) != len(held):
             raise ParameterError(f"{where}.asset_holdings_usd", held, "each asset at most once")
         for asset, usd in self.asset_holdings_usd:
-            check_real(f"{where}.asset_holdings_usd[{asset}]", usd, low=0)
+            check_real(f"{where}.asset_holdings_usd[{asset}]", usd, low=0, high=MAX_USD)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -523,7 +530,7 @@ class FirmParams:
     lending: str
     collateral_usd: tuple[tuple[str, float], ...]
     health_factor: Annotated[float, Real(low=1, high=100, low_open=True)] = 1.35
-    cash_usd: Annotated[float, Real(low=0)] = 0.0
+    cash_usd: Annotated[float, Real(low=0, high=MAX_USD)] = 0.0
 
     def __post_init__(self) -> None:
         where = _name("firms", self)
@@ -532,7 +539,7 @@ class FirmParams:
             raise ParameterError(f"{where}.collateral_usd", self.collateral_usd,
                                  "at least one (asset, usd) pair")
         for asset, usd in self.collateral_usd:
-            check_real(f"{where}.collateral_usd[{asset}]", usd, low=0)
+            check_real(f"{where}.collateral_usd[{asset}]", usd, low=0, high=MAX_USD)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -541,7 +548,7 @@ class CreditLinkParams:
 
     lender: str
     borrower: str
-    amount_usd: Annotated[float, Real(low=0, low_open=True)]
+    amount_usd: Annotated[float, Real(low=0, high=MAX_USD, low_open=True)]
 
     def __post_init__(self) -> None:
         where = f"credit[{self.lender}->{self.borrower}]"
@@ -555,7 +562,7 @@ class InsuranceFundParams:
     """A fund that absorbs a venue's bad debt before losses are socialised."""
 
     name: Annotated[str, Name()]
-    balance_usd: Annotated[float, Real(low=0)]
+    balance_usd: Annotated[float, Real(low=0, high=MAX_USD)]
 
     def __post_init__(self) -> None:
         check_fields(self, _name("funds", self))
@@ -579,10 +586,10 @@ class LiquidatorParams:
     """
 
     name: Annotated[str, Name()]
-    capital_usd: Annotated[float, Real(low=0, allow_inf=True)] = 2e7
+    capital_usd: Annotated[float, Real(low=0, high=MAX_USD, allow_inf=True)] = 2e7
     max_liquidations_per_step: Annotated[int, Int(low=0)] = 200
-    gas_cost_usd: Annotated[float, Real(low=0)] = 20.0
-    min_profit_usd: Annotated[float, Real(low=0)] = 0.0
+    gas_cost_usd: Annotated[float, Real(low=0, high=MAX_USD)] = 20.0
+    min_profit_usd: Annotated[float, Real(low=0, high=MAX_USD)] = 0.0
     gas_spike_multiplier: Annotated[float, Real(low=1, high=1000)] = 1.0
     gas_spike_start_step: Annotated[int, Int(low=0)] = 0
     gas_spike_duration_steps: Annotated[int, Int(low=0)] = 0
@@ -608,7 +615,7 @@ class TraderParams:
     """
 
     n_traders: Annotated[int, Int(low=1, high=50_000_000)] = 1000
-    mean_wealth_usd: Annotated[float, Real(low=MIN_USD)] = 2e5
+    mean_wealth_usd: Annotated[float, Real(low=MIN_USD, high=MAX_USD)] = 2e5
     wealth_sigma: Annotated[float, Real(low=0, high=5)] = 1.2
     wallet_frac: Annotated[float, Real(low=0, high=1)] = 0.15
     cross_margin: Annotated[bool, Bool()] = True
@@ -689,15 +696,15 @@ class PegParams:
     token: str
     stable_pool: str
     token_pool: str
-    stable_supply_units: Annotated[float, Real(low=0, low_open=True)]
-    token_supply_units: Annotated[float, Real(low=0, low_open=True)]
+    stable_supply_units: Annotated[float, Real(low=0, high=MAX_UNITS, low_open=True)]
+    token_supply_units: Annotated[float, Real(low=0, high=MAX_UNITS, low_open=True)]
     token_oracle: str | None = None
-    mint_capacity_usd_per_step: Annotated[float, Real(low=0, allow_inf=True)] = 5e7
+    mint_capacity_usd_per_step: Annotated[float, Real(low=0, high=MAX_USD, allow_inf=True)] = 5e7
     swap_spread_frac: Annotated[float, Real(low=0, high=1, high_open=True)] = 0.005
-    reserve_usd: Annotated[float, Real(low=0)] = 0.0
+    reserve_usd: Annotated[float, Real(low=0, high=MAX_USD)] = 0.0
     reserve_asset: str | None = None
     defend_below_price: Annotated[float, Real(low=0, high=1, low_open=True)] = 0.99
-    reserve_spend_usd_per_step: Annotated[float, Real(low=0, low_open=True, allow_inf=True)] = (
+    reserve_spend_usd_per_step: Annotated[float, Real(low=0, high=MAX_USD, low_open=True, allow_inf=True)] = (
         float("inf"))
 
     def __post_init__(self) -> None:
@@ -725,7 +732,7 @@ class YieldVenueParams:
     name: Annotated[str, Name()]
     asset: str
     pool: str
-    deposits_usd: Annotated[float, Real(low=0, low_open=True)]
+    deposits_usd: Annotated[float, Real(low=MIN_USD, high=MAX_USD)]
     share_of_traders: Annotated[float, Real(low=0, high=1, low_open=True)] = 0.4
     size_tail_alpha: Annotated[float, Real(low=0, high=100, low_open=True)] = 1.2
     min_exit_depeg_frac: Annotated[float, Real(low=0, high=1, low_open=True, high_open=True)] = 0.005
@@ -755,8 +762,8 @@ class ExploitParams:
     """
 
     venue: str
-    notional_usd: Annotated[float, Real(low=0, low_open=True)]
-    collateral_usd: Annotated[float, Real(low=0, low_open=True)]
+    notional_usd: Annotated[float, Real(low=0, high=MAX_USD, low_open=True)]
+    collateral_usd: Annotated[float, Real(low=0, high=MAX_USD, low_open=True)]
     start_step: Annotated[int, Int(low=0)] = 0
     withdraw: Annotated[bool, Bool()] = True
 

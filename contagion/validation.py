@@ -75,16 +75,22 @@ def check_real(
     ...
     contagion.errors.ParameterError: parameter 'fee_frac' = 0.5 is invalid: allowed 0 <= x <= 0.1
     """
-    allowed = _fmt_range(low, high, low_open, high_open)
+    def refuse(prefix: str = "") -> ParameterError:  # the message is built only to refuse
+        allowed = _fmt_range(low, high, low_open, high_open)
+        if allow_inf and high is not None:
+            allowed += ", or inf (unlimited)"
+        return ParameterError(name, value, prefix + allowed)
+
     if isinstance(value, bool) or not isinstance(value, Real):
-        raise ParameterError(name, value, f"a number, {allowed}")
+        raise refuse("a number, ")
     x = float(value)
     if math.isnan(x) or (math.isinf(x) and not allow_inf):
-        raise ParameterError(name, value, allowed)
+        raise refuse()
     if low is not None and (x < low or (low_open and x == low)):
-        raise ParameterError(name, value, allowed)
-    if high is not None and (x > high or (high_open and x == high)):
-        raise ParameterError(name, value, allowed)
+        raise refuse()
+    if high is not None and (x > high or (high_open and x == high)) and not (
+            allow_inf and x == math.inf):  # inf means unlimited where it is allowed
+        raise refuse()
     return x
 
 
@@ -100,12 +106,11 @@ def check_int(name: str, value: Any, *, low: int | None = None, high: int | None
     ...
     contagion.errors.ParameterError: parameter 'n_traders' = 2.5 is invalid: allowed an integer, 1 <= x
     """
-    allowed = _fmt_range(low, high, False, False)
     if isinstance(value, bool) or not isinstance(value, Integral):
-        raise ParameterError(name, value, f"an integer, {allowed}")
+        raise ParameterError(name, value, f"an integer, {_fmt_range(low, high, False, False)}")
     x = int(value)
     if (low is not None and x < low) or (high is not None and x > high):
-        raise ParameterError(name, value, allowed)
+        raise ParameterError(name, value, _fmt_range(low, high, False, False))
     return x
 
 

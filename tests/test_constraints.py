@@ -143,7 +143,8 @@ def outside(rule: Constraint) -> list[Any]:
             bad.append(-math.inf)
         if rule.high is not None:
             bad.append(rule.high if rule.high_open else _above(rule.high))
-            bad.append(math.inf)
+            if not rule.allow_inf:  # where inf is allowed it means unlimited, above any bound
+                bad.append(math.inf)
         if not rule.allow_inf:
             bad += [math.inf, -math.inf]
         return bad
@@ -260,11 +261,14 @@ def test_a_value_at_a_closed_bound_is_allowed(cls, field, rule) -> None:
 def test_the_messages_state_the_declared_range() -> None:
     cases = [
         (params.PoolParams, "fee_frac", 0.5, "0 <= x <= 0.1"),
-        (params.AssetParams, "external_depth_usd", 0, "1e-06 <= x"),  # issue 11: was 0 < x
-        (params.AssetParams, "external_depth_usd", 1e-310, "1e-06 <= x"),
-        (params.AssetParams, "initial_price_usd", 5e-324, "1e-12 <= x"),
-        (params.PoolParams, "reserve_base", 1e-310, "1e-09 <= x"),
-        (params.TraderParams, "mean_wealth_usd", 1e-310, "1e-06 <= x"),
+        (params.AssetParams, "external_depth_usd", 0,  # issue 11: was 0 < x
+         "1e-06 <= x <= 1e+15, or inf (unlimited)"),
+        (params.AssetParams, "external_depth_usd", 1e-310, "1e-06 <= x <= 1e+15, or inf (unlimited)"),
+        (params.AssetParams, "initial_price_usd", 5e-324, "1e-12 <= x <= 1,000,000,000,000"),
+        (params.PoolParams, "reserve_base", 1e-310, "1e-09 <= x <= 1e+18"),
+        (params.TraderParams, "mean_wealth_usd", 1e-310, "1e-06 <= x <= 1e+15"),
+        (params.TraderParams, "mean_wealth_usd", 1e308, "1e-06 <= x <= 1e+15"),
+        (params.LiquidatorParams, "capital_usd", 1e308, "0 <= x <= 1e+15, or inf (unlimited)"),
         (params.TraderParams, "n_traders", 0, "1 <= x <= 50,000,000"),
         (params.TraderParams, "n_traders", 2.5, "an integer, 1 <= x <= 50,000,000"),
         (params.PerpParams, "shortfall_policy", "pray", "one of 'adl', 'socialise'"),
@@ -297,7 +301,7 @@ def _expected_keywords(rule: Constraint) -> dict[str, Any]:
         out: dict[str, Any] = {"type": "number"}
         if rule.low is not None:
             out["exclusiveMinimum" if rule.low_open else "minimum"] = rule.low
-        if rule.high is not None:
+        if rule.high is not None and not rule.allow_inf:  # TOML's inf (unlimited) passes
             out["exclusiveMaximum" if rule.high_open else "maximum"] = rule.high
         return out
     if isinstance(rule, Int):
