@@ -340,11 +340,25 @@ def _probe_scheduler(scheduler: str, timeout: float) -> None:
         comm = await connect(scheduler, timeout=timeout)
         await comm.close()
 
+    failed: list[BaseException] = []
+
+    def in_own_loop() -> None:  # a thread of its own: the caller may be inside an event loop
+        try:
+            asyncio.run(asyncio.wait_for(handshake(), timeout + 1))
+        except BaseException as exc:  # reported to the caller below
+            failed.append(exc)
+
+    thread = threading.Thread(target=in_own_loop, daemon=True)
+    thread.start()
+    thread.join(timeout + 2)
     try:
-        asyncio.run(asyncio.wait_for(handshake(), timeout + 1))
+        if thread.is_alive():
+            raise TimeoutError(f"no handshake within {timeout + 1:g} s")
+        if failed:
+            raise failed[0]
     except Exception as exc:  # a peer that is not a Dask scheduler fails in many ways
         raise BackendError(f"{where}: something answers there but not as a Dask scheduler "
-                           f"({type(exc).__name__})") from None
+                           f"({type(exc).__name__}: {exc})") from None
 
 
 def _dask_client(scheduler: str) -> Any:

@@ -61,3 +61,16 @@ def test_unreachable_scheduler_is_a_backend_error_and_nothing_is_written(
                              resume=False, smoke=False, serial=False) == 1
     assert "cannot connect" in capsys.readouterr().err
     assert not (tmp_path / "out").exists()
+
+
+def test_the_scheduler_probe_works_from_inside_a_running_event_loop(scheduler_address: str) -> None:
+    """The handshake runs in a thread of its own: a caller inside an event loop (a notebook,
+    or a test session after Playwright's sync API) got "not a Dask scheduler" from a real one."""
+    import asyncio
+
+    from contagion.sweep.runner import _probe_scheduler
+
+    async def inside() -> None:
+        _probe_scheduler(scheduler_address, 5.0)
+
+    asyncio.run(inside())
