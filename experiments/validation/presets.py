@@ -219,8 +219,8 @@ UST_10MAY = Band(0.60, 0.70, "sec. 2: '$0.6x' on 10 May (bestcryptoexchange), it
 UST_14MAY = Band(0.10, 0.20, "sec. 2: $0.15 on 14 May (newsbreak), a point: +-$0.05", "${:.2f}")
 LUNA_14MAY = Band(1e-5, 1e-3, "sec. 2: $0.0001 on 14 May (newsbreak), a point: within a decade "
                   "either way", "${:.1e}", log=True)
-LUNA_GROWTH = Band(1e4, 1e5, "history/luna_supply.csv: ~350M to ~6.5 trillion LUNA (x18,600; "
-                   "approximate, not in the shared sources), its order of magnitude",
+LUNA_GROWTH = Band(1e4, 1e5, "history/luna_supply.csv: 340M to 6.5 trillion LUNA by 13 May "
+                   "(x19,000; The Block, theblock.co/post/146762), its order of magnitude",
                    "x{:,.0f}", log=True)
 STETH_DISCOUNT = Band(0.06, 0.08, "sec. 3: 6% (Tokenist, 17 Jun) to 8% (CoinDesk: the record, "
                       "the week Celsius froze; a low near 0.92-0.93, cryptosty, fb.box)",
@@ -386,8 +386,8 @@ def _terra() -> PresetCase:
         {"mint/burn": {"mint_capacity_usd_per_step": 0.0}},
         (Claim("UST lost its peg for good ($0.6x on 10 May, $0.15 on 14 May)", src, ust),
          Claim("LUNA fell from ~$80 to ~$0.0001 as minting ballooned its supply (from about "
-               "350M to about 6.5 trillion LUNA)", src + "; supply: history/luna_supply.csv "
-               "(approximate, flagged)", luna),
+               "340M to 6.5 trillion LUNA)", src + "; supply: history/luna_supply.csv "
+               "(The Block, 13 May 2022)", luna),
          path_claim("ust", "UST's path, 7-16 May: $0.9857 on 8 May, $0.6x on 10 May, $0.15 on "
                     "14 May"),
          path_claim("luna", "LUNA's path, 7-16 May: $86 to $0.0001 by 14 May"),
