@@ -67,10 +67,22 @@ def test_the_scheduler_probe_works_from_inside_a_running_event_loop(scheduler_ad
     """The handshake runs in a thread of its own: a caller inside an event loop (a notebook,
     or a test session after Playwright's sync API) got "not a Dask scheduler" from a real one."""
     import asyncio
+    import threading
 
     from contagion.sweep.runner import _probe_scheduler
 
     async def inside() -> None:
         _probe_scheduler(scheduler_address, 5.0)
 
-    asyncio.run(inside())
+    failed: list[BaseException] = []
+
+    def in_a_loop() -> None:  # a thread of the test's own: this one may already run a loop
+        try:
+            asyncio.run(inside())
+        except BaseException as exc:
+            failed.append(exc)
+
+    thread = threading.Thread(target=in_a_loop)
+    thread.start()
+    thread.join(60)
+    assert not thread.is_alive() and not failed, failed
