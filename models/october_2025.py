@@ -48,9 +48,9 @@ def october_2025(
     depth_drop_frac: float = 0.98,
     depth_collapse_steps: int = 12,
     usde_oracle: str = "internal",
-    usde_selloff_usd: float = 8e5,
+    usde_selloff_usd: float = 1e6,  # fitted: experiments/validation/calibration/october_2025.json
     insurance_fund_scale: float = 1.0,
-    mean_leverage: float = 6.0,
+    mean_leverage: float = 4.8,  # fitted there too (9.92e5 and 4.78; were 8e5 and 6)
     shortfall_policy: str = "adl",
 ) -> Scenario:
     """Build the 10-11 October 2025 crash.
