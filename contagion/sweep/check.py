@@ -233,7 +233,7 @@ def check_points(spec: SweepSpec, points: Sequence[Mapping[str, Any]], *,
     ...     check_points(spec, [{"shock_frac": 0.2}, {"shock_frac": 1.5}])
     ... except SpecError as exc:
     ...     print(exc.key)
-    ...     print(str(exc).split(": ", 1)[1])
+    ...     print(exc.detail)
     swept.shock_frac
     value 1.5 at point 1 is rejected: parameter 'shock_frac' = 1.5 is invalid: allowed 0 <= x < 1
     """
@@ -275,7 +275,7 @@ def check_chunk(spec: SweepSpec, start: int,
         try:
             _check_one(spec, start + i, values)
         except SpecError as exc:
-            return start + i, exc.key, str(exc)[len(exc.key) + 2:]
+            return start + i, exc.key, exc.detail
     return None
 
 

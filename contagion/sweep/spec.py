@@ -57,6 +57,7 @@ class SpecError(ContagionError, ValueError):
 
     def __init__(self, key: str, message: str) -> None:
         self.key = key
+        self.detail = message  # the message without the key, for callers that add to it
         super().__init__(f"{key}: {message}")
 
 
@@ -156,7 +157,7 @@ def load_spec(path: str | Path) -> SweepSpec:
         spec = parse_spec(data, default_name=path.stem)
     except SpecError as exc:
         if exc.key == "sweep.name" and "name" not in data.get("sweep", {}):
-            raise SpecError("sweep.name", f"{exc.args[0].split(': ', 1)[1]}; the name was taken "
+            raise SpecError("sweep.name", f"{exc.detail}; the name was taken "
                                           f"from the file name {path.name!r}: set name = \"...\" "
                                           "in [sweep]") from None
         raise
