@@ -304,10 +304,11 @@ class VolSurface:
     -----
     At a query ``(K, T)``: at each grid expiry the vol is linear in strike between the two
     neighbouring strikes (flat beyond the first/last); between two grid expiries the total
-    variance ``w = sigma^2 T`` is linear in ``T`` and ``sigma = sqrt(w / T)`` (this keeps a
-    calendar-arbitrage-free grid arbitrage-free); before the first expiry and after the last
-    the vol is flat. Linear total variance in time is the usual choice, e.g. Gatheral,
-    *The Volatility Surface*, Wiley, 2006, ch. 1; flat extrapolation is conservative.
+    variance ``w = sigma^2 T`` is linear in ``T`` and ``sigma = sqrt(w / T)`` (on a
+    moneyness grid whose total variance rises with expiry, it keeps rising between the
+    nodes); before the first expiry and after the last the vol is flat. Linear total
+    variance in time is the usual choice, see J. Gatheral, *The Volatility Surface*, Wiley,
+    2006.
 
     Examples
     --------
