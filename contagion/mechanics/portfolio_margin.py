@@ -20,7 +20,8 @@ Deribit's documented model (the parameters of :class:`PortfolioMarginParams`):
   -66% ... +500%, :data:`DERIBIT_EXTENDED_MOVES`), vol up only, a fraction of the P&L;
 - contingencies: a fraction of the underlying value per net short option per series (call
   and put of one strike and expiry netted), and a fraction of the underlying value of
-  offsetting perp positions (long one perp market, short another on the same asset).
+  offsetting perp positions (long one perp market, short another on the same asset);
+  optionally a fraction of the vega offset across expiries (off by default).
 
 Options are repriced with Black-Scholes-Merton (:mod:`contagion.mechanics.options`) at
 ``rate`` with the carry equal to the rate, i.e. Black-76 on the underlying's price as the
@@ -38,7 +39,9 @@ References
 .. [2] Deribit, "Portfolio Margin" (earlier parameters: IV change ``(30/dte)^0.30 x 38%``;
    contingency 0.01 BTC per net short option per strike, e.g. call +10 and put -20 at a
    strike add 10 x 0.01 BTC; 1% of the underlying value of offsetting futures, e.g. long 100
-   BTC in future A and short 100 in B add 1 BTC), https://www.deribit.com/pages/docs/portfoliomargin
+   BTC in future A and short 100 in B add 1 BTC), https://www.deribit.com/pages/docs/portfoliomargin ;
+   another version of that page: 25% of vega offset across expiries (net long 10 vega in
+   some expiries, net short 10 in others, add 2.5).
 .. [3] Paradex, "Portfolio Margin" (the shocked-IV formula with a DTE floor and a vega
    power; MMR = 50% of the IMR), https://docs.paradex.trade/risk/portfolio-margin
 .. [4] M. Tasche, "Capital allocation to business units and sub-portfolios: the Euler
@@ -110,6 +113,11 @@ class PortfolioMarginParams:
     offset_perp_contingency_frac : float, default 0.01
         Add-on on offsetting perp positions (``min(long, short)`` across perp markets of an
         asset), as a fraction of their underlying value (Deribit: 1%).
+    vega_offset_contingency_frac : float, default 0.0
+        Add-on on vega offset across expiries of an asset: the fraction times
+        ``min(sum of net long vega, sum of net short vega)`` over expiries, vega per vol
+        point (Deribit, one version: 25%, e.g. +10 vega in some expiries and -10 in others
+        add 2.5; another version: 0%). Needs ``vols`` in :func:`portfolio_margin`.
     initial_margin_multiple : float, default 2.0
         Initial margin = multiple x maintenance margin, ``>= 1`` (Paradex: MMR = 50% IMR).
     rate : float, default 0.0
@@ -126,6 +134,7 @@ class PortfolioMarginParams:
     extended_pnl_frac: float = 1.0
     short_option_contingency_frac: float = 0.01
     offset_perp_contingency_frac: float = 0.01
+    vega_offset_contingency_frac: float = 0.0
     initial_margin_multiple: float = 2.0
     rate: float = 0.0
 
@@ -146,6 +155,8 @@ class PortfolioMarginParams:
         check_real("short_option_contingency_frac", self.short_option_contingency_frac,
                    low=0, high=1)
         check_real("offset_perp_contingency_frac", self.offset_perp_contingency_frac,
+                   low=0, high=1)
+        check_real("vega_offset_contingency_frac", self.vega_offset_contingency_frac,
                    low=0, high=1)
         check_real("initial_margin_multiple", self.initial_margin_multiple, low=1, high=100)
         check_real("rate", self.rate, low=-1, high=1)
@@ -393,6 +404,34 @@ def _sizes(sizes: ArrayLike, instruments: InstrumentTable) -> FloatArray:
     return q
 
 
+def _onehot(index: IntArray, n: int) -> FloatArray:
+    out = np.zeros((index.size, n))
+    out[np.arange(index.size), index] = 1.0
+    return out
+
+
+def _vega_offset(
+    q: FloatArray, instruments: InstrumentTable, s: FloatArray, sigma: FloatArray,
+    n_assets: int, p: PortfolioMarginParams,
+) -> FloatArray:
+    """``frac x min(long, short)`` of the net vega per (asset, expiry), per vol point."""
+    opt = np.flatnonzero(instruments.is_option)
+    if not p.vega_offset_contingency_frac or opt.size == 0:
+        return np.zeros((q.shape[0], n_assets))
+    vega = bsm_greeks(instruments.code[opt] == CALL, s[instruments.asset_index[opt]],
+                      instruments.strike_arr[opt], instruments.expiry_arr[opt], sigma[opt],
+                      p.rate, p.rate, validate=False).vega / 100.0
+    keys = np.stack([instruments.asset_index[opt], instruments.expiry_arr[opt]], axis=1)
+    _, bucket = np.unique(keys, axis=0, return_inverse=True)
+    bucket = bucket.ravel()
+    net = q[:, opt] @ (_onehot(bucket, int(bucket.max()) + 1) * vega[:, None])   # (A, B)
+    b_asset = np.zeros(int(bucket.max()) + 1, dtype=np.intp)
+    b_asset[bucket] = instruments.asset_index[opt]
+    to_asset = _onehot(b_asset, n_assets)
+    longs, shorts = np.maximum(net, 0.0) @ to_asset, np.maximum(-net, 0.0) @ to_asset
+    return p.vega_offset_contingency_frac * np.minimum(longs, shorts)
+
+
 def _contingency(
     q: FloatArray, instruments: InstrumentTable, s: FloatArray, n_assets: int,
     p: PortfolioMarginParams,
@@ -423,7 +462,7 @@ def _contingency(
 
 def portfolio_margin(
     sizes: ArrayLike, instruments: InstrumentTable, spot: ArrayLike,
-    vols: ArrayLike | Sequence[VolSurface], params: PortfolioMarginParams | None = None,
+    vols: ArrayLike | Sequence[VolSurface] | None, params: PortfolioMarginParams | None = None,
     *, pnl_per_unit: FloatArray | None = None,
 ) -> PortfolioMargin:
     """Maintenance and initial portfolio margin of every account in one pass.
@@ -437,13 +476,13 @@ def portfolio_margin(
     instruments : InstrumentTable
     spot : array_like, shape (U,)
         Current price of each underlying, ``> 0``.
-    vols : array_like of shape (P,), or sequence of VolSurface
-        Implied vols of the instruments, or one surface per asset.
+    vols : array_like of shape (P,), sequence of VolSurface, or None
+        Implied vols of the instruments, or one surface per asset; ``None`` only with
+        ``pnl_per_unit`` (and no vega-offset add-on).
     params : PortfolioMarginParams, optional
     pnl_per_unit : ndarray, shape (P, S), optional
         A precomputed :func:`scenario_pnl_per_unit` (same spot, vols and params), so a
-        venue reprices its instruments once per step for all its accounts and rankings
-        (``vols`` is then not used).
+        venue reprices its instruments once per step for all its accounts and rankings.
 
     Returns
     -------
@@ -470,6 +509,9 @@ def portfolio_margin(
     s = _spot(spot, instruments)
     q = _sizes(sizes, instruments)
     if pnl_per_unit is None:
+        if vols is None:
+            raise ParameterError("vols", None, "the instruments' vols or surfaces",
+                                 "or pass pnl_per_unit")
         pnl = scenario_pnl_per_unit(instruments, s, vols, p)
     else:
         pnl = check_array("pnl_per_unit", pnl_per_unit, ndim=2)
@@ -484,6 +526,12 @@ def portfolio_margin(
     worst = np.argmin(account_pnl, axis=2)
     worst_loss = np.maximum(-np.take_along_axis(account_pnl, worst[:, :, None], 2)[:, :, 0], 0.0)
     cont = _contingency(q, instruments, s, n_assets, p)
+    if p.vega_offset_contingency_frac:
+        if vols is None:
+            raise ParameterError("vols", None, "the instruments' vols or surfaces",
+                                 "vega_offset_contingency_frac needs the options' vega")
+        cont = cont + _vega_offset(q, instruments, s, _vols_arg(instruments, s, vols),
+                                   n_assets, p)
     mm = (worst_loss + cont).sum(axis=1)
     return PortfolioMargin(maintenance_usd=mm, initial_usd=p.initial_margin_multiple * mm,
                            worst_loss_usd=worst_loss, worst_scenario=worst,

@@ -22,6 +22,7 @@ from contagion.mechanics.options import (
     bsm_greeks,
     bsm_price,
     forward_price,
+    implied_vol,
 )
 
 # --- published numbers -------------------------------------------------------------------
@@ -51,6 +52,17 @@ def test_hull_black76_futures_option_112_and_mathworks_11166() -> None:
     assert round(float(p), 2) == 1.12
     assert round(float(c), 4) == 1.1166
     assert float(c) == pytest.approx(float(p), abs=1e-12)
+
+
+def test_mathworks_blkimpv_example_implied_vol_025() -> None:
+    # blkimpv(20, 20, 0.09, 4/12, 1.1166) = 0.25 (Black-76: spot = forward, carry = rate)
+    iv = implied_vol(1.1166, True, 20.0, 20.0, 4 / 12, 0.09, 0.09)
+    assert float(iv) == pytest.approx(0.25, abs=1e-4)
+
+
+def test_implied_vol_refuses_a_price_below_intrinsic() -> None:
+    with pytest.raises(ParameterError, match=r"'price' = 5.0 .*intrinsic"):
+        implied_vol([20.0, 5.0], True, 110.0, 100.0, 0.5)
 
 
 def test_black76_is_bsm_on_the_forward_with_carry_equal_rate() -> None:
@@ -161,6 +173,19 @@ def test_greeks_match_finite_differences(
     assert float(g.rho) == pytest.approx(rho, rel=1e-5, abs=1e-6 * s)
 
 
+@settings(max_examples=100, deadline=None)
+@given(st.booleans(), moneyness, expiries, vols, rates, carries)
+def test_implied_vol_inverts_the_price(
+    is_call: bool, m: float, t: float, v: float, r: float, q: float,
+) -> None:
+    s = 100.0
+    price = bsm_price(is_call, s, s * m, t, v, r, q)
+    vega = float(bsm_greeks(is_call, s, s * m, t, v, r, q).vega)
+    if vega < 1e-3:  # the price barely depends on the vol: nothing to invert
+        return
+    assert float(implied_vol(price, is_call, s, s * m, t, r, q)) == pytest.approx(v, abs=1e-7)
+
+
 # --- the surface -------------------------------------------------------------------------
 
 SURFACE = VolSurface(expiries_yrs=(7 / 365, 30 / 365, 90 / 365), strikes=(0.8, 1.0, 1.25),
@@ -212,3 +237,11 @@ def test_surface_validation_names_the_entry(kwargs: dict[str, object], match: st
                                "vols": ((0.5, 0.4), (0.5, 0.4))}
     with pytest.raises(ParameterError, match=match):
         VolSurface(**(base | kwargs))  # type: ignore[arg-type]
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.floats(0.01, 10.0), st.floats(0.0, 3.0))
+def test_surface_stays_within_its_grid_range(k: float, t: float) -> None:
+    v = float(SURFACE.vol(k, t))
+    grid = np.asarray(SURFACE.vols)
+    assert grid.min() - 1e-12 <= v <= grid.max() + 1e-12

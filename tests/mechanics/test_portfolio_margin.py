@@ -146,6 +146,22 @@ def test_deribit_contingency_examples() -> None:
     assert pm.worst_loss_usd[1, 0] == pytest.approx(0.16 * 60 * S)
 
 
+def test_deribit_vega_offset_example() -> None:
+    # "net long 10 VEGA in expirations A/B/C and net short 10 VEGA in D/E/F: 25% -> 2.5";
+    # vega per vol point, as Deribit quotes it.
+    t1, t2 = T30, 3 * T30
+    inst = InstrumentTable(kind=("call", "call"), asset=(0, 0), strike=(S, S), expiry_yrs=(t1, t2))
+    vega = bsm_greeks(True, S, S, np.array([t1, t2]), 0.6).vega / 100.0
+    q = np.array([[10.0 / vega[0], -10.0 / vega[1]], [10.0 / vega[0], 0.0]])
+    p = PortfolioMarginParams(vega_offset_contingency_frac=0.25,
+                              short_option_contingency_frac=0.0)
+    pm = portfolio_margin(q, inst, [S], FLAT, p)
+    np.testing.assert_allclose(pm.contingency_usd[:, 0], [2.5, 0.0], atol=1e-9)
+    pnl = scenario_pnl_per_unit(inst, [S], FLAT, p)
+    with pytest.raises(ParameterError, match="'vols' = None"):
+        portfolio_margin(q, inst, [S], None, p, pnl_per_unit=pnl)
+
+
 def test_assets_are_margined_separately_and_summed() -> None:
     inst = InstrumentTable(kind=("perp", "perp"), asset=(0, 1), strike=(0, 0), expiry_yrs=(0, 0))
     pm = portfolio_margin([[1.0, -10.0]], inst, [S, 3_000.0], [0.0, 0.0])
