@@ -284,11 +284,12 @@ def _spot(spot: ArrayLike, instruments: InstrumentTable) -> FloatArray:
 
 
 def instrument_vols(
-    instruments: InstrumentTable, spot: ArrayLike, surfaces: Sequence[VolSurface],
+    instruments: InstrumentTable, spot: ArrayLike, surfaces: Sequence[VolSurface | None],
 ) -> FloatArray:
     """Implied vol of each option from its asset's surface (0 for perps).
 
-    ``surfaces[u]`` is the surface of asset ``u``; a moneyness surface is read at
+    ``surfaces[u]`` is the surface of asset ``u`` (``None`` for an asset with no option
+    listed); a moneyness surface is read at
     ``strike / spot`` (the forward with ``r = 0``). One call per asset, not per account.
 
     Examples
@@ -307,15 +308,21 @@ def instrument_vols(
     for u in range(instruments.n_assets):
         sel = opt & (instruments.asset_index == u)
         if sel.any():
-            out[sel] = surfaces[u].vol(instruments.strike_arr[sel], instruments.expiry_arr[sel],
+            surface = surfaces[u]
+            if surface is None:
+                first = int(np.flatnonzero(sel)[0])
+                raise ParameterError(f"surfaces[{u}]", None, "a VolSurface",
+                                     f"instrument {first} is an option on asset {u}")
+            out[sel] = surface.vol(instruments.strike_arr[sel], instruments.expiry_arr[sel],
                                        forward=s[u])
     return out
 
 
 def _vols_arg(
-    instruments: InstrumentTable, spot: FloatArray, vols: ArrayLike | Sequence[VolSurface],
+    instruments: InstrumentTable, spot: FloatArray,
+    vols: ArrayLike | Sequence[VolSurface | None],
 ) -> FloatArray:
-    if isinstance(vols, Sequence) and len(vols) and isinstance(vols[0], VolSurface):
+    if isinstance(vols, Sequence) and any(isinstance(v, VolSurface) for v in vols):
         return instrument_vols(instruments, spot, vols)  # type: ignore[arg-type]
     v = check_array("vols", vols, low=0, high=10, ndim=1)  # type: ignore[arg-type]
     if v.size != instruments.size:
@@ -324,7 +331,7 @@ def _vols_arg(
 
 
 def scenario_pnl_per_unit(
-    instruments: InstrumentTable, spot: ArrayLike, vols: ArrayLike | Sequence[VolSurface],
+    instruments: InstrumentTable, spot: ArrayLike, vols: ArrayLike | Sequence[VolSurface | None],
     params: PortfolioMarginParams | None = None,
 ) -> FloatArray:
     """P&L of one unit (long) of each instrument in each scenario, weighted, ``(P, S)``.
@@ -462,7 +469,7 @@ def _contingency(
 
 def portfolio_margin(
     sizes: ArrayLike, instruments: InstrumentTable, spot: ArrayLike,
-    vols: ArrayLike | Sequence[VolSurface] | None, params: PortfolioMarginParams | None = None,
+    vols: ArrayLike | Sequence[VolSurface | None] | None, params: PortfolioMarginParams | None = None,
     *, pnl_per_unit: FloatArray | None = None,
 ) -> PortfolioMargin:
     """Maintenance and initial portfolio margin of every account in one pass.
@@ -521,7 +528,7 @@ def portfolio_margin(
                                  f"({instruments.size}, {n_sc}): scenario_pnl_per_unit's")
     n_assets, n_sc = instruments.n_assets, pnl.shape[1]
     onehot = instruments.asset_onehot(n_assets)                        # (P, U)
-    by_asset = (onehot[:, :, None] * pnl[:, None, :]).reshape(instruments.size, -1)
+    by_asset = (onehot[:, :, None] * pnl[:, None, :]).reshape(instruments.size, n_assets * n_sc)
     account_pnl = (q @ by_asset).reshape(q.shape[0], n_assets, n_sc)   # (A, U, S)
     worst = np.argmin(account_pnl, axis=2)
     worst_loss = np.maximum(-np.take_along_axis(account_pnl, worst[:, :, None], 2)[:, :, 0], 0.0)
@@ -605,7 +612,7 @@ class AccountGreeks:
 
 def account_greeks(
     sizes: ArrayLike, instruments: InstrumentTable, spot: ArrayLike,
-    vols: ArrayLike | Sequence[VolSurface], rate: float = 0.0,
+    vols: ArrayLike | Sequence[VolSurface | None], rate: float = 0.0,
 ) -> AccountGreeks:
     """Aggregate greeks of every account (Black-76 on the underlying, ``carry = rate``).
 

@@ -302,3 +302,7 @@ def test_call_errors_name_the_argument() -> None:
         pm = portfolio_margin([[1.0, 0.0]], CALL_PERP, [S], FLAT, pnl_per_unit=pnl)
         risk_contributions([[1.0, 0.0]], CALL_PERP, pm, pnl, method="shapley")  # type: ignore[arg-type]
     assert math.isfinite(float(instrument_vols(CALL_PERP, [S], FLAT)[0]))
+    two = InstrumentTable(kind=("call", "perp"), asset=(0, 1), strike=(S, 0.0), expiry_yrs=(T30, 0.0))
+    assert portfolio_margin([[1.0, 1.0]], two, [S, 3_000.0], [FLAT[0], None]).maintenance_usd[0] > 0
+    with pytest.raises(ParameterError, match=r"'surfaces\[0\]' = None .*instrument 0"):
+        portfolio_margin([[1.0, 1.0]], two, [S, 3_000.0], [None, FLAT[0]])
