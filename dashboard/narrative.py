@@ -399,7 +399,8 @@ def _say_funding(r: _Row) -> str:
     rate, uncapped = float(r["period_rate_frac"]), float(r["uncapped_rate_frac"])
     capped = ", at its cap" if abs(uncapped) > abs(rate) + 1e-15 else ""
     if side == "none":
-        return f"no funding changed hands on {r['venue']} {r['asset']} (no open positions)"
+        return (f"no funding changed hands on {r['venue']} {r['asset']} (a zero rate, or no "
+                f"open positions)")
     other = "shorts" if side == "longs" else "longs"
     return (f"{side} paid {other} {_usd(r['paid_usd'])} of funding on {r['venue']} {r['asset']} "
             f"({rate:+.3%} per period{capped}; the perp at a {float(r['premium_frac']):+.2%} "

@@ -4,6 +4,8 @@ reproducibility, and off by default."""
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -16,6 +18,7 @@ from contagion.mechanics.funding import (
     prorated_rate,
 )
 from contagion.model import ContagionModel
+from contagion.params import AssetParams, OracleParams, PerpMarketParams, PricePathParams
 from contagion.scenario import override
 from models import get_scenario
 
@@ -182,3 +185,52 @@ def test_the_story_tells_who_paid_whom_without_breaking_a_calm_step():
     assert len(told) == 1
     assert told[0].startswith("Longs paid shorts $")
     assert "per period, at its cap" in told[0] and "premium to its index" in told[0]
+
+
+def test_each_market_of_a_venue_pays_its_own_funding_and_sums_to_zero():
+    sc = get_scenario("default", n_traders=200)
+    pv = sc.perps[0]
+    sc = dataclasses.replace(  # BTC listed at PerpX besides ETH (as tests/test_perp_markets.py)
+        sc,
+        assets=(*sc.assets, AssetParams(name="BTC", kind="volatile", initial_price_usd=60000.0,
+                                        external_depth_usd=float("inf"))),  # no premium
+        oracles=(*sc.oracles, OracleParams(name="BTC-feed", asset="BTC")),
+        paths=(*sc.paths, PricePathParams(asset="BTC", kind="crash", shock_frac=0.3,
+                                          shock_start_step=20, shock_duration_steps=20)),
+        perps=(dataclasses.replace(pv, funding=True, markets=(
+            PerpMarketParams(asset="BTC", oracle="BTC-feed", maintenance_margin_frac=0.04),)),),
+    )
+    model = ContagionModel(sc, seed=2, check_conservation=True)
+    pv = model.perps[0]
+    before = pv.book.collateral.copy()
+    pv.pay_funding()
+    f = model.events_frame.query("kind == 'funding'")
+    assert f["asset"].tolist() == ["ETH", "BTC"]
+    btc = f.iloc[1]
+    assert btc["premium_frac"] == 0.0 and btc["period_rate_frac"] == pytest.approx(0.0001)
+    moved = before - pv.book.collateral
+    assert abs(moved.sum()) <= 1e-9 * np.abs(moved).sum()
+    model.run(24)  # BTC crashes from step 20
+    f = model.events_frame.query("kind == 'funding'")
+    np.testing.assert_allclose(f["received_usd"], f["paid_usd"], rtol=1e-9)
+    series = model.datacollector.get_model_vars_dataframe()
+    assert {"funding_PerpX_ETH", "funding_PerpX_BTC", "premium_PerpX_BTC"} <= set(series)
+
+
+@pytest.mark.parametrize("cap", [1.0, 0.0])
+def test_extreme_funding_conserves_and_accounts_for_bad_debt(cap):
+    # 100% per period, one period a step: funding alone bankrupts accounts, whose
+    # shortfalls the fund, ADL or clawback cover; or no funding at all (cap 0)
+    sc = _scenario(**{"market.step_minutes": 480.0, "perps.PerpX.funding_cap_frac": cap,
+                      "perps.PerpX.premium_sensitivity": 1000.0,
+                      "perps.PerpX.interest_rate_frac": 0.0, "market.steps": 40})
+    model = ContagionModel(sc, seed=11, check_conservation=True)
+    model.run()
+    p = model.perps[0]
+    covered = p.fund_paid_usd + p.adl_covered_usd + p.socialised_usd + p.unresolved_usd
+    assert np.isclose(p.bad_debt_usd, covered, rtol=1e-6, atol=1e-3)
+    f = model.events_frame.query("kind == 'funding'")
+    if cap == 0.0:
+        assert (f["paid_usd"] == 0).all() and (f["paying_side"] == "none").all()
+    else:
+        assert p.bad_debt_usd > 0 and (f["period_rate_frac"].abs() <= 1.0).all()

@@ -229,12 +229,14 @@ def imbalance_premium(net_long_usd: ArrayLike, depth_usd: ArrayLike, *,
     ``P = clip(k * N / D, -max, max)``: ``N`` is the traders' net long notional (what the
     outside market makers, who hold the other side, must carry), ``D`` the market's
     order-book depth (the dollars that move its price 100%, the engine's linear impact
-    ``Market.impact``) and ``k`` a sensitivity. It is the price impact of the crowded side's
-    net demand: the impact bid of a book whose long side is crowded sits above the index by
-    that impact, so the premium index (:func:`premium_index`) is positive and grows with
-    the imbalance against the depth. He, Manela, Ross and von Wachter (2022) derive the
-    perp-spot spread as a function of net demand and the arbitrageurs' costs; this is its
-    linear form.
+    ``Market.impact``; ``inf``: unlimited, no premium) and ``k`` a sensitivity. It is the
+    price impact of the crowded side's net demand: the impact bid of a book whose long side
+    is crowded sits above the index by that impact, so the premium index
+    (:func:`premium_index`) is positive and grows with the imbalance against the depth. He,
+    Manela, Ross and von Wachter (2022) show that with trading costs a perp can sit anywhere
+    within no-arbitrage bounds around its index, and that crypto perps deviate far more than
+    currency forwards do; where it sits within them is set here by demand priced at the
+    book's linear impact, an assumption of this engine, not their estimate.
 
     References
     ----------
@@ -245,9 +247,11 @@ def imbalance_premium(net_long_usd: ArrayLike, depth_usd: ArrayLike, *,
     --------
     >>> imbalance_premium([2e6, -1e8, 0.0], 1e9).tolist()
     [0.002, -0.05, 0.0]
+    >>> imbalance_premium(2e6, float("inf"))  # an unlimited book absorbs any imbalance
+    0.0
     """
     n = check_array("net_long_usd", net_long_usd)
-    d = check_array("depth_usd", depth_usd, low=0, low_open=True)
+    d = check_array("depth_usd", depth_usd, low=0, low_open=True, allow_inf=True)
     k = check_array("sensitivity", sensitivity, low=0)
     cap = check_array("max_frac", max_frac, low=0)
     return scalar_or_array(np.clip(k * n / d, -cap, cap))
