@@ -403,7 +403,7 @@ def _say_funding(r: _Row) -> str:
                 f"open positions)")
     other = "shorts" if side == "longs" else "longs"
     return (f"{side} paid {other} {_usd(r['paid_usd'])} of funding on {r['venue']} {r['asset']} "
-            f"({rate:+.3%} per period{capped}; the perp at a {float(r['premium_frac']):+.2%} "
+            f"({rate:+.3%} per funding period{capped}; the perp at a {float(r['premium_frac']):+.2%} "
             f"premium to its index)")
 
 

@@ -184,7 +184,7 @@ def test_the_story_tells_who_paid_whom_without_breaking_a_calm_step():
     told = [line for line in lines if "of funding on PerpX ETH" in line]
     assert len(told) == 1
     assert told[0].startswith("Longs paid shorts $")
-    assert "per period, at its cap" in told[0] and "premium to its index" in told[0]
+    assert "per funding period, at its cap" in told[0] and "premium to its index" in told[0]
 
 
 def test_each_market_of_a_venue_pays_its_own_funding_and_sums_to_zero():
