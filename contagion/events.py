@@ -53,6 +53,7 @@ EVENT_KINDS = (
     "auction",
     "zero_bid",
     "asset_writedown",
+    "funding",
 )
 
 #: The columns every event has, with their dtypes.
@@ -317,6 +318,20 @@ _SCHEMA: dict[str, tuple[EventField, ...]] = {
     "asset_writedown": (
         _F("assets_usd", float, "assets on its books after the write-off"),
         _F("liabilities_usd", float, "its liabilities"),
+    ),
+    "funding": (
+        _F("paying_side", str, "`longs` (a premium: longs pay shorts), `shorts` or `none`"),
+        _F("rate_frac", float, "the rate paid this time, `size * price * rate` per position "
+           "(also `amount`; `price` is the index)"),
+        _F("period_rate_frac", float, "the funding rate per funding period (8 h), capped"),
+        _F("uncapped_rate_frac", float, "the same before the cap: `P + clamp(I - P)`"),
+        _F("premium_frac", float, "the perp's premium over its index, averaged since the last "
+           "funding time"),
+        _F("perp_price", float, "the perp's price, index x (1 + premium)"),
+        _F("paid_usd", float, "what the paying side paid (also `value_usd`)"),
+        _F("received_usd", float, "what the other side received (equal: funding is zero-sum)"),
+        _F("payers", int, "accounts that paid"),
+        _F("interval_minutes", float, "minutes since the last funding time"),
     ),
 }
 

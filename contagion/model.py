@@ -345,11 +345,14 @@ class ContagionModel(mesa.Model):
             peg.step()
 
     def _stage_oracles(self) -> None:
-        """2. Oracles publish; perp venues' dynamic margin follows the mark just published."""
+        """2. Oracles publish; perp venues' dynamic margin follows the mark just published;
+        perp venues with funding move it between longs and shorts at that mark."""
         for oracle in self.oracles.values():
             oracle.step()
         for pv in self.perps:
             pv.update_margin()
+        for pv in self.perps:
+            pv.pay_funding()
 
     def _stage_traders(self) -> None:
         """3. Traders act: an exploit borrows against the published mark (Mango), traders

@@ -383,6 +383,17 @@ class PerpParams:
     an account's positions in all of them share its collateral (cross margin within the
     venue): equity is collateral plus the PnL of every market, maintenance margin the sum of
     each market's ``|size| * mark * maintenance_margin_frac``.
+
+    ``funding`` (off by default): every ``funding_interval_steps`` steps each market's
+    longs pay its shorts (or the reverse) ``size * index * rate``
+    (:meth:`contagion.agents.perp.PerpVenue.pay_funding`). The rate is quoted per
+    ``funding_period_hours`` (8 at Binance, BitMEX, dYdX) as
+    ``F = P + clamp(interest_rate_frac - P, -funding_clamp_frac, funding_clamp_frac)``,
+    capped at ``+-funding_cap_frac``, and paid pro rata to the interval's minutes
+    (``MarketParams.step_minutes``). ``P`` is the premium of the perp over its index
+    averaged over the interval; each step it is ``premium_sensitivity`` times the
+    traders' net long notional over the market's order-book depth, within
+    ``+-max_liquidation_slippage_frac`` (:func:`contagion.mechanics.funding.imbalance_premium`).
     """
 
     name: Annotated[str, Name()]
@@ -404,6 +415,13 @@ class PerpParams:
     upnl_collateral: Annotated[bool, Bool()] = False
     lender_deposits_usd: Annotated[float, Real(low=0, high=MAX_USD)] = 0.0
     markets: tuple[PerpMarketParams, ...] = ()
+    funding: Annotated[bool, Bool()] = False
+    funding_interval_steps: Annotated[int, Int(low=1, high=1_000_000)] = 1
+    funding_period_hours: Annotated[float, Real(low=0, high=10_000, low_open=True)] = 8.0
+    interest_rate_frac: Annotated[float, Real(low=-0.01, high=0.01)] = 0.0001
+    funding_clamp_frac: Annotated[float, Real(low=0, high=0.01)] = 0.0005
+    funding_cap_frac: Annotated[float, Real(low=0, high=1)] = 0.0075
+    premium_sensitivity: Annotated[float, Real(low=0, high=1_000)] = 1.0
 
     def __post_init__(self) -> None:
         where = _name("perps", self)

@@ -14,8 +14,8 @@ from contagion.network import peg_state
 if TYPE_CHECKING:
     from contagion.model import ContagionModel
 
-__all__ = ["EXPOSURE_COLUMNS", "model_reporters", "pair_exposures", "peg_reporters", "peg_rows",
-           "venue_rows"]
+__all__ = ["EXPOSURE_COLUMNS", "funding_reporters", "model_reporters", "pair_exposures",
+           "peg_reporters", "peg_rows", "venue_rows"]
 
 EXPOSURE_COLUMNS = ["step", "holder", "counterparty", "channel", "exposure_usd"]
 
@@ -102,7 +102,28 @@ def model_reporters(model: ContagionModel) -> dict[str, Callable[[ContagionModel
         "total_exposure_usd": total_exposure_usd,
     })
     r.update(peg_reporters(model))
+    r.update(funding_reporters(model))
     return r
+
+
+def funding_reporters(model: ContagionModel) -> dict[str, Callable[[ContagionModel], Any]]:
+    """Perp venues with funding (``PerpParams.funding``), per market:
+    ``funding_<venue>_<asset>`` (the last funding rate, per funding period, capped) and
+    ``premium_<venue>_<asset>`` (the perp's premium over its index this step)."""
+    r: dict[str, Callable[[ContagionModel], Any]] = {}
+    for i, pv in enumerate(model.perps):
+        if not pv.params.funding:
+            continue
+        for k, asset in enumerate(pv.market_names):
+            r[f"funding_{pv.name}_{asset}"] = _market_value(i, "funding_rate_frac", k)
+            r[f"premium_{pv.name}_{asset}"] = _market_value(i, "premium_frac", k)
+    return r
+
+
+def _market_value(i: int, attr: str, k: int) -> Callable[[ContagionModel], float]:
+    def report(m: ContagionModel) -> float:
+        return float(getattr(m.perps[i], attr)[k])
+    return report
 
 
 def _agent_value(group: str, i: int, attr: str) -> Callable[[ContagionModel], float]:

@@ -389,7 +389,22 @@ _SAY: dict[str, Callable[[_Row], str]] = {
                                   f"assets ({_usd(r['value_usd'])}): its books now show "
                                   f"{_usd(r['assets_usd'])} of assets against "
                                   f"{_usd(r['liabilities_usd'])} of liabilities"),
+    "funding": lambda r: _say_funding(r),
 }
+
+
+def _say_funding(r: _Row) -> str:
+    """A funding payment: who paid whom, how much, at what rate and why (the premium)."""
+    side = str(r["paying_side"])
+    rate, uncapped = float(r["period_rate_frac"]), float(r["uncapped_rate_frac"])
+    capped = ", at its cap" if abs(uncapped) > abs(rate) + 1e-15 else ""
+    if side == "none":
+        return (f"no funding changed hands on {r['venue']} {r['asset']} (a zero rate, or no "
+                f"open positions)")
+    other = "shorts" if side == "longs" else "longs"
+    return (f"{side} paid {other} {_usd(r['paid_usd'])} of funding on {r['venue']} {r['asset']} "
+            f"({rate:+.3%} per funding period{capped}; the perp at a {float(r['premium_frac']):+.2%} "
+            f"premium to its index)")
 
 
 def _say(r: _Row) -> str:
@@ -836,6 +851,7 @@ _TOLD = frozenset({
     "withdrawal", "withdrawal_freeze", "token_sale", "asset_sale", "loan_recall", "loan_loss",
     "default", "token_crash", "collateral_loss", "liquidity_shock", "gas_spike",
     "keeper_dropout", "auction", "zero_bid", "asset_writedown",
+    "funding",
 })
 
 
@@ -910,6 +926,7 @@ def step_narrative(events: pd.DataFrame, series: pd.DataFrame, step: int, *,
     parts += _each(of("gas_spike"))
     parts += _per_venue(of("keeper_dropout"), _keeper_dropouts, by="agent")
     parts += _oracle_updates(of("oracle_update"), oracles)
+    parts += [(p[0], p[1], False) for p in _each(of("funding"))]  # a steady bleed, not news
     parts += _lending_liquidations(of("liquidation"), events, series, step)
     parts += _per_venue(of("auction"), _auctions)
     parts += _zero_bids(of("zero_bid"), series, step)

@@ -26,6 +26,7 @@ from contagion.events import (
     schema_markdown,
 )
 from contagion.runner import RunResult, simulate
+from contagion.scenario import Scenario, override
 from models import get_scenario
 
 DOC = Path(__file__).resolve().parents[1] / "docs" / "events.md"
@@ -124,12 +125,23 @@ CASES = {
     "steth_celsius": {"n_traders": 300},
     "classic_eisenberg_noe": {},
     "classic_fire_sales": {},
+    "default+funding": {"n_traders": 300},  # PerpParams.funding (off in every preset)
 }
+
+
+def _case(name: str, kw: dict[str, int]) -> Scenario:
+    """A preset by name; ``NAME+funding`` is that preset with funding at its perp venues."""
+    base, _, extra = name.partition("+")
+    sc = get_scenario(base, **kw)
+    if extra == "funding":
+        for pv in sc.perps:
+            sc = override(sc, f"perps.{pv.name}.funding", True)
+    return sc
 
 
 @pytest.fixture(scope="module")
 def runs() -> dict[str, RunResult]:
-    return {name: simulate(get_scenario(name, **kw), seed=0) for name, kw in CASES.items()}
+    return {name: simulate(_case(name, kw), seed=0) for name, kw in CASES.items()}
 
 
 def _blank(col: pd.Series) -> pd.Series:

@@ -12,6 +12,12 @@ from contagion.agents.venue import MarginVenue
 from contagion.book import PerpBook
 from contagion.institution import BalanceSheet
 from contagion.mechanics.adl import adl_ranking, allocate_adl, effective_leverage
+from contagion.mechanics.funding import (
+    capped_funding_rate,
+    funding_rate,
+    imbalance_premium,
+    prorated_rate,
+)
 from contagion.mechanics.perp import account_equity, bankruptcy_price, maintenance_margin
 from contagion.mechanics.risk import dynamic_margin_frac
 
@@ -173,6 +179,14 @@ class PerpVenue(MarginVenue):
         self._eq = np.empty(0)
         self._mm = np.empty(0)
         self._state_step = -1
+        # funding (PerpParams.funding): each market's premium this step, its sum since the
+        # last funding time, the last rate per funding period, what longs paid in all
+        m = len(self.assets)
+        self.premium_frac = np.zeros(m)
+        self.funding_rate_frac = np.zeros(m)
+        self._premium_sum = np.zeros(m)
+        self._premium_steps = 0
+        self.funding_paid_usd = np.zeros(m)  # by longs, net (negative: shorts paid)
 
     def invalidate(self) -> None:
         """Forget the step's cached margin state and cross-margin credit (channels changed)."""
@@ -432,6 +446,87 @@ class PerpVenue(MarginVenue):
                     np.sqrt(self._var[k]), base_frac=base[k],
                     horizon_steps=p.dynamic_margin_horizon_steps, confidence=0.99,
                     floor_frac=base[k], cap_frac=cap[k]))
+
+    def perp_prices(self) -> NDArray[np.float64]:
+        """Each market's perp price: its index (the oracle's mark) times ``1 + premium``.
+
+        Margins and PnL stay marked to the index (as BitMEX's fair-price marking keeps
+        liquidations off the traded price); the premium only drives funding.
+        """
+        return self.marks() * (1.0 + self.premium_frac)
+
+    def pay_funding(self) -> None:
+        """Sample each market's premium; at a funding time, move funding between longs and
+        shorts.
+
+        Notes
+        -----
+        Every step (with ``PerpParams.funding``) market k's premium is
+        ``P_k = clip(premium_sensitivity * N_k / D_k, +-max_liquidation_slippage_frac)``
+        (:func:`~contagion.mechanics.funding.imbalance_premium`), ``N_k`` the net long
+        notional of every account but row 0 at the index, ``D_k`` the market's order-book
+        depth now. Every ``funding_interval_steps`` steps the premiums since the last
+        funding time are averaged (the exchanges' time-weighted premium index) into
+        ``F = clamp(P + clamp(I - P, -c, c), -cap, cap)`` per ``funding_period_hours``,
+        and each account pays ``size * index * F * minutes / (60 * period_hours)``
+        (:func:`~contagion.mechanics.funding.prorated_rate`): longs pay shorts when
+        ``F > 0``. Row 0, the outside market makers, holds the other side of the net open
+        interest; it is credited exactly what the other accounts pay net, so the transfers
+        add up to zero and the venue's cash is unchanged. Collateral falls on the paying
+        side (equity and margin ratios with it): the liquidation stage sees it.
+        """
+        p = self.params
+        if not p.funding or self.defaulted:
+            return
+        b, model = self.book, self.model
+        marks = self.marks()
+        depth = model.market.depth_usd[np.asarray(self.assets, dtype=np.int64)]
+        net_usd = b.size[1:].sum(axis=0) * marks
+        self.premium_frac = np.asarray(imbalance_premium(
+            net_usd, depth, sensitivity=p.premium_sensitivity,
+            max_frac=p.max_liquidation_slippage_frac), dtype=np.float64).reshape(-1)
+        self._premium_sum += self.premium_frac
+        self._premium_steps += 1
+        if model.steps % p.funding_interval_steps != 0:
+            return
+        avg = self._premium_sum / self._premium_steps
+        minutes = self._premium_steps * model.scenario.market.step_minutes
+        self._premium_sum = np.zeros_like(self._premium_sum)
+        self._premium_steps = 0
+        uncapped = np.asarray(funding_rate(avg, p.interest_rate_frac, p.funding_clamp_frac),
+                              dtype=np.float64).reshape(-1)
+        period_rate = np.asarray(capped_funding_rate(uncapped, p.funding_cap_frac),
+                                 dtype=np.float64).reshape(-1)
+        rate = np.asarray(prorated_rate(period_rate, minutes, p.funding_period_hours),
+                          dtype=np.float64).reshape(-1)
+        self.funding_rate_frac = period_rate
+        names = self.market_names
+        for k in range(b.markets):
+            mark = float(marks[k])
+            pay = b.size[:, k] * (mark * float(rate[k]))  # > 0 pays (size * mark * rate)
+            pay[0] = -float(pay[1:].sum())  # the outside market makers balance the ledger
+            b.collateral -= pay
+            paid = float(pay[pay > 0].sum())
+            received = float(-pay[pay < 0].sum())
+            longs_paid = float(pay[b.size[:, k] > 0].sum())
+            self.funding_paid_usd[k] += longs_paid
+            side = "longs" if longs_paid > 0 else "shorts" if longs_paid < 0 else "none"
+            bound = ("cap" if abs(uncapped[k]) > p.funding_cap_frac else "")
+            model.events.add(
+                "funding", step=model.steps, venue=self.name, agent=self.name,
+                asset=names[k], amount=float(rate[k]), value_usd=paid, price=mark,
+                cause_id=int(self.oracles[k].last_event), paying_side=side,
+                rate_frac=float(rate[k]), period_rate_frac=float(period_rate[k]),
+                uncapped_rate_frac=float(uncapped[k]), premium_frac=float(avg[k]),
+                perp_price=mark * (1.0 + float(avg[k])), paid_usd=paid,
+                received_usd=received, payers=int((pay > 0).sum()),
+                interval_minutes=float(minutes),
+                detail=f"funding on {self.name} {names[k]}: {side} paid "
+                       f"${paid:,.0f} ({float(period_rate[k]):+.4%} per "
+                       f"{p.funding_period_hours:g}h{', capped' if bound else ''}; premium "
+                       f"{float(avg[k]):+.3%})")
+        self._state_step = -1  # every open account's collateral changed
+        self._ratio_step = -1
 
     def liquidate(self) -> None:
         """Close every account below maintenance margin (all its markets) and cover the
