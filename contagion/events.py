@@ -233,8 +233,8 @@ _SCHEMA: dict[str, tuple[EventField, ...]] = {
         _F("spot_after", float, "the pool's spot after them", when=("depeg_exit",)),
         _F("upnl_usd", float, "the attacker's unrealised PnL (also `amount`)", when=("exploit",)),
         _F("free_cash_after_usd", float, "the venue's free cash left", when=("exploit",)),
-        _F("trigger", str, "`utilisation`, `bad_debt` or `depeg`: the threshold the cohorts "
-           "that started to leave this step crossed (else `utilisation`)", when=("lender_run",)),
+        _F("trigger", str, "`utilisation`, `bad_debt` or `depeg`: the threshold the latest "
+           "cohorts to start leaving crossed", when=("lender_run",)),
         _F("utilisation", float, "the lending venue's utilisation after the withdrawals",
            when=("lender_run",)),
         _F("borrow_rate", float, "its yearly borrow rate this step (0 without a rate model)",

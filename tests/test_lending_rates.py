@@ -36,8 +36,7 @@ RATES = InterestRateParams(optimal_utilisation=0.8, base_rate=0.01, slope1=0.04,
                            reserve_factor=0.1)
 
 
-def _at_utilisation(u0: float, rates: InterestRateParams | None = RATES, **lending: object
-                    ) -> Scenario:
+def _at_utilisation(u0: float, rates: InterestRateParams | None = RATES) -> Scenario:
     """The default market (small) with LendB's outside supply (its only supplier) sized for
     utilisation ``u0``."""
     sc = get_scenario("default", n_traders=N)
@@ -45,7 +44,7 @@ def _at_utilisation(u0: float, rates: InterestRateParams | None = RATES, **lendi
     assert list(probe.supply_nominal) == ["outside"]
     v = sc.lending[1]
     v = dataclasses.replace(v, retail_supply_usd=float(probe.book.debt.sum()) / u0 - v.reserve_usd,
-                            rates=rates, **lending)
+                            rates=rates)
     return dataclasses.replace(sc, lending=(sc.lending[0], v, *sc.lending[2:]))
 
 

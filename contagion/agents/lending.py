@@ -144,6 +144,7 @@ class LendingProtocol(MarginVenue):
             self.queued_usd = 0.0
             self.run_withdrawn_usd = 0.0
             self._run_event = -1
+            self._run_trigger = "utilisation"
 
     def invalidate(self) -> None:
         """Forget the step's cached health factors (its channels changed)."""
@@ -369,8 +370,10 @@ class LendingProtocol(MarginVenue):
         self.queued_usd = float(self.cohort_nominal[self.leaving].sum()) * index
         if demand <= 0:
             return
-        trigger = ("bad_debt" if crossed[1, new].any() else "depeg" if crossed[2, new].any()
-                   else "utilisation")
+        if new.any():  # what started the latest cohorts; continuing ones keep that reason
+            self._run_trigger = ("bad_debt" if crossed[1, new].any() else "depeg"
+                                 if crossed[2, new].any() else "utilisation")
+        trigger = self._run_trigger
         cause = (self.last_loss_event if trigger == "bad_debt" else
                  int(self.model.oracles[run.depeg_oracle].last_event)
                  if trigger == "depeg" and run.depeg_oracle is not None else self._run_event)
@@ -378,7 +381,9 @@ class LendingProtocol(MarginVenue):
         if paid > 0:
             take = want * (paid / demand)
             nominal = self.supply_nominal["outside"]
-            self.cohort_nominal = np.maximum(self.cohort_nominal - take, 0.0)
+            left = self.cohort_nominal - take
+            # a cohort paid out in full keeps a rounding-sized remainder: it is out
+            self.cohort_nominal = np.where(left > 1e-9 * self.cohort_start, left, 0.0)
             self.supply_nominal["outside"] = clip_rounding(nominal - float(take.sum()), nominal)
             self.cash_usd = clip_rounding(self.cash_usd - paid, paid)
             self.model.market.outside_receives(self.model.market.numeraire, paid)
