@@ -260,9 +260,10 @@ class InterestRateParams:
     (U - optimal) / (1 - optimal)`` above it; suppliers earn ``borrow rate * U * (1 -
     reserve_factor)``, the rest of the borrowers' interest is the protocol's (its equity).
     Each step (``MarketParams.step_minutes``) debts grow by the compounded borrow rate and
-    suppliers' claims by the linear supply rate (:mod:`contagion.mechanics.lending`). Ranges
-    as Aave's ``DefaultReserveInterestRateStrategyV2``: optimal 1%-99%, slope1 <= slope2,
-    base + slope1 + slope2 <= 1000%.
+    suppliers' claims by the linear supply rate (:mod:`contagion.mechanics.lending`). The
+    optimal ratio has Aave's range (1%-99%) and each rate Aave's cap (1000% a year);
+    Aave's configurator also asks ``slope1 <= slope2`` and a sum under the cap, which the
+    engine does not need.
     """
 
     optimal_utilisation: Annotated[float, Real(low=0.01, high=0.99)] = 0.9
@@ -273,52 +274,35 @@ class InterestRateParams:
 
     def __post_init__(self) -> None:
         check_fields(self, "rates")
-        if self.slope1 > self.slope2:
-            raise ParameterError("rates.slope1", self.slope1, f"<= slope2 = {self.slope2}",
-                                 "Aave requires slope2 >= slope1 (Slope2MustBeGteSlope1)")
-        top = self.base_rate + self.slope1 + self.slope2
-        if top > 10:
-            raise ParameterError("rates.slope2", self.slope2,
-                                 f"<= {10 - self.base_rate - self.slope1:.6g}",
-                                 "base_rate + slope1 + slope2 is at most 1000% a year "
-                                 "(Aave's MAX_BORROW_RATE)")
 
 
 @dataclass(frozen=True, kw_only=True)
 class SupplierRunParams:
     """Outside (retail) suppliers of a lending protocol's stablecoin who may run.
 
-    Their supply is split into ``cohorts`` equal cohorts with thresholds spread evenly
-    from the ``min_`` to the ``max_`` value of each trigger (cohort 0 the most nervous): a
-    cohort starts to leave, for good, once utilisation reaches its ``utilisation``
+    Their supply is split into ``cohorts`` equal cohorts whose thresholds are spread evenly
+    from the ``min_`` to the ``max_`` value of each trigger (cohort 0 has the ``min_`` ones):
+    a cohort starts to leave, for good, once utilisation reaches its ``utilisation``
     threshold, or the venue's bad debt reaches its share of the suppliers' claims, or (with
-    ``depeg_oracle``) the stablecoin's oracle price falls below ``1 -`` its depeg
+    ``depeg_oracle``) the supplied stablecoin's oracle price falls below ``1 -`` its depeg
     threshold. A leaving cohort asks for ``withdraw_frac_per_step`` of its starting claim a
     step until it is out, paid out of the venue's cash only: at 100% utilisation
-    withdrawals freeze and the demand waits. A trigger whose ``min_`` is ``inf`` is off.
+    withdrawals freeze and the demand waits. Thresholds of 1 all but switch a trigger off
+    (bad debt as large as the claims, a stablecoin at $0; utilisation only at 100%).
     """
 
     cohorts: Annotated[int, Int(low=1, high=1000)] = 10
-    min_utilisation: Annotated[float, Real(low=0, high=1, allow_inf=True)] = 0.95
-    max_utilisation: Annotated[float, Real(low=0, high=1,
-                                           narrowed_by="min_utilisation")] = 1.0
-    min_bad_debt_frac: Annotated[float, Real(low=0, high=1, allow_inf=True)] = 0.001
-    max_bad_debt_frac: Annotated[float, Real(low=0, high=1,
-                                             narrowed_by="min_bad_debt_frac")] = 0.05
+    min_utilisation: Annotated[float, Real(low=0, high=1)] = 0.95
+    max_utilisation: Annotated[float, Real(low=0, high=1)] = 1.0
+    min_bad_debt_frac: Annotated[float, Real(low=0, high=1)] = 0.001
+    max_bad_debt_frac: Annotated[float, Real(low=0, high=1)] = 0.05
     depeg_oracle: str | None = None
-    min_depeg_frac: Annotated[float, Real(low=0, high=1, allow_inf=True)] = 0.005
-    max_depeg_frac: Annotated[float, Real(low=0, high=1,
-                                          narrowed_by="min_depeg_frac")] = 0.1
+    min_depeg_frac: Annotated[float, Real(low=0, high=1)] = 0.005
+    max_depeg_frac: Annotated[float, Real(low=0, high=1)] = 0.1
     withdraw_frac_per_step: Annotated[float, Real(low=0, high=1, low_open=True)] = 0.25
 
     def __post_init__(self) -> None:
         check_fields(self, "supplier_run")
-        for lo, hi in (("min_utilisation", "max_utilisation"),
-                       ("min_bad_debt_frac", "max_bad_debt_frac"),
-                       ("min_depeg_frac", "max_depeg_frac")):
-            low, high = getattr(self, lo), getattr(self, hi)
-            if high < low <= 1:  # an infinite minimum turns the trigger off
-                raise ParameterError(f"supplier_run.{hi}", high, f">= {lo} = {low}")
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -10,6 +10,8 @@ import dataclasses
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from contagion.model import ContagionModel
 from contagion.params import (
@@ -143,8 +145,9 @@ def test_a_depeg_sends_suppliers_out_cohort_by_cohort() -> None:
     from $1 to $0.70, cohorts leave one after another, each once 1 - price reaches its
     threshold (2% .. 20%), citing the feed's update."""
     base = _scenario()
-    run = dataclasses.replace(RUN, min_bad_debt_frac=float("inf"), min_utilisation=float("inf"),
-                              depeg_oracle="USDX-feed", min_depeg_frac=0.02, max_depeg_frac=0.2)
+    run = dataclasses.replace(RUN, min_bad_debt_frac=1.0, max_bad_debt_frac=1.0,
+                              min_utilisation=1.0, max_utilisation=1.0, depeg_oracle="USDX-feed",
+                              min_depeg_frac=0.02, max_depeg_frac=0.2)
     # a scenario has one stable asset (the numeraire, fixed at $1 until the base stablecoin
     # may depeg): a $1 "volatile" asset's feed stands in for the supplied coin's oracle
     usdx = AssetParams(name="USDX", kind="volatile", initial_price_usd=1.0,
@@ -167,3 +170,33 @@ def test_a_depeg_sends_suppliers_out_cohort_by_cohort() -> None:
     depeg = 1.0 - m.oracles["USDX-feed"].price
     thresholds = np.linspace(0.02, 0.2, 10)
     assert lend.leaving.sum() == int((thresholds <= depeg + 1e-12).sum())
+
+
+@settings(max_examples=6, deadline=None, derandomize=True)
+@given(optimal=st.floats(0.01, 0.99), slope1=st.floats(0, 10), slope2=st.floats(0, 10),
+       reserve_factor=st.floats(0, 1), cohorts=st.integers(1, 40),
+       u=st.tuples(st.floats(0, 1), st.floats(0, 1)), bad=st.tuples(st.floats(0, 1), st.floats(0, 1)),
+       frac=st.floats(0.01, 1))
+def test_any_curve_and_thresholds_conserve_and_never_overpay(
+        optimal: float, slope1: float, slope2: float, reserve_factor: float, cohorts: int,
+        u: tuple[float, float], bad: tuple[float, float], frac: float) -> None:
+    """Anywhere in the parameters' ranges: units are conserved every step, suppliers are
+    paid only out of cash, the cash never goes negative, and equity stays cash + loans -
+    claims (interest adds to both sides)."""
+    rates = InterestRateParams(optimal_utilisation=optimal, slope1=slope1, slope2=slope2,
+                               reserve_factor=reserve_factor)
+    run = SupplierRunParams(cohorts=cohorts, min_utilisation=u[0], max_utilisation=u[1],
+                            min_bad_debt_frac=bad[0], max_bad_debt_frac=bad[1],
+                            withdraw_frac_per_step=frac)
+    sc = _scenario(run)
+    sc = dataclasses.replace(sc, lending=(sc.lending[0],
+                                          dataclasses.replace(sc.lending[1], rates=rates)))
+    m, cash = _run(sc, steps=55)
+    lend = m.lending[1]
+    out = _of(m, "withdrawal")
+    for step, paid in zip(out["step"], out["value_usd"], strict=True):
+        assert paid <= cash[int(step) - 1] * (1 + 1e-12) + 1e-6
+    assert min(cash.values()) >= 0.0
+    assert lend.run_withdrawn_usd == pytest.approx(out["value_usd"].sum(), rel=1e-9, abs=1e-6)
+    assert lend.borrow_index[0] >= 1.0 and lend.liquidity_index[0] >= 1.0
+    assert np.all(lend.cohort_nominal >= 0)

@@ -136,9 +136,9 @@ class LendingProtocol(MarginVenue):
             self.cohort_nominal = self.cohort_start.copy()
             self.leaving = np.zeros(k, dtype=bool)
             self.run_thresholds = np.array([
-                _spread(r.min_utilisation, r.max_utilisation, k),
-                _spread(r.min_bad_debt_frac, r.max_bad_debt_frac, k),
-                _spread(r.min_depeg_frac, r.max_depeg_frac, k)
+                np.linspace(r.min_utilisation, r.max_utilisation, k),
+                np.linspace(r.min_bad_debt_frac, r.max_bad_debt_frac, k),
+                np.linspace(r.min_depeg_frac, r.max_depeg_frac, k)
                 if r.depeg_oracle is not None else np.full(k, np.inf)])
             self.frozen = False
             self.queued_usd = 0.0
@@ -832,9 +832,3 @@ class LendingProtocol(MarginVenue):
                                                               "its reserves and insurance fund")
 
 
-
-def _spread(low: float, high: float, k: int) -> NDArray[np.float64]:
-    """``k`` thresholds evenly from ``low`` to ``high`` (``low = inf``: that trigger is off)."""
-    if not np.isfinite(low):
-        return np.full(k, np.inf)
-    return np.linspace(low, high, k)
