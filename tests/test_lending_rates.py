@@ -171,6 +171,7 @@ def test_off_by_default_the_new_stage_does_nothing(monkeypatch: pytest.MonkeyPat
         return m.events_frame, m.datacollector.get_model_vars_dataframe()
 
     events, series = run()
+    assert not any(c.startswith(("utilisation_", "borrow_rate_", "queued_")) for c in series)
     monkeypatch.setattr(LendingProtocol, "step", lambda self: None)
     events0, series0 = run()
     pd.testing.assert_frame_equal(events, events0)

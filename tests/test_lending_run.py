@@ -108,6 +108,13 @@ def test_withdrawals_freeze_at_full_utilisation_and_the_demand_waits(run: Run) -
     # at 100% utilisation the borrow rate is base + slope1 + slope2: Aave's pull on borrowers
     assert float(lend.borrow_rate[0]) == pytest.approx(0.65, rel=1e-12)
     assert float(lend.supply_rate[0]) == pytest.approx(0.65 * 0.9, rel=1e-12)
+    # the series and the network show it
+    series = m.datacollector.get_model_vars_dataframe()
+    assert series["utilisation_LendB"].iloc[-1] == 1.0
+    assert series["borrow_rate_LendB"].iloc[-1] == pytest.approx(0.65, rel=1e-12)
+    assert series["queued_LendB"].iloc[-1] == lend.queued_usd > 0
+    assert series["utilisation_LendB"].iloc[0] == pytest.approx(0.7, rel=1e-12)
+    assert lend.network_state() == "at_risk"
 
 
 def test_withdrawals_resume_when_borrowers_repay() -> None:

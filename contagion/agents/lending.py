@@ -130,6 +130,8 @@ class LendingProtocol(MarginVenue):
         self.last_loss_event = -1  # the bad debt behind the latest loss (cover_loss)
         # outside suppliers' run: cohorts of the outside stablecoin supply
         self.run = params.supplier_run
+        self.frozen = False  # withdrawals frozen: the cash is all lent out (runs only)
+        self.queued_usd = 0.0
         if self.run is not None:
             r, k = self.run, self.run.cohorts
             self.cohort_start = np.full(k, self.supply_nominal.get("outside", 0.0) / k)
@@ -140,8 +142,6 @@ class LendingProtocol(MarginVenue):
                 np.linspace(r.min_bad_debt_frac, r.max_bad_debt_frac, k),
                 np.linspace(r.min_depeg_frac, r.max_depeg_frac, k)
                 if r.depeg_oracle is not None else np.full(k, np.inf)])
-            self.frozen = False
-            self.queued_usd = 0.0
             self.run_withdrawn_usd = 0.0
             self._run_event = -1
             self._run_trigger = "utilisation"
@@ -228,8 +228,8 @@ class LendingProtocol(MarginVenue):
                             at_risk=int(np.sum(self.health() < 1.1)))
 
     def network_state(self) -> str:
-        return "at_risk" if self.bad_debt_usd > 0 or (self.fund and self.fund.exhausted) \
-            else "healthy"
+        return "at_risk" if self.bad_debt_usd > 0 or self.frozen or (
+            self.fund and self.fund.exhausted) else "healthy"
 
     def credit_position(self) -> CreditPosition:
         """Cash and loans outside the network; each supplier's claim owed to it."""
