@@ -207,3 +207,29 @@ def test_any_curve_and_thresholds_conserve_and_never_overpay(
     assert lend.run_withdrawn_usd == pytest.approx(out["value_usd"].sum(), rel=1e-9, abs=1e-6)
     assert lend.borrow_index[0] >= 1.0 and lend.liquidity_index[0] >= 1.0
     assert np.all(lend.cohort_nominal >= 0)
+
+
+def test_an_exchange_pulling_its_supply_starts_a_utilisation_run() -> None:
+    """LendA's other supplier is the custodial exchange: when its depositors run (step ~47
+    on seed 1) it withdraws its $20M supply, utilisation jumps, and LendA's outside suppliers
+    run over utilisation, citing the exchange's withdrawals, until LendA freezes."""
+    sc = get_scenario("default", n_traders=200)
+    probe = ContagionModel(sc, seed=1).lending[0]
+    others = sum(x for k, x in probe.supply_nominal.items() if k != "outside")
+    assert others > 0
+    v = sc.lending[0]
+    run = dataclasses.replace(RUN, min_bad_debt_frac=1.0, max_bad_debt_frac=1.0)
+    v = dataclasses.replace(v, retail_supply_usd=float(probe.book.debt.sum()) / 0.7
+                            - v.reserve_usd - others, rates=RATES, supplier_run=run)
+    m = ContagionModel(dataclasses.replace(sc, lending=(v, *sc.lending[1:])), seed=1,
+                       check_conservation=True)
+    m.run(STEPS)
+    ev = m.events_frame
+    out = ev[(ev["kind"] == "withdrawal") & (ev["venue"] == "LendA")]
+    cex = ev[(ev["kind"] == "withdrawal") & (ev["venue"] == "CEX")]
+    assert not out.empty and not cex.empty
+    first = out.iloc[0]
+    assert first["trigger"] == "utilisation"
+    assert first["cause_id"] in set(cex["event_id"]) and first["step"] > cex["step"].min()
+    freeze = ev[(ev["kind"] == "withdrawal_freeze") & (ev["venue"] == "LendA")]
+    assert list(freeze["reason"]) == ["full_utilisation"]

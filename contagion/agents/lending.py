@@ -376,7 +376,8 @@ class LendingProtocol(MarginVenue):
         trigger = self._run_trigger
         cause = (self.last_loss_event if trigger == "bad_debt" else
                  int(self.model.oracles[run.depeg_oracle].last_event)
-                 if trigger == "depeg" and run.depeg_oracle is not None else self._run_event)
+                 if trigger == "depeg" and run.depeg_oracle is not None else
+                 self._utilisation_cause())
         paid = min(demand, max(self.cash_usd, 0.0))
         if paid > 0:
             take = want * (paid / demand)
@@ -412,6 +413,18 @@ class LendingProtocol(MarginVenue):
                            f"${demand - paid:,.0f} of withdrawals wait for borrowers to repay")
         else:
             self.frozen = False
+
+    def _utilisation_cause(self) -> int:
+        """What raised utilisation: the run's own last event, else the latest withdrawal
+        run at an institution supplying this venue (it pulled its supply), else -1."""
+        if self._run_event >= 0:
+            return self._run_event
+        suppliers = [h for h in self.supply_nominal if h != "outside"]
+        if not suppliers:
+            return -1
+        ev = self.model.events_frame
+        pulled = ev[(ev["kind"] == "withdrawal") & ev["venue"].isin(suppliers)]
+        return int(pulled["event_id"].iloc[-1]) if len(pulled) else -1
 
     # ------------------------------------------------------------------ step
     def liquidate(self, liquidator: Liquidator) -> None:
