@@ -114,8 +114,9 @@ EVENT_VARIANTS: dict[str, tuple[str, tuple[str, ...]]] = {
     "fund_exhausted": ("purpose", ("shortfall", "peg_defence")),
     "socialised_loss": ("policy", ("supplier_haircut", "clawback")),
     "margin_topup": ("action", ("repay_debt", "add_margin")),
-    "withdrawal": ("reason", ("run", "depeg_exit", "exploit")),
-    "withdrawal_freeze": ("reason", ("run", "insolvent", "missed_recall", "unsettled_transfers")),
+    "withdrawal": ("reason", ("run", "depeg_exit", "exploit", "lender_run")),
+    "withdrawal_freeze": ("reason", ("run", "insolvent", "missed_recall", "unsettled_transfers",
+                                     "full_utilisation")),
     "token_sale": ("purpose", ("withdrawals", "burn_arbitrage", "mint_arbitrage")),
     "asset_sale": ("purpose", ("withdrawals", "default_liquidation")),
     "loan_loss": ("reason", ("borrower_default", "missed_recall")),
@@ -217,7 +218,8 @@ _SCHEMA: dict[str, tuple[EventField, ...]] = {
     ),
     "withdrawal": (
         _F("reason", str, "`run` (a custodial exchange's depositors), `depeg_exit` (a yield "
-           "venue's depositors selling into its pool), `exploit` (an attacker)"),
+           "venue's depositors selling into its pool), `exploit` (an attacker), `lender_run` "
+           "(a lending venue's outside suppliers, up to its cash)"),
         _F("stress", float, "the exchange's stress level", when=("run",)),
         _F("reserve_ratio", float, "its liquid reserves over deposits", when=("run",)),
         _F("accounts", int, "depositors paid", when=("run",)),
@@ -232,13 +234,30 @@ _SCHEMA: dict[str, tuple[EventField, ...]] = {
         _F("spot_after", float, "the pool's spot after them", when=("depeg_exit",)),
         _F("upnl_usd", float, "the attacker's unrealised PnL (also `amount`)", when=("exploit",)),
         _F("free_cash_after_usd", float, "the venue's free cash left", when=("exploit",)),
+        _F("trigger", str, "`utilisation`, `bad_debt` or `depeg`: the threshold the latest "
+           "cohorts to start leaving crossed", when=("lender_run",)),
+        _F("utilisation", float, "the lending venue's utilisation after the withdrawals",
+           when=("lender_run",)),
+        _F("borrow_rate", float, "its yearly borrow rate this step (0 without a rate model)",
+           when=("lender_run",)),
+        _F("queued_usd", float, "what the leaving suppliers still want out after this step",
+           when=("lender_run",)),
+        _F("leaving_frac", float, "share of the outside supply in leaving cohorts",
+           when=("lender_run",)),
     ),
     "withdrawal_freeze": (
         _F("reason", str, "`run` (could not pay withdrawals), `insolvent` (losses left assets "
-           "below liabilities), `missed_recall`, `unsettled_transfers`"),
+           "below liabilities), `missed_recall`, `unsettled_transfers`, `full_utilisation` (a "
+           "lending venue's cash all lent out: suppliers' withdrawals wait)"),
         _F("assets_usd", float, "assets on its books", when=("insolvent",)),
         _F("liabilities_usd", float, "its liabilities", when=("insolvent",)),
         _F("lender", str, "who recalled the loan", when=("missed_recall",)),
+        _F("utilisation", float, "the lending venue's utilisation (1: no cash left)",
+           when=("full_utilisation",)),
+        _F("borrow_rate", float, "its yearly borrow rate this step (0 without a rate model): "
+           "slope2 pulls repayments", when=("full_utilisation",)),
+        _F("queued_usd", float, "what its leaving suppliers still want out (`value_usd`: "
+           "the part of this step's demand left unpaid)", when=("full_utilisation",)),
     ),
     "token_sale": (
         _F("purpose", str, "`withdrawals` (an exchange selling its own token), "

@@ -357,7 +357,10 @@ class ContagionModel(mesa.Model):
     def _stage_traders(self) -> None:
         """3. Traders act: an exploit borrows against the published mark (Mango), traders
         top up margin, depositors withdraw from custodial exchanges (a run); the defaults
-        reported (an exchange that cannot pay, a firm that misses a recall) are declared."""
+        reported (an exchange that cannot pay, a firm that misses a recall) are declared.
+        Lending venues first accrue the step's interest and pay their running suppliers."""
+        for v in self.lending:
+            v.step()
         for pv in self.perps:
             pv.attacker_withdraws()
         self.population.topup_lending(self)

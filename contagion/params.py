@@ -37,6 +37,7 @@ __all__ = [
     "ExploitParams",
     "FirmParams",
     "InsuranceFundParams",
+    "InterestRateParams",
     "LendingParams",
     "LiquidatorParams",
     "LiquidityShockParams",
@@ -48,6 +49,7 @@ __all__ = [
     "PoolManipulationParams",
     "PoolParams",
     "PricePathParams",
+    "SupplierRunParams",
     "TraderParams",
     "YieldVenueParams",
 ]
@@ -250,6 +252,60 @@ class CollateralParams:
 
 
 @dataclass(frozen=True, kw_only=True)
+class InterestRateParams:
+    """A reserve's interest: Aave V3's kinked utilisation curve, accrued through indices.
+
+    Utilisation ``U = debt / (cash + debt)``; the yearly borrow rate is ``base_rate +
+    slope1 * U / optimal_utilisation`` up to the kink and ``base_rate + slope1 + slope2 *
+    (U - optimal) / (1 - optimal)`` above it; suppliers earn ``borrow rate * U * (1 -
+    reserve_factor)``, the rest of the borrowers' interest is the protocol's (its equity).
+    Each step (``MarketParams.step_minutes``) debts grow by the compounded borrow rate and
+    suppliers' claims by the linear supply rate (:mod:`contagion.mechanics.lending`). The
+    optimal ratio has Aave's range (1%-99%) and each rate Aave's cap (1000% a year);
+    Aave's configurator also asks ``slope1 <= slope2`` and a sum under the cap, which the
+    engine does not need.
+    """
+
+    optimal_utilisation: Annotated[float, Real(low=0.01, high=0.99)] = 0.9
+    base_rate: Annotated[float, Real(low=0, high=10)] = 0.0
+    slope1: Annotated[float, Real(low=0, high=10)] = 0.04
+    slope2: Annotated[float, Real(low=0, high=10)] = 0.6
+    reserve_factor: Annotated[float, Real(low=0, high=1)] = 0.1
+
+    def __post_init__(self) -> None:
+        check_fields(self, "rates")
+
+
+@dataclass(frozen=True, kw_only=True)
+class SupplierRunParams:
+    """Outside (retail) suppliers of a lending protocol's stablecoin who may run.
+
+    Their supply is split into ``cohorts`` equal cohorts whose thresholds are spread evenly
+    from the ``min_`` to the ``max_`` value of each trigger (cohort 0 has the ``min_`` ones):
+    a cohort starts to leave, for good, once utilisation reaches its ``utilisation``
+    threshold, or the venue's bad debt reaches its share of the suppliers' claims, or (with
+    ``depeg_oracle``) the supplied stablecoin's oracle price falls below ``1 -`` its depeg
+    threshold. A leaving cohort asks for ``withdraw_frac_per_step`` of its starting claim a
+    step until it is out, paid out of the venue's cash only: at 100% utilisation
+    withdrawals freeze and the demand waits. Thresholds of 1 all but switch a trigger off
+    (bad debt as large as the claims, a stablecoin at $0; utilisation only at 100%).
+    """
+
+    cohorts: Annotated[int, Int(low=1, high=1000)] = 10
+    min_utilisation: Annotated[float, Real(low=0, high=1)] = 0.95
+    max_utilisation: Annotated[float, Real(low=0, high=1)] = 1.0
+    min_bad_debt_frac: Annotated[float, Real(low=0, high=1)] = 0.001
+    max_bad_debt_frac: Annotated[float, Real(low=0, high=1)] = 0.05
+    depeg_oracle: str | None = None
+    min_depeg_frac: Annotated[float, Real(low=0, high=1)] = 0.005
+    max_depeg_frac: Annotated[float, Real(low=0, high=1)] = 0.1
+    withdraw_frac_per_step: Annotated[float, Real(low=0, high=1, low_open=True)] = 0.25
+
+    def __post_init__(self) -> None:
+        check_fields(self, "supplier_run")
+
+
+@dataclass(frozen=True, kw_only=True)
 class BorrowParams:
     """An asset a lending protocol lends besides the numeraire (an Aave borrowable reserve).
 
@@ -267,6 +323,7 @@ class BorrowParams:
     retail_supply_usd: Annotated[float, Real(low=0, high=MAX_USD)] = 5e7
     debt_share: Annotated[float, Real(low=0, high=1, high_open=True)] = 0.0
     pool: str | None = None
+    rates: InterestRateParams | None = None
 
     def __post_init__(self) -> None:
         check_fields(self, _name("borrow", self))
@@ -311,6 +368,8 @@ class LendingParams:
     borrow: tuple[BorrowParams, ...] = ()
     close_factor_rule: Annotated[str, OneOf(CLOSE_FACTOR_RULES)] = "v3.0"
     min_close_base_usd: Annotated[float, Real(low=0, high=MAX_USD)] = 2000.0
+    rates: InterestRateParams | None = None
+    supplier_run: SupplierRunParams | None = None
 
     def __post_init__(self) -> None:
         where = _name("lending", self)

@@ -103,6 +103,7 @@ def model_reporters(model: ContagionModel) -> dict[str, Callable[[ContagionModel
     })
     r.update(peg_reporters(model))
     r.update(funding_reporters(model))
+    r.update(lending_rate_reporters(model))
     return r
 
 
@@ -147,6 +148,35 @@ def peg_reporters(model: ContagionModel) -> dict[str, Callable[[ContagionModel],
     for i, yv in enumerate(model.yield_venues):
         r[f"deposits_{yv.name}"] = _agent_value("yield_venues", i, "deposits_units")
     return r
+
+
+def lending_rate_reporters(model: ContagionModel) -> dict[str, Callable[[ContagionModel], Any]]:
+    """Lending venues with an interest-rate model or a supplier run (none by default):
+    ``utilisation_<venue>`` (of its stablecoin reserve), ``borrow_rate_<venue>`` and
+    ``supply_rate_<venue>`` (yearly, in force this step) and ``queued_<venue>`` (what its
+    running suppliers still want out, USD)."""
+    r: dict[str, Callable[[ContagionModel], Any]] = {}
+    for i, v in enumerate(model.lending):
+        if not v.rates_on and v.run is None:
+            continue
+        r[f"utilisation_{v.name}"] = _lending_utilisation(i)
+        r[f"borrow_rate_{v.name}"] = _lending_rate(i, "borrow_rate")
+        r[f"supply_rate_{v.name}"] = _lending_rate(i, "supply_rate")
+        if v.run is not None:
+            r[f"queued_{v.name}"] = _agent_value("lending", i, "queued_usd")
+    return r
+
+
+def _lending_utilisation(i: int) -> Callable[[ContagionModel], float]:
+    def report(m: ContagionModel) -> float:
+        return float(m.lending[i].utilisation()[0])
+    return report
+
+
+def _lending_rate(i: int, attr: str) -> Callable[[ContagionModel], float]:
+    def report(m: ContagionModel) -> float:
+        return float(getattr(m.lending[i], attr)[0])
+    return report
 
 
 def venue_rows(model: ContagionModel) -> list[dict[str, Any]]:

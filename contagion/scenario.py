@@ -227,6 +227,11 @@ class Scenario:
                                          f"oracle {feed!r} and pool {route!r}, as its collateral "
                                          "entry", "a venue reads one price and trades in one "
                                          "pool per asset")
+            run = v.supplier_run
+            if run is not None and run.depeg_oracle is not None and run.depeg_oracle not in oracles:
+                raise ParameterError(f"lending[{v.name}].supplier_run.depeg_oracle",
+                                     run.depeg_oracle, "a declared oracle (of the stablecoin "
+                                     "the suppliers supplied)")
             if v.insurance_fund is not None and v.insurance_fund not in funds:
                 raise ParameterError(f"lending[{v.name}].insurance_fund", v.insurance_fund,
                                      "a declared fund")

@@ -273,6 +273,7 @@ def _summary(cls: type) -> str:
 def _emit_table(lines: list[str], obj: Any, header: str) -> None:
     """Scalar keys of ``obj`` under ``header``, then its arrays of tables."""
     nested: list[tuple[str, tuple[Any, ...]]] = []
+    tables: list[tuple[str, Any]] = []
     for f in dataclasses.fields(obj):
         value = getattr(obj, f.name)
         if value is None:
@@ -280,7 +281,13 @@ def _emit_table(lines: list[str], obj: Any, header: str) -> None:
         if isinstance(value, tuple) and value and dataclasses.is_dataclass(value[0]):
             nested.append((f.name, value))
             continue
+        if dataclasses.is_dataclass(value):  # a sub-table (e.g. a lending venue's rates)
+            tables.append((f.name, value))
+            continue
         lines.append(f"{_key(f.name)} = {_toml_scalar(_plain(value))}")
+    for name, table in tables:
+        lines += ["", f"[{header}.{_key(name)}]"]
+        _emit_table(lines, table, f"{header}.{_key(name)}")
     for name, items in nested:
         for item in items:
             lines += ["", f"[[{header}.{_key(name)}]]"]

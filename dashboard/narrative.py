@@ -259,6 +259,13 @@ def _say_withdrawal(r: _Row) -> str:
         return (f"{r['depositors']} depositors of {v} {how} into {r['selling_into']} (step "
                 f"total {r['step_units']:,.0f} {a} for {_usd(r['step_usd'])}; {a} spot now "
                 f"{r['spot_after']:.4f})")
+    if r["reason"] == "lender_run":
+        why = {"bad_debt": "its bad debt", "depeg": f"the {a} depeg"}.get(str(r["trigger"]),
+                                                                        "its utilisation")
+        return (f"suppliers running on {v} over {why} withdrew {_usd(r['value_usd'])} "
+                f"({r['leaving_frac']:.0%} of its outside supply leaving; utilisation now "
+                f"{r['utilisation']:.1%}, borrow rate {r['borrow_rate']:.1%} a year; "
+                f"{_usd(r['queued_usd'])} still to come out)")
     if r["reason"] == "exploit":
         return (f"the {r['agent']} withdrew {_usd(r['value_usd'])} from {v}, its account "
                 f"holding an unrealised PnL of {_usd(r['upnl_usd'])} at mark {_g4(r['price'])}; "
@@ -276,6 +283,11 @@ def _say_freeze(r: _Row) -> str:
         return f"{v} could not repay {owed} recalled by {r['lender']}"
     if r["reason"] == "unsettled_transfers":
         return f"{v} could not settle {owed} of cross-margin transfers"
+    if r["reason"] == "full_utilisation":
+        return (f"{v} has lent out all its cash (utilisation {r['utilisation']:.0%}): {owed} "
+                f"of suppliers' withdrawals wait ({_usd(r['queued_usd'])} queued) until "
+                f"borrowers repay or are liquidated; its borrow rate is "
+                f"{r['borrow_rate']:.1%} a year")
     return f"{v} could not pay {owed} of withdrawals and froze them"
 
 
@@ -741,8 +753,10 @@ def _withdrawals_by_kind(ev: pd.DataFrame) -> _Sentences:
         return []
     reason = ev["reason"].to_numpy()
     selling, named = reason == "depeg_exit", reason == "exploit"
-    out = _per_venue(ev[~selling & ~named], _withdrawals)
+    lenders = reason == "lender_run"
+    out = _per_venue(ev[~selling & ~named & ~lenders], _withdrawals)
     out += _per_venue(ev[selling], _depositor_exits)
+    out += _each(ev[lenders])  # one per lending venue and step
     for (venue, agent), g in ev[named].groupby(["venue", "agent"], sort=False):
         text = (_say(_records(g)[0]) if len(g) == 1 else
                 f"{agent if str(agent)[:1].isupper() else f'The {agent}'} withdrew "

@@ -51,6 +51,7 @@ BASE: dict[str, dict[str, Any]] = {
     "ExploitParams": {"venue": "M", "notional_usd": 1e6, "collateral_usd": 1e6},
     "FirmParams": {"name": "F", "lending": "L", "collateral_usd": (("ETH", 1e6),)},
     "InsuranceFundParams": {"name": "Fund", "balance_usd": 1e6},
+    "InterestRateParams": {},
     "LendingParams": {"name": "L", "collateral": (_COLLATERAL,)},
     "LiquidatorParams": {"name": "Liq"},
     "LiquidityShockParams": {"assets": ("ETH",), "start_step": 1, "duration_steps": 2},
@@ -64,6 +65,7 @@ BASE: dict[str, dict[str, Any]] = {
                                "notional_usd_per_step": 1e5},
     "PoolParams": {"name": "P", "base": "ETH", "reserve_base": 1e3},
     "PricePathParams": {"asset": "ETH"},
+    "SupplierRunParams": {},
     "TraderParams": {},
     "YieldVenueParams": {"name": "Anchor", "asset": "UST", "pool": "a", "deposits_usd": 1e9},
 }

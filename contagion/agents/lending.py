@@ -15,8 +15,12 @@ from contagion.mechanics.auction import bidders_per_lot, clear_auctions
 from contagion.mechanics.lending import (
     close_factor,
     close_factor_v33,
+    compounded_interest,
     health_factor,
+    interest_rates,
+    linear_interest,
     liquidation_amounts,
+    utilisation,
 )
 from contagion.validation import clip_rounding
 
@@ -25,7 +29,7 @@ if TYPE_CHECKING:
     from contagion.agents.liquidator import Liquidator
     from contagion.agents.pool import AMMPool
     from contagion.model import ContagionModel
-    from contagion.params import LendingParams
+    from contagion.params import InterestRateParams, LendingParams
 
 __all__ = ["LendingProtocol"]
 
@@ -57,6 +61,19 @@ class LendingProtocol(MarginVenue):
     repays the debt, returns what the ``dent`` phase leaves to the owner, and books any
     shortfall as bad debt. With several liquidators, the first one's round bites and each
     one's keepers bid among themselves on the lots still open.
+
+    Interest (``params.rates`` for the numeraire, ``borrow[e].rates`` for a borrowed asset;
+    off by default): at the start of each step (:meth:`step`) each reserve's rates are set
+    by its utilisation ``debt / (cash + debt)`` on Aave's kinked curve and accrue over the
+    step, as ``ReserveLogic._updateIndexes`` does: the debt arrays are scaled in place by
+    the compounded borrow factor (one vectorised pass; ``borrow_index`` keeps the product,
+    Aave's variable borrow index), suppliers' claims by the linear supply factor (the
+    numeraire's through ``supply_index``, which also carries socialised haircuts; a borrowed
+    asset's through its ``supply_units``; ``liquidity_index`` keeps the product). The
+    borrowers' interest the suppliers do not get (the reserve factor, and the share of the
+    venue's own reserve) is equity. Then, with ``params.supplier_run``, the outside
+    suppliers' cohorts whose thresholds are crossed withdraw what the cash allows
+    (:meth:`_supplier_run`); at 100% utilisation withdrawals freeze.
     """
 
     kind = "lending"
@@ -99,6 +116,35 @@ class LendingProtocol(MarginVenue):
         self.in_auction = np.zeros(len(book) if self.auction_mode else 0, dtype=bool)
         self.lot_rows = np.empty(0, dtype=np.int64)  # vaults whose collateral is on auction
         self.lot_cause = np.empty(0, dtype=np.int64)  # the bite (liquidation event) of each lot
+        # interest: reserve 0 is the numeraire, 1 + e the e-th borrowed asset (Aave's indices)
+        self.reserve_rates: list[InterestRateParams | None] = [
+            params.rates, *(b.rates for b in params.borrow)]
+        self.rates_on = any(r is not None for r in self.reserve_rates)
+        self.step_seconds = model.scenario.market.step_minutes * 60.0
+        n_res = 1 + len(params.borrow)
+        self.liquidity_index = np.ones(n_res)
+        self.borrow_index = np.ones(n_res)
+        self.supply_rate = np.zeros(n_res)
+        self.borrow_rate = np.zeros(n_res)
+        self.interest_usd = 0.0  # borrowers' interest accrued so far (assets at the oracles)
+        self.last_loss_event = -1  # the bad debt behind the latest loss (cover_loss)
+        # outside suppliers' run: cohorts of the outside stablecoin supply
+        self.run = params.supplier_run
+        self.frozen = False  # withdrawals frozen: the cash is all lent out (runs only)
+        self.queued_usd = 0.0
+        if self.run is not None:
+            r, k = self.run, self.run.cohorts
+            self.cohort_start = np.full(k, self.supply_nominal.get("outside", 0.0) / k)
+            self.cohort_nominal = self.cohort_start.copy()
+            self.leaving = np.zeros(k, dtype=bool)
+            self.run_thresholds = np.array([
+                np.linspace(r.min_utilisation, r.max_utilisation, k),
+                np.linspace(r.min_bad_debt_frac, r.max_bad_debt_frac, k),
+                np.linspace(r.min_depeg_frac, r.max_depeg_frac, k)
+                if r.depeg_oracle is not None else np.full(k, np.inf)])
+            self.run_withdrawn_usd = 0.0
+            self._run_event = -1
+            self._run_trigger = "utilisation"
 
     def invalidate(self) -> None:
         """Forget the step's cached health factors (its channels changed)."""
@@ -182,8 +228,8 @@ class LendingProtocol(MarginVenue):
                             at_risk=int(np.sum(self.health() < 1.1)))
 
     def network_state(self) -> str:
-        return "at_risk" if self.bad_debt_usd > 0 or (self.fund and self.fund.exhausted) \
-            else "healthy"
+        return "at_risk" if self.bad_debt_usd > 0 or self.frozen or (
+            self.fund and self.fund.exhausted) else "healthy"
 
     def credit_position(self) -> CreditPosition:
         """Cash and loans outside the network; each supplier's claim owed to it."""
@@ -245,6 +291,140 @@ class LendingProtocol(MarginVenue):
                                                         nominal)
             self.cash_usd -= paid
         return paid
+
+    # ------------------------------------------------------------------ interest and runs
+    def utilisation(self) -> NDArray[np.float64]:
+        """Each reserve's utilisation ``debt / (cash + debt)`` (numeraire first, then the
+        borrowed assets in ``params.borrow`` order); 1.0 when the cash is all lent out."""
+        b = self.book
+        debt = np.concatenate([[float(b.debt.sum())], b.debt_units.sum(axis=0)])
+        cash = np.maximum(np.concatenate([[self.cash_usd], self.cash_units]), 0.0)
+        return np.asarray(utilisation(debt, cash), dtype=np.float64).reshape(-1)
+
+    def step(self) -> None:
+        """The step's interest (rates set by the utilisation the step starts with), then the
+        outside suppliers' withdrawals. Nothing when neither is configured."""
+        if self.rates_on:
+            self.accrue_interest()
+        if self.run is not None:
+            self._supplier_run()
+
+    def accrue_interest(self) -> None:
+        """Accrue one step of interest on every reserve with a rate model (Aave's
+        ``updateState``): debts times the compounded borrow factor, claims times the linear
+        supply factor, the indices times the same factors."""
+        b, dt = self.book, self.step_seconds
+        u = self.utilisation()
+        prices = self.debt_prices() if self.debt_asset_ids.size else np.empty(0)
+        for r, rates in enumerate(self.reserve_rates):
+            if rates is None:
+                continue
+            supply, borrow = interest_rates(u[r], rates.optimal_utilisation, rates.base_rate,
+                                            rates.slope1, rates.slope2, rates.reserve_factor)
+            self.supply_rate[r], self.borrow_rate[r] = float(supply), float(borrow)
+            grow = float(compounded_interest(borrow, dt))
+            earn = float(linear_interest(supply, dt))
+            if r == 0:
+                owed = float(b.debt.sum())
+                if owed > 0:  # Aave: the borrow index moves only while there is debt
+                    b.debt *= grow
+                    self.borrow_index[0] *= grow
+                    self.interest_usd += owed * (grow - 1.0)
+                if supply > 0:
+                    self.liquidity_index[0] *= earn
+                    self.supply_index *= earn
+                    if self.supply_units.size:  # the index is shared: keep asset claims
+                        self.supply_units /= earn
+                continue
+            e = r - 1
+            owed = float(b.debt_units[:, e].sum())
+            if owed > 0:
+                b.debt_units[:, e] *= grow
+                self.borrow_index[r] *= grow
+                self.interest_usd += owed * (grow - 1.0) * float(prices[e])
+            if supply > 0:
+                self.liquidity_index[r] *= earn
+                self.supply_units[e] *= earn
+        self.invalidate()  # health factors must see the accrued debt
+
+    def _supplier_run(self) -> None:
+        """Outside suppliers' cohorts leave once a threshold is crossed, up to the cash."""
+        run, ev, step = self.run, self.model.events, self.model.steps
+        assert run is not None
+        claims = self.claims_usd()
+        u = float(self.utilisation()[0])
+        bad = self.bad_debt_usd / claims if claims > 0 else 0.0
+        depeg = (1.0 - float(self.model.oracles[run.depeg_oracle].price)
+                 if run.depeg_oracle is not None else 0.0)
+        crossed = np.array([u, bad, depeg])[:, None] >= self.run_thresholds
+        triggered = crossed.any(axis=0) & (self.cohort_nominal > 0)
+        new = triggered & ~self.leaving
+        self.leaving |= triggered
+        if not self.leaving.any():
+            return
+        index = self.supply_index
+        want = np.where(self.leaving, np.minimum(self.cohort_nominal,
+                                                 run.withdraw_frac_per_step * self.cohort_start),
+                        0.0)
+        demand = float(want.sum()) * index
+        self.queued_usd = float(self.cohort_nominal[self.leaving].sum()) * index
+        if demand <= 0:
+            return
+        if new.any():  # what started the latest cohorts; continuing ones keep that reason
+            self._run_trigger = ("bad_debt" if crossed[1, new].any() else "depeg"
+                                 if crossed[2, new].any() else "utilisation")
+        trigger = self._run_trigger
+        cause = (self.last_loss_event if trigger == "bad_debt" else
+                 int(self.model.oracles[run.depeg_oracle].last_event)
+                 if trigger == "depeg" and run.depeg_oracle is not None else
+                 self._utilisation_cause())
+        paid = min(demand, max(self.cash_usd, 0.0))
+        if paid > 0:
+            take = want * (paid / demand)
+            nominal = self.supply_nominal["outside"]
+            left = self.cohort_nominal - take
+            # a cohort paid out in full keeps a rounding-sized remainder: it is out
+            self.cohort_nominal = np.where(left > 1e-9 * self.cohort_start, left, 0.0)
+            self.supply_nominal["outside"] = clip_rounding(nominal - float(take.sum()), nominal)
+            self.cash_usd = clip_rounding(self.cash_usd - paid, paid)
+            self.model.market.outside_receives(self.model.market.numeraire, paid)
+            self.run_withdrawn_usd += paid
+            self.queued_usd = max(self.queued_usd - paid, 0.0)
+            after = float(self.utilisation()[0])
+            leaving_frac = float(self.cohort_start[self.leaving].sum() / self.cohort_start.sum())
+            self._run_event = ev.add(
+                "withdrawal", step=step, venue=self.name, agent="suppliers",
+                asset=self.numeraire_name, amount=paid, value_usd=paid, cause_id=cause,
+                reason="lender_run", trigger=trigger, utilisation=after,
+                borrow_rate=float(self.borrow_rate[0]), queued_usd=self.queued_usd,
+                leaving_frac=leaving_frac,
+                detail=f"outside suppliers withdrew ${paid:,.0f} from {self.name} "
+                       f"({leaving_frac:.0%} of them leaving, utilisation now {after:.1%})")
+            cause = self._run_event
+        if paid < demand * (1.0 - 1e-9):
+            if not self.frozen:
+                self.frozen = True
+                self._run_event = ev.add(
+                    "withdrawal_freeze", step=step, venue=self.name, agent="suppliers",
+                    asset=self.numeraire_name, value_usd=demand - paid, cause_id=cause,
+                    reason="full_utilisation", utilisation=float(self.utilisation()[0]),
+                    borrow_rate=float(self.borrow_rate[0]), queued_usd=self.queued_usd,
+                    detail=f"{self.name} has lent out all its cash (utilisation 100%): "
+                           f"${demand - paid:,.0f} of withdrawals wait for borrowers to repay")
+        else:
+            self.frozen = False
+
+    def _utilisation_cause(self) -> int:
+        """What raised utilisation: the run's own last event, else the latest withdrawal
+        run at an institution supplying this venue (it pulled its supply), else -1."""
+        if self._run_event >= 0:
+            return self._run_event
+        suppliers = [h for h in self.supply_nominal if h != "outside"]
+        if not suppliers:
+            return -1
+        ev = self.model.events_frame
+        pulled = ev[(ev["kind"] == "withdrawal") & ev["venue"].isin(suppliers)]
+        return int(pulled["event_id"].iloc[-1]) if len(pulled) else -1
 
     # ------------------------------------------------------------------ step
     def liquidate(self, liquidator: Liquidator) -> None:
@@ -639,6 +819,7 @@ class LendingProtocol(MarginVenue):
 
     def cover_loss(self, loss_usd: float, cause_id: int) -> None:
         """After a loss: draw the insurance fund, then socialise what is left; maybe default."""
+        self.last_loss_event = cause_id
         equity = self.equity_usd()
         if equity >= 0:
             return
@@ -662,3 +843,5 @@ class LendingProtocol(MarginVenue):
         if not self.defaulted:
             self.model.report_default(self, eid, "bad_debt", f"{self.name}'s losses exceeded "
                                                               "its reserves and insurance fund")
+
+

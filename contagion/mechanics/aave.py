@@ -1,12 +1,15 @@
-"""Aave V3 liquidation arithmetic, exact: the protocol's integer maths ported to Python.
+"""Aave V3 lending arithmetic, exact: the protocol's integer maths ported to Python.
 
 Half-up ``PercentageMath``/``WadRayMath``, the health factor, the close factor of v3.0-3.2
-and of v3.3+, and the collateral seized by a liquidation, all in Python integers so that
+and of v3.3+, the collateral seized by a liquidation, and interest: the kinked rate curve
+(``DefaultReserveInterestRateStrategyV2.calculateInterestRates``), ``MathUtils``' linear and
+compounded interest and ``ReserveLogic._updateIndexes``, all in Python integers so that
 they agree with the contracts to the last wei. They pin the float model of
 :mod:`contagion.mechanics.lending` to the protocol's own numbers.
 
 Units: prices are in the oracle's base currency with 8 decimals, percentages in basis
-points (``8250`` is 82.5%), the health factor in wad (``1e18`` is 1.0).
+points (``8250`` is 82.5%), the health factor in wad (``1e18`` is 1.0), rates and indices
+in ray (``1e27`` is 1.0; a rate is per year), time in seconds.
 """
 
 from __future__ import annotations
@@ -21,12 +24,18 @@ __all__ = [
     "AaveLiquidation",
     "aave_close_factor_bps",
     "aave_close_factor_bps_v33",
+    "aave_compounded_interest",
     "aave_health_factor_wad",
+    "aave_interest_rates",
+    "aave_linear_interest",
     "aave_liquidation",
     "aave_max_liquidatable_debt",
     "aave_max_liquidatable_debt_v33",
     "aave_percent_div",
     "aave_percent_mul",
+    "aave_ray_div",
+    "aave_ray_mul",
+    "aave_update_indexes",
     "aave_value_in_base",
     "aave_wad_div",
 ]
@@ -35,6 +44,8 @@ WAD = 10**18
 PERCENTAGE_FACTOR = 10_000
 CLOSE_FACTOR_HF_THRESHOLD_WAD = 95 * 10**16
 MIN_BASE_MAX_CLOSE_FACTOR_THRESHOLD = 2000 * 10**8
+RAY = 10**27
+SECONDS_PER_YEAR = 365 * 24 * 3600  # MathUtils.SECONDS_PER_YEAR: 365 days, no leap years
 
 
 def _nonneg(name: str, value: int) -> int:
@@ -285,3 +296,171 @@ collateral_to_liquidator=9927500000000000000, protocol_fee_collateral=4750000000
     fee = aave_percent_mul(seized - aave_percent_div(seized, bonus), fee_bps) if fee_bps else 0
     return AaveLiquidation(repaid, seized, seized - fee, fee)
 
+
+
+# ---------------------------------------------------------------------------- interest
+
+def aave_ray_mul(a: int, b: int) -> int:
+    """``WadRayMath.rayMul``: ``(a * b + 0.5e27) // 1e27`` (half-up).
+
+    References
+    ----------
+    aave-dao/aave-v3-origin @fd1fbd9 ``src/contracts/protocol/libraries/math/WadRayMath.sol``.
+
+    Examples
+    --------
+    >>> aave_ray_mul(3 * 10**27, 5 * 10**26)
+    1500000000000000000000000000
+    """
+    return (_nonneg("a", a) * _nonneg("b", b) + RAY // 2) // RAY
+
+
+def aave_ray_div(a: int, b: int) -> int:
+    """``WadRayMath.rayDiv``: ``(a * 1e27 + b // 2) // b`` (half-up).
+
+    References
+    ----------
+    aave-dao/aave-v3-origin @fd1fbd9 ``src/contracts/protocol/libraries/math/WadRayMath.sol``.
+
+    Examples
+    --------
+    >>> aave_ray_div(8 * 10**17, 10**18)
+    800000000000000000000000000
+    """
+    check_int("b", b, low=1)
+    return (_nonneg("a", a) * RAY + b // 2) // b
+
+
+def aave_linear_interest(rate_ray: int, seconds: int) -> int:
+    """``MathUtils.calculateLinearInterest``: ``1e27 + rate * seconds // SECONDS_PER_YEAR``.
+
+    The factor by which a supplier's balance (the liquidity index) grows over ``seconds``
+    at the yearly ``rate_ray``.
+
+    References
+    ----------
+    aave-dao/aave-v3-origin @fd1fbd9 ``src/contracts/protocol/libraries/math/MathUtils.sol``
+    (same in aave/aave-v3-core @782f519); test vector ``tests/protocol/libraries/math/
+    MathUtils.t.sol::test_calculateLinearInterest``.
+
+    Examples
+    --------
+    >>> aave_linear_interest(8 * 10**25, 7 * SECONDS_PER_YEAR) == 156 * 10**25
+    True
+    """
+    return RAY + _nonneg("rate_ray", rate_ray) * _nonneg("seconds", seconds) // SECONDS_PER_YEAR
+
+
+def aave_compounded_interest(rate_ray: int, seconds: int, version: str = "v3.4") -> int:
+    """``MathUtils.calculateCompoundedInterest``: the borrow index's growth over ``seconds``.
+
+    A three-term approximation of ``(1 + rate / year)^seconds`` (it slightly undercharges
+    borrowers). ``version="v3.4"`` (aave-v3-origin, Aave V3.4+):
+    ``x = rate * seconds // SECONDS_PER_YEAR``, ``1e27 + x + rayMul(x, x // 2 + rayMul(x,
+    x // 6))``. ``version="v3.0"`` (aave-v3-core): the binomial terms per second,
+    ``1e27 + rate*n//Y + n(n-1) b2 // 2 + n(n-1)(n-2) b3 // 6`` with
+    ``b2 = rayMul(rate, rate) // Y**2`` and ``b3 = rayMul(b2, rate) // Y``.
+
+    References
+    ----------
+    aave-dao/aave-v3-origin @fd1fbd9 ``src/contracts/protocol/libraries/math/MathUtils.sol``
+    and its ``tests/protocol/libraries/math/MathUtils.t.sol``; aave/aave-v3-core @782f519
+    ``contracts/protocol/libraries/math/MathUtils.sol``.
+
+    Examples
+    --------
+    >>> aave_compounded_interest(1000 * RAY, 10_000 * SECONDS_PER_YEAR)
+    166666716666676666667666666666666600000000000000
+    """
+    rate = _nonneg("rate_ray", rate_ray)
+    n = _nonneg("seconds", seconds)
+    if n == 0:
+        return RAY
+    if version == "v3.4":
+        x = rate * n // SECONDS_PER_YEAR
+        return RAY + x + aave_ray_mul(x, x // 2 + aave_ray_mul(x, x // 6))
+    if version != "v3.0":
+        raise ParameterError("version", version, "'v3.4' or 'v3.0'")
+    base2 = aave_ray_mul(rate, rate) // (SECONDS_PER_YEAR * SECONDS_PER_YEAR)
+    base3 = aave_ray_mul(base2, rate) // SECONDS_PER_YEAR
+    second = n * (n - 1) * base2 // 2
+    third = n * (n - 1) * max(n - 2, 0) * base3 // 6
+    return RAY + rate * n // SECONDS_PER_YEAR + second + third
+
+
+def aave_interest_rates(
+    total_debt: int, available_liquidity: int, optimal_usage_ratio_ray: int,
+    base_rate_ray: int, slope1_ray: int, slope2_ray: int, reserve_factor_bps: int,
+    unbacked: int = 0,
+) -> tuple[int, int]:
+    """``DefaultReserveInterestRateStrategyV2.calculateInterestRates``: (liquidity rate,
+    variable borrow rate), both yearly, in ray.
+
+    Notes
+    -----
+    ``U = rayDiv(debt, liquidity + debt)`` (the borrow usage ratio); the borrow rate is
+    ``base + rayDiv(rayMul(slope1, U), optimal)`` up to the optimal ratio, and
+    ``base + slope1 + rayMul(slope2, rayDiv(U - optimal, 1e27 - optimal))`` above it. The
+    liquidity (supply) rate is ``percentMul(rayMul(borrow rate, Us), 10000 - reserve
+    factor)`` with ``Us = rayDiv(debt, liquidity + debt + unbacked)``; ``(0, base)`` when
+    nothing is borrowed.
+
+    References
+    ----------
+    aave-dao/aave-v3-origin @fd1fbd9 ``src/contracts/misc/DefaultReserveInterestRateStrategyV2.sol``;
+    tests ``tests/misc/rates/RateStrategy.calculateRates.t.sol``.
+
+    Examples
+    --------
+    >>> bps = 10**23  # one basis point in ray
+    >>> aave_interest_rates(8 * 10**17, 2 * 10**17, 8000 * bps, 100 * bps, 400 * bps,
+    ...                     6000 * bps, 1000) == (36 * 10**24, 5 * 10**25)
+    True
+    """
+    debt = _nonneg("total_debt", total_debt)
+    liquidity = _nonneg("available_liquidity", available_liquidity)
+    optimal = check_int("optimal_usage_ratio_ray", optimal_usage_ratio_ray, low=1, high=RAY - 1)
+    base = _nonneg("base_rate_ray", base_rate_ray)
+    slope1, slope2 = _nonneg("slope1_ray", slope1_ray), _nonneg("slope2_ray", slope2_ray)
+    rf = check_int("reserve_factor_bps", reserve_factor_bps, low=0, high=PERCENTAGE_FACTOR)
+    if debt == 0:
+        return 0, base
+    usage = aave_ray_div(debt, liquidity + debt)
+    supply_usage = aave_ray_div(debt, liquidity + debt + _nonneg("unbacked", unbacked))
+    if usage > optimal:
+        borrow = base + slope1 + aave_ray_mul(slope2, aave_ray_div(usage - optimal, RAY - optimal))
+    else:
+        borrow = base + aave_ray_div(aave_ray_mul(slope1, usage), optimal)
+    return aave_percent_mul(aave_ray_mul(borrow, supply_usage), PERCENTAGE_FACTOR - rf), borrow
+
+
+def aave_update_indexes(
+    liquidity_index: int, borrow_index: int, liquidity_rate_ray: int, borrow_rate_ray: int,
+    seconds: int, scaled_variable_debt: int = 1, version: str = "v3.4",
+) -> tuple[int, int]:
+    """``ReserveLogic._updateIndexes``: the reserve's (liquidity index, variable borrow index)
+    after ``seconds`` at the rates in force.
+
+    Notes
+    -----
+    ``liquidity index = rayMul(linearInterest(liquidity rate), index)`` unless the liquidity
+    rate is 0; ``borrow index = rayMul(compoundedInterest(borrow rate), index)`` unless there
+    is no variable debt (``scaled_variable_debt == 0``).
+
+    References
+    ----------
+    aave-dao/aave-v3-origin @fd1fbd9 ``src/contracts/protocol/libraries/logic/ReserveLogic.sol``.
+
+    Examples
+    --------
+    >>> li, bi = aave_update_indexes(RAY, RAY, 36 * 10**24, 5 * 10**25, SECONDS_PER_YEAR)
+    >>> li == 1036 * 10**24, bi
+    (True, 1051270833333333333333333333)
+    """
+    li = _nonneg("liquidity_index", liquidity_index)
+    bi = _nonneg("borrow_index", borrow_index)
+    if _nonneg("liquidity_rate_ray", liquidity_rate_ray) != 0:
+        li = aave_ray_mul(aave_linear_interest(liquidity_rate_ray, seconds), li)
+    if _nonneg("scaled_variable_debt", scaled_variable_debt) != 0:
+        bi = aave_ray_mul(aave_compounded_interest(borrow_rate_ray, seconds, version), bi)
+    return li, bi

@@ -15,13 +15,21 @@ from numpy.typing import ArrayLike, NDArray
 from contagion.validation import check_array, scalar_or_array
 
 __all__ = [
+    "SECONDS_PER_YEAR",
     "LiquidationAmounts",
     "close_factor",
     "close_factor_v33",
+    "compounded_interest",
     "health_factor",
+    "interest_rates",
+    "linear_interest",
     "liquidation_amounts",
+    "update_indexes",
+    "utilisation",
 ]
 
+#: Aave's year (``MathUtils.SECONDS_PER_YEAR``): 365 days, no leap years.
+SECONDS_PER_YEAR = 365 * 24 * 3600.0
 
 
 def health_factor(
@@ -220,3 +228,122 @@ def liquidation_amounts(
         collateral_to_liquidator_units=np.broadcast_to(seized - fee, shape).astype(np.float64),
         protocol_fee_units=np.broadcast_to(fee, shape).astype(np.float64),
     )
+
+
+# ---------------------------------------------------------------------------- interest
+
+def utilisation(debt: ArrayLike, available_liquidity: ArrayLike) -> float | NDArray[np.float64]:
+    """Aave's borrow usage ratio ``debt / (available liquidity + debt)``; 0 with no debt.
+
+    References
+    ----------
+    aave-dao/aave-v3-origin @fd1fbd9 ``DefaultReserveInterestRateStrategyV2.calculateInterestRates``.
+
+    Examples
+    --------
+    >>> utilisation([80.0, 0.0, 5.0], [20.0, 10.0, 0.0]).tolist()
+    [0.8, 0.0, 1.0]
+    """
+    d = check_array("debt", debt, low=0)
+    cash = check_array("available_liquidity", available_liquidity, low=0)
+    total = d + cash
+    u = np.zeros(np.broadcast(d, total).shape)
+    np.divide(d, total, out=u, where=(d > 0) & (total > 0))
+    return scalar_or_array(u)
+
+
+def interest_rates(
+    utilisation: ArrayLike, optimal_utilisation: float, base_rate: float, slope1: float,
+    slope2: float, reserve_factor: float = 0.0,
+) -> tuple[float | NDArray[np.float64], float | NDArray[np.float64]]:
+    """Aave's kinked rate curve: (supply rate, borrow rate), yearly, at ``utilisation``.
+
+    Notes
+    -----
+    ``R = base + slope1 * U / U*`` for ``U <= U*``, ``base + slope1 + slope2 * (U - U*) /
+    (1 - U*)`` above; the supply (liquidity) rate is ``R * U * (1 - reserve_factor)`` (0
+    when nothing is borrowed). The float twin of
+    :func:`contagion.mechanics.aave.aave_interest_rates` (no unbacked supply).
+
+    References
+    ----------
+    aave-dao/aave-v3-origin @fd1fbd9 ``src/contracts/misc/DefaultReserveInterestRateStrategyV2.sol``;
+    Aave docs, "Interest Rate Strategy" (https://aave.com/docs/aave-v3/smart-contracts/interest-rate-strategy).
+
+    Examples
+    --------
+    >>> s, b = interest_rates([0.4, 0.8, 0.9, 1.0], 0.8, 0.01, 0.04, 0.6, 0.1)
+    >>> [round(x, 6) for x in b.tolist()], [round(x, 6) for x in s.tolist()]
+    ([0.03, 0.05, 0.35, 0.65], [0.0108, 0.036, 0.2835, 0.585])
+    """
+    u = check_array("utilisation", utilisation, low=0, high=1)
+    opt = float(check_array("optimal_utilisation", optimal_utilisation, low=0, high=1,
+                            low_open=True, high_open=True))
+    base = float(check_array("base_rate", base_rate, low=0))
+    s1 = float(check_array("slope1", slope1, low=0))
+    s2 = float(check_array("slope2", slope2, low=0))
+    rf = float(check_array("reserve_factor", reserve_factor, low=0, high=1))
+    borrow = np.where(u > opt, base + s1 + s2 * (u - opt) / (1.0 - opt), base + s1 * u / opt)
+    supply = borrow * u * (1.0 - rf)
+    return scalar_or_array(supply), scalar_or_array(borrow.astype(np.float64))
+
+
+def linear_interest(rate: ArrayLike, seconds: float) -> float | NDArray[np.float64]:
+    """Supply-side growth factor over ``seconds`` at yearly ``rate``: ``1 + rate * t / year``.
+
+    References
+    ----------
+    aave-dao/aave-v3-origin @fd1fbd9 ``MathUtils.calculateLinearInterest`` (float twin of
+    :func:`contagion.mechanics.aave.aave_linear_interest`).
+
+    Examples
+    --------
+    >>> round(linear_interest(0.08, 7 * SECONDS_PER_YEAR), 12)
+    1.56
+    """
+    r = check_array("rate", rate, low=0)
+    t = float(check_array("seconds", seconds, low=0))
+    return scalar_or_array(1.0 + r * (t / SECONDS_PER_YEAR))
+
+
+def compounded_interest(rate: ArrayLike, seconds: float) -> float | NDArray[np.float64]:
+    """Borrow-side growth factor over ``seconds`` at yearly ``rate``: Aave V3.4's three terms
+    ``1 + x + x^2 / 2 + x^3 / 6`` with ``x = rate * t / year``.
+
+    References
+    ----------
+    aave-dao/aave-v3-origin @fd1fbd9 ``MathUtils.calculateCompoundedInterest`` (float twin of
+    :func:`contagion.mechanics.aave.aave_compounded_interest`).
+
+    Examples
+    --------
+    >>> round(compounded_interest(0.05, SECONDS_PER_YEAR), 12)
+    1.051270833333
+    """
+    r = check_array("rate", rate, low=0)
+    t = float(check_array("seconds", seconds, low=0))
+    x = r * (t / SECONDS_PER_YEAR)
+    return scalar_or_array(1.0 + x + x * (x / 2.0 + x * (x / 6.0)))
+
+
+def update_indexes(
+    liquidity_index: float, borrow_index: float, supply_rate: float, borrow_rate: float,
+    seconds: float,
+) -> tuple[float, float]:
+    """A reserve's (liquidity index, variable borrow index) after ``seconds`` at the rates in
+    force: ``index * linear_interest(supply_rate)`` and
+    ``index * compounded_interest(borrow_rate)`` (``ReserveLogic._updateIndexes``).
+
+    References
+    ----------
+    aave-dao/aave-v3-origin @fd1fbd9 ``src/contracts/protocol/libraries/logic/ReserveLogic.sol``.
+
+    Examples
+    --------
+    >>> [round(x, 9) for x in update_indexes(1.0, 1.0, 0.036, 0.05, SECONDS_PER_YEAR)]
+    [1.036, 1.051270833]
+    """
+    li = float(check_array("liquidity_index", liquidity_index, low=0))
+    bi = float(check_array("borrow_index", borrow_index, low=0))
+    return (li * float(linear_interest(supply_rate, seconds)),
+            bi * float(compounded_interest(borrow_rate, seconds)))
