@@ -53,6 +53,7 @@ EVENT_KINDS = (
     "auction",
     "zero_bid",
     "asset_writedown",
+    "liquidity_withdrawal",
 )
 
 #: The columns every event has, with their dtypes.
@@ -317,6 +318,16 @@ _SCHEMA: dict[str, tuple[EventField, ...]] = {
     "asset_writedown": (
         _F("assets_usd", float, "assets on its books after the write-off"),
         _F("liabilities_usd", float, "its liabilities"),
+    ),
+    "liquidity_withdrawal": (
+        _F("liquidity_frac", float, "share of the pool's in-range liquidity the LPs pulled "
+           "(`agent` is the pool; `amount` the base units withdrawn, `value_usd` all of it at "
+           "the spot `price`)"),
+        _F("positions", int, "in-range positions they burned a share of"),
+        _F("base_units", float, "base withdrawn (also `amount`)"),
+        _F("quote_usd", float, "stablecoin withdrawn"),
+        _F("drawdown_frac", float, "how far the pool's spot was below its start price"),
+        _F("liquidity_left_frac", float, "in-range liquidity left, as a share of the start's"),
     ),
 }
 

@@ -26,6 +26,7 @@ from contagion.events import (
     schema_markdown,
 )
 from contagion.runner import RunResult, simulate
+from contagion.scenario_file import load
 from models import get_scenario
 
 DOC = Path(__file__).resolve().parents[1] / "docs" / "events.md"
@@ -124,12 +125,15 @@ CASES = {
     "steth_celsius": {"n_traders": 300},
     "classic_eisenberg_noe": {},
     "classic_fire_sales": {},
+    "default_v3_lp_run.toml": {},  # a scenario file: a V3 pool whose LPs withdraw (issue 12)
 }
+DATA = Path(__file__).resolve().parent / "data"
 
 
 @pytest.fixture(scope="module")
 def runs() -> dict[str, RunResult]:
-    return {name: simulate(get_scenario(name, **kw), seed=0) for name, kw in CASES.items()}
+    return {name: simulate(load(DATA / name) if name.endswith(".toml")
+                           else get_scenario(name, **kw), seed=0) for name, kw in CASES.items()}
 
 
 def _blank(col: pd.Series) -> pd.Series:
