@@ -211,3 +211,27 @@ def test_v3_pool_round_trips_through_a_scenario_file() -> None:
     assert 'kind = "v3"' in text
     back = loads(text)
     assert back.pools == sc.pools
+
+
+def test_manipulating_a_v3_pool_moves_its_spot_oracle_and_stops_at_the_floor() -> None:
+    """Mango-style dump into a thin concentrated EXT pool: its spot oracle follows, the sale
+    stops at 1 / PATH_RANGE of the first spot, and every unit is accounted for."""
+    from contagion.mechanics.price_path import PATH_RANGE
+    from contagion.params import PoolManipulationParams
+
+    sc = get_scenario("default", n_traders=200, steps=12, shock_frac=0.0)
+    pools = tuple(dataclasses.replace(p, kind="v3", v3_ranges=((0.1, 1.0),))
+                  if p.name == "EXT/USDC" else p for p in sc.pools)
+    dump = PoolManipulationParams(pool="EXT/USDC", start_step=5, duration_steps=3,
+                                  notional_usd_per_step=3e7, direction="dump")
+    model = ContagionModel(dataclasses.replace(sc, pools=pools, manipulations=(dump,)), seed=2,
+                           check_conservation=True)
+    pool = model.pools["EXT/USDC"]
+    first = pool.spot
+    model.run()
+    s = model.datacollector.get_model_vars_dataframe()
+    floor = first / PATH_RANGE
+    assert s["pool_EXT/USDC"].min() == pytest.approx(floor, rel=1e-9)  # out of range: floor
+    assert s["oracle_EXT-spot"].min() < 0.5 * s["price_EXT"].min()
+    ev = model.events_frame
+    assert (ev["kind"] == "pool_manipulation").sum() == 3

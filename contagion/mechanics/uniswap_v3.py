@@ -497,6 +497,16 @@ def _next_initialized_tick_within_one_word(initialized: Sequence[int], tick: int
     return word_end * tick_spacing, False
 
 
+def _next_initialized_tick(initialized: Sequence[int], tick: int, lte: bool) -> tuple[int, bool]:
+    """The next initialized tick at or left of ``tick`` (``lte``) or right of it, in any
+    word; else the bound (``MIN_TICK`` / ``MAX_TICK``), uninitialized."""
+    if lte:
+        i = bisect.bisect_right(initialized, tick) - 1
+        return (initialized[i], True) if i >= 0 else (MIN_TICK, False)
+    i = bisect.bisect_right(initialized, tick)
+    return (initialized[i], True) if i < len(initialized) else (MAX_TICK, False)
+
+
 @dataclass(frozen=True)
 class SwapResult:
     """What :func:`swap` did: the pool's signed token deltas (positive: the pool received)
@@ -504,8 +514,8 @@ class SwapResult:
 
     ``fee_amount`` is the total fee charged on the input token (the LPs' share, as no
     protocol fee is modelled); ``fee_growth_global_x128`` is the input token's fee growth
-    after the swap; ``steps`` counts computeSwapStep calls and ``ticks_crossed`` the
-    initialized ticks crossed.
+    after the swap; ``steps`` counts computeSwapStep calls (a run of empty words crossed
+    without liquidity counts once) and ``ticks_crossed`` the initialized ticks crossed.
     """
 
     amount0: int
@@ -564,7 +574,10 @@ def swap(sqrt_price_x96: int, tick: int, liquidity: int, ticks: Mapping[int, int
     (or the end of the tick bitmap word, as ``TickBitmap.nextInitializedTickWithinOneWord``
     does: the pool's steps, hence its rounding) and the price limit, updates the fee growth
     (``mulDiv(fee, Q128, liquidity)``) and, on reaching an initialized tick, adds its
-    ``liquidityNet`` (subtracts it moving left). No protocol fee, oracle observations or
+    ``liquidityNet`` (subtracts it moving left). Where the in-range liquidity is 0, the
+    pool's steps through empty words trade nothing and only move the price: they are taken
+    as one step to the next initialized tick (same amounts and state, far fewer steps on
+    the way to a price bound). No protocol fee, oracle observations or
     per-tick fee accounting: they do not change the amounts or the price.
 
     Examples
@@ -600,6 +613,10 @@ def swap(sqrt_price_x96: int, tick: int, liquidity: int, ticks: Mapping[int, int
         start = price
         tick_next, is_init = _next_initialized_tick_within_one_word(
             initialized, cur_tick, tick_spacing, zero_for_one)
+        if liq == 0 and not is_init:
+            # with no liquidity the pool's steps through empty bitmap words trade nothing
+            # and only move the price: go to the next initialized tick in one step
+            tick_next, is_init = _next_initialized_tick(initialized, cur_tick, zero_for_one)
         tick_next = min(max(tick_next, MIN_TICK), MAX_TICK)
         price_next = get_sqrt_ratio_at_tick(tick_next)
         beyond = price_next < sqrt_price_limit_x96 if zero_for_one \

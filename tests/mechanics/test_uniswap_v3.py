@@ -269,3 +269,32 @@ def test_multi_tick_round_trip_never_profits(amount: int, zfo: bool, fee: int,
                 lim[1] if zfo else lim[0])
     returned = -(back.amount0 if zfo else back.amount1)
     assert returned <= amount
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(st.integers(-40, 40), st.integers(1, 40),
+                          st.integers(10**15, 10**19)), min_size=1, max_size=3),
+       st.booleans(), st.integers(1, 10**20), st.sampled_from([500, 3000]))
+def test_skipping_empty_words_changes_nothing(pos: list[tuple[int, int, int]], zfo: bool,
+                                              amount: int, fee: int) -> None:
+    """Without liquidity the pool walks empty 256-tick words one by one; :func:`swap` jumps
+    to the next initialized tick. Amounts and state must be identical."""
+    import contagion.mechanics.uniswap_v3 as v3
+
+    spacing = 60
+    positions = [(a * 600, (a + w) * 600, liq) for a, w, liq in pos]  # gaps of whole words
+    price, tick, liq, ticks, _, _ = _pool({"sqrtPriceX96": Q96, "positions": positions})
+    lim = MIN_SQRT_RATIO + 1 if zfo else MAX_SQRT_RATIO - 1
+    fast = swap(price, tick, liq, ticks, spacing, fee, zfo, amount, lim)
+    word = v3._next_initialized_tick_within_one_word
+    orig = v3._next_initialized_tick
+    try:
+        v3._next_initialized_tick = lambda ts, t, lte: word(ts, t, spacing, lte)
+        slow = swap(price, tick, liq, ticks, spacing, fee, zfo, amount, lim)
+    finally:
+        v3._next_initialized_tick = orig
+    assert slow.steps >= fast.steps
+    assert (fast.amount0, fast.amount1, fast.sqrt_price_x96, fast.tick, fast.liquidity,
+            fast.fee_growth_global_x128, fast.ticks_crossed) == (
+        slow.amount0, slow.amount1, slow.sqrt_price_x96, slow.tick, slow.liquidity,
+        slow.fee_growth_global_x128, slow.ticks_crossed)
