@@ -17,6 +17,7 @@ import pytest
 
 from contagion.agents.pool_v3 import ConcentratedPool, sqrt_price_x96_of
 from contagion.errors import ParameterError
+from contagion.mechanics.amm import swap_in
 from contagion.mechanics.uniswap_v3 import get_tick_at_sqrt_ratio
 from contagion.model import ContagionModel
 from contagion.params import AssetParams, MarketParams, PoolParams, PricePathParams, TraderParams
@@ -94,6 +95,18 @@ def test_concentrated_liquidity_is_deep_near_the_price_and_thin_outside() -> Non
     after_full, after_conc = _after_sale(full, big), _after_sale(conc, big)
     assert after_conc < PRICE / (1.25 * 1.0001**60)  # left the range
     assert after_conc < 0.5 * after_full  # much deeper fall than the full-range pool
+    # priced out of a lone narrow range, the pool shows V2 formulas a vanishing curve
+    _, narrow = _pool(kind="v3", v3_ranges=((0.05, 1.0),))
+    narrow.sell_base(1e6)
+    assert narrow.in_range_liquidity == 0.0 and narrow.spot < PRICE / 1.05
+    assert 0.0 < narrow.reserve_base * narrow.reserve_quote < 1e-30
+    # buying a unit back crosses the empty ticks up to the range: it costs its real price
+    assert PRICE / 1.06 < narrow.cost_to_buy(1.0) < PRICE
+    _, v2 = _pool()
+    assert v2.cost_to_buy(10.0) == swap_in(10.0, v2.reserve_quote, v2.reserve_base, FEE)
+    _, v3 = _pool(kind="v3")
+    assert v3.cost_to_buy(10.0) == pytest.approx(v2.cost_to_buy(10.0), rel=1e-12)
+    assert math.isinf(v3.cost_to_buy(1e12))
     # and the float quote of a sale crossing ranges agrees with the exact integer swap
     _, conc = _pool(kind="v3", v3_ranges=CONCENTRATED)
     units = np.array([10.0, 5e3, 2e4, 4e4, 1e6])

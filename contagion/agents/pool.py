@@ -9,7 +9,7 @@ import mesa
 import numpy as np
 
 from contagion.ledger import pool_source
-from contagion.mechanics.amm import arbitrage_with_impact, swap_out
+from contagion.mechanics.amm import arbitrage_with_impact, swap_in, swap_out
 from contagion.mechanics.price_path import PATH_RANGE
 
 if TYPE_CHECKING:
@@ -127,6 +127,11 @@ class AMMPool(mesa.Agent):
         if units <= 0:
             return 0.0
         return float(swap_out(units, self.reserve_base, self.reserve_quote, self.params.fee_frac))
+
+    def cost_to_buy(self, units: float) -> float:
+        """USD that buying ``units`` of base from the pool would cost now (``inf`` if it
+        cannot pay them; no state change)."""
+        return float(swap_in(units, self.reserve_quote, self.reserve_base, self.params.fee_frac))
 
     def begin_step(self) -> None:
         """Mark the spot at the start of the step (for the step's price-impact measure)."""

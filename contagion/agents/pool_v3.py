@@ -193,8 +193,10 @@ class ConcentratedPool(AMMPool):
 
     @property
     def reserve_base(self) -> float:
-        """Virtual base reserve of the current range, ``L / sqrt(P)`` (units)."""
-        return self.liquidity / _SCALE_F * Q96 / self.sqrt_price
+        """Virtual base reserve of the current range, ``L / sqrt(P)`` (units; ``L`` at least
+        one raw unit, so a pool priced out of its ranges shows a vanishing, not an empty,
+        curve to the V2 formulas)."""
+        return max(self.liquidity, 1) / _SCALE_F * Q96 / self.sqrt_price
 
     @reserve_base.setter
     def reserve_base(self, value: float) -> None:
@@ -202,8 +204,9 @@ class ConcentratedPool(AMMPool):
 
     @property
     def reserve_quote(self) -> float:
-        """Virtual quote reserve of the current range, ``L sqrt(P)`` (USD)."""
-        return self.liquidity / _SCALE_F * self.sqrt_price / Q96
+        """Virtual quote reserve of the current range, ``L sqrt(P)`` (USD; as
+        :attr:`reserve_base`)."""
+        return max(self.liquidity, 1) / _SCALE_F * self.sqrt_price / Q96
 
     @reserve_quote.setter
     def reserve_quote(self, value: float) -> None:
@@ -277,6 +280,15 @@ class ConcentratedPool(AMMPool):
             return 0.0
         r = self._swap(True, _raw(units))
         return 0.0 if r is None else -r.amount1 / _SCALE_F
+
+    def cost_to_buy(self, units: float) -> float:
+        """USD that buying ``units`` of base would cost now: the exact-output swap's input
+        (``inf`` if the pool cannot pay them all below its top price; no state change)."""
+        want = _raw(units)
+        r = self._swap(False, -want) if want > 0 else None
+        if r is None:
+            return 0.0 if want <= 0 else math.inf
+        return r.amount1 / _SCALE_F if -r.amount0 >= want else math.inf
 
     def _sell_curve(self) -> tuple[NDArray[np.float64], ...]:
         """The ranges a sale walks through, from the price down: per segment the net
