@@ -54,6 +54,7 @@ EVENT_KINDS = (
     "zero_bid",
     "asset_writedown",
     "funding",
+    "liquidity_withdrawal",
 )
 
 #: The columns every event has, with their dtypes.
@@ -351,6 +352,16 @@ _SCHEMA: dict[str, tuple[EventField, ...]] = {
         _F("received_usd", float, "what the other side received (equal: funding is zero-sum)"),
         _F("payers", int, "accounts that paid"),
         _F("interval_minutes", float, "minutes since the last funding time"),
+    ),
+    "liquidity_withdrawal": (
+        _F("liquidity_frac", float, "share of the pool's in-range liquidity the LPs pulled "
+           "(`agent` is the pool; `amount` the base units withdrawn, `value_usd` all of it at "
+           "the spot `price`)"),
+        _F("positions", int, "in-range positions they burned a share of"),
+        _F("base_units", float, "base withdrawn (also `amount`)"),
+        _F("quote_usd", float, "stablecoin withdrawn"),
+        _F("drawdown_frac", float, "how far the pool's spot was below its start price"),
+        _F("liquidity_left_frac", float, "in-range liquidity left, as a share of the start's"),
     ),
 }
 

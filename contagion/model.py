@@ -30,6 +30,7 @@ from contagion.agents.oracle import Oracle
 from contagion.agents.peg import AlgorithmicPeg
 from contagion.agents.perp import PerpVenue
 from contagion.agents.pool import AMMPool
+from contagion.agents.pool_v3 import make_pool
 from contagion.agents.trader import Trader, TraderPopulation
 from contagion.agents.yield_venue import YieldVenue
 from contagion.build import draw_deposit_book, draw_lending_book, draw_perp_book, draw_wealth
@@ -124,7 +125,7 @@ class ContagionModel(mesa.Model):
         self.graph = build_world(scenario) if world is None else world
         self.wiring: Wiring = check_world(self.graph, scenario)
         self.market = Market(self, scenario)
-        self.pools = {p.name: AMMPool(self, p) for p in scenario.pools}
+        self.pools = {p.name: make_pool(self, p) for p in scenario.pools}
         self.oracles = {o.name: Oracle(self, o) for o in scenario.oracles}
         self.funds = {f.name: InsuranceFund(self, f) for f in scenario.funds}
         self.liquidators = [Liquidator(self, p) for p in scenario.liquidators]

@@ -20,6 +20,7 @@ float, subnormal included.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, fields
 from typing import Annotated
 
@@ -158,12 +159,26 @@ class PricePathParams:
 
 @dataclass(frozen=True, kw_only=True)
 class PoolParams:
-    """A Uniswap-V2 constant-product pool of ``base`` against the stablecoin.
+    """A Uniswap pool of ``base`` against the stablecoin, V2 or V3 (``kind``).
+
+    ``kind = "v2"`` is a constant-product pool, ``"v3"`` one of concentrated liquidity.
 
     Arbitrageurs move the pool toward the external price, trading at most
     ``arb_capacity_usd_per_step`` of notional a step, so liquidation selling leaves a
     price impact that arbitrage only repairs over time (and carries to the external
     market, whose depth is the asset's ``external_depth_usd``).
+
+    A V3 pool holds the value of the V2 pool of the same ``reserve_base`` (twice
+    ``reserve_base`` at the start price ``P0``), split over ``v3_ranges``: each
+    ``(half_width_frac, share)`` is a position from ``P0 / (1 + w)`` to ``P0 * (1 + w)``
+    (rounded out to ``tick_spacing``; ``w = inf``: the full range, which trades exactly as
+    the V2 pool) holding ``share`` of the value; shares sum to 1. Its swaps run v3-core's
+    integer maths (:mod:`contagion.mechanics.uniswap_v3`) with the fee ``fee_frac * 1e6``
+    rounded to whole pips (hundredths of a bip). Once its spot is more than
+    ``lp_withdraw_below_frac`` below ``P0``, its LPs pull ``lp_withdraw_frac_per_step`` of
+    the in-range liquidity each step (a ``liquidity_withdrawal`` event), thinning the pool
+    in a crisis. The V3 fields are inert for a V2 pool (a scenario rejects a V2 pool with
+    ``lp_withdraw_frac_per_step > 0``).
     """
 
     name: Annotated[str, Name()]
@@ -171,9 +186,28 @@ class PoolParams:
     reserve_base: Annotated[float, Real(low=MIN_UNITS, high=MAX_UNITS)]
     fee_frac: Annotated[float, Real(low=0, high=0.1)] = 0.003
     arb_capacity_usd_per_step: Annotated[float, Real(low=0, high=MAX_USD, allow_inf=True)] = 1e6
+    kind: Annotated[str, OneOf(("v2", "v3"))] = "v2"
+    v3_ranges: tuple[tuple[float, float], ...] = ((math.inf, 1.0),)
+    tick_spacing: Annotated[int, Int(low=1, high=16_383)] = 60
+    lp_withdraw_below_frac: Annotated[float, Real(low=0, high=1)] = 1.0
+    lp_withdraw_frac_per_step: Annotated[float, Real(low=0, high=1)] = 0.0
 
     def __post_init__(self) -> None:
-        check_fields(self, _name("pools", self))
+        where = _name("pools", self)
+        check_fields(self, where)
+        if self.kind == "v2":  # V3-only fields are inert; scenario.py rejects a V2 withdrawal
+            return
+        if not self.v3_ranges:
+            raise ParameterError(f"{where}.v3_ranges", self.v3_ranges,
+                                 "at least one (half_width_frac, share) pair")
+        for i, (width, share) in enumerate(self.v3_ranges):
+            check_real(f"{where}.v3_ranges[{i}].half_width_frac", width, low=0, low_open=True,
+                       allow_inf=True)
+            check_real(f"{where}.v3_ranges[{i}].share", share, low=0, high=1, low_open=True)
+        total = sum(share for _, share in self.v3_ranges)
+        if abs(total - 1.0) > 1e-9:
+            raise ParameterError(f"{where}.v3_ranges", self.v3_ranges,
+                                 "shares that sum to 1", f"they sum to {total:g}")
 
 
 @dataclass(frozen=True, kw_only=True)

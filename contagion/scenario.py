@@ -182,6 +182,10 @@ class Scenario:
             if pool.base not in assets or assets[pool.base].kind == "stable":
                 raise ParameterError(f"pools[{pool.name}].base", pool.base,
                                      "a declared non-stable asset")
+            if pool.kind == "v2" and pool.lp_withdraw_frac_per_step > 0:
+                raise ParameterError(f"pools[{pool.name}].lp_withdraw_frac_per_step",
+                                     pool.lp_withdraw_frac_per_step, "0 for kind 'v2'",
+                                     "LP withdrawal is modelled for V3 pools")
         for mp in self.manipulations:
             if mp.pool not in pools:
                 raise ParameterError(f"manipulations[{mp.pool}].pool", mp.pool,

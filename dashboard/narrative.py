@@ -367,6 +367,13 @@ def _gas_priced_out(r: _Row) -> str:
     return f"gas x{r['gas_multiple']:g} priced out {r['keepers_priced_out']} of {r['keepers']}"
 
 
+def _say_lp_withdrawal(r: _Row) -> str:
+    return (f"LPs pulled {r['liquidity_frac']:.0%} of {r['agent']}'s in-range liquidity "
+            f"({format_units(r['base_units'])} {r['asset']} and {_usd(r['quote_usd'])}) with "
+            f"{r['asset']} {r['drawdown_frac']:.0%} below its start, leaving "
+            f"{r['liquidity_left_frac']:.0%} of the starting depth at the price")
+
+
 _SAY: dict[str, Callable[[_Row], str]] = {
     "price_shock": _say_price_shock,
     "pool_manipulation": _say_manipulation,
@@ -402,6 +409,7 @@ _SAY: dict[str, Callable[[_Row], str]] = {
                                   f"{_usd(r['assets_usd'])} of assets against "
                                   f"{_usd(r['liabilities_usd'])} of liabilities"),
     "funding": lambda r: _say_funding(r),
+    "liquidity_withdrawal": _say_lp_withdrawal,
 }
 
 
@@ -866,6 +874,7 @@ _TOLD = frozenset({
     "default", "token_crash", "collateral_loss", "liquidity_shock", "gas_spike",
     "keeper_dropout", "auction", "zero_bid", "asset_writedown",
     "funding",
+    "liquidity_withdrawal",
 })
 
 
@@ -956,6 +965,7 @@ def step_narrative(events: pd.DataFrame, series: pd.DataFrame, step: int, *,
     parts += _each(of("token_crash"))
     parts += _depositor_losses(of("collateral_loss"), events)
     parts += _loan_losses(of("loan_loss"))
+    parts += _each(of("liquidity_withdrawal"))
     liq = pd.concat([of("liquidation"), of("perp_liquidation")])
     last_liq = {str(k): float(v) for k, v in liq.groupby("venue")["event_id"].max().items()}
     for rows, say, by, offset in ((of("bad_debt"), _bad_debt, "venue", 0.1),

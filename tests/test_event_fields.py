@@ -27,6 +27,7 @@ from contagion.events import (
 )
 from contagion.runner import RunResult, simulate
 from contagion.scenario import Scenario, override
+from contagion.scenario_file import load
 from models import get_scenario
 
 DOC = Path(__file__).resolve().parents[1] / "docs" / "events.md"
@@ -126,7 +127,9 @@ CASES = {
     "classic_eisenberg_noe": {},
     "classic_fire_sales": {},
     "default+funding": {"n_traders": 300},  # PerpParams.funding (off in every preset)
+    "default_v3_lp_run.toml": {},  # a scenario file: a V3 pool whose LPs withdraw (issue 12)
 }
+DATA = Path(__file__).resolve().parent / "data"
 
 
 def _case(name: str, kw: dict[str, int]) -> Scenario:
@@ -141,7 +144,8 @@ def _case(name: str, kw: dict[str, int]) -> Scenario:
 
 @pytest.fixture(scope="module")
 def runs() -> dict[str, RunResult]:
-    return {name: simulate(_case(name, kw), seed=0) for name, kw in CASES.items()}
+    return {name: simulate(load(DATA / name) if name.endswith(".toml")
+                           else _case(name, kw), seed=0) for name, kw in CASES.items()}
 
 
 def _blank(col: pd.Series) -> pd.Series:

@@ -10,7 +10,6 @@ from numpy.typing import NDArray
 from contagion.agents.venue import MarginVenue
 from contagion.book import LendingBook
 from contagion.institution import BalanceSheet, CreditPosition
-from contagion.mechanics.amm import swap_in
 from contagion.mechanics.auction import bidders_per_lot, clear_auctions
 from contagion.mechanics.lending import (
     close_factor,
@@ -756,8 +755,7 @@ class LendingProtocol(MarginVenue):
         if units <= 0:
             return 0.0, 0.0
         if pool is not None:
-            usd = float(swap_in(units, pool.reserve_quote, pool.reserve_base,
-                                pool.params.fee_frac))
+            usd = pool.cost_to_buy(units)
             if np.isfinite(usd):
                 return pool.buy_base(usd), usd
         return units, -self.model.market.sell(int(self.debt_asset_ids[e]), -units)

@@ -9,7 +9,7 @@ import mesa
 import numpy as np
 
 from contagion.ledger import pool_source
-from contagion.mechanics.amm import arbitrage_with_impact, swap_out
+from contagion.mechanics.amm import arbitrage_with_impact, swap_in, swap_out
 from contagion.mechanics.price_path import PATH_RANGE
 
 if TYPE_CHECKING:
@@ -128,6 +128,11 @@ class AMMPool(mesa.Agent):
             return 0.0
         return float(swap_out(units, self.reserve_base, self.reserve_quote, self.params.fee_frac))
 
+    def cost_to_buy(self, units: float) -> float:
+        """USD that buying ``units`` of base from the pool would cost now (``inf`` if it
+        cannot pay them; no state change)."""
+        return float(swap_in(units, self.reserve_quote, self.reserve_base, self.params.fee_frac))
+
     def begin_step(self) -> None:
         """Mark the spot at the start of the step (for the step's price-impact measure)."""
         self._step_start_spot = self.spot
@@ -141,10 +146,7 @@ class AMMPool(mesa.Agent):
         """Arbitrageurs pull the pool toward the external price, within their capacity,
         up to where it meets that price as their own unwind moves it (no overshoot)."""
         market = self.model.market
-        d_base, d_quote = arbitrage_with_impact(
-            self.reserve_base, self.reserve_quote, float(market.price[self.base]),
-            float(market.depth_usd[self.base]), self.params.fee_frac,
-            self.arb_capacity_usd_per_step)
+        d_base, d_quote = self._arbitrage_trade()
         moves = self.model.moves
         if d_base == 0.0 and d_quote == 0.0:
             if abs(self.spot / float(market.price[self.base]) - 1.0) < SYNCED_TOL:
@@ -155,8 +157,7 @@ class AMMPool(mesa.Agent):
         window = {"after": self._synced_seq, "upto": moves.seq}
         gap_cause = moves.cause(self.source, **window)
         external_cause = moves.cause(market.source[self.base], **window)
-        self.reserve_base += d_base
-        self.reserve_quote += d_quote
+        self._take_arbitrage(d_base, d_quote)
         # the arbitrageur is part of the outside world: it takes -d_base base and pays d_quote
         market.outside_receives(self.base, -d_base)
         market.outside_receives(self.quote, -d_quote)
@@ -167,6 +168,19 @@ class AMMPool(mesa.Agent):
         market.attribute(self.base, gap_cause)
         if abs(self.spot / float(market.price[self.base]) - 1.0) < SYNCED_TOL:
             self._synced_seq = moves.seq
+
+    def _arbitrage_trade(self) -> tuple[float, float]:
+        """The arbitrage's signed changes of the pool's base and quote (not yet made)."""
+        market = self.model.market
+        return arbitrage_with_impact(
+            self.reserve_base, self.reserve_quote, float(market.price[self.base]),
+            float(market.depth_usd[self.base]), self.params.fee_frac,
+            self.arb_capacity_usd_per_step)
+
+    def _take_arbitrage(self, d_base: float, d_quote: float) -> None:
+        """Make the trade :meth:`_arbitrage_trade` planned."""
+        self.reserve_base += d_base
+        self.reserve_quote += d_quote
 
     def scale_arb_capacity(self, multiplier: float) -> None:
         """Arbitrageurs' capacity this step: ``multiplier`` times the normal one (a
