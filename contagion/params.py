@@ -836,8 +836,10 @@ class PriceModelParams:
     ``assets``, in their order, unit diagonal, positive semi-definite) or
     ``factor_loadings`` (one row per asset, one column per common factor; the rest of each
     asset's variance is its own), neither meaning independent. ``innovations``:
-    ``"normal"``, or ``"student_t"`` with ``dof`` degrees of freedom (a multivariate t, unit
-    variance: the assets' tails come together). ``garch_alpha`` / ``garch_beta``: GARCH(1,1)
+    ``"normal"``, or ``"student_t"`` with ``dof`` degrees of freedom (unit variance): with
+    ``joint_tails`` a multivariate t, whose extreme draws come to all the assets at once
+    even uncorrelated; without, each asset its own t (independent paths with the same
+    marginals when there is no correlation). ``garch_alpha`` / ``garch_beta``: GARCH(1,1)
     volatility clustering, with omega set so each path's unconditional variance stays its
     ``vol_per_step`` squared (variance targeting), started there; both 0 is constant
     volatility. Without a ``price_model`` (the default) each path draws its own noise.
@@ -850,6 +852,7 @@ class PriceModelParams:
     dof: Annotated[float, Real(low=2, high=1e6, low_open=True)] = 5.0
     garch_alpha: Annotated[float, Real(low=0, high=1, high_open=True)] = 0.0
     garch_beta: Annotated[float, Real(low=0, high=1, high_open=True)] = 0.0
+    joint_tails: Annotated[bool, Bool()] = True
 
     def __post_init__(self) -> None:
         from contagion.mechanics.price_model import correlation_factor, factor_factor

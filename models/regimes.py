@@ -39,7 +39,7 @@ from contagion.params import (
     TraderParams,
 )
 from contagion.scenario import Scenario
-from contagion.validation import check_int, check_real
+from contagion.validation import check_bool, check_int, check_real
 
 __all__ = ["MAJORS", "broad_downturn", "broken_correlation"]
 
@@ -125,7 +125,7 @@ def _world(*, name: str, description: str, n_traders: int, steps: int,
 
 
 def broad_downturn(*, n_traders: int = 1000, steps: int = 144, correlation: float = 0.85,
-                   fat_tails: bool = True, shock_frac: float = 0.3,
+                   fat_tails: bool = True, joint_tails: bool = True, shock_frac: float = 0.3,
                    shock_start_step: int = 12, shock_duration_steps: int = 36) -> Scenario:
     """All the majors fall together: correlated, fat-tailed, clustered noise around a crash.
 
@@ -138,12 +138,17 @@ def broad_downturn(*, n_traders: int = 1000, steps: int = 144, correlation: floa
     fat_tails : bool
         Student-t innovations (4 degrees of freedom) and GARCH(1,1) volatility (alpha 0.1,
         beta 0.85); off: Gaussian noise of the same variance.
+    joint_tails : bool
+        Whether the Student-t tails come to the three at once (a multivariate t); off, with
+        ``correlation=0``, the three paths are independent with the same marginals.
     shock_frac : float
         ETH's fall (BTC falls 5 points less, SOL 10 points more), 0 <= x < 0.9.
     shock_start_step, shock_duration_steps : int
         When the fall starts and how many steps it takes.
     """
     _check(n_traders, steps, correlation)
+    check_bool("fat_tails", fat_tails)
+    check_bool("joint_tails", joint_tails)
     check_real("shock_frac", shock_frac, low=0, high=0.9, high_open=True)
     check_int("shock_start_step", shock_start_step, low=0)
     check_int("shock_duration_steps", shock_duration_steps, low=1)
@@ -155,7 +160,7 @@ def broad_downturn(*, n_traders: int = 1000, steps: int = 144, correlation: floa
     pm = PriceModelParams(assets=MAJORS, correlation=_majors_correlation(correlation),
                           innovations="student_t" if fat_tails else "normal", dof=4.0,
                           garch_alpha=0.1 if fat_tails else 0.0,
-                          garch_beta=0.85 if fat_tails else 0.0)
+                          garch_beta=0.85 if fat_tails else 0.0, joint_tails=joint_tails)
     return _world(name="broad_downturn",
                   description=f"ETH, BTC and SOL fall together ({shock_frac:.0%}, "
                               f"{fall['BTC']:.0%}, {fall['SOL']:.0%}) with correlated, "

@@ -62,7 +62,8 @@ def _joint_noise(scenario: Scenario, rng: np.random.Generator
         factor = factor_factor(pm.factor_loadings, name="price_model.factor_loadings")
     else:
         factor = np.eye(len(pm.assets))
-    z = joint_innovations(factor, steps, rng=rng, innovations=pm.innovations, dof=pm.dof)
+    z = joint_innovations(factor, steps, rng=rng, innovations=pm.innovations, dof=pm.dof,
+                          joint_tails=pm.joint_tails)
     h = np.ones_like(z)
     if pm.garch_alpha > 0 or pm.garch_beta > 0:  # variance targeting: unconditional 1
         z, h = garch_filter(z, omega=1.0 - pm.garch_alpha - pm.garch_beta,

@@ -150,7 +150,8 @@ def factor_factor(loadings: Sequence[Sequence[float]], *, name: str = "factor_lo
 
 
 def joint_innovations(factor: NDArray[np.float64], steps: int, *, rng: np.random.Generator,
-                      innovations: str = "normal", dof: float = 5.0) -> NDArray[np.float64]:
+                      innovations: str = "normal", dof: float = 5.0,
+                      joint_tails: bool = True) -> NDArray[np.float64]:
     """``steps x n`` innovations of unit variance and covariance ``factor @ factor.T``.
 
     ``innovations="normal"``: ``z_t = M e_t``, ``e_t ~ N(0, I)``. ``"student_t"``: the
@@ -171,8 +172,11 @@ def joint_innovations(factor: NDArray[np.float64], steps: int, *, rng: np.random
     z = e @ factor.T
     if innovations == "student_t":
         dof = check_real("dof", dof, low=2, low_open=True)
-        w = rng.chisquare(dof, size=steps)
-        z *= np.sqrt((dof - 2.0) / w)[:, None]
+        if joint_tails:
+            w = rng.chisquare(dof, size=steps)
+            z *= np.sqrt((dof - 2.0) / w)[:, None]
+        else:
+            z *= np.sqrt((dof - 2.0) / rng.chisquare(dof, size=z.shape))
     return z
 
 

@@ -169,3 +169,18 @@ def test_given_innovations_drive_a_paths_noise_and_keep_its_crash() -> None:
     b = gbm_jump_path(100.0, 50, vol_per_step=0.01, jump_rate_per_step=0.1,
                       rng=np.random.default_rng(2), innovations=None)
     assert np.array_equal(a, b)
+
+
+def test_without_joint_tails_each_asset_has_its_own_t() -> None:
+    n = 200_000
+    z = joint_innovations(np.eye(2), n, rng=np.random.default_rng(9), innovations="student_t",
+                          dof=6.0, joint_tails=False)
+    joint = joint_innovations(np.eye(2), n, rng=np.random.default_rng(9),
+                              innovations="student_t", dof=6.0)
+    for x in (z, joint):  # the same margins: unit variance, the t's kurtosis
+        assert np.allclose(x.var(axis=0), 1.0, atol=0.03)
+        k = (x**4).mean(axis=0) / x.var(axis=0) ** 2 - 3.0
+        assert np.allclose(k, 3.0, rtol=0.3)
+    # squares are correlated only with a shared mixing variable (tail dependence)
+    assert abs(np.corrcoef(z[:, 0] ** 2, z[:, 1] ** 2)[0, 1]) < 0.02
+    assert np.corrcoef(joint[:, 0] ** 2, joint[:, 1] ** 2)[0, 1] > 0.1
