@@ -156,7 +156,8 @@ class PricePathParams:
     initial price: it replays the history's relative moves
     (:func:`contagion.mechanics.price_path.replay_path`). A relative ``file`` in a scenario
     file is relative to that file's folder. A history shorter than the run is refused, not
-    held flat. The other fields do not apply.
+    held flat. The other fields do not apply to a replay, nor ``file``, ``column`` and
+    ``time_column`` to the other kinds.
     """
 
     asset: str
@@ -186,9 +187,6 @@ class PricePathParams:
                                                  or not self.time_column.strip()):
                 raise ParameterError(f"{where}.time_column", self.time_column,
                                      "None (the column 'timestamp') or a non-empty string")
-        elif self.file is not None or self.column is not None:
-            raise ParameterError(f"{where}.file", self.file, "None unless kind = 'replay'",
-                                 "only a replay path reads a file")
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -199,8 +199,6 @@ def test_a_replay_needs_its_file_and_column() -> None:
         PricePathParams(asset="ETH", kind="replay", column="ETH")
     with pytest.raises(ParameterError, match=r"'paths\[ETH\].column' = None"):
         PricePathParams(asset="ETH", kind="replay", file="x.csv")
-    with pytest.raises(ParameterError, match=r"'paths\[ETH\].file' .*only a replay"):
-        PricePathParams(asset="ETH", kind="crash", file="x.csv")
 
 
 def test_parquet_replays_like_csv(tmp_path: Path) -> None:
