@@ -330,11 +330,13 @@ def _resolve_files(data: dict[str, Any], base: Path | None) -> None:
 
 
 def loads(text: str, *, source: str = "scenario.toml", fmt: str = "toml",
-          base: Path | None = None) -> Scenario:
+          base: Path | None = None, allow_files: bool = True) -> Scenario:
     """Parse a TOML (or JSON) scenario file's text and build the validated scenario.
 
     ``base``: the folder a relative price-history ``file`` (a ``replay`` path) is relative
-    to (:func:`load` passes the scenario file's folder; default: the working directory)."""
+    to (:func:`load` passes the scenario file's folder; default: the working directory).
+    ``allow_files=False`` refuses any ``file`` key before anything is read: a scenario
+    uploaded to a server must not make it read (and quote) the server's own files."""
     if fmt not in FORMATS:
         raise ParameterError("format", fmt, " or ".join(FORMATS))
     try:
@@ -346,6 +348,13 @@ def loads(text: str, *, source: str = "scenario.toml", fmt: str = "toml",
                                 f"column {exc.colno}") from None
     if not isinstance(data, dict):
         raise ScenarioFileError(f"{source}: a scenario must be a table (object) of keys")
+    if not allow_files:
+        for i, path in enumerate(data.get("paths") or []):
+            if isinstance(path, dict) and path.get("file") is not None:
+                label = path.get("asset") if isinstance(path.get("asset"), str) else i
+                raise ScenarioFileError(
+                    f"{source}: key 'paths[{label}].file' names a file to read; an uploaded "
+                    "scenario cannot replay a price history (run it with `contagion run`)")
     _resolve_files(data, base)
     return scenario_from_dict(data, source=source)
 

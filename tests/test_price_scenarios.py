@@ -208,3 +208,19 @@ def test_parquet_replays_like_csv(tmp_path: Path) -> None:
     frame.to_parquet(pq)
     assert np.array_equal(_paths(_replay(str(pq), steps=50)), _paths(_replay(str(SAMPLE),
                                                                              steps=50)))
+
+
+def test_an_uploaded_scenario_cannot_make_the_server_read_a_file() -> None:
+    import base64
+
+    from contagion.errors import ContagionError
+    from dashboard.uploads import UploadDir, scenario_upload
+
+    text = dumps(_replay(str(SAMPLE)))
+    with pytest.raises(ScenarioFileError, match=r"'paths\[ETH\].file' names a file to read"):
+        loads(text, allow_files=False)
+    contents = "data:application/toml;base64," + base64.b64encode(text.encode()).decode()
+    uploads = UploadDir()
+    with pytest.raises(ContagionError, match=r"mine.toml: key 'paths\[ETH\].file'"):
+        scenario_upload(contents, "mine.toml", uploads)
+    assert not any(uploads.root.iterdir())  # nothing kept
