@@ -339,8 +339,11 @@ class Scenario:
                         f"price_model.assets[{i}]", name,
                         "an asset whose path is random: a gbm_jump, crash or flat path of "
                         "paths[...] with vol_per_step > 0 (one of "
-                        + ", ".join(a.name for a in self.assets if a.name in paths
-                                    and paths[a.name].kind != "replay") + ")",
+                        + (", ".join(a.name for a in self.assets if a.kind != "stable"
+                                     and a.name in paths and paths[a.name].kind != "replay"
+                                     and (paths[a.name].vol_per_step > 0
+                                          or paths[a.name].kind == "gbm_jump")) or "none")
+                        + ")",
                         "the price model correlates the noise of random paths")
         for p in self.paths:
             if p.kind == "replay":
