@@ -16,6 +16,7 @@ __all__ = [
     "OutputError",
     "ParameterError",
     "PositionsError",
+    "PriceFileError",
     "RunCancelled",
     "RunFileError",
     "ScenarioFileError",
@@ -134,3 +135,10 @@ class OutputError(ContagionError, OSError):
 
     def __str__(self) -> str:  # OSError would format (errno, strerror) pairs
         return str(self.args[0]) if self.args else ""
+
+
+class PriceFileError(ScenarioFileError):
+    """A price history a scenario replays (``PricePathParams(kind="replay", file=...)``)
+    cannot be used: a missing file or column, a bad value, unsorted timestamps, or too short
+    a history for the run. The message names the file and, where there is one, the row
+    (1-based, header excluded) and the column."""

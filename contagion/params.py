@@ -49,6 +49,7 @@ __all__ = [
     "PerpParams",
     "PoolManipulationParams",
     "PoolParams",
+    "PriceModelParams",
     "PricePathParams",
     "SupplierRunParams",
     "TraderParams",
@@ -56,11 +57,13 @@ __all__ = [
 ]
 
 ASSET_KINDS = ("stable", "volatile", "venue_token", "algo_stable")
-PATH_KINDS = ("crash", "gbm_jump", "flat")
+PATH_KINDS = ("crash", "gbm_jump", "flat", "replay")
 ORACLE_SOURCES = ("external", "pool_spot", "pool_twap")
 SHORTFALL_POLICIES = ("adl", "socialise")
 LIQUIDATION_MODES = ("fixed_bonus", "auction")
 CLOSE_FACTOR_RULES = ("v3.0", "v3.3")
+IMPACT_MODELS = ("per_dollar", "per_unit")
+INNOVATION_KINDS = ("normal", "student_t")
 
 #: Lower bounds of sizes that must be positive, below which a value means nothing
 #: physically and only breaks the arithmetic (1e-310 is a float, not a pool): a price of
@@ -101,6 +104,14 @@ class AssetParams:
     (liquidations, fire sales) move only the ratio. There is no redemption at par (stETH
     withdrawals were only enabled in 2023): arbitrage repairs the discount only as fast as
     its pools' ``arb_capacity_usd_per_step`` allows.
+
+    ``impact_model``: how selling ``q`` units into the external market moves the price.
+    ``"per_dollar"`` (the default): by ``exp(-q p / depth)`` at the current price ``p``,
+    so ``external_depth_usd`` is the dollar flow that moves the price one log unit and a
+    second sale moves an already fallen price less. ``"per_unit"``: by
+    ``exp(-q p0 / depth)`` with ``p0`` the initial price, so the cumulative impact of
+    selling ``x`` units in any number of sales is exactly ``exp(-a x)``, ``a = p0 / depth``
+    (the fire-sale literature's market impact, Caccioli et al. 2014).
     """
 
     name: Annotated[str, Name()]
@@ -110,6 +121,7 @@ class AssetParams:
     crash_on_issuer_default_frac: Annotated[float, Real(low=0, high=1, high_open=True)] = 0.9
     external_depth_usd: Annotated[float, Real(low=MIN_USD, high=MAX_USD, allow_inf=True)] = 5e8
     underlying: str | None = None
+    impact_model: Annotated[str, OneOf(IMPACT_MODELS)] = "per_dollar"
 
     def __post_init__(self) -> None:
         where = _name("assets", self)
@@ -140,6 +152,15 @@ class PricePathParams:
     Brownian motion with Poisson jumps. ``flat``: constant (plus noise if ``vol_per_step``).
     For a liquid-staking token (an asset with an ``underlying``) it is the path of its ratio
     to the underlying: ``shock_frac`` is then a widening discount.
+
+    ``replay``: a recorded history, ``column`` of the CSV or Parquet ``file`` against its
+    timestamps in ``time_column`` (default ``"timestamp"``), resampled to the step (the
+    last price at or before each step's time) and rescaled so it starts at the asset's
+    initial price: it replays the history's relative moves
+    (:func:`contagion.mechanics.price_path.replay_path`). A relative ``file`` in a scenario
+    file is relative to that file's folder. A history shorter than the run is refused, not
+    held flat. The other fields do not apply to a replay, nor ``file``, ``column`` and
+    ``time_column`` to the other kinds.
     """
 
     asset: str
@@ -152,9 +173,23 @@ class PricePathParams:
     jump_rate_per_step: Annotated[float, Real(low=0, high=1)] = 0.0
     jump_mean: Annotated[float, Real(low=-1, high=1)] = -0.05
     jump_std: Annotated[float, Real(low=0, high=1)] = 0.03
+    file: str | None = None
+    column: str | None = None
+    time_column: str | None = None
 
     def __post_init__(self) -> None:
-        check_fields(self, _name("paths", self))
+        where = _name("paths", self)
+        check_fields(self, where)
+        if self.kind == "replay":
+            for key in ("file", "column"):
+                value = getattr(self, key)
+                if not isinstance(value, str) or not value.strip():
+                    raise ParameterError(f"{where}.{key}", value, "a non-empty string",
+                                         f"a replay path needs the price history's {key}")
+            if self.time_column is not None and (not isinstance(self.time_column, str)
+                                                 or not self.time_column.strip()):
+                raise ParameterError(f"{where}.time_column", self.time_column,
+                                     "None (the column 'timestamp') or a non-empty string")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -898,6 +933,68 @@ class ClearingParams:
 
     def __post_init__(self) -> None:
         check_fields(self, "clearing")
+
+
+@dataclass(frozen=True, kw_only=True)
+class PriceModelParams:
+    """Joint noise of the stochastic price paths: correlation, fat tails, GARCH volatility.
+
+    The exogenous paths of ``assets`` (each with its own :class:`PricePathParams`, which
+    keeps its drift, crash and jumps and its ``vol_per_step``) draw their noise together
+    (:mod:`contagion.mechanics.price_model`): with ``correlation`` (a matrix over
+    ``assets``, in their order, unit diagonal, positive semi-definite) or
+    ``factor_loadings`` (one row per asset, one column per common factor; the rest of each
+    asset's variance is its own), neither meaning independent. ``innovations``:
+    ``"normal"``, or ``"student_t"`` with ``dof`` degrees of freedom (unit variance): with
+    ``joint_tails`` a multivariate t, whose extreme draws come to all the assets at once
+    even uncorrelated; without, each asset its own t (independent paths with the same
+    marginals when there is no correlation). ``garch_alpha`` / ``garch_beta``: GARCH(1,1)
+    volatility clustering, with omega set so each path's unconditional variance stays its
+    ``vol_per_step`` squared (variance targeting), started there; both 0 is constant
+    volatility. Without a ``price_model`` (the default) each path draws its own noise.
+    """
+
+    assets: tuple[str, ...]
+    correlation: tuple[tuple[float, ...], ...] = ()
+    factor_loadings: tuple[tuple[float, ...], ...] = ()
+    innovations: Annotated[str, OneOf(INNOVATION_KINDS)] = "normal"
+    dof: Annotated[float, Real(low=2, high=1e6, low_open=True)] = 5.0
+    garch_alpha: Annotated[float, Real(low=0, high=1, high_open=True)] = 0.0
+    garch_beta: Annotated[float, Real(low=0, high=1, high_open=True)] = 0.0
+    joint_tails: Annotated[bool, Bool()] = True
+
+    def __post_init__(self) -> None:
+        from contagion.mechanics.price_model import correlation_factor, factor_factor
+
+        where = "price_model"
+        check_fields(self, where)
+        if (not isinstance(self.assets, tuple) or not self.assets
+                or not all(isinstance(a, str) and a for a in self.assets)):
+            raise ParameterError(f"{where}.assets", self.assets, "a non-empty list of asset names")
+        if len(set(self.assets)) != len(self.assets):
+            raise ParameterError(f"{where}.assets", self.assets, "distinct asset names")
+        n = len(self.assets)
+        if self.correlation and self.factor_loadings:
+            raise ParameterError(f"{where}.factor_loadings", self.factor_loadings,
+                                 "empty when a correlation matrix is given",
+                                 "give a correlation matrix or factor loadings, not both")
+        if self.correlation:
+            if len(self.correlation) != n:
+                raise ParameterError(f"{where}.correlation", self.correlation,
+                                     f"{n} rows of {n} numbers, one per asset of "
+                                     f"{where}.assets {list(self.assets)}")
+            correlation_factor(self.correlation, name=f"{where}.correlation")
+        if self.factor_loadings:
+            if len(self.factor_loadings) != n:
+                raise ParameterError(f"{where}.factor_loadings", self.factor_loadings,
+                                     f"{n} rows, one per asset of {where}.assets "
+                                     f"{list(self.assets)}")
+            factor_factor(self.factor_loadings, name=f"{where}.factor_loadings")
+        if self.garch_alpha + self.garch_beta >= 1.0:
+            raise ParameterError(f"{where}.garch_beta", self.garch_beta,
+                                 f"< 1 - garch_alpha = {1.0 - self.garch_alpha:g}",
+                                 "a GARCH(1,1) with alpha + beta >= 1 has no finite "
+                                 "unconditional variance")
 
 
 def field_names(cls: type) -> list[str]:

@@ -30,6 +30,7 @@ from contagion.params import (
     PerpParams,
     PoolManipulationParams,
     PoolParams,
+    PriceModelParams,
     PricePathParams,
     TraderParams,
     YieldVenueParams,
@@ -146,6 +147,7 @@ class Scenario:
     traders: TraderParams = TraderParams()
     pegs: tuple[PegParams, ...] = ()
     yield_venues: tuple[YieldVenueParams, ...] = ()
+    price_model: PriceModelParams | None = None
 
     def __post_init__(self) -> None:
         assets = {a.name: a for a in self.assets}
@@ -295,6 +297,7 @@ class Scenario:
                     raise ParameterError(f"credit[{link.lender}->{link.borrower}].{role}", who,
                                          "one of " + ", ".join(institutions))
         self._check_pegs(institutions)
+        self._check_prices()
 
     def _check_pegs(self, institutions: list[str]) -> None:
         """Algorithmic pegs and yield venues: their assets, pools and oracle exist and fit."""
@@ -330,6 +333,34 @@ class Scenario:
                                      "a declared asset of kind 'algo_stable'")
             if yv.pool not in pools or pools[yv.pool].base != yv.asset:
                 raise ParameterError(f"{where}.pool", yv.pool, f"a pool whose base is {yv.asset!r}")
+
+    def _check_prices(self) -> None:
+        """The price model's assets have stochastic paths; replayed histories are readable
+        and long enough for the run (read once per file version)."""
+        paths = {p.asset: p for p in self.paths}
+        if self.price_model is not None:
+            for i, name in enumerate(self.price_model.assets):
+                p = paths.get(name)
+                stable = any(a.name == name and a.kind == "stable" for a in self.assets)
+                if p is None or stable or p.kind == "replay" or (p.vol_per_step == 0
+                                                                and p.kind != "gbm_jump"):
+                    raise ParameterError(
+                        f"price_model.assets[{i}]", name,
+                        "an asset whose path is random: a gbm_jump, crash or flat path of "
+                        "paths[...] with vol_per_step > 0 (one of "
+                        + (", ".join(a.name for a in self.assets if a.kind != "stable"
+                                     and a.name in paths and paths[a.name].kind != "replay"
+                                     and (paths[a.name].vol_per_step > 0
+                                          or paths[a.name].kind == "gbm_jump")) or "none")
+                        + ")",
+                        "the price model correlates the noise of random paths")
+        for p in self.paths:
+            if p.kind == "replay":
+                from contagion.mechanics.price_path import replay_path
+
+                replay_path(str(p.file), self.market.steps, step_minutes=self.market.step_minutes,
+                            column=str(p.column), time_column=p.time_column or "timestamp",
+                            initial_price=1.0)
 
     # ------------------------------------------------------------------ helpers
     def asset(self, name: str) -> AssetParams:

@@ -325,8 +325,25 @@ def dumps(scenario: Scenario) -> str:
     return "\n".join(lines) + "\n"
 
 
-def loads(text: str, *, source: str = "scenario.toml", fmt: str = "toml") -> Scenario:
-    """Parse a TOML (or JSON) scenario file's text and build the validated scenario."""
+def _resolve_files(data: dict[str, Any], base: Path | None) -> None:
+    """Make the relative ``file`` of every replayed price path relative to ``base`` (the
+    scenario file's folder), in place, so a scenario and its price history travel together."""
+    if base is None or not isinstance(data.get("paths"), list):
+        return
+    for path in data["paths"]:
+        if isinstance(path, dict) and isinstance(path.get("file"), str) and path["file"]:
+            f = Path(path["file"]).expanduser()
+            path["file"] = str(f if f.is_absolute() else (base / f).absolute())
+
+
+def loads(text: str, *, source: str = "scenario.toml", fmt: str = "toml",
+          base: Path | None = None, allow_files: bool = True) -> Scenario:
+    """Parse a TOML (or JSON) scenario file's text and build the validated scenario.
+
+    ``base``: the folder a relative price-history ``file`` (a ``replay`` path) is relative
+    to (:func:`load` passes the scenario file's folder; default: the working directory).
+    ``allow_files=False`` refuses any ``file`` key before anything is read: a scenario
+    uploaded to a server must not make it read (and quote) the server's own files."""
     if fmt not in FORMATS:
         raise ParameterError("format", fmt, " or ".join(FORMATS))
     try:
@@ -338,6 +355,14 @@ def loads(text: str, *, source: str = "scenario.toml", fmt: str = "toml") -> Sce
                                 f"column {exc.colno}") from None
     if not isinstance(data, dict):
         raise ScenarioFileError(f"{source}: a scenario must be a table (object) of keys")
+    if not allow_files:
+        for i, path in enumerate(data.get("paths") or []):
+            if isinstance(path, dict) and path.get("file") is not None:
+                label = path.get("asset") if isinstance(path.get("asset"), str) else i
+                raise ScenarioFileError(
+                    f"{source}: key 'paths[{label}].file' names a file to read; an uploaded "
+                    "scenario cannot replay a price history (run it with `contagion run`)")
+    _resolve_files(data, base)
     return scenario_from_dict(data, source=source)
 
 
@@ -365,7 +390,7 @@ def load(path: str | os.PathLike[str], *, shown_as: str | None = None) -> Scenar
         raise ScenarioFileError(f"{name}: not UTF-8 text (byte {exc.start})") from None
     except OSError as exc:
         raise ScenarioFileError(f"{name}: cannot be read: {exc.strerror}") from None
-    return loads(text, source=name, fmt=fmt)
+    return loads(text, source=name, fmt=fmt, base=p.parent)
 
 
 def dump_json(scenario: Scenario) -> str:

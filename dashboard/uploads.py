@@ -101,7 +101,7 @@ def scenario_upload(contents: str | None, filename: str | None, uploads: UploadD
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise ContagionError(f"{name}: not UTF-8 text (byte {exc.start})") from None
-    scenario = loads(text, source=name, fmt=name.lower().rsplit(".", 1)[-1])
+    scenario = loads(text, source=name, fmt=name.lower().rsplit(".", 1)[-1], allow_files=False)
     path = uploads.save(name, data)
     return Accepted(str(path), f"{name}: scenario {scenario.name!r} read and checked"), scenario
 

@@ -15,11 +15,12 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from contagion.analytics import cascade_probability, wilson_interval
+from contagion.analytics import cascade_probability, loss_measures, wilson_interval
 from contagion.report import cascade_figure
 from contagion.sweep import load_results
 
@@ -154,6 +155,19 @@ def october_2025_depth(df: pd.DataFrame) -> tuple[go.Figure, pd.DataFrame]:
     return fig, table
 
 
+def correlation_tails(df: pd.DataFrame) -> tuple[go.Figure, pd.DataFrame]:
+    """Insolvent debt per run, correlated vs independent noise: the tail is the difference."""
+    df = df.assign(noise=np.where(df["correlation"] > 0, "correlated", "independent"))
+    table = loss_measures(df, level=0.95, by="noise")
+    fig = go.Figure()
+    for noise, part in df.groupby("noise"):
+        loss = (part["bad_debt_usd"] + part["insolvent_debt_usd"]) / 1e6
+        fig.add_trace(go.Box(y=loss, name=str(noise), boxpoints="all", jitter=0.4))
+    fig.update_layout(title="Insolvent debt per run ($M): correlated vs independent majors",
+                      yaxis_title="insolvent debt ($M)")
+    return fig, table
+
+
 def screenshot(fig: go.Figure, path: Path, *, width: int = 1000,
                height: int = 650) -> None:
     chromium = shutil.which("chromium")
@@ -181,6 +195,7 @@ EXPERIMENTS: dict[str, tuple[Callable[[pd.DataFrame], tuple[go.Figure, pd.DataFr
     "fund_crossmargin": (fund_crossmargin, 1000),
     "ftx_rehypothecation": (ftx_rehypothecation, 1500),
     "october_2025_depth": (october_2025_depth, 1500),
+    "correlation_tails": (correlation_tails, 1000),
 }
 
 

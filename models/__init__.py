@@ -29,6 +29,7 @@ from models.default import default_market
 from models.ftx import ftx_collapse
 from models.mango import mango_markets
 from models.october_2025 import october_2025
+from models.regimes import broad_downturn, broken_correlation
 from models.steth_celsius import steth_celsius
 from models.terra import terra_ust
 
@@ -51,6 +52,8 @@ SCENARIOS: dict[str, Callable[..., Scenario]] = {
     "october_2025": october_2025,
     "steth_celsius": steth_celsius,
     "terra": terra_ust,
+    "broad_downturn": broad_downturn,
+    "broken_correlation": broken_correlation,
     "classic_eisenberg_noe": eisenberg_noe_demo,
     "classic_gai_kapadia": gai_kapadia_demo,
     "classic_debtrank": debtrank_demo,

@@ -57,6 +57,12 @@ _INFO = (
     PresetInfo("terra", "Terra LUNA and UST", "9 May 2022",
                "A UST sale starts a run on Anchor; the peg breaks and mint/burn arbitrage "
                "sends LUNA into a spiral."),
+    PresetInfo("broad_downturn", "Broad market downturn (regime)", "13 June 2022",
+               "ETH, BTC and SOL fall together with fat-tailed, correlated noise: "
+               "spreading collateral buys nothing."),
+    PresetInfo("broken_correlation", "Broken correlation: a depeg (regime)", "11 March 2023",
+               "A stablecoin lent against as cash loses 15% of its peg while the majors "
+               "hold: its borrowers are liquidated."),
     PresetInfo("classic_eisenberg_noe", "Eisenberg-Noe clearing", "textbook",
                "Four banks in a ring: one write-down topples three, and clearing sets "
                "what each repays."),

@@ -64,6 +64,7 @@ BASE: dict[str, dict[str, Any]] = {
     "PoolManipulationParams": {"pool": "P", "start_step": 1, "duration_steps": 2,
                                "notional_usd_per_step": 1e5},
     "PoolParams": {"name": "P", "base": "ETH", "reserve_base": 1e3},
+    "PriceModelParams": {"assets": ("ETH", "BTC")},
     "PricePathParams": {"asset": "ETH"},
     "SupplierRunParams": {},
     "TraderParams": {},
@@ -75,6 +76,7 @@ CONTEXT: dict[tuple[str, str, Any], dict[str, Any]] = {
     ("AssetParams", "kind", "stable"): {"initial_price_usd": 1.0},
     ("AssetParams", "kind", "algo_stable"): {"initial_price_usd": 1.0},
     ("AssetParams", "kind", "venue_token"): {"issuer": "CEX"},
+    ("PricePathParams", "kind", "replay"): {"file": "prices.csv", "column": "ETH"},
     ("OracleParams", "source", "pool_spot"): {"pool": "P"},
     ("OracleParams", "source", "pool_twap"): {"pool": "P"},
     ("CollateralParams", "ltv", 0): {"liquidation_threshold": 0.8},
@@ -392,7 +394,8 @@ def strategy(rule: Constraint) -> st.SearchStrategy[Any]:
 
 # Classes whose fields have no checks across fields (OracleParams reads a pool when its
 # source is one, so the pool is given).
-FREE = [(params.TraderParams, {}), (params.LiquidatorParams, {}), (params.PricePathParams, {}),
+FREE = [(params.TraderParams, {}), (params.LiquidatorParams, {}),
+        (params.PricePathParams, {"file": "prices.csv", "column": "ETH"}),
         (params.PoolParams, {}), (params.OracleParams, {"pool": "P"}),
         (params.MarketParams, {}), (params.ClearingParams, {})]
 

@@ -3,6 +3,12 @@
 The outside world (centralised order books, arbitrageurs, other traders) is one holder of
 every asset. Selling ``q`` units into it moves its price by ``exp(-q p / depth)``: the
 asset's ``external_depth_usd`` is the dollar flow that moves the price by one log unit.
+With ``AssetParams.impact_model = "per_unit"`` the move is ``exp(-q p_init / depth)``
+(``p_init`` the initial price), so any sequence of sales of ``x`` units in all moves it by
+exactly ``exp(-a x)``, ``a = p_init / depth``, as in the fire-sale literature.
+
+With a :class:`~contagion.params.PriceModelParams` the stochastic paths draw their noise
+together (correlated, fat-tailed, GARCH); a ``replay`` path replays a recorded history.
 
 A liquid-staking token (an asset with an ``underlying``, stETH on ETH) is priced as its
 underlying's price times a ratio: its exogenous path is the path of that ratio, and flows
@@ -18,7 +24,13 @@ import numpy as np
 from numpy.typing import NDArray
 
 from contagion.ledger import market_source
-from contagion.mechanics.price_path import PATH_RANGE, crash_path, gbm_jump_path
+from contagion.mechanics.price_model import (
+    correlation_factor,
+    factor_factor,
+    garch_filter,
+    joint_innovations,
+)
+from contagion.mechanics.price_path import PATH_RANGE, crash_path, gbm_jump_path, replay_path
 
 if TYPE_CHECKING:
     from contagion.model import ContagionModel
@@ -33,6 +45,30 @@ SHOCK_EVENT_MIN_MOVE = 0.0025  # exogenous moves smaller than 0.25% a step are n
 #: flow exceeds by dozens of times its depth gets there (a depth of $1e-6); without the
 #: bound ``exp`` of the impact overflows to an infinite price or underflows to 0.
 MAX_LOG_IMPACT = float(np.log(PATH_RANGE))
+
+
+def _joint_noise(scenario: Scenario, rng: np.random.Generator
+                 ) -> dict[str, tuple[NDArray[np.float64], NDArray[np.float64]]]:
+    """Each price-model asset's innovations and conditional variances (GARCH ``h``, 1
+    without), drawn together from ``rng`` before any path's own draws; empty without a
+    price model, so the paths then draw exactly as before."""
+    pm = scenario.price_model
+    if pm is None:
+        return {}
+    steps = scenario.market.steps
+    if pm.correlation:
+        factor = correlation_factor(pm.correlation, name="price_model.correlation")
+    elif pm.factor_loadings:
+        factor = factor_factor(pm.factor_loadings, name="price_model.factor_loadings")
+    else:
+        factor = np.eye(len(pm.assets))
+    z = joint_innovations(factor, steps, rng=rng, innovations=pm.innovations, dof=pm.dof,
+                          joint_tails=pm.joint_tails)
+    h = np.ones_like(z)
+    if pm.garch_alpha > 0 or pm.garch_beta > 0:  # variance targeting: unconditional 1
+        z, h = garch_filter(z, omega=1.0 - pm.garch_alpha - pm.garch_beta,
+                            alpha=pm.garch_alpha, beta=pm.garch_beta)
+    return {name: (z[:, k], h[:, k]) for k, name in enumerate(pm.assets)}
 
 
 class Market(mesa.Agent):
@@ -58,23 +94,31 @@ class Market(mesa.Agent):
         self.path = np.empty((n, steps + 1))
         paths = {p.asset: p for p in scenario.paths}
         usd0 = {a.name: a.initial_price_usd for a in scenario.assets}
+        joint = _joint_noise(scenario, model.rng)
         for i, a in enumerate(scenario.assets):
             p = paths.get(a.name)
+            z, h = joint.get(a.name, (None, None))
             # a liquid-staking token's path is its ratio to the underlying (the basis)
             start = a.initial_price_usd / usd0[a.underlying] if a.underlying else a.initial_price_usd
             if a.kind == "stable" or p is None or (p.kind == "flat" and p.vol_per_step == 0):
                 self.path[i] = start
+            elif p.kind == "replay":
+                self.path[i] = replay_path(
+                    str(p.file), steps, step_minutes=scenario.market.step_minutes,
+                    column=str(p.column), time_column=p.time_column or "timestamp",
+                    initial_price=start)
             elif p.kind == "gbm_jump":
                 self.path[i] = gbm_jump_path(
                     start, steps, vol_per_step=p.vol_per_step,
                     drift_per_step=p.drift_per_step, jump_rate_per_step=p.jump_rate_per_step,
-                    jump_mean=p.jump_mean, jump_std=p.jump_std, rng=model.rng)
+                    jump_mean=p.jump_mean, jump_std=p.jump_std, rng=model.rng,
+                    innovations=z, variance=h)
             else:
                 shock = p.shock_frac if p.kind == "crash" else 0.0
                 self.path[i] = crash_path(
                     start, steps, shock_frac=shock,
                     start_step=p.shock_start_step, duration_steps=p.shock_duration_steps,
-                    vol_per_step=p.vol_per_step, rng=model.rng)
+                    vol_per_step=p.vol_per_step, rng=model.rng, innovations=z, variance=h)
         self.depth_usd = np.array([a.external_depth_usd for a in scenario.assets])
         self.depth_usd[self.numeraire] = np.inf
         self.normal_depth_usd = self.depth_usd.copy()  # before any liquidity shock
@@ -87,6 +131,8 @@ class Market(mesa.Agent):
         self.initial_price = self.path[:, 0].copy()
         self.initial_price[self.lst] *= self.initial_price[self.lst_underlying]
         self.price = self.initial_price.copy()
+        # impact per unit at the initial price (exp(-a x) in all) rather than per dollar now
+        self.per_unit = np.array([a.impact_model == "per_unit" for a in scenario.assets])
         self.outside_units = np.zeros(n)
         # the last event that moved anything about each asset (its market price or a pool);
         # the per-source record of moves, with sizes, is the model's PriceMoves ledger
@@ -179,17 +225,23 @@ class Market(mesa.Agent):
 
         Notes
         -----
-        With price impact ``d ln p = -p0 dq / depth``, selling ``q`` units returns
-        ``depth * (1 - exp(-q p0 / depth))`` and leaves the price at ``p0 exp(-q p0/depth)``.
+        With price impact ``d ln p = -r dq / depth`` (``r`` the current price ``p0``, or the
+        initial price with ``impact_model="per_unit"``), selling ``q`` units returns
+        ``depth (p0 / r) (1 - exp(-q r / depth))`` and leaves the price at
+        ``p0 exp(-q r / depth)``.
         """
         if units == 0.0 or asset == self.numeraire:
             return float(units) * (1.0 if asset == self.numeraire else 0.0)
         p0 = self.price[asset]
         depth = self.depth_usd[asset]
-        x = units * p0 / depth
+        ref = self.initial_price[asset] if self.per_unit[asset] else p0
+        x = units * ref / depth
         if np.isfinite(depth) and not self._within_bound(asset, x):
             proceeds = float(self.quote_sale(asset, np.array(units)))
             x = self._bounded(asset, x)
+        elif self.per_unit[asset]:
+            proceeds = (float(depth * (p0 / ref) * -np.expm1(-x)) if np.isfinite(depth)
+                        else float(units * p0))
         else:
             proceeds = float(depth * -np.expm1(-x)) if np.isfinite(depth) else float(units * p0)
         self.log_impact[asset] -= x if np.isfinite(depth) else 0.0
@@ -212,24 +264,29 @@ class Market(mesa.Agent):
         """USD that selling ``units`` (each entry a separate sale; negative: a purchase, a
         negative amount) into the external book would fetch now, without selling.
 
-        ``depth * (1 - exp(-q p / depth))``; past ``MAX_LOG_IMPACT`` the rest of the flow
-        fills at the boundary price.
+        ``depth * (1 - exp(-q p / depth))`` (per unit: ``depth (p / p_init) (1 - exp(-q p_init
+        / depth))``); past ``MAX_LOG_IMPACT`` the rest of the flow fills at the boundary price.
         """
         shape = np.shape(units)
         units = np.atleast_1d(np.asarray(units, dtype=np.float64))
         p0, depth = float(self.price[asset]), float(self.depth_usd[asset])
         if not np.isfinite(depth):
             return (units * p0).reshape(shape)
-        x = units * p0 / depth
+        per_unit = bool(self.per_unit[asset])
+        ref = float(self.initial_price[asset]) if per_unit else p0
+        x = units * ref / depth
         with np.errstate(over="ignore"):
             out = depth * -np.expm1(-x)
+            if per_unit:
+                out *= p0 / ref
         li = float(self.log_impact[asset])
         out_of_band = np.abs(li - x) > MAX_LOG_IMPACT
         if out_of_band.any():
             xo = x[out_of_band]
             xe = li - np.clip(li - xo, -MAX_LOG_IMPACT, MAX_LOG_IMPACT)  # within the band
-            rest = units[out_of_band] - xe * depth / p0  # units filled at the boundary price
-            out[out_of_band] = depth * -np.expm1(-xe) + rest * p0 * np.exp(-xe)
+            rest = units[out_of_band] - xe * depth / ref  # units filled at the boundary price
+            head = depth * -np.expm1(-xe) * (p0 / ref if per_unit else 1.0)
+            out[out_of_band] = head + rest * p0 * np.exp(-xe)
         return out.reshape(shape)
 
     def outside_receives(self, asset: int, units: float) -> None:
@@ -242,7 +299,8 @@ class Market(mesa.Agent):
         inside the outside world, e.g. an arbitrageur's external leg)."""
         if asset == self.numeraire or not np.isfinite(self.depth_usd[asset]):
             return
-        x = units_sold * self.price[asset] / self.depth_usd[asset]
+        ref = self.initial_price[asset] if self.per_unit[asset] else self.price[asset]
+        x = units_sold * ref / self.depth_usd[asset]
         if not self._within_bound(asset, x):
             x = self._bounded(asset, x)
         self.log_impact[asset] -= x
