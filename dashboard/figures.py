@@ -182,9 +182,31 @@ def _timeseries_rows(series: pd.DataFrame, oracles: dict[str, str], assets: list
     if funds:
         rows.append(("Insurance fund balances",
                      _lines(series, funds, [c.removeprefix("fund_") for c in funds]), usd))
+    rows += _market_feature_rows(series)
     if "defaults" in series:
         rows.append(("Defaults (count)", _lines(series, ["defaults"], ["defaults"], shape="hv"),
                      {"rangemode": "tozero", "dtick": 1}))
+    return rows
+
+
+def _market_feature_rows(series: pd.DataFrame
+                         ) -> list[tuple[str, list[go.BaseTraceType], dict[str, Any]]]:
+    """Rows for the market features a run switched on (issue 12), each only if its columns are
+    present: perp funding rates per period (``funding_<venue>_<asset>``), lending utilisation
+    (``utilisation_<venue>``), yearly borrow rates (``borrow_rate_<venue...>``) and supplier
+    withdrawals waiting for cash (``queued_<venue>``)."""
+    rows: list[tuple[str, list[go.BaseTraceType], dict[str, Any]]] = []
+    for prefix, title, axis in (
+            ("funding_", "Perp funding rate per period (longs pay when positive)",
+             {"tickformat": ".3%"}),
+            ("utilisation_", "Lending utilisation (debt / supply)",
+             {"tickformat": ".0%", "rangemode": "tozero"}),
+            ("borrow_rate_", "Borrow rate (yearly)", {"tickformat": ".1%", "rangemode": "tozero"}),
+            ("queued_", "Supplier withdrawals waiting for cash", {**USD_AXIS, "rangemode": "tozero"})):
+        cols = _columns(series, prefix)
+        if cols:
+            rows.append((title, _lines(series, cols, [c.removeprefix(prefix) for c in cols]),
+                         axis))
     return rows
 
 
@@ -195,7 +217,9 @@ def timeseries_figure(series: pd.DataFrame, *, oracles: dict[str, str], step: in
     Rows (each only if its columns are present): one price row per asset (market price
     ``price_<A>``, pools based on ``A`` ``pool_<A>/...``, the oracles of ``A``); liquidation
     volume (bars, USD) and count (line, right axis); price impact per pool; cumulative bad
-    debt, socialised loss, ADL and insolvent debt; insurance fund balances; defaults.
+    debt, socialised loss, ADL and insolvent debt; insurance fund balances; funding rates,
+    lending utilisation, borrow rates and queued withdrawals (runs with those features on);
+    defaults.
 
     Parameters
     ----------

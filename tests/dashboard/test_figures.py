@@ -402,3 +402,27 @@ def test_axes_print_dollars_and_prices_as_people_write_them() -> None:
         assert ",~r" in formats  # the price row
         assert not any(f and ("~s" in f or "g" in f) for f in formats)
         assert any(v.get("tickprefix") == "$" for v in axes.values())  # the losses row
+
+
+def test_market_features_get_their_rows_only_when_a_run_has_them() -> None:
+    """Funding, utilisation, borrow rates and queued withdrawals (issue 12) are drawn for a run
+    that switched them on, and nothing changes for one that did not."""
+    from dataclasses import replace
+
+    from contagion.params import InterestRateParams, SupplierRunParams
+    from models import get_scenario
+
+    plain = get_scenario("default", n_traders=200, steps=30)
+    on = replace(plain, perps=tuple(replace(p, funding=True) for p in plain.perps),
+                 lending=tuple(replace(v, rates=InterestRateParams(),
+                                       supplier_run=SupplierRunParams()) for v in plain.lending))
+    titles = {}
+    for name, sc in (("plain", plain), ("on", on)):
+        res = simulate(sc, seed=0)
+        fig = timeseries_figure(res.series, oracles={o.name: o.asset for o in sc.oracles})
+        titles[name] = [a.text for a in fig.layout.annotations]
+    added = [t for t in titles["on"] if t not in titles["plain"]]
+    assert added == ["Perp funding rate per period (longs pay when positive)",
+                     "Lending utilisation (debt / supply)", "Borrow rate (yearly)",
+                     "Supplier withdrawals waiting for cash"], added
+    assert titles["plain"] == [t for t in titles["on"] if t in titles["plain"]]
