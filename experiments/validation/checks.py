@@ -478,7 +478,10 @@ def engine_presets_section(scale: Scale) -> Section:
 
 def textbook_sections(scale: Scale) -> list[Section]:
     """Every textbook-model section, in report order."""
+    from experiments.validation.market_checks import market_mechanics_section
+
     builders: list[Callable[[Scale], Section]] = [gai_kapadia_section, eisenberg_noe_section,
                                                   debtrank_section, fire_sales_section,
-                                                  engine_presets_section]
+                                                  engine_presets_section,
+                                                  market_mechanics_section]
     return [b(scale) for b in builders]
