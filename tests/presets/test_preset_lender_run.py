@@ -108,6 +108,18 @@ def test_without_the_run_the_same_loss_freezes_nobody(on: ContagionModel,
     assert lr.run_withdrawn_usd > 0.3 * on.scenario.lending[0].retail_supply_usd
 
 
+def test_a_cash_buffer_delays_the_freeze_but_not_the_queue(on: ContagionModel) -> None:
+    """Lesson 14's exercise: $60M of supply (61% lent out) lets more suppliers out and
+    freezes later, but the queue left at the end is the same: what is lent stays lent."""
+    buffer = _run(supply_usd=6e7)
+    s = buffer.datacollector.get_model_vars_dataframe()
+    assert s["utilisation_LendX"].iloc[0] == pytest.approx(0.61, abs=0.01)
+    assert _of(buffer, "withdrawal_freeze")["step"].iloc[0] > _of(on, "withdrawal_freeze")[
+        "step"].iloc[0]
+    assert buffer.lending[0].run_withdrawn_usd > 2 * on.lending[0].run_withdrawn_usd
+    assert buffer.lending[0].queued_usd == pytest.approx(on.lending[0].queued_usd, rel=0.01)
+
+
 def test_same_seed_same_run(on: ContagionModel) -> None:
     again = _run()
     pd.testing.assert_frame_equal(on.events_frame, again.events_frame)
