@@ -45,7 +45,7 @@ def _of(m: ContagionModel, kind: str) -> pd.DataFrame:
 
 def test_registered_with_its_menu_entry() -> None:
     assert SCENARIOS["lender_run"] is lender_run
-    assert PRESET_INFO["lender_run"].date == "4 November 2025"
+    assert PRESET_INFO["lender_run"].date == "3 November 2025"
     sc = get_scenario("lender_run")
     (v,) = sc.lending
     assert v.rates == LENDER_RUN_RATES and v.supplier_run is not None
