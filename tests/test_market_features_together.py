@@ -1,5 +1,7 @@
-"""Issue 12's market features all switched on at once: conservation holds every step, every
-shortfall is accounted for, and the same seed gives the same cascade."""
+"""Issue 12's market features all switched on at once (funding, rates and a supplier run,
+correlated t/GARCH prices, V3 pools with LP withdrawal, per-unit impact, listed options under
+portfolio margin): conservation holds every step, every shortfall is accounted for, and the same
+seed gives the same cascade."""
 
 from __future__ import annotations
 
@@ -10,7 +12,13 @@ import pandas as pd
 import pytest
 
 from contagion.model import ContagionModel
-from contagion.params import InterestRateParams, PriceModelParams, SupplierRunParams
+from contagion.params import (
+    InterestRateParams,
+    OptionSeriesParams,
+    PriceModelParams,
+    SupplierRunParams,
+    VolSurfaceParams,
+)
 from contagion.scenario import Scenario
 from models import get_scenario
 
@@ -22,7 +30,16 @@ def _everything_on(shock_frac: float) -> Scenario:
         sc,
         assets=tuple(replace(a, impact_model="per_unit") if a.name == "ETH" else a
                      for a in sc.assets),
-        perps=tuple(replace(p, funding=True) for p in sc.perps),
+        perps=tuple(replace(p, funding=True, margin_model="portfolio", option_share_of_traders=0.4,
+                            option_hedge_frac=0.5,
+                            options=(OptionSeriesParams(asset=p.asset, kind="put",
+                                                        strike_frac=0.9, expiry_days=0.125),
+                                     OptionSeriesParams(asset=p.asset, kind="call",
+                                                        strike_frac=1.0, expiry_days=7.0)))
+                    for p in sc.perps),
+        vol_surfaces=(VolSurfaceParams(asset="ETH", expiries_days=(1.0, 30.0),
+                                       moneyness=(0.8, 1.0, 1.2),
+                                       vols=((0.9, 0.7, 0.8), (0.75, 0.55, 0.65))),),
         lending=tuple(replace(v, rates=InterestRateParams(), supplier_run=SupplierRunParams())
                       for v in sc.lending),
         pools=tuple(replace(p, kind="v3", v3_ranges=((0.25, 0.8), (float("inf"), 0.2)),
@@ -45,7 +62,7 @@ def test_all_features_on_conserve_and_account(shock_frac: float, seed: int) -> N
     series = model.datacollector.get_model_vars_dataframe()
     assert np.isfinite(series.to_numpy(dtype=float)).all(), "a series went NaN or inf"
     kinds = set(model.events_frame["kind"])
-    assert {"funding", "liquidation"} <= kinds, kinds
+    assert {"funding", "liquidation", "option_liquidation", "option_expiry"} <= kinds, kinds
     assert any(c.startswith("utilisation_") for c in series.columns)
     for p in model.perps:
         covered = p.fund_paid_usd + p.adl_covered_usd + p.socialised_usd + p.unresolved_usd
