@@ -193,8 +193,10 @@ def _market_feature_rows(series: pd.DataFrame
                          ) -> list[tuple[str, list[go.BaseTraceType], dict[str, Any]]]:
     """Rows for the market features a run switched on (issue 12), each only if its columns are
     present: perp funding rates per period (``funding_<venue>_<asset>``), lending utilisation
-    (``utilisation_<venue>``), yearly borrow rates (``borrow_rate_<venue...>``) and supplier
-    withdrawals waiting for cash (``queued_<venue>``)."""
+    (``utilisation_<venue>``), yearly borrow rates (``borrow_rate_<venue...>``), supplier
+    withdrawals waiting for cash (``queued_<venue>``) and, for venues with portfolio margin, the
+    margin the traders' books require (``portfolio_margin_<venue>``) and their net delta and
+    vega (``net_delta_`` / ``vega_<venue>_<asset>``)."""
     rows: list[tuple[str, list[go.BaseTraceType], dict[str, Any]]] = []
     for prefix, title, axis in (
             ("funding_", "Perp funding rate per period (longs pay when positive)",
@@ -202,7 +204,11 @@ def _market_feature_rows(series: pd.DataFrame
             ("utilisation_", "Lending utilisation (debt / supply)",
              {"tickformat": ".0%", "rangemode": "tozero"}),
             ("borrow_rate_", "Borrow rate (yearly)", {"tickformat": ".1%", "rangemode": "tozero"}),
-            ("queued_", "Supplier withdrawals waiting for cash", {**USD_AXIS, "rangemode": "tozero"})):
+            ("queued_", "Supplier withdrawals waiting for cash", {**USD_AXIS, "rangemode": "tozero"}),
+            ("portfolio_margin_", "Portfolio margin required (traders' maintenance)",
+             {**USD_AXIS, "rangemode": "tozero"}),
+            ("net_delta_", "Traders' net delta (units of the underlying)", {}),
+            ("vega_", "Traders' net vega (USD per 1.00 of volatility)", {})):
         cols = _columns(series, prefix)
         if cols:
             rows.append((title, _lines(series, cols, [c.removeprefix(prefix) for c in cols]),

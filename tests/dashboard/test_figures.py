@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import json
 import re
+from pathlib import Path
 
 import networkx as nx
+import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 import pytest
@@ -426,3 +428,22 @@ def test_market_features_get_their_rows_only_when_a_run_has_them() -> None:
                      "Lending utilisation (debt / supply)", "Borrow rate (yearly)",
                      "Supplier withdrawals waiting for cash"], added
     assert titles["plain"] == [t for t in titles["on"] if t in titles["plain"]]
+
+
+def test_portfolio_margin_and_greeks_get_rows_in_an_options_run() -> None:
+    """A venue with portfolio margin and listed options (issue 12) adds the required margin and
+    the traders' net delta and vega, each with one line per venue (and market), finite."""
+    from contagion.scenario_file import load
+
+    sc = load(Path(__file__).resolve().parents[1] / "data" / "options_pm_run.toml")
+    res = simulate(sc, seed=0)
+    fig = timeseries_figure(res.series, oracles={o.name: o.asset for o in sc.oracles})
+    titles = [a.text for a in fig.layout.annotations]
+    for title in ("Portfolio margin required (traders' maintenance)",
+                  "Traders' net delta (units of the underlying)",
+                  "Traders' net vega (USD per 1.00 of volatility)"):
+        assert title in titles, titles
+    names = {t.name for t in fig.data}
+    assert {"OptX", "OptX_ETH"} <= names, names
+    margin = res.series["portfolio_margin_OptX"]
+    assert (margin > 0).all() and np.isfinite(res.series["vega_OptX_ETH"]).all()
