@@ -105,8 +105,9 @@ def format_summary(s: dict[str, Any], events: Any = None) -> str:
         f"volume {_usd(s['liquidation_volume_usd'])}",
         f"bad debt            {_usd(s['bad_debt_usd'])} realised, "
         f"{_usd(s['insolvent_debt_usd'])} still underwater",
-        f"insurance funds     {_usd(s['fund_used_usd'])} used "
-        f"({s['fund_depletion_frac']:.0%}); exhausted: {', '.join(s['funds_exhausted']) or '-'}",
+        f"insurance funds     {_usd(s['fund_used_usd'])} used, balances "
+        f"{-s['fund_depletion_frac']:+.0%} net of fees; "
+        f"exhausted: {', '.join(s['funds_exhausted']) or '-'}",
         f"socialised losses   {_usd(s['socialised_usd'])}",
         f"auto-deleveraging   {_usd(s['adl_usd'])}",
         f"worst pool impact   {s['worst_pool_impact_frac']:+.1%} in one step",

@@ -88,6 +88,10 @@ def run_summary(events: pd.DataFrame, series: pd.DataFrame, venues: pd.DataFrame
                 ) -> dict[str, Any]:
     """One run's headline measures.
 
+    ``liquidations`` counts every liquidation event (lending, perp positions and option
+    positions closed by a margin call); ``liquidation_volume_usd`` adds their ``value_usd``,
+    the dollars traded (a perp's notional, an option's premium).
+
     Parameters
     ----------
     events : the event log; series : DataCollector model variables (one row per step);
@@ -98,7 +102,7 @@ def run_summary(events: pd.DataFrame, series: pd.DataFrame, venues: pd.DataFrame
     venue_kinds = dict(zip(venues["venue"], venues["kind"], strict=False))
     defaulted = [v for v in names if bool(last.loc[v, "defaulted"])]
     gens = default_generations(events)
-    liq = events[events["kind"].isin(["liquidation", "perp_liquidation"])]
+    liq = events[events["kind"].isin(["liquidation", "perp_liquidation", "option_liquidation"])]
     price_cols = [c for c in series.columns if c.startswith("impact_")]
     worst_impact = float(series[price_cols].min().min()) if price_cols else 0.0
     gaps = []

@@ -174,7 +174,7 @@ _FIT_PADDING = 30.0
 _UNIT_KINDS = ("trader", "cohort")
 #: Nodes traders hold accounts at (events at other nodes do not make a trader a member).
 _ACCOUNT_KINDS = ("lending", "perp", "custodial", "firm", "yield_venue")
-_TRADER_EVENT_KINDS = ("liquidation", "perp_liquidation", "adl", "bad_debt")
+_TRADER_EVENT_KINDS = ("liquidation", "perp_liquidation", "option_liquidation", "adl", "bad_debt")
 _QUIET_EVENT_KINDS = ("price_shock", "margin_topup")
 _MINOR_MOVE_FRAC = 0.01
 _OTHER = "cohort:other"

@@ -119,3 +119,18 @@ def test_results_stored_before_the_flags_existed_still_load(tmp_path: Path,
     assert loaded["exhausted__PerpX-Insurance"].isna().sum() == len(default_runs)
     t = cascade_probability(loaded, "shock_frac", metric="exhausted__PerpX-Insurance")
     assert t["runs"].tolist() == [3, 3] and t["successes"].tolist() == [0, 2]
+
+
+def test_option_liquidations_count_among_liquidations() -> None:
+    """An option position closed by a margin call is a liquidation: the run's count and its
+    dollars traded include them (the example run closes 23 perp and 7 option positions)."""
+    from contagion.scenario_file import load
+
+    r = simulate(load(Path(__file__).resolve().parent / "data" / "options_pm_run.toml"), seed=0)
+    kinds = r.events["kind"]
+    perp, option = r.events[kinds == "perp_liquidation"], r.events[kinds == "option_liquidation"]
+    assert len(option) > 0 and len(perp) > 0
+    record = run_record(r.events, r.series, r.venues)
+    assert record["liquidations"] == len(perp) + len(option)
+    assert record["liquidation_volume_usd"] == pytest.approx(
+        perp["value_usd"].sum() + option["value_usd"].sum(), rel=1e-12)
