@@ -21,14 +21,19 @@ from contagion.errors import ParameterError
 from contagion.validation import check_int
 
 __all__ = [
+    "MIN_LEFTOVER_BASE",
     "AaveLiquidation",
+    "AaveRevert",
     "aave_close_factor_bps",
     "aave_close_factor_bps_v33",
     "aave_compounded_interest",
     "aave_health_factor_wad",
     "aave_interest_rates",
+    "aave_leaves_dust",
     "aave_linear_interest",
     "aave_liquidation",
+    "aave_liquidation_call_v33",
+    "aave_liquidation_info_v33",
     "aave_max_liquidatable_debt",
     "aave_max_liquidatable_debt_v33",
     "aave_percent_div",
@@ -44,6 +49,8 @@ WAD = 10**18
 PERCENTAGE_FACTOR = 10_000
 CLOSE_FACTOR_HF_THRESHOLD_WAD = 95 * 10**16
 MIN_BASE_MAX_CLOSE_FACTOR_THRESHOLD = 2000 * 10**8
+#: ``LiquidationLogic.MIN_LEFTOVER_BASE`` (v3.3+): half the close-factor threshold, $1,000.
+MIN_LEFTOVER_BASE = MIN_BASE_MAX_CLOSE_FACTOR_THRESHOLD // 2
 RAY = 10**27
 SECONDS_PER_YEAR = 365 * 24 * 3600  # MathUtils.SECONDS_PER_YEAR: 365 days, no leap years
 
@@ -296,6 +303,170 @@ collateral_to_liquidator=9927500000000000000, protocol_fee_collateral=4750000000
     fee = aave_percent_mul(seized - aave_percent_div(seized, bonus), fee_bps) if fee_bps else 0
     return AaveLiquidation(repaid, seized, seized - fee, fee)
 
+
+
+class AaveRevert(ValueError):
+    """A call the protocol would revert, with its ``Errors`` code and name
+    (``"103"``, ``"MUST_NOT_LEAVE_DUST"``)."""
+
+    def __init__(self, code: str, name: str) -> None:
+        super().__init__(f"{name} ({code})")
+        self.code, self.name = code, name
+
+
+def aave_leaves_dust(
+    debt_left: int, debt_price: int, debt_decimals: int, collateral_left: int,
+    collateral_price: int, collateral_decimals: int, min_leftover_base: int = MIN_LEFTOVER_BASE,
+) -> bool:
+    """Whether a liquidation that leaves ``debt_left`` and ``collateral_left`` (token units)
+    breaks v3.3's leftover rule: both are non-zero and either is worth less than
+    ``min_leftover_base`` (base currency, floor rounding as v3.3.0 values them).
+
+    References
+    ----------
+    aave-dao/aave-v3-origin v3.3.0 (5431379f) ``LiquidationLogic.executeLiquidationCall``
+    ("to prevent accumulation of dust ... leave more than MIN_LEFTOVER_BASE of collateral &
+    debt") and ``docs/3.3/Aave-v3.3-features.md`` section 2.3.
+
+    Examples
+    --------
+    >>> aave_leaves_dust(400 * 10**8, 10**8, 8, 0, 10**8, 8)     # all collateral taken
+    False
+    >>> aave_leaves_dust(400 * 10**8, 10**8, 8, 600 * 10**8, 10**8, 8)
+    True
+    """
+    if _nonneg("debt_left", debt_left) == 0 or _nonneg("collateral_left", collateral_left) == 0:
+        return False
+    debt_base = aave_value_in_base(debt_left, debt_price, debt_decimals)
+    coll_base = aave_value_in_base(collateral_left, collateral_price, collateral_decimals)
+    floor = _nonneg("min_leftover_base", min_leftover_base)
+    return debt_base < floor or coll_base < floor
+
+
+def _max_debt_v33(reserve_debt: int, collateral_balance: int, collateral_price: int,
+                  collateral_decimals: int, debt_price: int, debt_decimals: int,
+                  health_factor_wad: int, total_debt_base: int, threshold_base: int) -> int:
+    return aave_max_liquidatable_debt_v33(
+        reserve_debt, aave_value_in_base(reserve_debt, debt_price, debt_decimals),
+        aave_value_in_base(collateral_balance, collateral_price, collateral_decimals),
+        total_debt_base, health_factor_wad, debt_price, debt_decimals, threshold_base)
+
+
+def aave_liquidation_call_v33(
+    debt_to_cover: int, reserve_debt: int, collateral_balance: int, collateral_price: int,
+    collateral_decimals: int, debt_price: int, debt_decimals: int, bonus_bps: int,
+    protocol_fee_bps: int, health_factor_wad: int, total_debt_base: int,
+    threshold_base: int = MIN_BASE_MAX_CLOSE_FACTOR_THRESHOLD,
+) -> AaveLiquidation:
+    """``Pool.liquidationCall`` of v3.3: the close factor by position size
+    (:func:`aave_max_liquidatable_debt_v33`), the collateral seized
+    (:func:`aave_liquidation`), then the leftover rule: unless the call repays the whole
+    reserve debt or takes all the collateral, both must stay worth at least
+    ``threshold_base / 2`` (:data:`MIN_LEFTOVER_BASE`), else it reverts.
+
+    Raises
+    ------
+    AaveRevert
+        ``MUST_NOT_LEAVE_DUST`` (``"103"``), as the contract does.
+
+    References
+    ----------
+    aave-dao/aave-v3-origin v3.3.0 (5431379f)
+    ``src/contracts/protocol/libraries/logic/LiquidationLogic.sol``
+    (``executeLiquidationCall``, ``_calculateAvailableCollateralToLiquidate``).
+
+    Examples
+    --------
+    Section 2.3's position (threshold 1,000e8): repaying 450e8 of debt A ($900) leaves
+    $450 of it, under the $500 floor:
+
+    >>> aave_liquidation_call_v33(450 * 10**8, 900 * 10**8, 1000 * 10**8, 10**8, 8, 10**8, 8,
+    ...                           10_000, 0, 94 * 10**16, 1300 * 10**8, 1000 * 10**8)
+    Traceback (most recent call last):
+    ...
+    contagion.mechanics.aave.AaveRevert: MUST_NOT_LEAVE_DUST (103)
+    """
+    cover = min(_nonneg("debt_to_cover", debt_to_cover),
+                _max_debt_v33(reserve_debt, collateral_balance, collateral_price,
+                              collateral_decimals, debt_price, debt_decimals, health_factor_wad,
+                              total_debt_base, threshold_base))
+    out = aave_liquidation(cover, collateral_balance, collateral_price, collateral_decimals,
+                           debt_price, debt_decimals, bonus_bps, protocol_fee_bps)
+    if out.debt_repaid < reserve_debt and out.collateral_seized_total < collateral_balance \
+            and aave_leaves_dust(reserve_debt - out.debt_repaid, debt_price, debt_decimals,
+                                 collateral_balance - out.collateral_seized_total,
+                                 collateral_price, collateral_decimals, threshold_base // 2):
+        raise AaveRevert("103", "MUST_NOT_LEAVE_DUST")
+    return out
+
+
+def _checked_sub(a: int, b: int) -> int:
+    """Solidity 0.8's checked ``a - b``: an underflow reverts (panic 0x11)."""
+    if b > a:
+        raise AaveRevert("0x11", "ARITHMETIC_UNDERFLOW")
+    return a - b
+
+
+def aave_liquidation_info_v33(
+    reserve_debt: int, collateral_balance: int, collateral_price: int,
+    collateral_decimals: int, debt_price: int, debt_decimals: int, bonus_bps: int,
+    protocol_fee_bps: int, health_factor_wad: int, total_debt_base: int,
+    debt_to_cover: int | None = None,
+    threshold_base: int = MIN_BASE_MAX_CLOSE_FACTOR_THRESHOLD,
+) -> AaveLiquidation:
+    """What a liquidator may pass to a v3.3 ``liquidationCall`` without reverting: the
+    largest liquidation (up to ``debt_to_cover``, default all the close factor allows),
+    shrunk, if it would leave dust, until the smaller of the two leftovers is back at the
+    floor (``LiquidationDataProvider.getLiquidationInfo``).
+
+    References
+    ----------
+    aave-dao/aave-v3-origin v3.3.0 (5431379f) ``src/contracts/helpers/LiquidationDataProvider.sol``
+    (``_getMaxDebtToLiquidate``, ``_getAvailableCollateralAndDebtToLiquidate``,
+    ``_adjustAmountsForGoodLeftovers``); its tests
+    (``tests/protocol/pool/Pool.Liquidations.CloseFactor.t.sol``,
+    ``test_liquidationdataprovider_edge_range``) pass its amounts to ``liquidationCall``.
+
+    Examples
+    --------
+    >>> aave_liquidation_info_v33(900 * 10**8, 1000 * 10**8, 10**8, 8, 10**8, 8, 10_000, 0,
+    ...                           94 * 10**16, 1300 * 10**8, 450 * 10**8, 1000 * 10**8)
+    AaveLiquidation(debt_repaid=40000000000, collateral_seized_total=40000000000, \
+collateral_to_liquidator=40000000000, protocol_fee_collateral=0)
+    """
+    cap = _max_debt_v33(reserve_debt, collateral_balance, collateral_price, collateral_decimals,
+                        debt_price, debt_decimals, health_factor_wad, total_debt_base,
+                        threshold_base)
+    if debt_to_cover is not None:
+        cap = min(cap, _nonneg("debt_to_cover", debt_to_cover))
+    out = aave_liquidation(cap, collateral_balance, collateral_price, collateral_decimals,
+                           debt_price, debt_decimals, bonus_bps, protocol_fee_bps)
+    seized, repaid = out.collateral_seized_total, out.debt_repaid
+    if not (seized < collateral_balance and repaid < reserve_debt):
+        return out
+    floor = threshold_base // 2
+    c_price, d_price = collateral_price, debt_price
+    c_unit, d_unit = 10 ** collateral_decimals, 10 ** debt_decimals
+    coll_left = (collateral_balance - seized) * c_price // c_unit
+    debt_left = (reserve_debt - repaid) * d_price // d_unit
+    if coll_left >= floor and debt_left >= floor:
+        return out
+    coll_short = floor - coll_left if coll_left < floor else 0
+    debt_short = floor - debt_left if debt_left < floor else 0
+    to_liquidator = out.collateral_to_liquidator
+    if coll_short > debt_short:
+        to_liquidator = _checked_sub(to_liquidator, coll_short * c_unit // c_price)
+        repaid = aave_percent_div(c_price * to_liquidator * d_unit // (d_price * c_unit),
+                                  bonus_bps)
+    else:
+        repaid = _checked_sub(repaid, debt_short * d_unit // d_price)
+        to_liquidator = aave_percent_mul(d_price * repaid * c_unit // (c_price * d_unit),
+                                         bonus_bps)
+    fee = 0
+    if protocol_fee_bps:
+        fee = aave_percent_mul(to_liquidator - aave_percent_div(to_liquidator, bonus_bps),
+                               protocol_fee_bps)
+    return AaveLiquidation(repaid, to_liquidator, to_liquidator - fee, fee)
 
 
 # ---------------------------------------------------------------------------- interest
