@@ -167,6 +167,10 @@ _SCHEMA: dict[str, tuple[EventField, ...]] = {
         _F("bonus_frac", float, "the liquidation bonus", when=("bonus",)),
         _F("bonus_usd", float, "the liquidator's bonus: collateral received at the oracle "
            "price less debt repaid", when=("bonus",)),
+        _F("leftover_shrunk_usd", float, "debt the keeper left unrepaid so that the account "
+           "keeps Aave v3.3's minimum leftover of debt and collateral (venues with "
+           "`leftover_rule`; 0 when the liquidation needed no shrinking)", when=("bonus",),
+           optional=True),
         _F("min_collateral_ratio", float, "collateral/debt below which a vault is bitten",
            when=("auction",)),
         _F("penalty_frac", float, "the liquidation penalty added to the debt", when=("auction",)),

@@ -422,6 +422,13 @@ class LendingParams:
     ``full_close_below_hf``) or ``"v3.3"`` (all of the reserve's debt unless both reserves
     are worth ``>= min_close_base_usd`` and HF > ``full_close_below_hf``; then at most
     ``close_factor`` of the account's total debt).
+
+    ``leftover_rule`` (v3.3, needs ``close_factor_rule = "v3.3"``; off by default): a
+    liquidation must repay all of the reserve's debt, take all the collateral, or leave both
+    worth at least ``min_close_base_usd / 2`` (Aave's ``MIN_LEFTOVER_BASE``); keepers shrink
+    one that would leave less, as Aave's ``LiquidationDataProvider`` does, and leave alone
+    an account where no liquidation passes (see
+    :func:`contagion.mechanics.lending.leftover_adjusted`).
     """
 
     name: Annotated[str, Name()]
@@ -443,6 +450,7 @@ class LendingParams:
     borrow: tuple[BorrowParams, ...] = ()
     close_factor_rule: Annotated[str, OneOf(CLOSE_FACTOR_RULES)] = "v3.0"
     min_close_base_usd: Annotated[float, Real(low=0, high=MAX_USD)] = 2000.0
+    leftover_rule: Annotated[bool, Bool()] = False
     rates: InterestRateParams | None = None
     supplier_run: SupplierRunParams | None = None
 
@@ -464,6 +472,13 @@ class LendingParams:
         if self.borrow and self.liquidation_mode == "auction":
             raise ParameterError(f"{where}.borrow", borrowed, "empty in auction mode",
                                  "a Maker vault owes the venue's own stablecoin only")
+        if self.leftover_rule and self.close_factor_rule != "v3.3":
+            raise ParameterError(f"{where}.leftover_rule", self.leftover_rule,
+                                 'false unless close_factor_rule = "v3.3"',
+                                 "the leftover rule came with v3.3's close factor")
+        if self.leftover_rule and self.liquidation_mode == "auction":
+            raise ParameterError(f"{where}.leftover_rule", self.leftover_rule,
+                                 "false in auction mode", "an auction closes a vault whole")
         if self.liquidation_mode == "auction" and len(self.collateral) != 1:
             raise ParameterError(f"{where}.collateral", assets, "exactly one asset in auction mode",
                                  "a Maker vault type holds one collateral: one venue per asset")

@@ -205,8 +205,13 @@ def _say_liquidation(r: _Row) -> str:
         return (f"collateral below {r['min_collateral_ratio']:.0%} of the debt at the oracle "
                 f"price: {v} closed the vault and put its {a} up for auction for the debt plus "
                 f"a {r['penalty_frac']:.0%} penalty")
+    held = r.get("leftover_shrunk_usd")
+    rule = ""
+    if held is not None and held == held and held > 0:
+        rule = f"; {_usd(held)} left unrepaid to keep v3.3's minimum leftover"
     return (f"HF < 1 at {v}; {r['counterparty']} repaid debt and seized {a} (bonus "
-            f"{r['bonus_frac']:.1%}), selling {_g4(r['units_sold'])} into {r['sold_into']}")
+            f"{r['bonus_frac']:.1%}), selling {_g4(r['units_sold'])} into {r['sold_into']}"
+            f"{rule}")
 
 
 def _say_perp_liquidation(r: _Row) -> str:
@@ -531,6 +536,13 @@ def _lending_liquidations(ev: pd.DataFrame, events: pd.DataFrame, series: pd.Dat
             text += f"sold {units} into {pool}."
         else:
             text += f"seized {units}."
+        if "leftover_shrunk_usd" in g:
+            held = g["leftover_shrunk_usd"].fillna(0.0)
+            if (held > 0).any():
+                k = int((held > 0).sum())
+                text += (f" Aave v3.3's leftover rule held back {format_usd(held.sum())} of "
+                         f"repayment on {_plural(k, 'account')}, so none is left with dust "
+                         "too small to liquidate.")
         out.append((int(g["event_id"].min()), text, True))
     return out
 

@@ -87,6 +87,7 @@ CONTEXT: dict[tuple[str, str, Any], dict[str, Any]] = {
     ("PerpParams", "maintenance_margin_frac", 1): {"initial_margin_frac": 1.0, "mean_leverage": 1.0},
     ("CustodialParams", "liquid_reserve_frac", 1): {"supply_to_lending_frac": 0.0},
     ("CustodialParams", "supply_to_lending_frac", 1): {"liquid_reserve_frac": 0.0},
+    ("LendingParams", "leftover_rule", True): {"close_factor_rule": "v3.3"},
 }
 
 #: For a field that a check across fields also bounds (a narrowed range, ``ltv <=

@@ -17,6 +17,7 @@ from contagion.mechanics.lending import (
     compounded_interest,
     health_factor,
     interest_rates,
+    leftover_adjusted,
     linear_interest,
     liquidation_amounts,
     utilisation,
@@ -484,6 +485,11 @@ class LendingProtocol(MarginVenue):
             cand, hf, j, cf, d, reserve = cand[sel], hf[sel], j[sel], cf[sel], d[sel], reserve[sel]
         amt = liquidation_amounts(reserve, book.collateral[cand, j], prices[j],
                                   self.bonus[j], cf, p.protocol_fee_frac)
+        if p.leftover_rule:  # v3.3: repay all, take all, or leave the floor of both
+            wanted = amt.debt_repaid_usd
+            amt, _ = leftover_adjusted(amt, reserve, book.collateral[cand, j], prices[j],
+                                       self.bonus[j], p.protocol_fee_frac,
+                                       p.min_close_base_usd / 2)
         # Per asset, liquidators take the most profitable prefix of candidates: they rank
         # accounts by profit at the current price, then stop where selling one more
         # account's collateral into the pool (after the ones before it) stops paying.
@@ -532,6 +538,30 @@ class LendingProtocol(MarginVenue):
         seized = amt.collateral_seized_units[ok] * scale
         to_liq = amt.collateral_to_liquidator_units[ok] * scale
         fee = amt.protocol_fee_units[ok] * scale
+        shrunk = None
+        if p.leftover_rule:
+            # a keeper short of budget covers less: resize that liquidation to pass the rule
+            part = scale < 1.0
+            asked = np.where(part, repay, wanted[ok])
+            if part.any():
+                r = ok[part]
+                re = liquidation_amounts(reserve[r], book.collateral[cand[r], j[r]],
+                                         prices[j[r]], self.bonus[j[r]], cf[r],
+                                         p.protocol_fee_frac, debt_to_cover_usd=repay[part])
+                re, passes = leftover_adjusted(re, reserve[r], book.collateral[cand[r], j[r]],
+                                               prices[j[r]], self.bonus[j[r]],
+                                               p.protocol_fee_frac, p.min_close_base_usd / 2)
+                repay[part], seized[part] = re.debt_repaid_usd, re.collateral_seized_units
+                to_liq[part], fee[part] = re.collateral_to_liquidator_units, re.protocol_fee_units
+                passing = np.ones(ok.size, dtype=bool)
+                passing[np.flatnonzero(part)[~passes]] = False
+                ok, repay, seized, to_liq, fee, asked = (
+                    ok[passing], repay[passing], seized[passing], to_liq[passing], fee[passing],
+                    asked[passing])
+                if ok.size == 0:
+                    return
+                rows, jj, dd = cand[ok], j[ok], d[ok]
+            shrunk = np.maximum(asked - repay, 0.0)
         if lent:
             in_cash = dd == 0
             units = np.where(in_cash, repay,
@@ -575,6 +605,7 @@ class LendingProtocol(MarginVenue):
                 collateral_seized_units=seized[m], sold_into=self._venue_of_sale(int(a)),
                 units_sold=units_sold, bonus_frac=float(self.bonus[a]),
                 bonus_usd=to_liq[m] * float(prices[a]) - repay[m],
+                **({} if shrunk is None else {"leftover_shrunk_usd": shrunk[m]}),
                 detail=f"HF < 1 at {self.name}; {liq.name} repaid debt and seized "
                        f"{self.asset_names[int(a)]} (bonus {self.bonus[a]:.1%}), selling "
                        f"{units_sold:,.4g} into {self._venue_of_sale(int(a))}")

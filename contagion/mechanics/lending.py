@@ -22,6 +22,7 @@ __all__ = [
     "compounded_interest",
     "health_factor",
     "interest_rates",
+    "leftover_adjusted",
     "linear_interest",
     "liquidation_amounts",
     "update_indexes",
@@ -228,6 +229,80 @@ def liquidation_amounts(
         collateral_to_liquidator_units=np.broadcast_to(seized - fee, shape).astype(np.float64),
         protocol_fee_units=np.broadcast_to(fee, shape).astype(np.float64),
     )
+
+
+
+def leftover_adjusted(
+    amounts: LiquidationAmounts, debt_usd: ArrayLike, collateral_units: ArrayLike,
+    collateral_price_usd: ArrayLike, liquidation_bonus: ArrayLike,
+    protocol_fee_frac: ArrayLike, min_leftover_usd: float,
+) -> tuple[LiquidationAmounts, NDArray[np.bool_]]:
+    """Aave v3.3's leftover rule applied to liquidations sized by
+    :func:`liquidation_amounts`, as a liquidator sizes them to pass it.
+
+    A liquidation must repay all of the reserve debt (``debt_usd``), take all the
+    collateral, or leave both worth at least ``min_leftover_usd``. One that would leave
+    less is shrunk as ``LiquidationDataProvider`` shrinks it: by the larger of the two
+    shortfalls, taken off the liquidator's collateral (then the repayment follows) or off
+    the repayment (then the collateral follows), and the protocol fee is recomputed. Where
+    shrinking cannot reach the floor (the amount to take off exceeds the liquidation: a
+    reserve already under it, liquidated in part) the liquidation is not possible: its row
+    in the returned mask is False and its amounts are zero.
+
+    Returns
+    -------
+    (LiquidationAmounts, mask)
+        The adjusted amounts and which rows may be liquidated.
+
+    References
+    ----------
+    aave-dao/aave-v3-origin v3.3.0 ``LiquidationDataProvider._adjustAmountsForGoodLeftovers``
+    and ``LiquidationLogic.executeLiquidationCall``; the exact integer versions are
+    :func:`contagion.mechanics.aave.aave_liquidation_info_v33` and
+    :func:`~contagion.mechanics.aave.aave_liquidation_call_v33`.
+
+    Examples
+    --------
+    Repaying $450 of a $900 debt against $1,000 of collateral (price 1, no bonus) would
+    leave $450 of debt: shrunk to $400, leaving $500 of each.
+
+    >>> a = liquidation_amounts([900.0], [1000.0], 1.0, 0.0, 1.0, 0.0, [450.0])
+    >>> out, ok = leftover_adjusted(a, [900.0], [1000.0], 1.0, 0.0, 0.0, 500.0)
+    >>> out.debt_repaid_usd.tolist(), out.collateral_seized_units.tolist(), ok.tolist()
+    ([400.0], [400.0], [True])
+    """
+    debt = check_array("debt_usd", debt_usd, low=0)
+    coll = check_array("collateral_units", collateral_units, low=0)
+    price = check_array("collateral_price_usd", collateral_price_usd, low=0, low_open=True)
+    bonus = check_array("liquidation_bonus", liquidation_bonus, low=0)
+    fee_frac = check_array("protocol_fee_frac", protocol_fee_frac, low=0, high=1)
+    floor = float(check_array("min_leftover_usd", min_leftover_usd, low=0))
+    repay, seized = amounts.debt_repaid_usd, amounts.collateral_seized_units
+    to_liq, fee = amounts.collateral_to_liquidator_units, amounts.protocol_fee_units
+    partial = (seized < coll) & (repay < debt)
+    coll_left = (coll - seized) * price
+    debt_left = debt - repay
+    dusty = partial & ((coll_left < floor) | (debt_left < floor))
+    ok = np.ones(repay.shape, dtype=bool)
+    if not dusty.any():
+        return amounts, ok
+    coll_short = np.where(coll_left < floor, floor - coll_left, 0.0)
+    debt_short = np.where(debt_left < floor, floor - debt_left, 0.0)
+    by_coll = coll_short > debt_short
+    total = np.where(by_coll, to_liq - coll_short / price,
+                     (repay - debt_short) / price * (1.0 + bonus))
+    new_repay = np.where(by_coll, total * price / (1.0 + bonus), repay - debt_short)
+    possible = (total > 0) & (new_repay > 0)
+    total = np.where(possible, total, 0.0)
+    new_repay = np.where(possible, new_repay, 0.0)
+    new_fee = fee_frac * (total - total / (1.0 + bonus))
+    ok = ~dusty | possible
+    return LiquidationAmounts(
+        debt_repaid_usd=np.where(dusty, new_repay, repay),
+        collateral_seized_units=np.where(dusty, total, seized),
+        collateral_to_liquidator_units=np.where(dusty, total - new_fee, to_liq),
+        protocol_fee_units=np.where(dusty, new_fee, fee),
+    ), ok
 
 
 # ---------------------------------------------------------------------------- interest

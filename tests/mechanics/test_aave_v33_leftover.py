@@ -25,6 +25,7 @@ from contagion.mechanics.aave import (
     aave_liquidation_call_v33,
     aave_liquidation_info_v33,
 )
+from contagion.mechanics.lending import leftover_adjusted, liquidation_amounts
 
 E8 = 10**8
 # Section 2.3 assumes MIN_BASE_MAX_CLOSE_FACTOR_THRESHOLD = 1_000e8 (deployed: 2_000e8), so
@@ -171,3 +172,36 @@ def test_providers_amounts_never_revert(debt_usd: int, coll_usd: int, other_debt
     assert out.debt_repaid == info.debt_repaid
     assert abs(out.collateral_seized_total - info.collateral_seized_total) * c_price \
         <= c_unit * 10**4 + c_price  # a hundredth of a cent, or one wei
+
+
+@settings(max_examples=300, deadline=None, derandomize=True)
+@given(
+    debt_usd=st.integers(1, 20_000), coll_usd=st.integers(1, 40_000),
+    bonus=st.integers(10_001, 11_500), fee=st.sampled_from([0, 1000, 2000]),
+    coll_price_usd=st.integers(1, 5000), ask_frac=st.floats(0.01, 1.0),
+)
+def test_float_twin_matches_the_provider(debt_usd: int, coll_usd: int, bonus: int, fee: int,
+                                         coll_price_usd: int, ask_frac: float) -> None:
+    """The engine's vectorised :func:`leftover_adjusted` sizes what the integer provider
+    sizes (within rounding: a millionth of the amounts or a cent), and refuses exactly the
+    liquidations the provider cannot size (HF 0.94: close factor 100%)."""
+    d_unit, c_unit, c_price = 10**6, 10**18, coll_price_usd * E8
+    debt, coll = debt_usd * d_unit, coll_usd * c_unit // coll_price_usd
+    ask = max(int(debt * ask_frac), 1)
+    try:
+        info = aave_liquidation_info_v33(debt, coll, c_price, 18, E8, 6, bonus, fee, HF_094,
+                                         debt_usd * E8, ask)
+    except AaveRevert:
+        info = None
+    b, f = bonus / 10_000 - 1, fee / 10_000
+    units = coll / c_unit
+    amounts = liquidation_amounts([debt_usd], [units], coll_price_usd, b, 1.0, f, [ask / d_unit])
+    out, ok = leftover_adjusted(amounts, [debt_usd], [units], coll_price_usd, b, f, 1000.0)
+    if info is None:
+        assert not ok[0]
+        return
+    assert ok[0]
+    tol = 1e-6 * debt_usd + 0.01
+    assert abs(out.debt_repaid_usd[0] - info.debt_repaid / d_unit) <= tol
+    seized_usd = out.collateral_seized_units[0] * coll_price_usd
+    assert abs(seized_usd - info.collateral_seized_total / c_unit * coll_price_usd) <= tol * 1.2
