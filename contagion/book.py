@@ -63,12 +63,26 @@ class PerpBook:
     entry: F64  # (n, m) average entry price
     owner: I64  # (n,)
     cross: NDArray[np.bool_]  # (n,)
+    # options (PerpParams.options): (n, k) signed units of each listed series and the
+    # average premium paid per unit; k = 0 (empty) at a venue that lists none
+    opt_size: F64 = field(default_factory=lambda: np.zeros((0, 0)))
+    opt_entry: F64 = field(default_factory=lambda: np.zeros((0, 0)))
 
     def __post_init__(self) -> None:
         if self.size.ndim == 1:
             self.size = self.size.reshape(-1, 1)
         if self.entry.ndim == 1:
             self.entry = self.entry.reshape(-1, 1)
+        n = self.size.shape[0]
+        if self.opt_size.size == 0 and self.opt_size.shape[0] != n:
+            self.opt_size = np.zeros((n, 0))
+        if self.opt_entry.size == 0 and self.opt_entry.shape[0] != n:
+            self.opt_entry = np.zeros((n, self.opt_size.shape[1]))
+
+    @property
+    def series(self) -> int:
+        """Number of option series (columns of ``opt_size``)."""
+        return int(self.opt_size.shape[1])
 
     def __len__(self) -> int:
         return int(self.size.shape[0])
@@ -90,6 +104,8 @@ class PerpBook:
         held = self.collateral
         for k in range(self.markets):
             held = held - self.size[:, k] * self.entry[:, k]
+        for j in range(self.series):  # premiums paid (options; none at most venues)
+            held = held - self.opt_size[:, j] * self.opt_entry[:, j]
         return float(np.sum(held))
 
     def cash_scale(self) -> float:
@@ -99,11 +115,14 @@ class PerpBook:
         total = np.abs(self.collateral).sum()
         for k in range(self.markets):
             total += np.abs(self.size[:, k] * self.entry[:, k]).sum()
+        for j in range(self.series):
+            total += np.abs(self.opt_size[:, j] * self.opt_entry[:, j]).sum()
         return float(total)
 
     @property
     def nbytes(self) -> int:
-        return sum(a.nbytes for a in (self.collateral, self.size, self.entry, self.owner, self.cross))
+        return sum(a.nbytes for a in (self.collateral, self.size, self.entry, self.owner, self.cross,
+                                      self.opt_size, self.opt_entry))
 
 
 @dataclass

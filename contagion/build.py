@@ -16,9 +16,11 @@ from contagion.book import DepositBook, LendingBook, PerpBook
 from contagion.errors import ParameterError
 
 if TYPE_CHECKING:
+    from contagion.params import PerpParams
     from contagion.scenario import Scenario
 
-__all__ = ["draw_deposit_book", "draw_lending_book", "draw_perp_book", "draw_wealth"]
+__all__ = ["draw_deposit_book", "draw_lending_book", "draw_perp_book", "draw_wealth",
+           "option_series"]
 
 
 def draw_wealth(scenario: Scenario, rng: np.random.Generator) -> NDArray[np.float64]:
@@ -122,6 +124,11 @@ def draw_perp_book(scenario: Scenario, p_index: int, wealth: NDArray[np.float64]
     entries = np.tile(prices, (m + 1, 1))
     size[np.arange(1, m + 1), market] = units
     entries[np.arange(1, m + 1), market] = entry
+    opt: tuple[NDArray[np.float64], NDArray[np.float64]] | None = None
+    if v.options:  # draws only at a venue listing options: other books draw as they did
+        opt = _draw_options(scenario, v, prices, margin, lev, size, entries, rng)
+    if v.margin_model == "portfolio":
+        _fit_initial_margin(scenario, v, prices, margin, size, opt)
     oi = 0.0
     for j in range(k):
         net = float(size[1:, j].sum())
@@ -129,13 +136,104 @@ def draw_perp_book(scenario: Scenario, p_index: int, wealth: NDArray[np.float64]
         entries[0, j] = float((size[1:, j] * entries[1:, j]).sum() / net) if net != 0 \
             else float(prices[j])
         oi += float(np.abs(size[1:, j]).sum() * prices[j])
+    extra: dict[str, NDArray[np.float64]] = {}
+    if opt is not None:
+        opt_size, opt_entry = opt
+        cols = np.array([v.market_assets.index(o.asset) for o in v.options], dtype=np.int64)
+        oi += float((np.abs(opt_size[1:]) * prices[cols]).sum())
+        extra = {"opt_size": opt_size, "opt_entry": opt_entry}
     return PerpBook(
         collateral=np.concatenate([[10.0 * oi + 1.0], margin]),
         size=size,
         entry=entries,
         owner=np.concatenate([[-1], members]).astype(np.int64),
         cross=np.concatenate([[False], cross_ok[members]]),
+        **extra,
     )
+
+
+def option_series(scenario: Scenario, v: PerpParams, prices: NDArray[np.float64]
+                  ) -> tuple[NDArray[np.int64], NDArray[np.bool_], NDArray[np.float64],
+                             NDArray[np.float64], NDArray[np.float64]]:
+    """The venue's option series at the start: each one's market column, whether it is a
+    call, its strike (``strike_frac`` x the start price), years to expiry and implied vol
+    (its asset's surface at that strike and expiry)."""
+    surfaces = {vs.asset: vs.surface() for vs in scenario.vol_surfaces}
+    cols = np.array([v.market_assets.index(o.asset) for o in v.options], dtype=np.int64)
+    is_call = np.array([o.kind == "call" for o in v.options], dtype=bool)
+    spot = np.asarray(prices, dtype=np.float64)[cols]
+    strike = np.array([o.strike_frac for o in v.options], dtype=np.float64) * spot
+    expiry = np.array([o.expiry_days / 365.0 for o in v.options], dtype=np.float64)
+    vol = np.array([float(surfaces[o.asset].vol(strike[j], expiry[j], forward=spot[j]))
+                    for j, o in enumerate(v.options)], dtype=np.float64)
+    return cols, is_call, strike, expiry, vol
+
+
+def _fit_initial_margin(scenario: Scenario, v: PerpParams, prices: NDArray[np.float64],
+                        margin: NDArray[np.float64], size: NDArray[np.float64],
+                        opt: tuple[NDArray[np.float64], NDArray[np.float64]] | None) -> None:
+    """At a portfolio-margin venue, scale down each member's positions (perps and options
+    alike, in place) so that its initial portfolio margin is at most 95% of its margin,
+    as the leverage cap does at a standard venue. Portfolio margin is positively
+    homogeneous in the sizes, so the scale is ``min(1, 0.95 margin / IM)`` exactly."""
+    from contagion.mechanics.portfolio_margin import InstrumentTable, portfolio_margin
+
+    n_markets = prices.size
+    if opt is not None:
+        cols, is_call, strike, expiry, vol = option_series(scenario, v, prices)
+        opt_size = opt[0]
+    else:
+        cols, is_call = np.zeros(0, dtype=np.int64), np.zeros(0, dtype=bool)
+        strike = expiry = vol = np.zeros(0)
+        opt_size = np.zeros((size.shape[0], 0))
+    inst = InstrumentTable(
+        kind=tuple(["perp"] * n_markets + ["call" if c else "put" for c in is_call]),
+        asset=np.concatenate([np.arange(n_markets), cols]).astype(np.intp),
+        strike=np.concatenate([np.zeros(n_markets), strike]),
+        expiry_yrs=np.concatenate([np.zeros(n_markets), expiry]))
+    q = np.hstack([size[1:], opt_size[1:]])
+    im = portfolio_margin(q, inst, prices, np.concatenate([np.zeros(n_markets), vol]),
+                          v.pm_params()).initial_usd
+    with np.errstate(divide="ignore", invalid="ignore"):
+        scale = np.where(im > 0.95 * margin, 0.95 * margin / im, 1.0)
+    size[1:] *= scale[:, None]
+    opt_size[1:] *= scale[:, None]
+    if opt is not None:
+        opt_size[0] = -opt_size[1:].sum(axis=0)
+
+
+def _draw_options(scenario: Scenario, v: PerpParams, prices: NDArray[np.float64],
+                  margin: NDArray[np.float64], lev: NDArray[np.float64],
+                  size: NDArray[np.float64], entries: NDArray[np.float64],
+                  rng: np.random.Generator) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """Option positions: ``option_share_of_traders`` of the members hold one series each
+    (uniform), long with probability ``option_long_share``, of the notional their perp
+    position had (``margin x leverage`` at the start price); their perp position becomes
+    the delta hedge (``option_hedge_frac`` of them: ``-delta x units`` in the series'
+    market at the start price) or nothing. Every series opens at its Black-76 value; row 0
+    holds the other side. ``size``/``entries`` (perps) are changed in place."""
+    from contagion.mechanics.options import bsm_greeks, bsm_price
+
+    m, k = margin.size, len(v.options)
+    holders = np.flatnonzero(rng.random(m) < v.option_share_of_traders)
+    series = rng.integers(0, k, size=holders.size)
+    side = np.where(rng.random(holders.size) < v.option_long_share, 1.0, -1.0)
+    hedged = rng.random(holders.size) < v.option_hedge_frac
+    cols, is_call, strike, expiry, vol = option_series(scenario, v, prices)
+    spot = prices[cols]
+    value = bsm_price(is_call, spot, strike, expiry, vol)
+    delta = bsm_greeks(is_call, spot, strike, expiry, vol).delta
+    units = side * margin[holders] * lev[holders] / spot[series]
+    rows = holders + 1
+    opt_size = np.zeros((m + 1, k))
+    opt_size[rows, series] = units
+    opt_size[0] = -opt_size[1:].sum(axis=0)
+    opt_entry = np.tile(value, (m + 1, 1))
+    size[rows, :] = 0.0  # option holders trade options (and their hedge) only
+    entries[rows, :] = prices
+    h = rows[hedged]
+    size[h, cols[series[hedged]]] = -delta[series[hedged]] * units[hedged]
+    return opt_size, opt_entry
 
 
 def draw_deposit_book(scenario: Scenario, c_index: int, wealth: NDArray[np.float64],

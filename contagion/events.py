@@ -55,6 +55,8 @@ EVENT_KINDS = (
     "asset_writedown",
     "funding",
     "liquidity_withdrawal",
+    "option_liquidation",
+    "option_expiry",
 )
 
 #: The columns every event has, with their dtypes.
@@ -174,6 +176,10 @@ _SCHEMA: dict[str, tuple[EventField, ...]] = {
         _F("slippage_frac", float, "slippage of the closing trade (the larger side's)"),
         _F("shortfall_usd", float, "how far the account's equity fell below zero at the fill "
            "(at a venue with several markets: this position's share, by notional)"),
+        _F("rank", int, "portfolio margin only: the position's place in the account's "
+           "liquidation order, 0 = closed first (the riskiest)", optional=True),
+        _F("risk_contribution_usd", float, "portfolio margin only: the position's Euler share "
+           "of its account's worst-scenario loss (negative for a hedge)", optional=True),
     ),
     "bad_debt": (
         _F("reason", str, "`collateral_exhausted` (lending write-off), `auction_shortfall`, "
@@ -362,6 +368,28 @@ _SCHEMA: dict[str, tuple[EventField, ...]] = {
         _F("quote_usd", float, "stablecoin withdrawn"),
         _F("drawdown_frac", float, "how far the pool's spot was below its start price"),
         _F("liquidity_left_frac", float, "in-range liquidity left, as a share of the start's"),
+    ),
+    "option_liquidation": (
+        _F("option_kind", str, "`call` or `put` (`amount` is the signed size closed, `price` "
+           "the premium per unit it traded at, `value_usd` the premium of the trade)"),
+        _F("strike", float, "the series' strike (USD)"),
+        _F("expiry_days", float, "days to the series' expiry when closed"),
+        _F("rank", int, "the position's place in the account's liquidation order, 0 = closed "
+           "first (the riskiest)"),
+        _F("risk_contribution_usd", float, "the position's Euler share of its account's "
+           "worst-scenario loss (negative for a hedge)"),
+        _F("pm_usd", float, "the account's portfolio maintenance margin before the liquidation"),
+        _F("shortfall_usd", float, "how far the account's equity was below zero once all its "
+           "positions were closed (0 if it stopped earlier), this position's share by the "
+           "underlying notional"),
+    ),
+    "option_expiry": (
+        _F("option_kind", str, "`call` or `put` (`price` is the settlement price, `amount` the "
+           "intrinsic value per unit, `value_usd` intrinsic x open interest)"),
+        _F("strike", float, "the series' strike (USD)"),
+        _F("open_interest", float, "units of the series held long (= short) at expiry"),
+        _F("accounts", int, "traders' accounts that held the series (the outside market "
+           "makers aside)"),
     ),
 }
 

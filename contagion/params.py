@@ -22,11 +22,15 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, fields
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 from contagion.constraints import Bool, Int, Name, OneOf, Real, Text, check_fields
 from contagion.errors import ParameterError
 from contagion.validation import check_real
+
+if TYPE_CHECKING:
+    from contagion.mechanics.options import VolSurface
+    from contagion.mechanics.portfolio_margin import PortfolioMarginParams
 
 __all__ = [
     "AssetParams",
@@ -43,6 +47,7 @@ __all__ = [
     "LiquidatorParams",
     "LiquidityShockParams",
     "MarketParams",
+    "OptionSeriesParams",
     "OracleParams",
     "PegParams",
     "PerpMarketParams",
@@ -53,6 +58,7 @@ __all__ = [
     "PricePathParams",
     "SupplierRunParams",
     "TraderParams",
+    "VolSurfaceParams",
     "YieldVenueParams",
 ]
 
@@ -490,6 +496,69 @@ class PerpMarketParams:
                        low_open=True)
 
 
+# ----------------------------------------------------------------- options and portfolio margin
+OPTION_KINDS = ("call", "put")
+MARGIN_MODELS = ("standard", "portfolio")
+
+
+def _check_axis(name: str, values: tuple[float, ...]) -> None:
+    if not isinstance(values, tuple) or not values:
+        raise ParameterError(name, values, "a non-empty list of numbers")
+    for i, x in enumerate(values):
+        if isinstance(x, bool) or not isinstance(x, int | float) or not (0 < x < 1e6):
+            raise ParameterError(f"{name}[{i}]", x, "0 < x < 1e6")
+        if i and x <= values[i - 1]:
+            raise ParameterError(f"{name}[{i}]", x, f"> {name}[{i - 1}] = {values[i - 1]:g}",
+                                 "the axis must be strictly increasing")
+
+
+@dataclass(frozen=True, kw_only=True)
+class OptionSeriesParams:
+    """One listed series of European options of a perp venue (USD-settled, linear).
+
+    ``strike_frac``: the strike as a fraction of the asset's price at the start (1.0 at the
+    money); ``expiry_days``: days from the start to expiry, when every position settles its
+    intrinsic value. Marked with Black-76 on the venue's mark (rate 0) at the vol of the
+    asset's :class:`VolSurfaceParams`. Needs ``PerpParams.margin_model = "portfolio"``.
+    """
+
+    asset: str
+    kind: Annotated[str, OneOf(OPTION_KINDS)] = "call"
+    strike_frac: Annotated[float, Real(low=0, high=100, low_open=True)] = 1.0
+    expiry_days: Annotated[float, Real(low=0, high=3650, low_open=True)] = 30.0
+
+    def __post_init__(self) -> None:
+        check_fields(self, _name("options", self))
+
+
+@dataclass(frozen=True, kw_only=True)
+class VolSurfaceParams:
+    """Implied volatilities of one asset's options: ``vols[i][j]`` at ``expiries_days[i]``
+    and moneyness (strike / forward) ``moneyness[j]`` (annual, 0.6 for 60%); linear in vol
+    along moneyness, in total variance along expiry, flat outside the grid
+    (:class:`contagion.mechanics.options.VolSurface`)."""
+
+    asset: str
+    expiries_days: tuple[float, ...] = (30.0,)
+    moneyness: tuple[float, ...] = (1.0,)
+    vols: tuple[tuple[float, ...], ...] = ((0.6,),)
+
+    def __post_init__(self) -> None:
+        where = _name("vol_surfaces", self)
+        check_fields(self, where)
+        _check_axis(f"{where}.expiries_days", self.expiries_days)
+        _check_axis(f"{where}.moneyness", self.moneyness)
+        self.surface()  # checks the vols' shape and range, naming the entry
+
+    def surface(self) -> VolSurface:
+        """The surface as :class:`~contagion.mechanics.options.VolSurface` (expiries in years)."""
+        from contagion.mechanics.options import VolSurface
+
+        return VolSurface(expiries_yrs=tuple(d / 365.0 for d in self.expiries_days),
+                          strikes=tuple(float(x) for x in self.moneyness), vols=self.vols,
+                          name=_name("vol_surfaces", self))
+
+
 @dataclass(frozen=True, kw_only=True)
 class PerpParams:
     """A perpetual-futures venue on one asset, marked to its oracle.
@@ -522,6 +591,23 @@ class PerpParams:
     averaged over the interval; each step it is ``premium_sensitivity`` times the
     traders' net long notional over the market's order-book depth, within
     ``+-max_liquidation_slippage_frac`` (:func:`contagion.mechanics.funding.imbalance_premium`).
+
+    ``margin_model = "portfolio"`` (default ``"standard"``): every account's maintenance
+    margin is its worst loss over a grid of price moves (``pm_moves_per_side`` evenly
+    spaced moves up and down to ``+-pm_price_range_frac``, and none) x implied-vol moves
+    (``pm_vol_up_frac``/``pm_vol_down_frac`` at 30 days, scaled ``(30/dte)^pm_vega_power``),
+    plus the contingencies, Deribit-style
+    (:mod:`contagion.mechanics.portfolio_margin`); a liquidation closes the riskiest
+    positions first and stops once equity covers the margin. ``options`` lists European
+    option series (:class:`OptionSeriesParams`; portfolio margin only), priced on
+    ``Scenario.vol_surfaces``: ``option_share_of_traders`` of the venue's traders hold one
+    series (long with probability ``option_long_share``, the notional their perp position
+    would have had), ``option_hedge_frac`` of them delta-hedged with the perp; an option
+    closed by a liquidation trades with the outside market makers at its value less (a
+    sale) or plus (a purchase) ``option_liquidation_spread_frac``. The drawn positions of
+    a portfolio-margin venue are scaled down so that each account's initial margin
+    (``pm_initial_margin_multiple`` x maintenance) is at most 95% of its collateral. See
+    ``docs/portfolio-margin.md``.
     """
 
     name: Annotated[str, Name()]
@@ -550,6 +636,24 @@ class PerpParams:
     funding_clamp_frac: Annotated[float, Real(low=0, high=0.01)] = 0.0005
     funding_cap_frac: Annotated[float, Real(low=0, high=1)] = 0.0075
     premium_sensitivity: Annotated[float, Real(low=0, high=1_000)] = 1.0
+    # options and portfolio margin (docs/portfolio-margin.md; off by default)
+    options: tuple[OptionSeriesParams, ...] = ()
+    margin_model: Annotated[str, OneOf(MARGIN_MODELS)] = "standard"
+    pm_price_range_frac: Annotated[float, Real(low=0, high=1, low_open=True, high_open=True)] = 0.16
+    pm_moves_per_side: Annotated[int, Int(low=1, high=500)] = 4
+    pm_vol_up_frac: Annotated[float, Real(low=0, high=10)] = 0.38
+    pm_vol_down_frac: Annotated[float, Real(low=0, high=1)] = 0.38
+    pm_vega_power: Annotated[float, Real(low=0, high=2)] = 0.30
+    pm_dte_floor_days: Annotated[float, Real(low=0, high=365, low_open=True)] = 1.0
+    pm_extended_pnl_frac: Annotated[float, Real(low=0, high=1)] = 0.0
+    pm_short_option_contingency_frac: Annotated[float, Real(low=0, high=1)] = 0.01
+    pm_offset_perp_contingency_frac: Annotated[float, Real(low=0, high=1)] = 0.01
+    pm_vega_offset_contingency_frac: Annotated[float, Real(low=0, high=1)] = 0.0
+    pm_initial_margin_multiple: Annotated[float, Real(low=1, high=100)] = 2.0
+    option_share_of_traders: Annotated[float, Real(low=0, high=1)] = 0.0
+    option_long_share: Annotated[float, Real(low=0, high=1)] = 0.5
+    option_hedge_frac: Annotated[float, Real(low=0, high=1)] = 0.0
+    option_liquidation_spread_frac: Annotated[float, Real(low=0, high=0.5)] = 0.02
 
     def __post_init__(self) -> None:
         where = _name("perps", self)
@@ -569,6 +673,39 @@ class PerpParams:
             imf, mmf = self.market_initial_margin_fracs[len(seen) - 1], \
                 self.market_maintenance_margin_fracs[len(seen) - 1]
             check_real(f"{at}.maintenance_margin_frac", mmf, low=0, high=imf, low_open=True)
+        self._check_options(where)
+
+    def _check_options(self, where: str) -> None:
+        """Options and portfolio margin: the series' assets are markets of the venue, options
+        need ``margin_model = "portfolio"``."""
+        for o in self.options:
+            if o.asset not in self.market_assets:
+                raise ParameterError(f"{where}.options[{o.asset}].asset", o.asset,
+                                     "one of the venue's market assets "
+                                     + ", ".join(self.market_assets))
+        if self.options and self.margin_model != "portfolio":
+            raise ParameterError(f"{where}.margin_model", self.margin_model, "'portfolio'",
+                                 "a venue listing options margins them with portfolio margin "
+                                 "(standard per-position margin of options is not modelled)")
+
+    def pm_params(self) -> PortfolioMarginParams:
+        """The venue's portfolio-margin grid and add-ons (the ``pm_*`` fields); the extended
+        table (Deribit's moves, vol up) counts only when ``pm_extended_pnl_frac > 0``."""
+        from contagion.mechanics.portfolio_margin import (
+            DERIBIT_EXTENDED_MOVES,
+            PortfolioMarginParams,
+        )
+
+        return PortfolioMarginParams(
+            price_range_frac=self.pm_price_range_frac, price_steps=2 * self.pm_moves_per_side + 1,
+            vol_up_frac=self.pm_vol_up_frac, vol_down_frac=self.pm_vol_down_frac,
+            vega_power=self.pm_vega_power, dte_floor_days=self.pm_dte_floor_days,
+            extended_moves=DERIBIT_EXTENDED_MOVES if self.pm_extended_pnl_frac > 0 else (),
+            extended_pnl_frac=self.pm_extended_pnl_frac or 1.0,
+            short_option_contingency_frac=self.pm_short_option_contingency_frac,
+            offset_perp_contingency_frac=self.pm_offset_perp_contingency_frac,
+            vega_offset_contingency_frac=self.pm_vega_offset_contingency_frac,
+            initial_margin_multiple=self.pm_initial_margin_multiple)
 
     @property
     def market_assets(self) -> tuple[str, ...]:

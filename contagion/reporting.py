@@ -15,7 +15,7 @@ if TYPE_CHECKING:
     from contagion.model import ContagionModel
 
 __all__ = ["EXPOSURE_COLUMNS", "funding_reporters", "model_reporters", "pair_exposures",
-           "peg_reporters", "peg_rows", "venue_rows"]
+           "peg_reporters", "peg_rows", "portfolio_margin_reporters", "venue_rows"]
 
 EXPOSURE_COLUMNS = ["step", "holder", "counterparty", "channel", "exposure_usd"]
 
@@ -103,6 +103,7 @@ def model_reporters(model: ContagionModel) -> dict[str, Callable[[ContagionModel
     })
     r.update(peg_reporters(model))
     r.update(funding_reporters(model))
+    r.update(portfolio_margin_reporters(model))
     r.update(lending_rate_reporters(model))
     return r
 
@@ -119,6 +120,28 @@ def funding_reporters(model: ContagionModel) -> dict[str, Callable[[ContagionMod
             r[f"funding_{pv.name}_{asset}"] = _market_value(i, "funding_rate_frac", k)
             r[f"premium_{pv.name}_{asset}"] = _market_value(i, "premium_frac", k)
     return r
+
+
+def portfolio_margin_reporters(model: ContagionModel) -> dict[str, Callable[[ContagionModel], Any]]:
+    """Perp venues with portfolio margin (``PerpParams.margin_model = "portfolio"``):
+    ``portfolio_margin_<venue>`` (the traders' total maintenance margin, USD) and per market
+    the traders' net greeks, ``net_delta_<venue>_<asset>`` (units), ``gamma_<venue>_<asset>``
+    (per unit of price) and ``vega_<venue>_<asset>`` (USD per 1.00 of vol)."""
+    r: dict[str, Callable[[ContagionModel], Any]] = {}
+    for i, pv in enumerate(model.perps):
+        if not pv.pm_on:
+            continue
+        r[f"portfolio_margin_{pv.name}"] = _agent_value("perps", i, "portfolio_margin_usd")
+        for k, asset in enumerate(pv.market_names):
+            for g, name in enumerate(("net_delta", "gamma", "vega")):
+                r[f"{name}_{pv.name}_{asset}"] = _greek(i, g, k)
+    return r
+
+
+def _greek(i: int, g: int, k: int) -> Callable[[ContagionModel], float]:
+    def report(m: ContagionModel) -> float:
+        return float(m.perps[i].greeks()[g, k])
+    return report
 
 
 def _market_value(i: int, attr: str, k: int) -> Callable[[ContagionModel], float]:

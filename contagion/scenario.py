@@ -33,6 +33,7 @@ from contagion.params import (
     PriceModelParams,
     PricePathParams,
     TraderParams,
+    VolSurfaceParams,
     YieldVenueParams,
 )
 
@@ -148,6 +149,7 @@ class Scenario:
     pegs: tuple[PegParams, ...] = ()
     yield_venues: tuple[YieldVenueParams, ...] = ()
     price_model: PriceModelParams | None = None
+    vol_surfaces: tuple[VolSurfaceParams, ...] = ()
 
     def __post_init__(self) -> None:
         assets = {a.name: a for a in self.assets}
@@ -298,6 +300,25 @@ class Scenario:
                                          "one of " + ", ".join(institutions))
         self._check_pegs(institutions)
         self._check_prices()
+        self._check_vol_surfaces()
+
+    def _check_vol_surfaces(self) -> None:
+        """Options: one vol surface per asset at most, on a declared non-stable asset, and
+        one for every asset a perp venue lists options on."""
+        assets = {a.name: a for a in self.assets}
+        _unique("vol_surfaces (one per asset)", [v.asset for v in self.vol_surfaces])
+        for vs in self.vol_surfaces:
+            if vs.asset not in assets or assets[vs.asset].kind == "stable":
+                raise ParameterError(f"vol_surfaces[{vs.asset}].asset", vs.asset,
+                                     "a declared non-stable asset")
+        surfaces = {v.asset for v in self.vol_surfaces}
+        for pv in self.perps:
+            for o in pv.options:
+                if o.asset not in surfaces:
+                    raise ParameterError(f"perps[{pv.name}].options[{o.asset}].asset", o.asset,
+                                         "an asset with a vol_surfaces entry ("
+                                         + (", ".join(sorted(surfaces)) or "none declared") + ")",
+                                         "options are priced on their asset's vol surface")
 
     def _check_pegs(self, institutions: list[str]) -> None:
         """Algorithmic pegs and yield venues: their assets, pools and oracle exist and fit."""

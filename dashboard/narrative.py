@@ -374,6 +374,23 @@ def _say_lp_withdrawal(r: _Row) -> str:
             f"{r['liquidity_left_frac']:.0%} of the starting depth at the price")
 
 
+def _say_option_liquidation(r: _Row) -> str:
+    side = "long" if float(r["amount"]) > 0 else "short"
+    return (f"equity below portfolio margin at {r['venue']}: its {side} {_price(r['strike'])} "
+            f"{r['asset']} {r['option_kind']}s were closed against the market makers at "
+            f"{_price(r['price'])} each (rank {r['rank']} of its legs, "
+            f"{_usd(r['risk_contribution_usd'])} of its worst-case loss)")
+
+
+def _say_option_expiry(r: _Row) -> str:
+    what = f"the {_price(r['strike'])} {r['asset']} {r['option_kind']}s on {r['venue']}"
+    if float(r["amount"]) <= 0:
+        return f"{what} expired worthless at {_price(r['price'])}"
+    return (f"{what} expired in the money at {_price(r['price'])}, paying their holders "
+            f"{_usd(r['value_usd'])} ({_usd(r['amount'])} a unit on "
+            f"{format_units(r['open_interest'])} units)")
+
+
 _SAY: dict[str, Callable[[_Row], str]] = {
     "price_shock": _say_price_shock,
     "pool_manipulation": _say_manipulation,
@@ -410,6 +427,8 @@ _SAY: dict[str, Callable[[_Row], str]] = {
                                   f"{_usd(r['liabilities_usd'])} of liabilities"),
     "funding": lambda r: _say_funding(r),
     "liquidity_withdrawal": _say_lp_withdrawal,
+    "option_liquidation": _say_option_liquidation,
+    "option_expiry": _say_option_expiry,
 }
 
 
@@ -539,6 +558,25 @@ def _perp_liquidations(ev: pd.DataFrame, events: pd.DataFrame) -> _Sentences:
                     f"{format_usd(notional)} notional ({longs:,} long, "
                     f"{shorts:,} short) at about {_price(price)}.", True))
     return out
+
+
+def _option_liquidations(venue: str, g: pd.DataFrame) -> str:
+    """A venue's option positions closed by portfolio-margin liquidations in one step, and
+    what went first (the legs ranked riskiest)."""
+    n = len(g)
+    first = g[g["rank"].to_numpy() == 0]
+    text = (f"{_plural(n, 'option position')} at {venue} "
+            f"{'was' if n == 1 else 'were'} closed against the market makers "
+            f"({format_usd(float(g['value_usd'].sum()))} of premium), the riskiest leg of each "
+            "account first")
+    if not first.empty:
+        legs = first.assign(side=np.where(first["amount"].to_numpy() > 0, "long", "short"))
+        (side, kind, strike, asset), k = next(iter(
+            legs.groupby(["side", "option_kind", "strike", "asset"], sort=False).size()
+            .sort_values(ascending=False, kind="stable").items()))
+        text += (f": the {side} {_price(float(strike))} {asset} {kind}s of "
+                 f"{_plural(int(k), 'account')}")
+    return text + "."
 
 
 def _per_venue(ev: pd.DataFrame, say: Callable[[str, pd.DataFrame], str], *, by: str = "venue",
@@ -875,6 +913,8 @@ _TOLD = frozenset({
     "keeper_dropout", "auction", "zero_bid", "asset_writedown",
     "funding",
     "liquidity_withdrawal",
+    "option_liquidation",
+    "option_expiry",
 })
 
 
@@ -954,6 +994,7 @@ def step_narrative(events: pd.DataFrame, series: pd.DataFrame, step: int, *,
     parts += _per_venue(of("auction"), _auctions)
     parts += _zero_bids(of("zero_bid"), series, step)
     parts += _perp_liquidations(of("perp_liquidation"), events)
+    parts += _per_venue(of("option_liquidation"), _option_liquidations)
     parts += _per_venue(draws[peg_buys], _reserve_purchases, by="agent")
     parts += _per_venue(of("token_sale"), _token_sales)
     parts += _asset_sales(of("asset_sale"))
@@ -966,7 +1007,8 @@ def step_narrative(events: pd.DataFrame, series: pd.DataFrame, step: int, *,
     parts += _depositor_losses(of("collateral_loss"), events)
     parts += _loan_losses(of("loan_loss"))
     parts += _each(of("liquidity_withdrawal"))
-    liq = pd.concat([of("liquidation"), of("perp_liquidation")])
+    parts += _each(of("option_expiry"))
+    liq = pd.concat([of("liquidation"), of("perp_liquidation"), of("option_liquidation")])
     last_liq = {str(k): float(v) for k, v in liq.groupby("venue")["event_id"].max().items()}
     for rows, say, by, offset in ((of("bad_debt"), _bad_debt, "venue", 0.1),
                                   (draws[~peg_buys], _fund_draw, "agent", 0.2),

@@ -27,6 +27,7 @@ from models.classic.fire_sales_preset import fire_sales_demo
 from models.classic.interbank import debtrank_demo, eisenberg_noe_demo, gai_kapadia_demo
 from models.default import default_market
 from models.ftx import ftx_collapse
+from models.lender_run import lender_run
 from models.mango import mango_markets
 from models.october_2025 import october_2025
 from models.regimes import broad_downturn, broken_correlation
@@ -54,6 +55,7 @@ SCENARIOS: dict[str, Callable[..., Scenario]] = {
     "terra": terra_ust,
     "broad_downturn": broad_downturn,
     "broken_correlation": broken_correlation,
+    "lender_run": lender_run,
     "classic_eisenberg_noe": eisenberg_noe_demo,
     "classic_gai_kapadia": gai_kapadia_demo,
     "classic_debtrank": debtrank_demo,

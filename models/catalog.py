@@ -63,6 +63,9 @@ _INFO = (
     PresetInfo("broken_correlation", "Broken correlation: a depeg (regime)", "11 March 2023",
                "A stablecoin lent against as cash loses 15% of its peg while the majors "
                "hold: its borrowers are liquidated."),
+    PresetInfo("lender_run", "A run on a lending pool (xUSD)", "3 November 2025",
+               "A looped collateral loses 74%: bad debt sends suppliers out until all cash is "
+               "lent and withdrawals freeze."),
     PresetInfo("classic_eisenberg_noe", "Eisenberg-Noe clearing", "textbook",
                "Four banks in a ring: one write-down topples three, and clearing sets "
                "what each repays."),

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The whole test suite: lint (ruff), types (mypy), then pytest (unit, property, reference
 # vectors, CLI, doctests, and browser tests of the dashboard in Debian's headless Chromium,
-# installed here when missing). Extra arguments go to pytest.
+# installed here when missing). Pytest runs on every core (pytest-xdist; set
+# CONTAGION_TEST_WORKERS=0 for one process). Extra arguments go to pytest.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if ! command -v chromium >/dev/null 2>&1; then
@@ -13,4 +14,4 @@ fi
 bash scripts/setup.sh
 .venv/bin/ruff check .
 .venv/bin/mypy
-exec .venv/bin/python -m pytest "$@"
+exec .venv/bin/python -m pytest -n "${CONTAGION_TEST_WORKERS:-auto}" --dist worksteal "$@"

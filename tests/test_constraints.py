@@ -56,6 +56,7 @@ BASE: dict[str, dict[str, Any]] = {
     "LiquidatorParams": {"name": "Liq"},
     "LiquidityShockParams": {"assets": ("ETH",), "start_step": 1, "duration_steps": 2},
     "MarketParams": {},
+    "OptionSeriesParams": {"asset": "ETH"},
     "OracleParams": {"name": "O", "asset": "ETH"},
     "PegParams": {"name": "Terra", "stable": "UST", "token": "LUNA", "stable_pool": "a",
                   "token_pool": "b", "stable_supply_units": 1e9, "token_supply_units": 1e8},
@@ -68,6 +69,7 @@ BASE: dict[str, dict[str, Any]] = {
     "PricePathParams": {"asset": "ETH"},
     "SupplierRunParams": {},
     "TraderParams": {},
+    "VolSurfaceParams": {"asset": "ETH"},
     "YieldVenueParams": {"name": "Anchor", "asset": "UST", "pool": "a", "deposits_usd": 1e9},
 }
 

@@ -128,6 +128,7 @@ CASES = {
     "classic_fire_sales": {},
     "default+funding": {"n_traders": 300},  # PerpParams.funding (off in every preset)
     "default_v3_lp_run.toml": {},  # a scenario file: a V3 pool whose LPs withdraw (issue 12)
+    "options_pm_run.toml": {},  # portfolio margin with options: liquidations, expiry (issue 12)
 }
 DATA = Path(__file__).resolve().parent / "data"
 
@@ -177,7 +178,8 @@ def test_every_event_fills_the_fields_of_its_kind_and_no_others(runs: dict[str, 
                 assert _blank(g[field]).all(), (name, kind, variant, field)
 
 
-_OPTIONAL = {"haircut_frac", "cross_margined_at"}
+_OPTIONAL = {"haircut_frac", "cross_margined_at",
+             "rank", "risk_contribution_usd"}  # perp legs closed under portfolio margin
 
 
 def test_the_runs_cover_most_kinds_and_variants(runs: dict[str, RunResult]) -> None:

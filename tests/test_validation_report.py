@@ -81,3 +81,23 @@ def test_command_line_exit_status_says_whether_every_check_agrees(
     assert main(["--small", "--no-figures", "--out", str(tmp_path / "bad")]) == 1
     assert "DOES NOT AGREE: a claim: a figure" in capsys.readouterr().err
     assert "**does not agree**" in (tmp_path / "bad" / "report.md").read_text()
+
+
+def test_lender_run_and_correlation_lines_are_in_the_report(report: tuple[Path, list]) -> None:
+    """Issue 12's run and correlation lines (experiments/validation/run_checks.py): the run's
+    shape is banded against the xUSD episode and its counterfactual holds, the crash day's
+    ETH-BTC correlation against 2022's, and the tail ratio is a measured yes/no line."""
+    from experiments.validation.run_checks import CORRELATION_SOURCE, RUN_SOURCE
+
+    out, sections = report
+    (section,) = [s for s in sections if s.title.startswith("Lender runs and correlated")]
+    shape, counterfactual, corr, tails = section.checks
+    assert shape.source == counterfactual.source == RUN_SOURCE
+    assert corr.source == CORRELATION_SOURCE
+    assert [v.name for v in shape.verdicts] == [
+        "utilisation at the freeze", "highest borrow rate",
+        "bad debt, share of the suppliers' starting claims"]
+    assert all(v.band.basis for c in (shape, corr) for v in c.verdicts)
+    assert not counterfactual.verdicts and not tails.verdicts and "x over" in tails.observed
+    assert all(c.passed for c in section.checks), [c.observed for c in section.checks]
+    assert f"## {section.title}" in (out / "report.md").read_text()

@@ -3,6 +3,7 @@ and withdrawals against unrealised PnL (the Mango Markets exploit)."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -18,7 +19,17 @@ from contagion.mechanics.funding import (
     imbalance_premium,
     prorated_rate,
 )
+from contagion.mechanics.options import VolSurface, bsm_price
 from contagion.mechanics.perp import account_equity, bankruptcy_price, maintenance_margin
+from contagion.mechanics.portfolio_margin import (
+    InstrumentTable,
+    account_greeks,
+    instrument_vols,
+    liquidation_order,
+    portfolio_margin,
+    risk_contributions,
+    scenario_pnl_per_unit,
+)
 from contagion.mechanics.risk import dynamic_margin_frac
 
 if TYPE_CHECKING:
@@ -27,7 +38,7 @@ if TYPE_CHECKING:
     from contagion.model import ContagionModel
     from contagion.params import ExploitParams, PerpParams
 
-__all__ = ["PerpVenue", "apply_trades", "withdrawable_usd"]
+__all__ = ["PerpVenue", "apply_option_trades", "apply_trades", "withdrawable_usd"]
 
 ATTACKER = "attacker"
 
@@ -56,6 +67,27 @@ def apply_trades(book: PerpBook, rows: NDArray[np.int64], delta: NDArray[np.floa
     book.collateral[rows] += -closing * (p - entry)
     book.size[rows, market] = new_size
     book.entry[rows, market] = new_entry
+
+
+def apply_option_trades(book: PerpBook, rows: NDArray[np.int64], delta: NDArray[np.float64],
+                        price: NDArray[np.float64] | float, series: int) -> None:
+    """Change the positions of ``rows`` in option ``series`` (a column of ``opt_size``) by
+    ``delta`` units at the premium ``price`` per unit (rows unique): :func:`apply_trades`'
+    arithmetic on ``opt_size/opt_entry``, so the venue's cash
+    ``sum(collateral - size*entry - opt_size*opt_entry)`` changes by ``-delta * price``
+    and matched trades conserve it."""
+    s = book.opt_size[rows, series]
+    entry = book.opt_entry[rows, series]
+    p = np.broadcast_to(np.asarray(price, dtype=np.float64), s.shape)
+    closing = np.where(s * delta < 0, np.sign(delta) * np.minimum(np.abs(delta), np.abs(s)), 0.0)
+    opening = delta - closing
+    new_size = s + delta
+    kept = s + closing
+    with np.errstate(invalid="ignore", divide="ignore"):
+        new_entry = np.where(new_size != 0, (kept * entry + opening * p) / new_size, p)
+    book.collateral[rows] += -closing * (p - entry)
+    book.opt_size[rows, series] = new_size
+    book.opt_entry[rows, series] = new_entry
 
 
 def withdrawable_usd(collateral: NDArray[np.float64] | float, size: NDArray[np.float64] | float,
@@ -96,7 +128,20 @@ def _add_outside_account(book: PerpBook, collateral_usd: float,
     book.entry = np.vstack([book.entry, np.asarray(marks, dtype=np.float64).reshape(1, -1)])
     book.owner = np.append(book.owner, -1).astype(np.int64)
     book.cross = np.append(book.cross, False)
+    book.opt_size = np.vstack([book.opt_size, np.zeros((1, book.series))])
+    book.opt_entry = np.vstack([book.opt_entry, np.zeros((1, book.series))])
     return row
+
+
+@dataclass(frozen=True)
+class _PMState:
+    """A portfolio-margin venue's instruments repriced at one set of marks (one step)."""
+
+    instruments: InstrumentTable
+    vols: NDArray[np.float64]  # (m + k,) 0 for perps
+    unit: NDArray[np.float64]  # (m + k, S) scenario P&L per unit
+    values: NDArray[np.float64]  # (k,) each option series' value per unit
+    tte_yrs: NDArray[np.float64]  # (k,) years to expiry
 
 
 def _open_attacker_account(book: PerpBook, exploit: ExploitParams,
@@ -187,6 +232,10 @@ class PerpVenue(MarginVenue):
         self._premium_sum = np.zeros(m)
         self._premium_steps = 0
         self.funding_paid_usd = np.zeros(m)  # by longs, net (negative: shorts paid)
+        # portfolio margin and options (PerpParams.margin_model = "portfolio")
+        self.pm_on = params.margin_model == "portfolio"
+        if self.pm_on:
+            self._init_portfolio_margin()
 
     def invalidate(self) -> None:
         """Forget the step's cached margin state and cross-margin credit (channels changed)."""
@@ -248,21 +297,27 @@ class PerpVenue(MarginVenue):
         return credit
 
     def equity(self, marks: NDArray[np.float64] | None = None) -> NDArray[np.float64]:
-        """Collateral plus the unrealised PnL of every market, per account."""
+        """Collateral plus the unrealised PnL of every market (and option series), per
+        account."""
         b = self.book
         marks = self.marks() if marks is None else marks
         eq = np.asarray(account_equity(b.collateral, b.size[:, 0], b.entry[:, 0],
                                        float(marks[0]), validate=False))
         for k in range(1, b.markets):
             eq = eq + b.size[:, k] * (float(marks[k]) - b.entry[:, k])
+        if self.pm_on and b.series:
+            eq = eq + self._option_pnl(slice(None), marks)
         return eq
 
     def maintenance(self, rows: NDArray[np.int64] | None = None,
                     marks: NDArray[np.float64] | None = None) -> NDArray[np.float64]:
         """Maintenance margin of ``rows`` (all accounts by default): the sum over markets of
-        ``|size| * mark * mmr``."""
+        ``|size| * mark * mmr``, or under portfolio margin the worst scenario loss plus
+        contingencies (:func:`~contagion.mechanics.portfolio_margin.portfolio_margin`)."""
         b = self.book
         marks = self.marks() if marks is None else marks
+        if self.pm_on:
+            return self._portfolio_maintenance(slice(None) if rows is None else rows, marks)
         size = b.size if rows is None else b.size[rows]
         mm = np.asarray(maintenance_margin(size[:, 0], float(marks[0]), float(self.mmrs[0]),
                                            validate=False))
@@ -446,6 +501,8 @@ class PerpVenue(MarginVenue):
                     np.sqrt(self._var[k]), base_frac=base[k],
                     horizon_steps=p.dynamic_margin_horizon_steps, confidence=0.99,
                     floor_frac=base[k], cap_frac=cap[k]))
+        if self.pm_on:
+            self._settle_expiries()
 
     def perp_prices(self) -> NDArray[np.float64]:
         """Each market's perp price: its index (the oracle's mark) times ``1 + premium``.
@@ -530,7 +587,10 @@ class PerpVenue(MarginVenue):
 
     def liquidate(self) -> None:
         """Close every account below maintenance margin (all its markets) and cover the
-        shortfalls."""
+        shortfalls (under portfolio margin: :meth:`_liquidate_portfolio`)."""
+        if self.pm_on:
+            self._liquidate_portfolio()
+            return
         self.begin_liquidation_round()
         b, p = self.book, self.params
         marks = self.marks()
@@ -749,3 +809,327 @@ class PerpVenue(MarginVenue):
                     self, cause_id, "uncovered_shortfall",
                     f"{self.name} could not cover ${total - take:,.0f} of shortfall",
                     shortfall_usd=total - take)
+
+    # ------------------------------------------------------------------ portfolio margin
+    # margin_model = "portfolio" only (docs/portfolio-margin.md): nothing below runs at a
+    # venue with standard margin.
+    def _init_portfolio_margin(self) -> None:
+        """The instruments (the markets' perps, then the option series) and the surfaces."""
+        from contagion.build import option_series
+
+        p, b, model = self.params, self.book, self.model
+        self.pm = p.pm_params()
+        k = len(p.options)
+        start = np.asarray(model.market.price, dtype=np.float64)[np.asarray(self.assets)]
+        if k:
+            cols, is_call, strike, expiry, _ = option_series(model.scenario, p, start)
+        else:
+            cols, is_call = np.zeros(0, dtype=np.int64), np.zeros(0, dtype=bool)
+            strike, expiry = np.zeros(0), np.zeros(0)
+        self._opt_col, self._opt_call, self._opt_strike = cols, is_call, strike
+        self._opt_expiry0 = expiry
+        self._opt_expired = np.zeros(k, dtype=bool)
+        if b.series != k:  # a positions file holds no options: every series starts empty
+            b.opt_size = np.zeros((len(b), k))
+            b.opt_entry = np.zeros((len(b), k))
+        names = self.market_names
+        by_asset = {vs.asset: vs.surface() for vs in model.scenario.vol_surfaces}
+        self._surfaces: list[VolSurface | None] = [by_asset.get(a) for a in names]
+        self._pm: _PMState | None = None
+        self._pm_key: tuple[int, bytes] = (-1, b"")
+        self._greeks_step = -1
+        self._greeks = np.zeros((4, len(self.assets)))
+        self.option_expiry_paid_usd = 0.0
+
+    def _tte_yrs(self) -> NDArray[np.float64]:
+        """Years to each series' expiry now (0 once expired)."""
+        elapsed = self.model.steps * self.model.scenario.market.step_minutes / 525_600.0
+        return np.maximum(self._opt_expiry0 - elapsed, 0.0)
+
+    def _pm_state(self, marks: NDArray[np.float64]) -> _PMState:
+        """The instruments repriced at ``marks``: once per step (and per set of marks)."""
+        key = (int(self.model.steps), np.asarray(marks, dtype=np.float64).tobytes())
+        if self._pm is not None and self._pm_key == key:
+            return self._pm
+        m, k = len(self.assets), len(self._opt_col)
+        tte = self._tte_yrs()
+        kinds = ["perp"] * m + ["call" if c else "put" for c in self._opt_call]
+        inst = InstrumentTable(kind=tuple(kinds),
+                               asset=np.concatenate([np.arange(m), self._opt_col]).astype(np.intp),
+                               strike=np.concatenate([np.zeros(m), self._opt_strike]),
+                               expiry_yrs=np.concatenate([np.zeros(m), tte]))
+        vols = instrument_vols(inst, marks, self._surfaces) if k else np.zeros(m)
+        unit = scenario_pnl_per_unit(inst, marks, vols, self.pm)
+        values = (bsm_price(self._opt_call, marks[self._opt_col], self._opt_strike, tte,
+                            vols[m:], validate=False) if k else np.zeros(0))
+        self._pm = _PMState(instruments=inst, vols=vols, unit=unit,
+                            values=np.asarray(values, dtype=np.float64), tte_yrs=tte)
+        self._pm_key = key
+        return self._pm
+
+    def _pm_sizes(self, rows: NDArray[np.int64] | slice) -> NDArray[np.float64]:
+        """``(accounts, m + k)``: each account's perp sizes, then its option sizes."""
+        b = self.book
+        return np.hstack([b.size[rows], b.opt_size[rows]]) if b.series else b.size[rows].copy()
+
+    def _option_pnl(self, rows: NDArray[np.int64] | slice,
+                    marks: NDArray[np.float64]) -> NDArray[np.float64]:
+        """Unrealised PnL of ``rows``' option positions at ``marks``."""
+        b = self.book
+        values = self._pm_state(marks).values
+        return np.asarray(b.opt_size[rows] @ values
+                          - (b.opt_size[rows] * b.opt_entry[rows]).sum(axis=1))
+
+    def _row_equity(self, rows: NDArray[np.int64], marks: NDArray[np.float64]
+                    ) -> NDArray[np.float64]:
+        """:meth:`equity` of ``rows`` only."""
+        b = self.book
+        eq = b.collateral[rows].copy()
+        for k in range(b.markets):
+            eq += b.size[rows, k] * (float(marks[k]) - b.entry[rows, k])
+        if b.series:
+            eq += self._option_pnl(rows, marks)
+        return eq
+
+    def _portfolio_maintenance(self, rows: NDArray[np.int64] | slice,
+                               marks: NDArray[np.float64]) -> NDArray[np.float64]:
+        st = self._pm_state(marks)
+        return portfolio_margin(self._pm_sizes(rows), st.instruments, marks, st.vols, self.pm,
+                                pnl_per_unit=st.unit).maintenance_usd
+
+    def portfolio_margin_usd(self) -> float:
+        """The traders' (row 0 aside) total maintenance margin this step."""
+        return float(self.margin_state()[1][1:].sum())
+
+    def greeks(self) -> NDArray[np.float64]:
+        """``(4, markets)``: the traders' (row 0 aside) net delta (units), gamma, vega (per
+        1.00 of vol) and theta (per year) on each market's asset, this step."""
+        if self._greeks_step != self.model.steps:
+            marks = self.marks()
+            st = self._pm_state(marks)
+            q = self._pm_sizes(slice(1, None)).sum(axis=0, keepdims=True)
+            g = account_greeks(q, st.instruments, marks, st.vols, self.pm.rate)
+            self._greeks = np.vstack([g.delta, g.gamma, g.vega, g.theta])
+            self._greeks_step = self.model.steps
+        return self._greeks
+
+    def _settle_expiries(self) -> None:
+        """Series whose expiry has come settle at their intrinsic value at the mark.
+
+        Every row's collateral gains ``opt_size * (intrinsic - opt_entry)`` and the position
+        is gone; row 0 holds minus the others' net, so the intrinsic values add up to zero
+        and the venue's cash is unchanged.
+        """
+        due = np.flatnonzero((self._tte_yrs() <= 1e-12) & ~self._opt_expired)
+        if due.size == 0:
+            return
+        b, model = self.book, self.model
+        marks = self.marks()
+        for j in due:
+            col, strike = int(self._opt_col[j]), float(self._opt_strike[j])
+            spot = float(marks[col])
+            call = bool(self._opt_call[j])
+            intrinsic = max(spot - strike, 0.0) if call else max(strike - spot, 0.0)
+            q = b.opt_size[:, j]
+            b.collateral += q * (intrinsic - b.opt_entry[:, j])
+            oi = float(np.maximum(q, 0.0).sum())
+            holders = int(np.count_nonzero(q[1:]))
+            paid = intrinsic * oi
+            self.option_expiry_paid_usd += paid
+            b.opt_size[:, j] = 0.0
+            b.opt_entry[:, j] = 0.0
+            self._opt_expired[j] = True
+            kind = "call" if call else "put"
+            asset = self.market_names[col]
+            model.events.add(
+                "option_expiry", step=model.steps, venue=self.name, agent=self.name,
+                asset=asset, amount=intrinsic, value_usd=paid, price=spot,
+                cause_id=int(self.oracles[col].last_event), option_kind=kind, strike=strike,
+                open_interest=oi, accounts=holders,
+                detail=f"the {strike:,.4g} {asset} {kind}s on {self.name} expired "
+                       f"{'in' if intrinsic > 0 else 'out of'} the money at {spot:,.4g}: "
+                       f"${paid:,.0f} paid to {holders} accounts' holders")
+        self.invalidate()
+        self._pm_key = (-1, b"")
+
+    def _liquidate_portfolio(self) -> None:
+        """Portfolio-margin liquidation: riskiest positions first, only as far as needed.
+
+        Notes
+        -----
+        Accounts whose equity (plus cross credit) is below their portfolio maintenance
+        margin are ranked position by position by their Euler risk contribution (each
+        position's loss in its asset's worst scenario,
+        :func:`~contagion.mechanics.portfolio_margin.risk_contributions`) and closed rank by
+        rank, all such accounts at once (a loop over ranks and instruments, never over
+        accounts): perps into the market's book at the mark less slippage, as the standard
+        liquidation does; options against the outside market makers (row 0) at their value
+        less (a sale) or plus (a purchase) ``option_liquidation_spread_frac``. After each
+        rank an account whose equity covers its new margin stops. A fee of
+        ``liquidation_fee_frac`` of the perp notional closed goes to the insurance fund;
+        a flat account left below zero is a shortfall: its cross-margined deposit, the
+        fund, then a clawback from accounts in profit cover it (no ADL: its positions have
+        already been closed into the book).
+        """
+        self.begin_liquidation_round()
+        b, p, model = self.book, self.params, self.model
+        market = model.market
+        marks = self.marks()
+        eq_local, mm = self.margin_state()
+        credit = self.cross_credit()
+        eq = eq_local + credit
+        rows = np.flatnonzero(eq < mm)
+        rows = rows[(mm[rows] > 0) & (rows != 0)]
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            self._ratio = np.where(mm > 0, eq / mm, np.inf)
+        self._ratio[rows] = np.inf
+        self._ratio_step = model.steps
+        if rows.size == 0:
+            return
+        self._state_step = -1
+        st = self._pm_state(marks)
+        m, n_inst = b.markets, st.instruments.size
+        sizes0 = self._pm_sizes(rows)
+        pm0 = portfolio_margin(sizes0, st.instruments, marks, st.vols, self.pm,
+                               pnl_per_unit=st.unit)
+        contrib = risk_contributions(sizes0, st.instruments, pm0, st.unit)
+        order = liquidation_order(contrib, sizes0)
+        n_rows = rows.size
+        ar = np.arange(n_rows)
+        active = np.ones(n_rows, dtype=bool)
+        fills = np.zeros((n_rows, n_inst))
+        ranks = np.full((n_rows, n_inst), -1, dtype=np.int64)
+        closes: list[tuple[int, int, NDArray[np.int64]]] = []  # (rank, instrument, account idx)
+        slips = np.zeros(m)
+        spread = p.option_liquidation_spread_frac
+        for r in range(n_inst):
+            j_r = order[:, r]
+            go = active & (sizes0[ar, j_r] != 0)
+            if not go.any():
+                break  # empty positions come last: every account still here is flat
+            for j in np.unique(j_r[go]):
+                sel = np.flatnonzero(go & (j_r == j))
+                idx, q = rows[sel], sizes0[sel, j]
+                long = q > 0
+                if j < m:  # a perp leg: into the market's book, as the standard close
+                    mark = float(marks[j])
+                    depth = float(market.depth_usd[self.assets[j]])
+                    cap = p.max_liquidation_slippage_frac
+                    slip_l = min(cap, float(q[long].sum()) * mark / depth)
+                    slip_s = min(cap, -float(q[~long].sum()) * mark / depth)
+                    fill = np.where(long, mark * (1 - slip_l), mark * (1 + slip_s))
+                    apply_trades(b, idx, -q, fill, market=int(j))
+                    slips[j] = max(slips[j], slip_l, slip_s)
+                else:  # an option: against the outside market makers, at value -+ spread
+                    value = float(st.values[j - m])
+                    fill = np.where(long, value * (1 - spread), value * (1 + spread))
+                    apply_option_trades(b, idx, -q, fill, int(j - m))
+                for side in (long, ~long):
+                    qq = float(q[side].sum())
+                    if qq != 0:
+                        vwap = float((q[side] * fill[side]).sum() / qq)
+                        if j < m:
+                            apply_trades(b, np.array([0]), np.array([qq]), vwap, market=int(j))
+                        else:
+                            apply_option_trades(b, np.array([0]), np.array([qq]), vwap,
+                                                int(j - m))
+                if j < m:
+                    market.impact(self.assets[j], float(q.sum()))
+                fills[sel, j] = fill
+                ranks[sel, j] = r
+                closes.append((r, int(j), sel))
+            live = np.flatnonzero(active)
+            eq_now = self._row_equity(rows[live], marks) + credit[rows[live]]
+            mm_now = self._portfolio_maintenance(rows[live], marks)
+            active[live] = (eq_now < mm_now) & (mm_now > 0)
+        closed = ranks >= 0
+        spot = marks[st.instruments.asset_index]
+        notional = np.where(closed, np.abs(sizes0) * spot[None, :], 0.0)  # underlying value
+        # fees on the perp legs closed, from what is left
+        left = self._row_equity(rows, marks)
+        owed = p.liquidation_fee_frac * (np.abs(sizes0[:, :m]) * fills[:, :m]).sum(axis=1)
+        fee = np.where(left > 0, np.minimum(owed, left), 0.0)
+        b.collateral[rows] -= fee
+        if self.fund is not None:
+            self.fund.deposit(float(fee.sum()))
+        else:
+            market.outside_receives(market.numeraire, float(fee.sum()))
+        flat = ~(self._pm_sizes(rows) != 0).any(axis=1)
+        shortfall = np.where(flat, np.maximum(-b.collateral[rows], 0.0), 0.0)
+        causes_m = self._causes(rows)  # (accounts, markets)
+        causes = causes_m[:, st.instruments.asset_index]  # (accounts, instruments)
+        seized = np.zeros(n_rows)
+        cross = b.cross[rows] & (shortfall > 0)
+        if self.custodian is not None and cross.any():
+            seized[cross] = self.custodian.seize(b.owner[rows[cross]], shortfall[cross],
+                                                 to=self.name, delay_steps=self.settle_steps)
+            if self.settle_steps > 0:
+                self.unfunded_usd += float(seized.sum())
+            self.seized_cross_usd += float(seized.sum())
+        need = shortfall - seized
+        total_need = float(need.sum())
+        fund_paid, bd = 0.0, -1
+        if total_need > 0:
+            worst = int(np.argmax(need))
+            bd = model.events.add(
+                "bad_debt", step=model.steps, venue=self.name, value_usd=total_need,
+                cause_id=int(causes[worst, order[worst, 0]]), reason="below_bankruptcy",
+                accounts=int((need > 0).sum()),
+                detail=f"{int((need > 0).sum())} accounts on {self.name} closed "
+                       "below their bankruptcy price")
+            self.bad_debt_usd += total_need
+            if self.fund is not None:
+                fund_paid = self.fund.draw(total_need, venue=self.name, cause_id=bd)
+                self.fund_paid_usd += fund_paid
+        theta = fund_paid / total_need if total_need > 0 else 1.0
+        b.collateral[rows] += seized + theta * need
+        residual = np.where(flat, np.maximum(-b.collateral[rows], 0.0), 0.0)
+        if residual.sum() > 1e-6:
+            self._socialise(rows, residual, bd)
+        model.population.mark_liquidated(b.owner[rows])
+        self.record_liquidations(int(n_rows), float(notional.sum()))
+        self._log_portfolio_closes(rows, closes, sizes0, fills, contrib, pm0.maintenance_usd,
+                                   notional, shortfall, causes, slips, st)
+
+    def _log_portfolio_closes(self, rows: NDArray[np.int64],
+                              closes: list[tuple[int, int, NDArray[np.int64]]],
+                              sizes0: NDArray[np.float64], fills: NDArray[np.float64],
+                              contrib: NDArray[np.float64], pm_usd: NDArray[np.float64],
+                              notional: NDArray[np.float64], shortfall: NDArray[np.float64],
+                              causes: NDArray[np.int64], slips: NDArray[np.float64],
+                              st: _PMState) -> None:
+        """One event per position closed, rank by rank (the riskiest first)."""
+        b, model = self.book, self.model
+        m = b.markets
+        names = self.market_names
+        gross = notional.sum(axis=1)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            share = np.where(gross[:, None] > 0, notional / gross[:, None], 0.0)
+            mm_frac = np.where(gross > 0, pm_usd / gross, 0.0)
+        for r, j, sel in closes:
+            col = int(st.instruments.asset_index[j])
+            common: dict[str, Any] = dict(step=model.steps, n=int(sel.size), venue=self.name, agent=self.name,
+                          account=b.owner[rows[sel]], asset=names[col], amount=sizes0[sel, j],
+                          price=fills[sel, j], cause_id=causes[sel, j], rank=r,
+                          risk_contribution_usd=contrib[sel, j],
+                          shortfall_usd=shortfall[sel] * share[sel, j])
+            if j < m:
+                slip = float(slips[j])
+                ids = model.events.add_many(
+                    "perp_liquidation", value_usd=notional[sel, j], mmr_frac=mm_frac[sel],
+                    slippage_frac=slip,
+                    detail=f"equity below portfolio margin at {self.name}: its riskiest legs "
+                           f"closed first, this perp at rank {r} (slippage {slip:.2%})",
+                    **common)
+                model.market.attribute(self.assets[j], int(ids[0]))
+            else:
+                s = j - m
+                kind = "call" if self._opt_call[s] else "put"
+                strike = float(self._opt_strike[s])
+                model.events.add_many(
+                    "option_liquidation", value_usd=np.abs(sizes0[sel, j]) * fills[sel, j],
+                    option_kind=kind, strike=strike,
+                    expiry_days=float(st.tte_yrs[s]) * 365.0, pm_usd=pm_usd[sel],
+                    detail=f"equity below portfolio margin at {self.name}: the {strike:,.4g} "
+                           f"{names[col]} {kind} position closed at rank {r}",
+                    **common)

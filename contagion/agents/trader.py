@@ -130,9 +130,12 @@ class TraderPopulation:
             ratio = v.margin_ratio()
             rows = np.flatnonzero((ratio < self.topup_below) & self._topup_mask(v))
             marks, size = v.marks(), b.size[rows]
-            mm = np.abs(size[:, 0]) * float(marks[0]) * float(v.mmrs[0])
-            for k in range(1, b.markets):  # every market's maintenance margin
-                mm = mm + np.abs(size[:, k]) * float(marks[k]) * float(v.mmrs[k])
+            if v.pm_on:  # portfolio margin: the venue's own (scenario-based) margin
+                mm = v.margin_state()[1][rows]
+            else:
+                mm = np.abs(size[:, 0]) * float(marks[0]) * float(v.mmrs[0])
+                for k in range(1, b.markets):  # every market's maintenance margin
+                    mm = mm + np.abs(size[:, k]) * float(marks[k]) * float(v.mmrs[k])
             want = np.maximum((self.topup_to - ratio[rows]) * mm, 0.0)
             rows, pay = self._pay(rows, b.owner[rows], want)
             if rows.size:

@@ -76,6 +76,9 @@ def test_ftx_runs_with_its_own_form_tour_and_defaults(pw_page: Any, app_url: str
     assert pw_page.locator('input[id*="ftt_dump_usd"]').count() == 1
     assert pw_page.locator('input[id*="cross_margin_settlement_steps"]').count() == 0
     _tour_title(pw_page, "1. An exchange that lent out its deposits")
+    # the player's label is drawn by a callback after the run: wait for it, then read it
+    pw_page.wait_for_function("() => document.querySelector('#step-label').innerText"
+                              ".startsWith('Step ')")
     assert pw_page.inner_text("#step-label").startswith("Step 0")
     # the tour moves the player to FTX's default, and the story tells it
     pw_page.click("#tour-next")
