@@ -2,21 +2,22 @@
 
 One perpetual-futures venue (PerpF, ETH, hourly steps) whose traders are mostly long and
 highly leveraged: ``long_share`` 0.85, mean leverage 8 (up to 19x at a 5% initial margin,
-3% maintenance). The crowded side's net demand lifts the perp above its index
+2.5% maintenance). The crowded side's net demand lifts the perp above its index
 (:func:`contagion.mechanics.funding.imbalance_premium`), so the funding rate is positive
 and longs pay shorts every hour, dYdX v4 style (an 8-hour rate paid pro rata each hour,
-capped at dYdX's ``6 (IMF - MMF)``). For four days the price only drifts sideways, yet the
+capped at dYdX's ``6 (IMF - MMF)``). ETH's own path only wanders for four days, but the
 most leveraged longs, whose margin above maintenance is a couple of percent of their
-notional, are bled into liquidation by funding alone; each liquidation thins the crowd and
-the premium falls. Then ETH drops 15% over six hours, and the longs that are left meet it
-with the collateral funding took.
+notional, are bled towards it by funding; the first ones liquidated are sold into ETH's
+outside depth, which pushes ETH down and takes the next ones (a long squeeze: ETH falls
+about 11% with no shock at all). Each liquidation thins the crowd, the premium falls and
+funding drops to its interest floor. Then ETH drops 15% over six hours, and the longs that
+are left are far fewer than the book the same fall meets with ``funding=False``.
 
-A stylised scenario, not a history: crowded positioning that pays a high funding rate
-before a long squeeze is the textbook pattern (K33 Research, "Funding rates skyrocket to
-864-day high", 26 Feb 2024, shows the other side: a premium spike on Binance's BTCUSDT
-perp as shorts were squeezed), but no episode's funding path and book are citable here,
-so the figures are round numbers chosen so the run shows the mechanism. Switching
-``funding`` off gives the same market without the bleed.
+A stylised scenario, not a history: crowded longs paying a high funding rate before a long
+squeeze is the pattern traders describe, but no episode's funding path and book were found
+in a citable source, so the figures are round numbers chosen so the run shows the mechanism
+(a 0.26% 8-hour rate at the start, about 290% a year, is extreme but within the cap).
+Switching ``funding`` off gives the same market without the bleed.
 """
 
 from __future__ import annotations
