@@ -29,6 +29,7 @@ from models.crowded_longs import crowded_longs
 from models.default import default_market
 from models.ftx import ftx_collapse
 from models.lender_run import lender_run
+from models.lp_flight import lp_flight
 from models.mango import mango_markets
 from models.october_2025 import october_2025
 from models.regimes import broad_downturn, broken_correlation
@@ -58,6 +59,7 @@ SCENARIOS: dict[str, Callable[..., Scenario]] = {
     "broken_correlation": broken_correlation,
     "lender_run": lender_run,
     "crowded_longs": crowded_longs,
+    "lp_flight": lp_flight,
     "classic_eisenberg_noe": eisenberg_noe_demo,
     "classic_gai_kapadia": gai_kapadia_demo,
     "classic_debtrank": debtrank_demo,

@@ -69,6 +69,9 @@ _INFO = (
     PresetInfo("crowded_longs", "Crowded longs pay funding", "stylised",
                "Longs at up to 19x pay funding for days: the bleed liquidates the most "
                "leveraged before ETH falls."),
+    PresetInfo("lp_flight", "LPs leave a concentrated pool (V3)", "5 August 2024",
+               "ETH falls 30% and a V3 pool's LPs pull their liquidity: liquidators cannot "
+               "sell, and loans stay under water."),
     PresetInfo("classic_eisenberg_noe", "Eisenberg-Noe clearing", "textbook",
                "Four banks in a ring: one write-down topples three, and clearing sets "
                "what each repays."),

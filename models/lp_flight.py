@@ -2,13 +2,17 @@
 
 One lender (LendV) takes ETH against USDC loans; its liquidators sell the ETH they seize
 into the ETH/USDC pool, a Uniswap V3 pool (:mod:`contagion.agents.pool_v3`) whose LPs hold
-80% of its value within -20%/+25% of the start price and 20% over the full range. Near
-the price that is several times the depth a V2 pool of the same value has. ETH falls
-20% over three hours; once the pool is 5% below its start, its LPs pull 30% of the
-in-range liquidity each step (``liquidity_withdrawal`` events). The liquidators' sales
-then move the pool far more than the same sales would move a V2 pool holding the same
-dollars, the pool trades well below the market, arbitrage (``arb_capacity_usd_per_step``)
-closes the gap only slowly, and liquidations that would sell at a loss stop.
+80% of its value within -33%/+50% of the start price (a range the whole crash stays in) and
+20% over the full range: near the price about 4.5 times the depth of a V2 pool holding
+the same dollars. ETH falls 30% over three hours. Once the pool is 5% below its start, its
+LPs pull 30% of their in-range liquidity each step (``liquidity_withdrawal`` events): in
+ten steps less than 3% of the starting depth is left. The liquidators' sales then move the
+pool several times as far as before, it trades well below the market, and liquidations
+that would sell at a loss stop: seizing ETH nobody will buy does not pay, and hundreds of
+accounts are left under a health factor of 1 with nobody to liquidate them. With the LPs
+staying (``lp_withdraw_frac_per_step=0``) the same crash is liquidated step by step;
+a V2 pool of the same value (``pool_kind="v2"``) is thinner at the start but keeps its
+depth, so its liquidations go on too, at a discount.
 
 A stylised scenario: the date in the menu is the August 2024 drawdown, when Dexosphere
 counted $3.12B of liquidity removed from Uniswap V3 on Ethereum in the 24 hours from
@@ -42,15 +46,15 @@ from contagion.validation import check_choice, check_int, check_real
 __all__ = ["CONCENTRATED_RANGES", "lp_flight"]
 
 ETH_USD = 2500.0
-#: 80% of the pool's value within -20%/+25% of the start price, 20% over the full range.
-CONCENTRATED_RANGES = ((0.25, 0.8), (math.inf, 0.2))
+#: 80% of the pool's value within -33%/+50% of the start price, 20% over the full range.
+CONCENTRATED_RANGES = ((0.5, 0.8), (math.inf, 0.2))
 
 
 def lp_flight(*, n_traders: int = 1000, steps: int = 144, pool_kind: str = "v3",
               lp_withdraw_below_frac: float = 0.05, lp_withdraw_frac_per_step: float = 0.3,
-              pool_eth: float = 8000.0, shock_frac: float = 0.2, shock_start_step: int = 12,
+              pool_eth: float = 8000.0, shock_frac: float = 0.3, shock_start_step: int = 12,
               shock_duration_steps: int = 36) -> Scenario:
-    """ETH falls 20% while the LPs of a concentrated ETH/USDC pool withdraw.
+    """ETH falls 30% while the LPs of a concentrated ETH/USDC pool withdraw.
 
     Parameters
     ----------
