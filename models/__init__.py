@@ -25,9 +25,11 @@ from models.black_thursday import black_thursday
 from models.catalog import PRESET_INFO, PresetInfo
 from models.classic.fire_sales_preset import fire_sales_demo
 from models.classic.interbank import debtrank_demo, eisenberg_noe_demo, gai_kapadia_demo
+from models.crowded_longs import crowded_longs
 from models.default import default_market
 from models.ftx import ftx_collapse
 from models.lender_run import lender_run
+from models.lp_flight import lp_flight
 from models.mango import mango_markets
 from models.october_2025 import october_2025
 from models.regimes import broad_downturn, broken_correlation
@@ -56,6 +58,8 @@ SCENARIOS: dict[str, Callable[..., Scenario]] = {
     "broad_downturn": broad_downturn,
     "broken_correlation": broken_correlation,
     "lender_run": lender_run,
+    "crowded_longs": crowded_longs,
+    "lp_flight": lp_flight,
     "classic_eisenberg_noe": eisenberg_noe_demo,
     "classic_gai_kapadia": gai_kapadia_demo,
     "classic_debtrank": debtrank_demo,

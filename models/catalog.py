@@ -2,10 +2,10 @@
 
 The dashboard's scenario menu shows these (``dashboard/presets_menu.py``) instead of the
 presets' ids. A historical preset's date is the day its story turns on (the freeze, the
-attack, the crash); the classic models are dated ``"textbook"`` and the default market,
-which is no one event, ``"stylised"``. Every preset of :data:`models.SCENARIOS` has an entry
-(``tests/test_catalog.py`` checks it, and that each line stays under
-:data:`MAX_LINE_CHARS`).
+attack, the crash); the classic models are dated ``"textbook"``, and the default market and
+``crowded_longs``, which are no one event, ``"stylised"``. Every preset of
+:data:`models.SCENARIOS` has an entry (``tests/test_catalog.py`` checks it, and that each
+line stays under :data:`MAX_LINE_CHARS`).
 """
 
 from __future__ import annotations
@@ -66,6 +66,12 @@ _INFO = (
     PresetInfo("lender_run", "A run on a lending pool (xUSD)", "3 November 2025",
                "A looped collateral loses 74%: bad debt sends suppliers out until all cash is "
                "lent and withdrawals freeze."),
+    PresetInfo("crowded_longs", "Crowded longs pay funding", "stylised",
+               "Longs at up to 19x pay funding for days: the bleed liquidates the most "
+               "leveraged before ETH falls."),
+    PresetInfo("lp_flight", "LPs leave a concentrated pool (V3)", "5 August 2024",
+               "ETH falls 30% and a V3 pool's LPs pull their liquidity: liquidators cannot "
+               "sell, and loans stay under water."),
     PresetInfo("classic_eisenberg_noe", "Eisenberg-Noe clearing", "textbook",
                "Four banks in a ring: one write-down topples three, and clearing sets "
                "what each repays."),
