@@ -57,6 +57,9 @@ EVENT_KINDS = (
     "liquidity_withdrawal",
     "option_liquidation",
     "option_expiry",
+    "variation_margin_call",
+    "waterfall",
+    "default_fund_loss",
 )
 
 #: The columns every event has, with their dtypes.
@@ -125,7 +128,10 @@ EVENT_VARIANTS: dict[str, tuple[str, tuple[str, ...]]] = {
     "loan_loss": ("reason", ("borrower_default", "missed_recall")),
     "default": ("reason", ("run", "insolvent", "missed_recall", "unsettled_transfers",
                            "assets_below_loans", "bad_debt", "lost_transfers",
-                           "uncovered_shortfall")),
+                           "uncovered_shortfall", "missed_margin_call", "missed_assessment")),
+    "variation_margin_call": ("outcome", ("paid", "missed")),
+    "waterfall": ("layer", ("defaulter_margin", "defaulter_fund", "skin_in_the_game",
+                            "survivors_fund", "assessments", "gains_haircut")),
     "gas_spike": ("phase", ("spike", "easing")),
 }
 
@@ -300,11 +306,15 @@ _SCHEMA: dict[str, tuple[EventField, ...]] = {
     "default": (
         _F("reason", str, "`run`, `insolvent` (after losses), `missed_recall`, "
            "`unsettled_transfers`, `assets_below_loans` (a firm), `bad_debt` (a lender's losses "
-           "beyond reserves and fund), `lost_transfers`, `uncovered_shortfall` (a perp venue)"),
+           "beyond reserves and fund), `lost_transfers`, `uncovered_shortfall` (a perp venue, "
+           "or a clearing house whose waterfall ran dry), `missed_margin_call` (a clearing "
+           "member that could not pay variation margin), `missed_assessment` (a surviving "
+           "member that could not pay its assessment)"),
         _F("assets_usd", float, "its assets at market", when=("assets_below_loans",)),
         _F("liabilities_usd", float, "its loans", when=("assets_below_loans",)),
-        _F("shortfall_usd", float, "the loss it could not cover",
-           when=("lost_transfers", "uncovered_shortfall")),
+        _F("shortfall_usd", float, "the loss it could not cover (or the call it could not pay)",
+           when=("lost_transfers", "uncovered_shortfall", "missed_margin_call",
+                 "missed_assessment")),
     ),
     "token_crash": (
         _F("price_before", float, "the token's price before (`price` is after)"),
@@ -394,6 +404,34 @@ _SCHEMA: dict[str, tuple[EventField, ...]] = {
         _F("open_interest", float, "units of the series held long (= short) at expiry"),
         _F("accounts", int, "traders' accounts that held the series (the outside market "
            "makers aside)"),
+    ),
+    "variation_margin_call": (
+        _F("outcome", str, "`paid` or `missed` (the member is then in default at the house; "
+           "`venue` is the house, `agent` the member, `amount` its position in units, `price` "
+           "the mark)"),
+        _F("called_usd", float, "the variation margin called (also `value_usd`)"),
+        _F("paid_usd", float, "what the member paid"),
+        _F("unpaid_usd", float, "what it could not pay"),
+        _F("member_cash_usd", float, "the member's cash after paying"),
+    ),
+    "waterfall": (
+        _F("layer", str, "the layer that paid: `defaulter_margin`, `defaulter_fund`, "
+           "`skin_in_the_game`, `survivors_fund`, `assessments` (`value_usd` what it paid; "
+           "`venue` the house, `agent` the defaulter), or `gains_haircut` (the last resort: "
+           "the house paid that much less of the variation-margin gains it owed that step)"),
+        _F("loss_usd", float, "the defaulter's loss to the house: unpaid variation margin plus "
+           "the close-out cost (for `gains_haircut`: what the layers before left uncovered)"),
+        _F("residual_usd", float, "what is left to cover after this layer"),
+        _F("haircut_frac", float, "the share of the gains owed that the house withheld",
+           when=("gains_haircut",)),
+    ),
+    "default_fund_loss": (
+        _F("defaulter", str, "the member whose default it pays for (`venue` is the survivor, "
+           "`agent` the house, `value_usd` its loss: fund consumed plus assessment paid)"),
+        _F("fund_loss_usd", float, "its default-fund contribution consumed"),
+        _F("assessment_usd", float, "the assessment called from it"),
+        _F("assessment_paid_usd", float, "what it paid of the assessment, from its cash"),
+        _F("fund_left_usd", float, "its contribution left in the fund"),
     ),
 }
 

@@ -19,6 +19,7 @@ import mesa
 import numpy as np
 import pandas as pd
 
+from contagion.agents.clearing_house import ClearingHouse
 from contagion.agents.custodial import CustodialExchange
 from contagion.agents.feed import MarketPriceFeed
 from contagion.agents.firm import TradingFirm
@@ -132,6 +133,7 @@ class ContagionModel(mesa.Model):
         self._build_participants()
         self.pegs = [AlgorithmicPeg(self, p) for p in scenario.pegs]
         self.yield_venues = [YieldVenue(self, y) for y in scenario.yield_venues]
+        self.clearing_houses = [ClearingHouse(self, h) for h in scenario.clearing_houses]
         self._wire()
         self._node_states: list[pd.DataFrame] = []
         self.datacollector = mesa.DataCollector(
@@ -258,7 +260,9 @@ class ContagionModel(mesa.Model):
         """Point every agent at the channels of :attr:`graph` (its edges, read now)."""
         w = check_world(self.graph, self.scenario)
         for kind, now, then in (("credit", w.credit, self.wiring.credit),
-                                ("supply", w.supply, self.wiring.supply)):
+                                ("supply", w.supply, self.wiring.supply),
+                                ("clears", w.clears, self.wiring.clears),
+                                ("default_fund", w.default_fund, self.wiring.default_fund)):
             if now != then:
                 changed = sorted(set(now.items()) ^ set(then.items()))[0]
                 raise ParameterError(f"graph {kind} edge {changed[0][0]}->{changed[0][1]}",
@@ -291,6 +295,8 @@ class ContagionModel(mesa.Model):
         for inst in borrowers:
             inst.borrowings = {lender: a for (lender, b), a in w.credit.items() if b == inst.name}
         market.issuer_of = {issuer: tokens for issuer, tokens in w.tokens.items()}
+        for house in self.clearing_houses:
+            house.oracle = self._feed(house.name, market.assets[house.asset])
         self.population.wire_topups({v.name: (("isolated", v.name) in w.topups,
                                               ("cross", v.name) in w.topups)
                                      for v in self.margin_venues()})
@@ -324,6 +330,7 @@ class ContagionModel(mesa.Model):
         self._stage_oracles()
         self._stage_traders()
         self._stage_liquidations()
+        self._stage_clearing_houses()
         self._stage_shortfalls()
         self._stage_record()
 
@@ -379,6 +386,17 @@ class ContagionModel(mesa.Model):
                 v.liquidate(liq)
         for pv in self.perps:
             pv.liquidate()
+        self._declare_reported_defaults()
+
+    def _stage_clearing_houses(self) -> None:
+        """5b. Clearing houses mark their members' positions and collect variation margin;
+        a member that cannot pay is closed out through the default waterfall (survivors'
+        fund losses and assessments hit their cash and books); the defaults reported are
+        declared, so the firms' solvency test of stage 6 sees those losses."""
+        if not self.clearing_houses:
+            return
+        for house in self.clearing_houses:
+            house.step()
         self._declare_reported_defaults()
 
     def _stage_shortfalls(self) -> None:
@@ -447,7 +465,7 @@ class ContagionModel(mesa.Model):
 
     def balance_sheets(self) -> list[Any]:
         """Every venue and firm, in the order of the venue table."""
-        return [*self.lending, *self.perps, *self.custodial, *self.firms]
+        return [*self.lending, *self.perps, *self.custodial, *self.firms, *self.clearing_houses]
 
     @property
     def events_frame(self) -> pd.DataFrame:
@@ -490,6 +508,7 @@ class ContagionModel(mesa.Model):
         eid = self.events.add("default", step=self.steps, venue=agent.name, agent=agent.name,
                               cause_id=cause_id, reason=reason, **fields,
                               detail=f"{agent.name} defaulted: {why}")
+        agent.default_event = eid  # what a clearing house cites when it closes it out
         self.market.crash_token_of(agent.name, eid)
         for lender in getattr(agent, "borrowings", {}):
             lender_agent = self.institutions.get(lender)
@@ -572,7 +591,8 @@ class ContagionModel(mesa.Model):
             total[m.numeraire] += u
             gross[m.numeraire] += abs(u)
         holders: list[Any] = [*self.pools.values(), *self.lending, *self.perps, *self.custodial,
-                              *self.firms, *self.pegs, *self.yield_venues]
+                              *self.firms, *self.pegs, *self.yield_venues,
+                              *self.clearing_houses]
         for h in holders:
             for a, u in h.holdings().items():
                 total[a] += u

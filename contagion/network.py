@@ -304,6 +304,13 @@ def build_network(model: ContagionModel, *, node_limit: int = 2000) -> nx.MultiD
                        weight=ex.lending.claim_of(ex.name))
         for borrower, amount in ex.loans.items():
             G.add_edge(ex.name, borrower, key="credit", type="credit", weight=float(amount))
+    for house in model.clearing_houses:  # margin and fund contributions each member has left
+        for i, member in enumerate(house.members):
+            G.add_edge(member.name, house.name, key="clears", type="clears",
+                       weight=float(house.margin_usd[i]))
+            G.add_edge(member.name, house.name, key="default_fund", type="default_fund",
+                       weight=float(house.fund_usd[i]))
+        G.nodes[house.name]["exposure_usd"] = house.liabilities_usd()
     for yv in model.yield_venues:  # every depositor keeps its edge (0 once it has left)
         add_edges(trader_node[yv.owner], yv.name, _deposits_usd(model, yv), "collateral",
                   keep_zero=True)

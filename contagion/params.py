@@ -35,6 +35,8 @@ if TYPE_CHECKING:
 __all__ = [
     "AssetParams",
     "BorrowParams",
+    "ClearingHouseParams",
+    "ClearingMemberParams",
     "ClearingParams",
     "CollateralParams",
     "CreditLinkParams",
@@ -1147,6 +1149,90 @@ class PriceModelParams:
                                  f"< 1 - garch_alpha = {1.0 - self.garch_alpha:g}",
                                  "a GARCH(1,1) with alpha + beta >= 1 has no finite "
                                  "unconditional variance")
+
+
+# ----------------------------------------------------------------- clearing houses
+DEFAULT_FUND_RULES = ("cover2", "fixed")
+
+
+@dataclass(frozen=True, kw_only=True)
+class ClearingMemberParams:
+    """A member of a clearing house: an institution of the scenario (a custodial exchange or
+    a trading firm) and the position it clears, ``notional_usd`` of the house's asset at its
+    initial price (positive long, negative short, 0 a member with no position that still
+    contributes to the default fund)."""
+
+    name: Annotated[str, Name()]
+    notional_usd: Annotated[float, Real(low=-MAX_USD, high=MAX_USD)]
+
+    def __post_init__(self) -> None:
+        check_fields(self, _name("members", self))
+
+
+@dataclass(frozen=True, kw_only=True)
+class ClearingHouseParams:
+    """A clearing house (a CCP): members clear positions in ``asset`` through it, marked to
+    ``oracle`` every step, and post initial margin and default-fund contributions.
+
+    Each member's initial margin is ``|notional| * margin_z_score * margin_vol_per_step *
+    sqrt(margin_period_steps)`` (a parametric VaR over the close-out period); the default fund
+    is ``default_fund_usd`` (``default_fund_rule="fixed"``) or, with ``"cover2"``, the two
+    largest losses beyond margin of a ``stress_move_frac`` move against each member
+    (:func:`contagion.mechanics.waterfall.cover2_fund_usd`), at least ``default_fund_usd``; it
+    is split among members pro rata to their margins. Both are paid out of the members' cash at
+    set-up and stay on their books as claims on the house. Every step the house pays and
+    collects variation margin in cash; a member that cannot pay it (or has defaulted elsewhere)
+    is in default at the house, which closes its position (the outside market takes it over at a
+    cost of ``closeout_cost_frac`` of its notional) and runs the waterfall: the defaulter's
+    margin, its contribution, ``skin_in_the_game_usd`` of the house's own capital, the
+    survivors' contributions, then assessments of up to ``assessment_multiple`` times each
+    survivor's contribution, paid from its cash. Whatever is left haircuts the variation-margin
+    gains the house pays that step.
+    """
+
+    name: Annotated[str, Name()]
+    asset: str
+    oracle: str
+    members: tuple[ClearingMemberParams, ...]
+    margin_z_score: Annotated[float, Real(low=0, high=10)] = 2.326
+    margin_vol_per_step: Annotated[float, Real(low=0, high=0.5)] = 0.01
+    margin_period_steps: Annotated[int, Int(low=1, high=10_000)] = 12
+    default_fund_rule: Annotated[str, OneOf(DEFAULT_FUND_RULES)] = "cover2"
+    default_fund_usd: Annotated[float, Real(low=0, high=MAX_USD)] = 0.0
+    stress_move_frac: Annotated[float, Real(low=0, high=1)] = 0.3
+    skin_in_the_game_usd: Annotated[float, Real(low=0, high=MAX_USD)] = 0.0
+    assessment_multiple: Annotated[float, Real(low=0, high=100)] = 1.0
+    closeout_cost_frac: Annotated[float, Real(low=0, high=1)] = 0.0
+
+    def __post_init__(self) -> None:
+        where = _name("clearing_houses", self)
+        check_fields(self, where)
+        if not isinstance(self.members, tuple) or not self.members or not all(
+                isinstance(m, ClearingMemberParams) for m in self.members):
+            raise ParameterError(f"{where}.members", self.members,
+                                 "at least one member (name, notional_usd)")
+        names = [m.name for m in self.members]
+        if len(set(names)) != len(names):
+            raise ParameterError(f"{where}.members", names, "each member once")
+
+    def resources_usd(self) -> tuple[tuple[float, ...], tuple[float, ...]]:
+        """Each member's initial margin and default-fund contribution (USD), in the order
+        of :attr:`members` (notionals are in USD at the initial price)."""
+        import numpy as np
+
+        from contagion.mechanics.waterfall import allocate_fund, cover2_fund_usd, initial_margin_usd
+
+        notional = np.array([m.notional_usd for m in self.members])
+        im = initial_margin_usd(notional, vol_per_step=self.margin_vol_per_step,
+                                margin_period_steps=self.margin_period_steps,
+                                z_score=self.margin_z_score)
+        if self.default_fund_rule == "cover2":
+            total = max(cover2_fund_usd(np.abs(notional) * self.stress_move_frac, im),
+                        self.default_fund_usd)
+        else:
+            total = self.default_fund_usd
+        df = allocate_fund(total, im)
+        return tuple(float(x) for x in im), tuple(float(x) for x in df)
 
 
 def field_names(cls: type) -> list[str]:

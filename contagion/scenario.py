@@ -15,6 +15,7 @@ from typing import Any
 from contagion.errors import ParameterError
 from contagion.params import (
     AssetParams,
+    ClearingHouseParams,
     ClearingParams,
     CreditLinkParams,
     CustodialParams,
@@ -150,6 +151,7 @@ class Scenario:
     yield_venues: tuple[YieldVenueParams, ...] = ()
     price_model: PriceModelParams | None = None
     vol_surfaces: tuple[VolSurfaceParams, ...] = ()
+    clearing_houses: tuple[ClearingHouseParams, ...] = ()
 
     def __post_init__(self) -> None:
         assets = {a.name: a for a in self.assets}
@@ -301,6 +303,31 @@ class Scenario:
         self._check_pegs(institutions)
         self._check_prices()
         self._check_vol_surfaces()
+        self._check_clearing_houses(institutions)
+
+    def _check_clearing_houses(self, institutions: list[str]) -> None:
+        """Clearing houses: a name of their own, a declared non-stable asset marked by one of
+        its oracles, members that are custodial exchanges or firms of the scenario."""
+        assets = {a.name: a for a in self.assets}
+        oracles = {o.name: o for o in self.oracles}
+        others = [*institutions, *(p.name for p in self.pegs), *(y.name for y in self.yield_venues),
+                  *oracles, *(p.name for p in self.pools), *(f.name for f in self.funds)]
+        _unique("clearing_houses", [h.name for h in self.clearing_houses])
+        members = [c.name for c in self.custodial] + [f.name for f in self.firms]
+        for h in self.clearing_houses:
+            where = f"clearing_houses[{h.name}]"
+            if h.name in others:
+                raise ParameterError(f"{where}.name", h.name,
+                                     "a name no institution, oracle, pool or fund uses")
+            if h.asset not in assets or assets[h.asset].kind == "stable":
+                raise ParameterError(f"{where}.asset", h.asset, "a declared non-stable asset")
+            if h.oracle not in oracles or oracles[h.oracle].asset != h.asset:
+                raise ParameterError(f"{where}.oracle", h.oracle, f"an oracle of {h.asset!r}")
+            for m in h.members:
+                if m.name not in members:
+                    raise ParameterError(f"{where}.members[{m.name}].name", m.name,
+                                         "a custodial exchange or firm: "
+                                         + (", ".join(members) or "none declared"))
 
     def _check_vol_surfaces(self) -> None:
         """Options: one vol surface per asset at most, on a declared non-stable asset, and

@@ -5,7 +5,7 @@
 ``model.graph`` and reads every contagion channel from its edges (:func:`resolve_wiring`),
 so a user who deletes or adds an edge, in the scenario file or on the graph, changes the
 cascade. Nodes carry ``kind`` (``lending``, ``perp``, ``custodial``, ``firm``, ``peg``,
-``yield_venue``, ``oracle``, ``pool``, ``fund``, ``asset``); traders stay rows in the
+``yield_venue``, ``clearing_house``, ``oracle``, ``pool``, ``fund``, ``asset``); traders stay rows in the
 venues' books.
 
 Edges (their ``type``; one edge per type between two nodes, keyed by type and asset):
@@ -71,7 +71,7 @@ __all__ = ["TRADER_COHORTS", "WORLD_EDGE_TYPES", "Wiring", "asset_node", "build_
            "check_world", "cohort_node", "read_world", "resolve_wiring", "write_world"]
 
 WORLD_EDGE_TYPES = ("price_feed", "liquidity", "backstop", "cross_margin", "credit", "supply",
-                    "issues", "tops_up")
+                    "issues", "tops_up", "clears", "default_fund")
 TRADER_COHORTS = ("isolated", "cross")
 
 
@@ -160,6 +160,13 @@ def build_world(scenario: Scenario) -> nx.MultiDiGraph:
         G.add_node(cohort_node(cohort), kind="traders", label=f"{cohort} traders")
         for venue in [*(v.name for v in sc.lending), *(p.name for p in sc.perps)]:
             _edge(G, cohort_node(cohort), venue, "tops_up")
+    for h in sc.clearing_houses:
+        _add_node(G, h.name, "clearing_house")
+        _edge(G, h.oracle, h.name, "price_feed", asset=h.asset)
+        margins, funds = h.resources_usd()
+        for m, im, df in zip(h.members, margins, funds, strict=True):
+            _edge(G, m.name, h.name, "clears", amount_usd=im)
+            _edge(G, m.name, h.name, "default_fund", amount_usd=df)
     return G
 
 
@@ -171,7 +178,9 @@ class Wiring:
     ``routes[(venue, asset)]`` the pool name (absent: the external order book);
     ``backstops[venue]`` the fund; ``custodians[perp]`` the custodian; ``credit[(lender,
     borrower)]`` and ``supply[(custodian, lender)]`` amounts in USD; ``tokens[issuer]`` the
-    assets it issues; ``topups`` the (cohort, venue) pairs where a cohort tops up.
+    assets it issues; ``topups`` the (cohort, venue) pairs where a cohort tops up;
+    ``clears[(member, house)]`` and ``default_fund[(member, house)]`` a clearing member's
+    initial margin and default-fund contribution in USD.
     """
 
     feeds: dict[tuple[str, str], str] = field(default_factory=dict)
@@ -182,6 +191,8 @@ class Wiring:
     supply: dict[tuple[str, str], float] = field(default_factory=dict)
     tokens: dict[str, list[str]] = field(default_factory=dict)
     topups: set[tuple[str, str]] = field(default_factory=set)
+    clears: dict[tuple[str, str], float] = field(default_factory=dict)
+    default_fund: dict[tuple[str, str], float] = field(default_factory=dict)
 
 
 def _kinds(G: nx.MultiDiGraph, u: str, v: str) -> tuple[str, str]:
@@ -197,7 +208,7 @@ def resolve_wiring(G: nx.MultiDiGraph) -> Wiring:
     """
     w = Wiring()
     allowed = {
-        "price_feed": ({"oracle"}, {"lending", "perp"}),
+        "price_feed": ({"oracle"}, {"lending", "perp", "clearing_house"}),
         "liquidity": ({"lending", "custodial"}, {"pool"}),
         "backstop": ({"fund"}, {"lending", "perp"}),
         "cross_margin": ({"custodial"}, {"perp"}),
@@ -205,6 +216,8 @@ def resolve_wiring(G: nx.MultiDiGraph) -> Wiring:
         "supply": ({"custodial"}, {"lending"}),
         "issues": ({"lending", "perp", "custodial", "firm"}, {"asset"}),
         "tops_up": ({"traders"}, {"lending", "perp"}),
+        "clears": ({"custodial", "firm"}, {"clearing_house"}),
+        "default_fund": ({"custodial", "firm"}, {"clearing_house"}),
     }
     for u, v, data in _edges(G):
         kind = data.get("type")
@@ -227,11 +240,12 @@ def resolve_wiring(G: nx.MultiDiGraph) -> Wiring:
             _once(w.backstops, v, u, where)
         elif kind == "cross_margin":
             _once(w.custodians, v, u, where)
-        elif kind in ("credit", "supply"):
+        elif kind in ("credit", "supply", "clears", "default_fund"):
             amount = data.get("amount_usd")
             if isinstance(amount, bool) or not isinstance(amount, int | float) or not amount >= 0:
                 raise ParameterError(f"{where}.amount_usd", amount, "a number >= 0")
-            book = w.credit if kind == "credit" else w.supply
+            book = {"credit": w.credit, "supply": w.supply, "clears": w.clears,
+                    "default_fund": w.default_fund}[kind]
             book[(u, v)] = book.get((u, v), 0.0) + float(amount)
         elif kind == "tops_up":
             w.topups.add((str(u).removeprefix("traders:"), v))
@@ -248,7 +262,8 @@ def check_world(G: nx.MultiDiGraph, scenario: Scenario) -> Wiring:
     w = resolve_wiring(G)
     sc = scenario
     known = {x.name for items in (sc.lending, sc.perps, sc.custodial, sc.firms, sc.pegs,
-                                  sc.yield_venues, sc.oracles, sc.pools, sc.funds) for x in items}
+                                  sc.yield_venues, sc.oracles, sc.pools, sc.funds,
+                                  sc.clearing_houses) for x in items}
     known |= {asset_node(a.name) for a in sc.assets}
     known |= {cohort_node(c) for c in TRADER_COHORTS}
     extra = sorted(set(G.nodes) - known, key=str)
@@ -266,6 +281,13 @@ def check_world(G: nx.MultiDiGraph, scenario: Scenario) -> Wiring:
         if oracle_asset[oracle] != asset:
             raise ParameterError(f"graph edge {oracle}->{venue} (price_feed)", asset,
                                  f"the oracle's own asset, {oracle_asset[oracle]!r}")
+    listed = {(m.name, h.name) for h in sc.clearing_houses for m in h.members}
+    for kind, book in (("clears", w.clears), ("default_fund", w.default_fund)):
+        for (member, house) in book:
+            if (member, house) not in listed:
+                raise ParameterError(f"graph edge {member}->{house} ({kind})", member,
+                                     f"a member listed in clearing_houses[{house}].members",
+                                     "the scenario gives each member's position")
     pool_base = {p.name: p.base for p in sc.pools}
     for (holder, asset), pool in w.routes.items():
         if pool_base[pool] != asset:

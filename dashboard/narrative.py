@@ -153,6 +153,8 @@ _DEFAULT_REASONS = {
     "bad_debt": "{v}'s losses exceeded its reserves and insurance fund",
     "lost_transfers": "{v} could not cover {shortfall} of lost transfers",
     "uncovered_shortfall": "{v} could not cover {shortfall} of shortfall",
+    "missed_margin_call": "{v} could not pay {shortfall} of variation margin at its clearing house",
+    "missed_assessment": "{v} could not pay {shortfall} of its clearing house's assessment",
 }
 
 
@@ -434,7 +436,55 @@ _SAY: dict[str, Callable[[_Row], str]] = {
     "liquidity_withdrawal": _say_lp_withdrawal,
     "option_liquidation": _say_option_liquidation,
     "option_expiry": _say_option_expiry,
+    "variation_margin_call": lambda r: (
+        f"{r['venue']} called {_usd(r['called_usd'])} of variation margin from {r['agent']}"
+        + (f", which paid only {_usd(r['paid_usd'])}: it is in default at the house"
+           if r["outcome"] == "missed" else ", which paid")),
+    "waterfall": lambda r: (f"{r['venue']}'s {str(r['layer']).replace('_', ' ')} paid "
+                            f"{_usd(r['value_usd'])} of {r['agent']}'s loss"),
+    "default_fund_loss": lambda r: (
+        f"{r['venue']} lost {_usd(r['fund_loss_usd'])} of its default-fund contribution at "
+        f"{r['agent']} for {r['defaulter']}'s default"
+        + (f" and paid {_usd(r['assessment_paid_usd'])} of a {_usd(r['assessment_usd'])} "
+           "assessment" if float(r["assessment_usd"]) > 0 else "")),
 }
+
+_LAYER_WORDS = {"defaulter_margin": "its margin", "defaulter_fund": "its fund contribution",
+                "skin_in_the_game": "the house's skin in the game",
+                "survivors_fund": "the other members' fund contributions",
+                "assessments": "assessments on the other members",
+                "gains_haircut": "a haircut of the variation-margin gains it owed"}
+
+
+def _margin_calls(ev: pd.DataFrame) -> _Sentences:
+    """Calls paid are a steady flow (one sentence per house, not news); a missed call is."""
+    if ev.empty:
+        return []
+    paid = ev[ev["outcome"].to_numpy() == "paid"]
+    out: _Sentences = [(p[0], p[1], False) for p in _per_venue(paid, _calls_paid)]
+    out += _each(ev[ev["outcome"].to_numpy() == "missed"])
+    return out
+
+
+def _calls_paid(house: str, g: pd.DataFrame) -> str:
+    return (f"{house} collected {_usd(g['paid_usd'].sum())} of variation margin from "
+            f"{_plural(len(g), 'member')}.")
+
+
+def _waterfalls(ev: pd.DataFrame) -> _Sentences:
+    """One sentence per defaulter: the layers that paid its loss, in order."""
+    if ev.empty:
+        return []
+    out: _Sentences = []
+    for (house, who), g in ev.groupby(["venue", "agent"], sort=False):
+        layers = ", ".join(f"{_LAYER_WORDS.get(str(r['layer']), r['layer'])} "
+                           f"{_usd(r['value_usd'])}" for r in _records(g))
+        left = float(g["residual_usd"].iloc[-1])
+        tail = f"; {_usd(left)} is left uncovered" if left > 1e-6 else ""
+        out.append((float(g["event_id"].min()),
+                    f"{house}'s default waterfall covered {who}'s "
+                    f"{_usd(g['loss_usd'].iloc[0])} loss: {layers}{tail}.", True))
+    return out
 
 
 def _say_funding(r: _Row) -> str:
@@ -927,6 +977,9 @@ _TOLD = frozenset({
     "liquidity_withdrawal",
     "option_liquidation",
     "option_expiry",
+    "variation_margin_call",
+    "waterfall",
+    "default_fund_loss",
 })
 
 
@@ -1020,6 +1073,9 @@ def step_narrative(events: pd.DataFrame, series: pd.DataFrame, step: int, *,
     parts += _loan_losses(of("loan_loss"))
     parts += _each(of("liquidity_withdrawal"))
     parts += _each(of("option_expiry"))
+    parts += _margin_calls(of("variation_margin_call"))
+    parts += _waterfalls(of("waterfall"))
+    parts += _each(of("default_fund_loss"))
     liq = pd.concat([of("liquidation"), of("perp_liquidation"), of("option_liquidation")])
     last_liq = {str(k): float(v) for k, v in liq.groupby("venue")["event_id"].max().items()}
     for rows, say, by, offset in ((of("bad_debt"), _bad_debt, "venue", 0.1),

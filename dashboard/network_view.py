@@ -124,6 +124,7 @@ KIND_STYLES: dict[str, KindStyle] = {
     "peg": KindStyle("octagon", "algorithmic stablecoin (mint/burn)", 1, (36.0, 60.0)),
     "yield_venue": KindStyle("barrel", "yield venue (savings deposits)", 1, (36.0, 60.0)),
     "firm": KindStyle("pentagon", "trading firm", 2, (32.0, 52.0)),
+    "clearing_house": KindStyle("star", "clearing house (CCP)", 2, (36.0, 56.0)),
     "fund": KindStyle("hexagon", "insurance fund or reserve", 2, (28.0, 44.0)),
     "cohort": KindStyle("ellipse", "a venue's traders: pie of their states", 3, (30.0, 60.0)),
     "trader": KindStyle("ellipse", "one trader", 4, (12.0, 18.0)),
@@ -153,6 +154,9 @@ EDGE_STYLES: dict[str, EdgeStyle] = {
     "backstop": EdgeStyle("#009E73", "solid", "backstop (fund or reserve → what it covers)"),
     "liquidity": EdgeStyle("#999999", "dashed", "sells into (venue → pool)"),
     "price_feed": EdgeStyle("#999999", "dotted", "price feed (oracle → venue)"),
+    "clears": EdgeStyle("#D55E00", "solid", "initial margin (member → clearing house)"),
+    "default_fund": EdgeStyle("#D55E00", "dashed", "default-fund contribution (member → "
+                              "clearing house)"),
 }
 DASH_PATTERNS: dict[str, list[int] | None] = {"solid": None, "dashed": [8, 5],
                                               "dotted": [2, 4], "dashdot": [9, 4, 2, 4]}
@@ -843,6 +847,11 @@ def _institution_tooltip(st: _Static, j: int, state: str, exposure: float,
             lines.append("Sold into by: " + ", ".join(links["<liquidity"]))
     elif kind == "oracle":
         lines.append("Feeds: " + (", ".join(links.get("price_feed>", [])) or "nobody"))
+    elif kind == "clearing_house":
+        lines.append("Members' margin and default fund it holds: "
+                     f"{format_usd(float(attrs.get('exposure_usd', 0.0)))} (end of run)")
+        if links.get("<clears"):
+            lines.append("Members: " + ", ".join(links["<clears"]))
     if kind in ("lending", "perp") or nid in bad_so_far:
         lines.append(f"Bad debt so far: {format_usd(bad_so_far.get(nid, 0.0))}")
     for fund in links.get("<backstop", []):

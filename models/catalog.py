@@ -84,6 +84,9 @@ _INFO = (
     PresetInfo("classic_fire_sales", "Fire sales (Caccioli et al.)", "textbook",
                "No loans between banks: one failure's fire sale topples 17 of 20 through "
                "shared assets."),
+    PresetInfo("clearing_house", "A clearing member defaults (Aas)", "11 September 2018",
+               "A member's one-way bet misses a margin call: the waterfall eats the others' "
+               "fund; a thin one fails."),
 )
 
 #: Preset name -> :class:`PresetInfo`, in the menu's order (that of :data:`models.SCENARIOS`).

@@ -43,6 +43,9 @@ _COLLATERAL = params.CollateralParams(asset="ETH", oracle="O", ltv=0.7, liquidat
 BASE: dict[str, dict[str, Any]] = {
     "AssetParams": {"name": "ETH", "kind": "volatile", "initial_price_usd": 2000.0},
     "BorrowParams": {"asset": "BTC", "oracle": "O"},
+    "ClearingHouseParams": {"name": "CCP", "asset": "ETH", "oracle": "O",
+                            "members": (params.ClearingMemberParams(name="M", notional_usd=1e6),)},
+    "ClearingMemberParams": {"name": "M", "notional_usd": 1e6},
     "ClearingParams": {},
     "CollateralParams": {"asset": "ETH", "oracle": "O", "ltv": 0.7, "liquidation_threshold": 0.8,
                          "liquidation_bonus": 0.05},

@@ -129,6 +129,7 @@ CASES = {
     "default+funding": {"n_traders": 300},  # PerpParams.funding (off in every preset)
     "default_v3_lp_run.toml": {},  # a scenario file: a V3 pool whose LPs withdraw (issue 12)
     "options_pm_run.toml": {},  # portfolio margin with options: liquidations, expiry (issue 12)
+    "clearing_house": {"n_traders": 300},  # margin calls, a waterfall, fund losses (issue 13)
 }
 DATA = Path(__file__).resolve().parent / "data"
 

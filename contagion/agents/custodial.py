@@ -65,6 +65,7 @@ class CustodialExchange(mesa.Agent):
         self.pending: list[tuple[int, str, float]] = []  # (due step, borrower, amount)
         self.payables: list[tuple[int, str, float]] = []  # (due step, venue, amount) in flight
         self.recovery_rate = 1.0
+        self.house_claims_usd = 0.0  # margin and fund contributions at clearing houses
         self.version = 0  # bumped whenever deposits or their recovery value change
         self.defaulted = False
         self.default_step = -1
@@ -93,7 +94,8 @@ class CustodialExchange(mesa.Agent):
         token = self.token_units * float(market.price[self.token]) if self.token is not None else 0
         supply = self.lending.claim_of(self.name) if self.lending is not None else 0.0
         loans = sum(amount * self.model.recovery.get(b, 1.0) for b, amount in self.loans.items())
-        return self.cash_usd + token + supply + loans + self.illiquid_usd + self.held_assets_usd()
+        return (self.cash_usd + token + supply + loans + self.illiquid_usd + self.held_assets_usd()
+                + self.house_claims_usd)
 
     def book_assets_usd(self) -> float:
         """Assets as its books carry them, the test of ``freeze_when_insolvent``.
@@ -153,7 +155,8 @@ class CustodialExchange(mesa.Agent):
                  if self.token is not None else 0)
         owed = ((OUTSIDE, self.deposits_usd() + self.payables_usd()), *self.borrowings.items())
         return CreditPosition(
-            external_assets_usd=self.cash_usd + token + self.illiquid_usd + self.held_assets_usd(),
+            external_assets_usd=(self.cash_usd + token + self.illiquid_usd + self.held_assets_usd()
+                                 + self.house_claims_usd),
             owed=owed)
 
     def on_default(self, event_id: int) -> None:

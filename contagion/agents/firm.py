@@ -36,6 +36,7 @@ class TradingFirm(mesa.Agent):
         self.row = row
         self.cash_usd = float(params.cash_usd)
         self.borrowings: dict[str, float] = {}
+        self.house_claims_usd = 0.0  # margin and fund contributions at clearing houses
         self.defaulted = False
         self.default_step = -1
 
@@ -49,7 +50,7 @@ class TradingFirm(mesa.Agent):
         return float((v.book.collateral[self.row] * price).sum() - debt)
 
     def assets_usd(self) -> float:
-        return self.cash_usd + max(self.account_net_usd(), 0.0)
+        return self.cash_usd + max(self.account_net_usd(), 0.0) + self.house_claims_usd
 
     def liabilities_usd(self) -> float:
         return sum(self.borrowings.values())
