@@ -99,6 +99,9 @@ def test_survivors_losses_are_booked_and_a_thin_survivor_fails(model):
     # BetaFund then fails at its own books, and CEX's loan to it is impaired
     d = _events(model, "default")
     assert list(d[d["venue"] == "BetaFund"]["step"]) == [14]
+    # solvent but for the house's losses: its default cites them, not the price move
+    assert int(d[d["venue"] == "BetaFund"]["cause_id"].iloc[0]) == int(b["event_id"])
+    assert beta.house_losses_usd == pytest.approx(float(b["value_usd"]))
     loans = _events(model, "loan_loss")
     assert ((loans["venue"] == "CEX") & (loans["agent"] == "BetaFund")).any()
     # closed out at the house the step after: its margin left goes back to its estate

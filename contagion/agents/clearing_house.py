@@ -259,8 +259,10 @@ class ClearingHouse(mesa.Agent):
                 detail=f"{surv.name} lost ${fund_loss:,.0f} of its default-fund contribution to "
                        f"{self.name}" + (f" and paid ${paid:,.0f} of a ${call:,.0f} assessment"
                                          if call > 0 else "") + f" for {member.name}'s default")
-            if hasattr(surv, "last_loss_event"):
+            if hasattr(surv, "last_loss_event"):  # an exchange's books see it next step
                 surv.last_loss_event = eid
+            surv.house_losses_usd = getattr(surv, "house_losses_usd", 0.0) + fund_loss + paid
+            surv.house_loss_event = eid
             if paid < call - PAY_TOL_USD:
                 model.report_default(surv, eid, "missed_assessment",
                                      f"{surv.name} could not pay its ${call:,.0f} assessment "

@@ -37,6 +37,8 @@ class TradingFirm(mesa.Agent):
         self.cash_usd = float(params.cash_usd)
         self.borrowings: dict[str, float] = {}
         self.house_claims_usd = 0.0  # margin and fund contributions at clearing houses
+        self.house_losses_usd = 0.0  # its default-fund losses and assessments paid there
+        self.house_loss_event = -1  # the latest of those (a default_fund_loss event)
         self.defaulted = False
         self.default_step = -1
 
@@ -102,6 +104,8 @@ class TradingFirm(mesa.Agent):
         if self.defaulted or self.equity_usd() >= 0:
             return
         cause = int(self.model.market.last_move_event[self.lending.asset_ids].max())
+        if self.house_loss_event >= 0 and self.equity_usd() + self.house_losses_usd >= 0:
+            cause = self.house_loss_event  # solvent but for its clearing house's losses
         assets, loans = self.assets_usd(), self.liabilities_usd()
         self.model.report_default(
             self, cause, "assets_below_loans",
