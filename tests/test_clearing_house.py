@@ -180,3 +180,28 @@ def test_a_member_that_cannot_post_its_margin_is_refused(scenario):
     sc = dataclasses.replace(scenario, clearing_houses=(big,))
     with pytest.raises(ParameterError, match=r"members\[Aas\].notional_usd"):
         ContagionModel(sc, seed=0)
+
+
+@pytest.mark.parametrize("ext", ["json", "graphml"])
+def test_a_world_file_round_trip_runs_the_same(scenario, model, tmp_path, ext):
+    from contagion.world import read_world, write_world
+
+    path = write_world(build_world(scenario), tmp_path / f"world.{ext}")
+    again = ContagionModel(scenario, seed=0, world=read_world(path))
+    again.run(STEPS)
+    pd.testing.assert_frame_equal(again.events_frame, model.events_frame)
+
+
+def test_a_house_with_nothing_to_clear_changes_nothing():
+    base = get_scenario("default", n_traders=200)
+    idle = ClearingHouseParams(name="CCP", asset="ETH", oracle="ETH-feed",
+                               members=(ClearingMemberParams(name="AlphaFund", notional_usd=0.0),
+                                        ClearingMemberParams(name="CEX", notional_usd=0.0)),
+                               default_fund_rule="fixed")
+    a = ContagionModel(base, seed=3)
+    b = ContagionModel(dataclasses.replace(base, clearing_houses=(idle,)), seed=3,
+                       check_conservation=True)
+    a.run(40)
+    b.run(40)
+    pd.testing.assert_frame_equal(a.events_frame, b.events_frame)
+    assert b.clearing_houses[0].cash_usd == 0.0
