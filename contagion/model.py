@@ -296,7 +296,7 @@ class ContagionModel(mesa.Model):
             inst.borrowings = {lender: a for (lender, b), a in w.credit.items() if b == inst.name}
         market.issuer_of = {issuer: tokens for issuer, tokens in w.tokens.items()}
         for house in self.clearing_houses:
-            house.oracle = self._feed(house.name, market.assets[house.asset])
+            house.wire(self._feed(house.name, market.assets[house.asset]))
         self.population.wire_topups({v.name: (("isolated", v.name) in w.topups,
                                               ("cross", v.name) in w.topups)
                                      for v in self.margin_venues()})

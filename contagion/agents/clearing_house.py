@@ -79,7 +79,7 @@ class ClearingHouse(mesa.Agent):
             agent.cash_usd -= need
             agent.house_claims_usd = getattr(agent, "house_claims_usd", 0.0) + need
         self.cash_usd = float(self.margin_usd.sum() + self.fund_usd.sum()) + self.sitg_usd
-        self.last_price = price0
+        self.last_price = price0  # the oracle's, once wired (see wire)
         self.oracle: Any = None  # set from the world graph's price_feed edge (model._wire)
         self.vm_collected_usd = 0.0
         self.vm_paid_usd = 0.0
@@ -115,6 +115,13 @@ class ClearingHouse(mesa.Agent):
     def account_owners(self) -> np.ndarray:
         """It keeps no trader accounts."""
         return np.zeros(0, dtype=np.int64)
+
+    def wire(self, oracle: Any) -> None:
+        """Mark to ``oracle`` (the world graph's price feed); before the first step, its
+        price is the mark the first variation margin is measured from."""
+        self.oracle = oracle
+        if self.model.steps == 0:
+            self.last_price = float(oracle.price)
 
     def member_names(self) -> list[str]:
         return [m.name for m in self.members]
