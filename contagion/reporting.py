@@ -14,7 +14,7 @@ from contagion.network import peg_state
 if TYPE_CHECKING:
     from contagion.model import ContagionModel
 
-__all__ = ["EXPOSURE_COLUMNS", "funding_reporters", "model_reporters", "pair_exposures",
+__all__ = ["EXPOSURE_COLUMNS", "clearing_reporters", "funding_reporters", "model_reporters", "pair_exposures",
            "peg_reporters", "peg_rows", "portfolio_margin_reporters", "venue_rows"]
 
 EXPOSURE_COLUMNS = ["step", "holder", "counterparty", "channel", "exposure_usd"]
@@ -105,7 +105,26 @@ def model_reporters(model: ContagionModel) -> dict[str, Callable[[ContagionModel
     r.update(funding_reporters(model))
     r.update(portfolio_margin_reporters(model))
     r.update(lending_rate_reporters(model))
+    r.update(clearing_reporters(model))
     return r
+
+
+def clearing_reporters(model: ContagionModel) -> dict[str, Callable[[ContagionModel], Any]]:
+    """Clearing houses (``Scenario.clearing_houses``): ``default_fund_<house>``, the members'
+    default-fund contributions left, and ``skin_in_the_game_<house>``, the house's own
+    capital left ahead of them (USD)."""
+    r: dict[str, Callable[[ContagionModel], Any]] = {}
+    for i, house in enumerate(model.clearing_houses):
+        r[f"default_fund_{house.name}"] = _house_value(i, "fund")
+        r[f"skin_in_the_game_{house.name}"] = _house_value(i, "sitg")
+    return r
+
+
+def _house_value(i: int, what: str) -> Callable[[ContagionModel], float]:
+    def report(m: ContagionModel) -> float:
+        house = m.clearing_houses[i]
+        return float(house.fund_usd.sum()) if what == "fund" else float(house.sitg_usd)
+    return report
 
 
 def funding_reporters(model: ContagionModel) -> dict[str, Callable[[ContagionModel], Any]]:

@@ -196,7 +196,8 @@ def _market_feature_rows(series: pd.DataFrame
     (``utilisation_<venue>``), yearly borrow rates (``borrow_rate_<venue...>``), supplier
     withdrawals waiting for cash (``queued_<venue>``) and, for venues with portfolio margin, the
     margin the traders' books require (``portfolio_margin_<venue>``) and their net delta and
-    vega (``net_delta_`` / ``vega_<venue>_<asset>``)."""
+    vega (``net_delta_`` / ``vega_<venue>_<asset>``), and a clearing house's default fund left
+    (``default_fund_<house>``)."""
     rows: list[tuple[str, list[go.BaseTraceType], dict[str, Any]]] = []
     for prefix, title, axis in (
             ("funding_", "Perp funding rate per period (longs pay when positive)",
@@ -208,7 +209,9 @@ def _market_feature_rows(series: pd.DataFrame
             ("portfolio_margin_", "Portfolio margin required (traders' maintenance)",
              {**USD_AXIS, "rangemode": "tozero"}),
             ("net_delta_", "Traders' net delta (units of the underlying)", {}),
-            ("vega_", "Traders' net vega (USD per 1.00 of volatility)", {})):
+            ("vega_", "Traders' net vega (USD per 1.00 of volatility)", {}),
+            ("default_fund_", "Clearing house: members' default fund left",
+             {**USD_AXIS, "rangemode": "tozero"})):
         cols = _columns(series, prefix)
         if cols:
             rows.append((title, _lines(series, cols, [c.removeprefix(prefix) for c in cols]),

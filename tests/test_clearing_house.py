@@ -205,3 +205,32 @@ def test_a_house_with_nothing_to_clear_changes_nothing():
     b.run(40)
     pd.testing.assert_frame_equal(a.events_frame, b.events_frame)
     assert b.clearing_houses[0].cash_usd == 0.0
+
+
+def test_series_follow_the_fund_and_the_skin_in_the_game(model):
+    s = model.datacollector.get_model_vars_dataframe()
+    fund, sitg = s["default_fund_CCP"], s["skin_in_the_game_CCP"]
+    assert fund.iloc[0] == pytest.approx(2e7) and sitg.iloc[0] == pytest.approx(2e6)
+    assert sitg.iloc[13] == 0.0  # spent on Aas at step 13
+    # BetaFund's and CEX's contributions are spent; Aas's went first
+    assert fund.iloc[13] == pytest.approx(0.0, abs=1e-6)
+
+
+def test_cover2_sizes_the_fund_from_the_two_largest_uncovered_stress_losses():
+    from contagion.mechanics.waterfall import cover2_fund_usd, initial_margin_usd
+
+    h = ClearingHouseParams(name="CCP", asset="ETH", oracle="ETH-feed",
+                            members=(ClearingMemberParams(name="A", notional_usd=1e8),
+                                     ClearingMemberParams(name="B", notional_usd=-6e7),
+                                     ClearingMemberParams(name="C", notional_usd=2e7)),
+                            margin_vol_per_step=0.005, stress_move_frac=0.25)
+    margins, funds = h.resources_usd()
+    im = initial_margin_usd([1e8, -6e7, 2e7], vol_per_step=0.005, margin_period_steps=12,
+                            z_score=2.326)
+    np.testing.assert_allclose(margins, im)
+    # by hand: stress losses 25M, 15M, 5M less margins ~4.03M, 2.42M, 0.81M -> 20.97M + 12.58M
+    assert sum(funds) == pytest.approx(cover2_fund_usd([2.5e7, 1.5e7, 5e6], im))
+    assert sum(funds) == pytest.approx(2.5e7 + 1.5e7 - im[0] - im[1])
+    np.testing.assert_allclose(np.array(funds) / sum(funds), im / im.sum())
+    floor = dataclasses.replace(h, default_fund_usd=1e8)
+    assert sum(floor.resources_usd()[1]) == pytest.approx(1e8)  # at least the floor
