@@ -440,7 +440,8 @@ _SAY: dict[str, Callable[[_Row], str]] = {
         f"{r['venue']} called {_usd(r['called_usd'])} of variation margin from {r['agent']}"
         + (f", which paid only {_usd(r['paid_usd'])}: it is in default at the house"
            if r["outcome"] == "missed" else ", which paid")),
-    "waterfall": lambda r: (f"{r['venue']}'s {str(r['layer']).replace('_', ' ')} paid "
+    "waterfall": lambda r: (f"in {r['venue']}'s default waterfall, "
+                            f"{_LAYER_WORDS.get(str(r['layer']), str(r['layer']))} paid "
                             f"{_usd(r['value_usd'])} of {r['agent']}'s loss"),
     "default_fund_loss": lambda r: (
         f"{r['venue']} lost {_usd(r['fund_loss_usd'])} of its default-fund contribution at "
