@@ -398,6 +398,14 @@ def _say_option_expiry(r: _Row) -> str:
             f"{format_units(r['open_interest'])} units)")
 
 
+#: The layers of a clearing house's default waterfall, in words.
+_LAYER_WORDS = {"defaulter_margin": "its margin", "defaulter_fund": "its fund contribution",
+                "skin_in_the_game": "the house's skin in the game",
+                "survivors_fund": "the other members' fund contributions",
+                "assessments": "assessments on the other members",
+                "gains_haircut": "a haircut of the variation-margin gains it owed"}
+
+
 _SAY: dict[str, Callable[[_Row], str]] = {
     "price_shock": _say_price_shock,
     "pool_manipulation": _say_manipulation,
@@ -449,13 +457,6 @@ _SAY: dict[str, Callable[[_Row], str]] = {
         + (f" and paid {_usd(r['assessment_paid_usd'])} of a {_usd(r['assessment_usd'])} "
            "assessment" if float(r["assessment_usd"]) > 0 else "")),
 }
-
-_LAYER_WORDS = {"defaulter_margin": "its margin", "defaulter_fund": "its fund contribution",
-                "skin_in_the_game": "the house's skin in the game",
-                "survivors_fund": "the other members' fund contributions",
-                "assessments": "assessments on the other members",
-                "gains_haircut": "a haircut of the variation-margin gains it owed"}
-
 
 def _margin_calls(ev: pd.DataFrame) -> _Sentences:
     """Calls paid are a steady flow (one sentence per house, not news); a missed call is."""
