@@ -72,6 +72,9 @@ _INFO = (
     PresetInfo("lp_flight", "LPs leave a concentrated pool (V3)", "5 August 2024",
                "ETH falls 30% and a V3 pool's LPs pull their liquidity: liquidators cannot "
                "sell, and loans stay under water."),
+    PresetInfo("options_desk", "Vol sellers under portfolio margin", "stylised",
+               "ETH falls 30%: naked short puts are cut riskiest leg first while "
+               "delta-hedged books mostly survive."),
     PresetInfo("classic_eisenberg_noe", "Eisenberg-Noe clearing", "textbook",
                "Four banks in a ring: one write-down topples three, and clearing sets "
                "what each repays."),

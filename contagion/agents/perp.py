@@ -893,9 +893,35 @@ class PerpVenue(MarginVenue):
 
     def _portfolio_maintenance(self, rows: NDArray[np.int64] | slice,
                                marks: NDArray[np.float64]) -> NDArray[np.float64]:
+        """Portfolio maintenance margin of ``rows``.
+
+        Only accounts holding an option or more than one open perp position go through the
+        scenario grid (:func:`~contagion.mechanics.portfolio_margin.portfolio_margin`). An
+        account with at most one open perp position and no option has no contingency and its
+        loss is monotone in the move, so its margin is the larger loss of the grid's two
+        extreme scenarios, ``max(0, -q lo, -q hi)`` with ``lo, hi`` the smallest and largest
+        P&L per unit of its market over the grid: the number the grid gives it, bit for bit
+        (one product per scenario, rounding is monotone), at the cost of a gather.
+        """
         st = self._pm_state(marks)
-        return portfolio_margin(self._pm_sizes(rows), st.instruments, marks, st.vols, self.pm,
-                                pnl_per_unit=st.unit).maintenance_usd
+        b = self.book
+        size = b.size[rows]
+        open_ = size != 0
+        grid = open_.sum(axis=1) > 1
+        if b.series:
+            grid |= (b.opt_size[rows] != 0).any(axis=1)
+        unit = st.unit[:b.markets]
+        lo, hi = unit.min(axis=1), unit.max(axis=1)
+        col = np.argmax(open_, axis=1)  # the open market (0 when none is open)
+        q = size[np.arange(size.shape[0]), col]
+        # + 0.0: a flat account's margin is +0.0, as the grid's sum over assets gives
+        mm = np.maximum(np.maximum(-(q * lo[col]), -(q * hi[col])), 0.0) + 0.0
+        idx = np.flatnonzero(grid)
+        if idx.size:
+            on_grid = (np.arange(len(b))[rows] if isinstance(rows, slice) else rows)[idx]
+            mm[idx] = portfolio_margin(self._pm_sizes(on_grid), st.instruments, marks, st.vols,
+                                       self.pm, pnl_per_unit=st.unit).maintenance_usd
+        return np.asarray(mm, dtype=np.float64)
 
     def portfolio_margin_usd(self) -> float:
         """The traders' (row 0 aside) total maintenance margin this step."""
