@@ -81,7 +81,7 @@ def model_reporters(model: ContagionModel) -> dict[str, Callable[[ContagionModel
     the system aggregates."""
     r: dict[str, Callable[[ContagionModel], Any]] = {}
     for a, i in model.market.index.items():
-        if i != model.market.numeraire:
+        if i != model.market.numeraire or model.market.numeraire_on:  # its USD price
             r[f"price_{a}"] = _price(i)
     for name in model.pools:
         r[f"pool_{name}"] = _attr("pools", name, "spot")

@@ -205,6 +205,7 @@ class PerpVenue(MarginVenue):
         # edges by the model (ContagionModel._wire)
         self.fund: InsuranceFund | None = None
         self.custodian: CustodialExchange | None = None
+        self.num_feed: Any = None  # its oracle of a depegging numeraire (None: $1)
         self.haircut = model.scenario.traders.cross_margin_haircut_frac
         self.mmrs = np.array(params.market_maintenance_margin_fracs, dtype=np.float64)
         self._var = [0.0] * len(self.assets)
@@ -284,6 +285,15 @@ class PerpVenue(MarginVenue):
         """Every market's mark, in the book's column order."""
         return np.array([float(o.price) for o in self.oracles], dtype=np.float64)
 
+    def numeraire_usd(self) -> float:
+        """The venue's price of the numeraire (its oracle's), when it may depeg.
+
+        Convention (``docs/stablecoin-risk.md``): marks and PnL are in USD and settle one
+        numeraire unit per dollar, as at USD-margined venues; the margin check values the
+        collateral (and cross-margin deposits) at this price. Without a feed of the
+        numeraire (``num_feed`` None) it is $1: the venue ignores the depeg."""
+        return float(self.num_feed.price) if self.num_feed is not None else 1.0
+
     def cross_credit(self) -> NDArray[np.float64]:
         """Haircut value of each cross-margined account's deposit at the custodian."""
         key = (self.model.steps, self.custodian.version if self.custodian is not None else 0)
@@ -293,6 +303,8 @@ class PerpVenue(MarginVenue):
         if self.custodian is not None:
             rows = self._cross_rows
             credit[rows] = self.custodian.deposit_value(self.book.owner[rows]) * (1 - self.haircut)
+            if self.num_feed is not None:  # deposits are numeraire units: at its oracle
+                credit[rows] *= self.numeraire_usd()
         self._credit, self._credit_key = credit, key
         return credit
 
@@ -335,6 +347,8 @@ class PerpVenue(MarginVenue):
         if self._state_step != self.model.steps or self._eq.shape[0] != len(self.book):
             marks = self.marks()
             self._eq = self.equity(marks)
+            if self.num_feed is not None:  # margin counts collateral at its oracle in USD
+                self._eq = self._eq + self.book.collateral * (self.numeraire_usd() - 1.0)
             self._mm = self.maintenance(marks=marks)
             self._state_step = self.model.steps
         return self._eq, self._mm
@@ -343,7 +357,7 @@ class PerpVenue(MarginVenue):
         """Owners of ``rows`` deposit ``amounts`` of stablecoin margin."""
         self.book.collateral[rows] += amounts
         if self._state_step == self.model.steps:
-            self._eq[rows] += amounts
+            self._eq[rows] += amounts if self.num_feed is None else amounts * self.numeraire_usd()
 
     def margin_ratio(self) -> NDArray[np.float64]:
         """(equity + cross credit) / maintenance margin; inf for flat accounts.
