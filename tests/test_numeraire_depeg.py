@@ -111,9 +111,22 @@ def test_perp_margin_counts_usdc_collateral_at_its_oracle(depeg: Scenario) -> No
 
 def test_more_perp_liquidations_with_the_depeg_than_without(depeg: Scenario) -> None:
     calm = get_scenario("broken_correlation", n_traders=N, steps=STEPS, depeg_frac=0.0)
-    n = [int((simulate(sc, seed=0).events["kind"] == "perp_liquidation").sum())
-         for sc in (depeg, calm)]
+    runs = [simulate(sc, seed=0).events for sc in (depeg, calm)]
+    n = [int((ev["kind"] == "perp_liquidation").sum()) for ev in runs]
     assert n[0] > n[1]
+    ev = runs[0]
+    agent = ev.set_index("event_id")["agent"]
+    during = ev[(ev["kind"] == "perp_liquidation") & ev["step"].between(25, 36)]
+    assert len(during) > 0  # and the USDC feed's publication is their cause
+    assert set(during["cause_id"].map(agent)) == {"USDC-feed"}
+
+
+def test_the_story_tells_the_depeg(depeg: Scenario) -> None:
+    from dashboard.narrative import step_narrative
+
+    r = simulate(depeg, seed=0)
+    text = " ".join(step_narrative(r.events, r.series, 25))
+    assert "USDC, the unit every venue keeps its books in, depegged to $0.9894" in text
 
 
 def test_cutting_the_feed_edge_values_usdc_at_one_dollar(depeg: Scenario) -> None:

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from numpy.typing import NDArray
 
+from contagion.agents.market import DEPEG_EVENT_FRAC
 from contagion.agents.venue import MarginVenue
 from contagion.book import PerpBook
 from contagion.institution import BalanceSheet
@@ -747,9 +748,13 @@ class PerpVenue(MarginVenue):
             market.attribute(self.assets[k], int(ids[0]))  # the closes moved its price
 
     def _causes(self, rows: NDArray[np.int64]) -> NDArray[np.int64]:
-        """``(accounts, markets)``: the last event of each market's feed, or the custodian's
-        loss for a cross-margined account once the custodian lost deposits."""
+        """``(accounts, markets)``: the last event of each market's feed (or of the
+        numeraire's feed, when it is later and the numeraire is off its peg), or the
+        custodian's loss for a cross-margined account once the custodian lost deposits."""
         feeds = np.array([o.last_event for o in self.oracles], dtype=np.int64)
+        if self.num_feed is not None and abs(self.numeraire_usd() - 1.0) >= DEPEG_EVENT_FRAC:
+            # a depegged numeraire moved every account's margin: its publication, if later
+            feeds = np.maximum(feeds, int(self.num_feed.last_event))
         causes = np.tile(feeds, (rows.size, 1))
         if self.custodian is not None and self.custodian.loss_event >= 0:
             causes[self.book.cross[rows]] = self.custodian.loss_event
