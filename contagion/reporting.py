@@ -292,7 +292,7 @@ def pair_exposures(model: ContagionModel) -> list[dict[str, Any]]:
                          "channel": "supply", "exposure_usd": ex.lending.claim_of(ex.name)})
     issuers = {a.name: a.issuer for a in model.scenario.assets if a.issuer}
     for v in model.lending:
-        price = model.market.price[v.asset_ids]
+        price = model.market.quote_prices(v.asset_ids)  # numeraire units, as the books
         held = v.book.collateral.sum(axis=0) * price
         for j, asset in enumerate(v.asset_names):
             issuer = issuers.get(asset)
