@@ -14,6 +14,8 @@ import dataclasses as dc
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from contagion.errors import ParameterError
 from contagion.model import ContagionModel
@@ -209,3 +211,25 @@ def test_a_numeraire_path_needs_its_oracle() -> None:
     m = ContagionModel(on, seed=0)
     m.run(6)
     assert all(ex.num_feed is not None for ex in m.custodial)
+
+
+@settings(max_examples=8, deadline=None, derandomize=True)
+@given(frac=st.floats(0.0, 0.6), start=st.integers(1, 8), duration=st.integers(1, 6),
+       lag=st.integers(0, 3), seed=st.integers(0, 2**16))
+def test_units_are_conserved_through_any_depeg(frac: float, start: int, duration: int,
+                                               lag: int, seed: int) -> None:
+    """The default market (lending, perps, custodial exchanges, firms, pools) with the
+    numeraire depegging by ``frac``: every unit is accounted for at every step."""
+    sc = get_scenario("default", n_traders=N, steps=16)
+    sc = dc.replace(sc, market=dc.replace(sc.market, numeraire_oracle="USDC-feed"),
+                    oracles=(*sc.oracles, OracleParams(name="USDC-feed", asset="USDC",
+                                                       delay_steps=lag)),
+                    paths=(*sc.paths, PricePathParams(asset="USDC", shock_frac=frac,
+                                                      shock_start_step=start,
+                                                      shock_duration_steps=duration,
+                                                      vol_per_step=0.0)))
+    r = simulate(sc, seed=seed, check_conservation=True)
+    assert r.series["price_USDC"].min() == pytest.approx(1.0 - frac)
+    told = r.events[r.events["kind"] == "numeraire_depeg"]
+    if abs(frac - 0.005) > 1e-9:  # the event's band: 0.5% off the peg
+        assert (len(told) > 0) == (frac > 0.005)
