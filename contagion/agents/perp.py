@@ -249,8 +249,11 @@ class PerpVenue(MarginVenue):
     def balance_sheet(self) -> BalanceSheet:
         """Its cash against what it owes accounts in profit (the outside market makers'
         row 0 aside); accounts under 1.5x maintenance margin at risk."""
+        eq = self.margin_state()[0]
+        if self.num_feed is not None:  # it owes units: without the margin's valuation
+            eq = eq - self.book.collateral * (self.numeraire_usd() - 1.0)
         return BalanceSheet(assets_usd=self.book.cash(),
-                            liabilities_usd=float(np.maximum(self.margin_state()[0][1:], 0).sum()),
+                            liabilities_usd=float(np.maximum(eq[1:], 0).sum()),
                             at_risk=int(np.sum(self.margin_ratio() < 1.5)))
 
     def network_state(self) -> str:
