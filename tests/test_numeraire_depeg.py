@@ -60,6 +60,7 @@ def test_on_without_a_move_is_the_same_run_as_off(depeg: Scenario) -> None:
     shared = [c for c in b.series.columns]
     assert a.series[shared].equals(b.series[shared])
     assert "price_USDC" in a.series and "price_USDC" not in b.series
+    assert (a.series["numeraire_loss_usd"] == 0).all() and "numeraire_loss_usd" not in b.series
 
 
 def test_the_depeg_is_told_and_usdc_is_priced_in_usd(depeg: Scenario) -> None:
@@ -77,6 +78,16 @@ def test_the_depeg_is_told_and_usdc_is_priced_in_usd(depeg: Scenario) -> None:
     # the pools trade in USDC: ETH/USDC rises by 1/q while ETH holds in USD
     ratio = s["pool_ETH/USDC"].iloc[-1] / s["price_ETH"].iloc[-1]
     assert ratio == pytest.approx(1 / Q, rel=0.01)
+
+
+def test_the_holders_of_usdc_claims_lose_in_usd(depeg: Scenario) -> None:
+    from contagion.reporting import numeraire_claims, numeraire_reporters
+
+    m = _at(depeg, 37)
+    loss = numeraire_reporters(m)["numeraire_loss_usd"](m)
+    claims = numeraire_claims(m)
+    assert claims > m.lending[0].claims_usd() > 0
+    assert loss == pytest.approx(claims * (1 - Q))
 
 
 def test_same_seed_same_events(depeg: Scenario) -> None:
