@@ -400,7 +400,7 @@ def _say_numeraire_depeg(r: _Row) -> str:
     return (f"{r['asset']}, the unit every venue keeps its books in, depegged to "
             f"${float(r['price']):.4f} ({float(r['deviation']):+.1%}); its oracle shows "
             f"${float(r['oracle_price']):.4f}{lag}. Debts in {r['asset']} are worth less in "
-            f"USD, and so is {r['asset']} collateral")
+            f"USD, and so is {r['asset']} margin")
 
 
 _SAY: dict[str, Callable[[_Row], str]] = {
