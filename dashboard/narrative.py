@@ -398,6 +398,16 @@ def _say_option_expiry(r: _Row) -> str:
             f"{format_units(r['open_interest'])} units)")
 
 
+def _say_numeraire_depeg(r: _Row) -> str:
+    if r["phase"] == "end":
+        return (f"{r['asset']} is back near its peg at ${float(r['price']):.4f}; its oracle "
+                f"shows ${float(r['oracle_price']):.4f}")
+    lag = ("" if abs(float(r["oracle_price"]) - float(r["price"])) < 5e-4 else
+           ": venues still value it at their oracle's older price until it publishes")
+    return (f"{r['asset']}, the unit every venue keeps its books in, depegged to "
+            f"${float(r['price']):.4f} ({float(r['deviation']):+.1%}); its oracle shows "
+            f"${float(r['oracle_price']):.4f}{lag}. Debts in {r['asset']} are worth less in "
+            f"USD, and so is {r['asset']} margin")
 #: The layers of a clearing house's default waterfall, in words.
 _LAYER_WORDS = {"defaulter_margin": "its margin", "defaulter_fund": "its fund contribution",
                 "skin_in_the_game": "the house's skin in the game",
@@ -444,6 +454,7 @@ _SAY: dict[str, Callable[[_Row], str]] = {
     "liquidity_withdrawal": _say_lp_withdrawal,
     "option_liquidation": _say_option_liquidation,
     "option_expiry": _say_option_expiry,
+    "numeraire_depeg": _say_numeraire_depeg,
     "variation_margin_call": lambda r: (
         f"{r['venue']} called {_usd(r['called_usd'])} of variation margin from {r['agent']}"
         + (f", which paid only {_usd(r['paid_usd'])}: it is in default at the house"
@@ -979,6 +990,7 @@ _TOLD = frozenset({
     "liquidity_withdrawal",
     "option_liquidation",
     "option_expiry",
+    "numeraire_depeg",
     "variation_margin_call",
     "waterfall",
     "default_fund_loss",
@@ -1051,6 +1063,7 @@ def step_narrative(events: pd.DataFrame, series: pd.DataFrame, step: int, *,
     peg_buys = draws["purpose"].to_numpy() == "peg_defence"
     parts: _Sentences = []
     parts += _price_moves(of("price_shock"))
+    parts += _each(of("numeraire_depeg"))
     parts += _per_venue(of("liquidity_shock"), _liquidity_shocks, by="agent")
     parts += _each(of("pool_manipulation"))
     parts += _each(of("gas_spike"))
