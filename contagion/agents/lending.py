@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from numpy.typing import NDArray
 
+from contagion.agents.collateral_quality import CollateralRules
 from contagion.agents.venue import MarginVenue
 from contagion.book import LendingBook
 from contagion.institution import BalanceSheet, CreditPosition
@@ -34,7 +35,7 @@ if TYPE_CHECKING:
 __all__ = ["LendingProtocol"]
 
 
-class LendingProtocol(MarginVenue):
+class LendingProtocol(CollateralRules, MarginVenue):
     """Lends the stablecoin (and the assets of ``params.borrow``) against collateral;
     liquidates, writes off, socialises.
 
@@ -74,6 +75,11 @@ class LendingProtocol(MarginVenue):
     venue's own reserve) is equity. Then, with ``params.supplier_run``, the outside
     suppliers' cohorts whose thresholds are crossed withdraw what the cash allows
     (:meth:`_supplier_run`); at 100% utilisation withdrawals freeze.
+
+    Collateral quality (:class:`~contagion.agents.collateral_quality.CollateralRules`, off
+    by default): thresholds that follow the liquidity of their liquidation route
+    (:meth:`update_risk_parameters`), supply and borrow caps, isolation mode's debt
+    ceilings, and the LTV bounding traders' new borrowing (:meth:`borrow_against`).
     """
 
     kind = "lending"
@@ -145,6 +151,7 @@ class LendingProtocol(MarginVenue):
             self.run_withdrawn_usd = 0.0
             self._run_event = -1
             self._run_trigger = "utilisation"
+        self._init_collateral_rules()  # collateral quality (agents/collateral_quality.py)
 
     def invalidate(self) -> None:
         """Forget the step's cached health factors (its channels changed)."""

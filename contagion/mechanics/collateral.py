@@ -57,6 +57,7 @@ __all__ = [
     "market_sale_slippage",
     "pool_max_sale_units",
     "pool_sale_slippage",
+    "split_sale_slippage",
     "supply_cap_from_liquidity",
 ]
 
@@ -166,6 +167,48 @@ def market_max_sale_usd(depth_usd: float, slippage_frac: float) -> float:
         dg = (math.expm1(-z) * (z + 1.0) + z) / (z * z)
         z -= (g - y) / dg
     return z * d
+
+
+def split_sale_slippage(units: float, reserve_base: float, fee_frac: float, depth_usd: float,
+                        ref_price_usd: float) -> float:
+    """Slippage of selling ``units`` split between a V2 pool and the external market so
+    that both fill at the same average slippage (an aggregator's split; the pool's part is
+    :func:`pool_max_sale_units`, the market's :func:`market_max_sale_usd` over
+    ``ref_price_usd``).
+
+    Notes
+    -----
+    The sales each venue can take within ``s`` grow with ``s``; the split's slippage is the
+    ``s`` at which together they take ``units`` (bisection to 1e-12). Risk teams count DEX
+    and CEX liquidity together (Gauntlet's inputs: "DEX / CEX liquidity, ... expected market
+    impact of trades").
+
+    Examples
+    --------
+    >>> s = split_sale_slippage(100.0, 1000.0, 0.0, 1e6, 1000.0)
+    >>> part = pool_max_sale_units(1000.0, s, 0.0) + market_max_sale_usd(1e6, s) / 1000.0
+    >>> round(part, 6), round(s, 6)
+    (100.0, 0.032488)
+    """
+    q = check_real("units", units, low=0)
+    check_real("ref_price_usd", ref_price_usd, low=0, low_open=True)
+    d = check_real("depth_usd", depth_usd, low=0, low_open=True, allow_inf=True)
+    if q == 0.0 or math.isinf(d):
+        return 0.0
+
+    def taken(s: float) -> float:
+        return pool_max_sale_units(reserve_base, s, fee_frac) + market_max_sale_usd(d, s) / ref_price_usd
+
+    lo, hi = 0.0, 1.0 - 1e-12
+    if taken(hi) < q:
+        return hi
+    while hi - lo > 1e-12:
+        mid = 0.5 * (lo + hi)
+        if taken(mid) >= q:
+            hi = mid
+        else:
+            lo = mid
+    return hi
 
 
 def liquidity_adjusted_threshold(slippage_frac: ArrayLike, bonus_frac: ArrayLike,
