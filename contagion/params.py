@@ -39,6 +39,7 @@ __all__ = [
     "CollateralParams",
     "CreditLinkParams",
     "CustodialParams",
+    "EModeParams",
     "ExploitParams",
     "FirmParams",
     "InsuranceFundParams",
@@ -440,6 +441,46 @@ class BorrowParams:
 
 
 @dataclass(frozen=True, kw_only=True)
+class EModeParams:
+    """An Aave v3 efficiency-mode category: correlated assets lent against each other on
+    better terms.
+
+    ``assets`` names the category's assets: collateral assets of the venue, its borrowed
+    assets, and its stablecoin (the scenario's numeraire) when it is in the category. An
+    account whose every debt is in the category is in e-mode (its owner would opt in: it
+    only gains): its collateral in the category counts with this ``ltv`` and
+    ``liquidation_threshold`` and is seized with this ``liquidation_bonus``; its other
+    collateral keeps its own (as Aave's ``GenericLogic`` and ``LiquidationLogic`` do for an
+    asset of the user's category). Membership is fixed at set-up; an e-mode account whose
+    category lacks the stablecoin does not loop (it could not borrow it and stay in).
+    """
+
+    name: Annotated[str, Name()]
+    assets: tuple[str, ...]
+    ltv: Annotated[float, Real(low=0, high=1, high_open=True)]
+    liquidation_threshold: Annotated[float, Real(low=0, high=1, low_open=True, high_open=True)]
+    liquidation_bonus: Annotated[float, Real(low=0, high=0.5)]
+
+    def __post_init__(self) -> None:
+        where = f"emode[{self.name}]"
+        check_fields(self, where)
+        if (not isinstance(self.assets, tuple) or not self.assets
+                or not all(isinstance(a, str) and a for a in self.assets)
+                or len(set(self.assets)) != len(self.assets)):
+            raise ParameterError(f"{where}.assets", self.assets,
+                                 "a non-empty tuple of distinct asset names")
+        if self.ltv > self.liquidation_threshold:
+            raise ParameterError(f"{where}.ltv", self.ltv,
+                                 f"ltv <= liquidation_threshold = {self.liquidation_threshold}")
+        if self.liquidation_threshold * (1 + self.liquidation_bonus) >= 1:
+            raise ParameterError(
+                f"{where}.liquidation_bonus", self.liquidation_bonus,
+                f"(1 + bonus) * liquidation_threshold < 1, i.e. bonus < "
+                f"{1 / self.liquidation_threshold - 1:.4f}",
+                "otherwise liquidating a position at HF just below 1 creates bad debt")
+
+
+@dataclass(frozen=True, kw_only=True)
 class LendingParams:
     """An Aave-V3-like lending protocol lending the stablecoin against collateral.
 
@@ -467,6 +508,9 @@ class LendingParams:
     ``borrowCap`` of its stablecoin), each isolated collateral's debt ceiling, each
     asset's supply cap and the venue's cash (a ``borrow`` event per venue and asset says
     what was borrowed and what each bound held back).
+
+    ``emode`` (:class:`EModeParams`, Aave v3's efficiency mode): one category of correlated
+    assets with a higher LTV and threshold and a lower bonus for accounts inside it.
 
     ``leftover_rule`` (v3.3, needs ``close_factor_rule = "v3.3"``; off by default): a
     liquidation must repay all of the reserve's debt, take all the collateral, or leave both
@@ -502,6 +546,7 @@ class LendingParams:
     releverage_above_hf: Annotated[float, Real(low=1, high=100, low_open=True,
                                                allow_inf=True)] = math.inf
     releverage_to_hf: Annotated[float, Real(low=1, high=100, low_open=True)] = 1.5
+    emode: EModeParams | None = None
 
     def __post_init__(self) -> None:
         where = _name("lending", self)
@@ -511,6 +556,9 @@ class LendingParams:
             raise ParameterError(f"{where}.releverage_to_hf", self.releverage_to_hf,
                                  f"< releverage_above_hf = {self.releverage_above_hf}",
                                  "borrowers re-lever down to a lower health factor")
+        if self.emode is not None and self.liquidation_mode == "auction":
+            raise ParameterError(f"{where}.emode", self.emode.name, "None in auction mode",
+                                 "a Maker vault type has one collateral and one debt")
         if math.isfinite(self.releverage_above_hf) and self.liquidation_mode == "auction":
             raise ParameterError(f"{where}.releverage_above_hf", self.releverage_above_hf,
                                  "inf in auction mode", "vaults on auction read HF = inf")

@@ -417,8 +417,8 @@ def _say_borrow(r: _Row) -> str:
     if n <= 0:
         return (f"borrowers on {r['venue']} wanted {_usd(r['wanted_usd'])} more, but "
                 f"the venue's bounds held all of it back ({bounds})")
-    out = (f"{_plural(n, 'borrower')} on {r['venue']} borrowed {_usd(r['value_usd'])} as "
-           f"their collateral rose and looped it into {format_units(r['amount'])} "
+    out = (f"{_plural(n, 'borrower')} on {r['venue']} levered up: they borrowed "
+           f"{_usd(r['value_usd'])} and looped it into {format_units(r['amount'])} "
            f"{r['asset']} bought on {r['bought_into']}")
     return out + (f"; held back: {bounds}" if held else "")
 

@@ -217,3 +217,102 @@ def test_derived_parameters_keep_the_ceiling_exactly_and_floor_to_bps() -> None:
 def test_bad_parameters_are_refused_naming_the_field(build, field) -> None:
     with pytest.raises(ParameterError, match=field):
         build()
+
+
+# ---------------------------------------------------------------- e-mode
+def _emode(sc: Scenario, lt: float = 0.93, bonus: float = 0.01) -> Scenario:
+    from contagion.params import EModeParams
+
+    cat = EModeParams(name="eth-usd", assets=("ETH", "USDC"), ltv=lt - 0.03,
+                      liquidation_threshold=lt, liquidation_bonus=bonus)
+    return _with_lendb(sc, emode=cat)
+
+
+def test_emode_accounts_count_category_collateral_at_its_threshold() -> None:
+    sc = _emode(_small(1))
+    m = ContagionModel(sc, seed=0)
+    v = m.lending[1]
+    p = v.prices()
+    assert v.in_emode.any() and not v.in_emode.all()  # a firm's EXT/LND-only rows are out
+    lt_row = np.where(v.in_emode[:, None] & v.emode_assets[None, :], 0.93, v.lt[None, :])
+    want = (v.book.collateral * p * lt_row).sum(axis=1) / v.debt_usd()
+    hf = v.health()
+    owes = v.debt_usd() > 0
+    assert np.allclose(hf[owes], want[owes], rtol=1e-12)
+    # the same account outside e-mode reads the asset's own threshold
+    plain = ContagionModel(_small(1), seed=0).lending[1]
+    inside = np.flatnonzero(v.in_emode & owes & (v.book.collateral[:, 0] > 0))
+    assert np.all(hf[inside] > plain.health()[inside])
+    assert v.max_lt() == 0.93
+
+
+def test_emode_liquidations_pay_its_bonus_and_conserve() -> None:
+    from contagion.params import EModeParams
+
+    cat = EModeParams(name="eth-usd", assets=("ETH", "USDC"), ltv=0.87,
+                      liquidation_threshold=0.9, liquidation_bonus=0.02)
+    sc = override(override(_small(30), "paths.ETH.shock_frac", 0.6),
+                  "paths.ETH.shock_duration_steps", 12)
+    lending = tuple(dataclasses.replace(v, emode=cat) if v.name == "LendA" else v
+                    for v in sc.lending)
+    m = ContagionModel(dataclasses.replace(sc, lending=lending), seed=0,
+                       check_conservation=True)
+    assert m.lending[0].in_emode[m.lending[0].book.debt > 0].all()  # ETH against USDC only
+    m.run()
+    ev = m.events_frame
+    liq = ev[(ev.kind == "liquidation") & (ev.venue == "LendA")]
+    assert len(liq) > 0
+    assert (liq.bonus_frac == 0.02).all()  # e-mode's, not LendA's 5%
+    # Aave's seizure: debt repaid x (1 + bonus) at the oracle, less the protocol's fee share
+    seized_usd = liq.collateral_seized_units * liq.price
+    bonus_part = seized_usd - liq.debt_repaid_usd
+    assert np.all(bonus_part <= 0.02 * liq.debt_repaid_usd * (1 + 1e-9))
+
+
+def test_emode_loops_use_its_ltv() -> None:
+    sc = _emode(_with_lendb(_rising(_small(10)), releverage_above_hf=1.6,
+                            releverage_to_hf=1.01))
+    m = ContagionModel(sc, seed=0, check_conservation=True)
+    v = m.lending[1]
+    debt0 = v.book.debt.copy()
+    for _ in range(10):
+        m.step()
+        ltv_row = np.where(v.in_emode[:, None] & v.emode_assets[None, :], 0.90,
+                           v.ltv[None, :])
+        power = (v.book.collateral * v.prices() * ltv_row).sum(axis=1)
+        grew = v.book.debt > debt0 + 1e-6
+        assert np.all(v.book.debt[grew] <= power[grew] * (1 + 1e-9))
+        debt0 = np.maximum(debt0, v.book.debt)
+    # an e-mode account asking for far more borrows exactly up to e-mode's LTV, past ETH's own
+    row = int(np.flatnonzero(v.in_emode & (v.book.collateral[:, 0] > 0)
+                             & (v.book.collateral[:, 1:].sum(axis=1) == 0))[0])
+    eth, p = float(v.book.collateral[row, 0]), v.prices()
+    v.borrow_against(np.array([row]), np.array([1e12]))
+    # the borrow check is on the collateral before the loop supplies more
+    assert v.book.debt[row] == pytest.approx(eth * p[0] * 0.90, rel=1e-9)
+    assert v.book.debt[row] > eth * p[0] * v.ltv[0]
+    assert v.book.collateral[row, 0] > eth  # and the loop bought ETH with it
+
+
+@pytest.mark.parametrize(("change", "field"), [
+    ({"assets": ("ETH", "DOGE")}, "emode.assets"),
+    ({"assets": ("USDC",)}, "emode.assets"),
+    ({"ltv": 0.95}, "ltv"),
+    ({"liquidation_bonus": 0.2}, "liquidation_bonus"),
+])
+def test_bad_emode_is_refused_naming_the_field(change, field) -> None:
+    from contagion.params import EModeParams
+
+    kw = {"name": "c", "assets": ("ETH", "USDC"), "ltv": 0.9, "liquidation_threshold": 0.93,
+          "liquidation_bonus": 0.01, **change}
+    with pytest.raises(ParameterError, match=field):
+        _with_lendb(_small(), emode=EModeParams(**kw))
+
+
+def test_an_emode_category_round_trips_through_a_scenario_file() -> None:
+    from contagion.scenario_file import dumps, loads
+
+    sc = _emode(_small(5))
+    text = dumps(sc)
+    assert "[lending.emode]" in text
+    assert loads(text) == sc

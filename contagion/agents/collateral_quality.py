@@ -129,11 +129,58 @@ class CollateralRules:
         self.held_back_usd = dict.fromkeys(BORROW_BOUNDS, 0.0)
         self.stress_slippage = np.zeros(len(cs))
         self._refusing = False  # new borrowing wanted and all held back (logged once)
+        self._init_emode()
         if self.derived.any():  # the set-up's values (the book was drawn with the same)
             m = self.model
             pools = [m.pools[p] if (p := m.wiring.routes.get((self.name, a))) else None
                      for a in self.asset_names]
             self.lt, self.ltv, self.stress_slippage = self._derive(pools)
+
+    def _init_emode(self) -> None:
+        """E-mode: which collateral is in the category, and which accounts are in e-mode
+        (every debt they owe is in the category; fixed at set-up)."""
+        e = self.params.emode
+        self.emode_on = e is not None
+        k, b = len(self.asset_ids), self.book
+        self.emode_assets = np.zeros(k, dtype=bool)
+        self.in_emode = np.zeros(len(b), dtype=bool)
+        if e is None:
+            return
+        self.emode_assets = np.array([a in e.assets for a in self.asset_names])
+        self.emode_borrows_numeraire = self.model.scenario.market.numeraire in e.assets
+        ok = (b.debt <= 0) | self.emode_borrows_numeraire
+        for d, name in enumerate(self.debt_asset_names):  # type: ignore[attr-defined]
+            ok &= (b.debt_units[:, d] <= 0) | (name in e.assets)
+        self.in_emode = ok & (b.collateral[:, self.emode_assets] > 0).any(axis=1)
+
+    def weighted_collateral(self, rows: NDArray[np.int64] | None = None
+                            ) -> NDArray[np.float64]:
+        """Each account's collateral times its liquidation threshold at the oracles (of
+        ``rows``, default all): ``collateral @ (prices * LT)``, with e-mode's threshold for
+        the category's assets on e-mode accounts."""
+        prices = np.asarray(self.prices())  # type: ignore[attr-defined]
+        coll = self.book.collateral if rows is None else self.book.collateral[rows]
+        weighted = coll @ (prices * self.lt)
+        if self.emode_on:
+            e = self.params.emode
+            extra = prices * np.where(self.emode_assets, e.liquidation_threshold - self.lt, 0.0)
+            mine = np.flatnonzero(self.in_emode if rows is None else self.in_emode[rows])
+            weighted[mine] += coll[mine] @ extra
+        return np.asarray(weighted)
+
+    def max_lt(self) -> float:
+        """The highest threshold any account's collateral counts at (bounds for filters)."""
+        top = float(self.lt.max())
+        return max(top, self.params.emode.liquidation_threshold) if self.emode_on else top
+
+    def row_bonus(self, rows: NDArray[np.int64], j: NDArray[np.int64]) -> NDArray[np.float64]:
+        """The liquidation bonus of seizing collateral ``j`` from each of ``rows``: the
+        asset's, or e-mode's for a category asset of an e-mode account."""
+        bonus = self.bonus[j]  # type: ignore[attr-defined]
+        if not self.emode_on:
+            return np.asarray(bonus)
+        inside = self.in_emode[rows] & self.emode_assets[j]
+        return np.where(inside, self.params.emode.liquidation_bonus, bonus)
 
     def isolation_debt_usd(self) -> NDArray[np.float64]:
         """Aave's ``isolationModeTotalDebt`` of each collateral: the stablecoin owed by the
@@ -204,14 +251,22 @@ class CollateralRules:
         LTV, the isolated collaterals' debt ceilings, the borrow cap, the supply caps and
         the cash; return what each borrowed. One ``borrow`` event per asset bought."""
         b = self.book
+        if self.emode_on and not self.emode_borrows_numeraire:  # they would leave e-mode
+            keep = ~self.in_emode[rows]
+            rows, want_usd = rows[keep], want_usd[keep]
         prices = np.asarray(self.prices())  # type: ignore[attr-defined]
         coll = b.collateral[rows]
         main = np.argmax(coll * prices, axis=1)
         want = np.maximum(want_usd, 0.0)
         held = dict.fromkeys(BORROW_BOUNDS, 0.0)
         # Aave's borrow check: the debt after the borrow within sum(collateral * price * LTV)
-        power = np.maximum(coll @ (prices * self.ltv)
-                           - self.debt_usd(rows), 0.0)  # type: ignore[attr-defined]
+        power = coll @ (prices * self.ltv)
+        if self.emode_on:  # e-mode's LTV for the category's collateral
+            e = self.params.emode
+            mine = np.flatnonzero(self.in_emode[rows])
+            power[mine] += coll[mine] @ (prices * np.where(self.emode_assets,
+                                                           e.ltv - self.ltv, 0.0))
+        power = np.maximum(power - self.debt_usd(rows), 0.0)  # type: ignore[attr-defined]
         grant = np.minimum(want, power)
         held["ltv"] = float((want - grant).sum())
         for a in np.flatnonzero(self.isolated):  # isolation mode: the debt ceiling
@@ -273,8 +328,9 @@ class CollateralRules:
         route = pool.name if pool is not None else "the external market"
         name = self.asset_names[a]
         if n:
-            detail = (f"{n} borrowers on {self.name} borrowed ${cost:,.0f} against their risen "
-                      f"collateral and looped it into {units:,.4g} {name} bought on {route}")
+            detail = (f"{n} borrowers on {self.name} above health factor "
+                      f"{self.params.releverage_above_hf:g} borrowed ${cost:,.0f} and looped it "
+                      f"into {units:,.4g} {name} bought on {route}")
         else:
             bound = max(held, key=lambda k: held[k])
             detail = (f"borrowers on {self.name} wanted ${float(want.sum()):,.0f} more but the "
