@@ -7,6 +7,7 @@ the others blank, and its numbers agree with the run's series and venue table.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from pathlib import Path
 
@@ -25,6 +26,7 @@ from contagion.events import (
     required_fields,
     schema_markdown,
 )
+from contagion.params import EModeParams
 from contagion.runner import RunResult, simulate
 from contagion.scenario import Scenario, override
 from contagion.scenario_file import load
@@ -128,6 +130,7 @@ CASES = {
     "classic_fire_sales": {},
     "default+funding": {"n_traders": 300},  # PerpParams.funding (off in every preset)
     "default+collateral": {"n_traders": 300},  # collateral quality (issue 13, off in presets)
+    "collateral_quality": {"n_traders": 300, "isolate_alt": True},  # loops refused at a ceiling
     "default_v3_lp_run.toml": {},  # a scenario file: a V3 pool whose LPs withdraw (issue 12)
     "options_pm_run.toml": {},  # portfolio margin with options: liquidations, expiry (issue 12)
 }
@@ -149,6 +152,10 @@ def _case(name: str, kw: dict[str, int]) -> Scenario:
                            ("collateral.EXT.volatility_margin_frac", 0.05)):
             sc = override(sc, f"lending.LendB.{key}", value)
         sc = override(sc, "assets.EXT.external_depth_usd", 2e6)
+        cat = EModeParams(name="eth-usd", assets=("ETH", "USDC"), ltv=0.85,
+                          liquidation_threshold=0.88, liquidation_bonus=0.03)
+        sc = dataclasses.replace(sc, lending=tuple(
+            dataclasses.replace(v, emode=cat) if v.name == "LendA" else v for v in sc.lending))
     return sc
 
 
