@@ -543,8 +543,7 @@ class LendingParams:
     rates: InterestRateParams | None = None
     supplier_run: SupplierRunParams | None = None
     borrow_cap_usd: Annotated[float, Real(low=0, high=MAX_USD, allow_inf=True)] = math.inf
-    releverage_above_hf: Annotated[float, Real(low=1, high=100, low_open=True,
-                                               allow_inf=True)] = math.inf
+    releverage_above_hf: Annotated[float, Real(low=1, low_open=True, allow_inf=True)] = math.inf
     releverage_to_hf: Annotated[float, Real(low=1, high=100, low_open=True)] = 1.5
     emode: EModeParams | None = None
 
