@@ -318,8 +318,9 @@ class CollateralParams:
     its hand-set distance below it (at least 0). ``liquidation_threshold`` and ``ltv`` are
     then ceilings: thin liquidity only tightens them. During the run a new value is put in
     force only when it differs from the one in force by ``update_min_bps`` or more (a risk
-    steward's minimum change), each change a ``risk_parameter_update`` event; debts drawn
-    at set-up use the derived values.
+    steward's minimum change), and moves at most ``update_max_bps`` a step towards the
+    derived value (its largest change; the LTV follows), each change a
+    ``risk_parameter_update`` event; debts drawn at set-up use the derived values.
 
     ``supply_cap_units`` (Aave's ``supplyCap``): no new supply of the asset once the
     venue holds that many units as collateral (borrowers' loops are cut to fit).
@@ -340,6 +341,7 @@ class CollateralParams:
     volatility_margin_frac: Annotated[float, Real(low=0, high=1, high_open=True)] = 0.0
     stress_sale_frac: Annotated[float, Real(low=0, high=1, low_open=True)] = 0.5
     update_min_bps: Annotated[int, Int(low=1, high=10_000)] = 1
+    update_max_bps: Annotated[int, Int(low=1, high=10_000)] = 10_000
     supply_cap_units: Annotated[float, Real(low=0, high=MAX_UNITS, allow_inf=True)] = math.inf
     isolated: Annotated[bool, Bool()] = False
     debt_ceiling_usd: Annotated[float, Real(low=0, high=MAX_USD, allow_inf=True)] = math.inf
@@ -347,6 +349,10 @@ class CollateralParams:
     def __post_init__(self) -> None:
         where = _name("collateral", self)
         check_fields(self, where)
+        if self.update_max_bps < self.update_min_bps:
+            raise ParameterError(f"{where}.update_max_bps", self.update_max_bps,
+                                 f">= update_min_bps = {self.update_min_bps}",
+                                 "the largest change cannot be under the smallest")
         if math.isfinite(self.debt_ceiling_usd) and not self.isolated:
             raise ParameterError(f"{where}.debt_ceiling_usd", self.debt_ceiling_usd,
                                  "inf unless isolated = true",

@@ -109,6 +109,21 @@ def test_a_depth_collapse_tightens_the_threshold_with_an_event() -> None:
     assert (plain.events_frame.kind == "risk_parameter_update").sum() == 0
 
 
+def test_a_stewards_largest_change_moves_the_threshold_part_of_the_way() -> None:
+    sc = _collateral(_thin_ext(_small(8)), "LendB", "EXT", update_max_bps=200)
+    shock = LiquidityShockParams(assets=("EXT",), start_step=4, duration_steps=6,
+                                 depth_drop_frac=0.9)
+    m = ContagionModel(dataclasses.replace(sc, liquidity_shocks=(shock,)), seed=0,
+                       check_conservation=True)
+    m.run()
+    ev = m.events_frame
+    upd = ev[(ev.kind == "risk_parameter_update") & (ev.step >= 4)]
+    cut = (upd.threshold_before - upd.threshold_after).round(6).to_numpy()
+    assert list(upd.step[:2]) == [4, 5] and list(cut[:2]) == [0.02, 0.02]  # several steps
+    assert (np.abs(cut) <= 0.02).all()
+    assert list((upd.ltv_before - upd.ltv_after).round(6)[:2]) == [0.02, 0.02]
+
+
 def test_loops_stay_within_ltv_and_conserve_units() -> None:
     sc = _with_lendb(_rising(_small(15)), releverage_above_hf=1.6, releverage_to_hf=1.03)
     m = ContagionModel(sc, seed=0, check_conservation=True)
@@ -209,6 +224,9 @@ def test_derived_parameters_keep_the_ceiling_exactly_and_floor_to_bps() -> None:
     (lambda: _with_lendb(_small(), releverage_above_hf=1.5, releverage_to_hf=1.5),
      "releverage_to_hf"),
     (lambda: _with_lendb(_small(), borrow_cap_usd=-5.0), "borrow_cap_usd"),
+    (lambda: CollateralParams(asset="X", oracle="o", ltv=0.5, liquidation_threshold=0.6,
+                              liquidation_bonus=0.05, update_min_bps=50, update_max_bps=20),
+     "update_max_bps"),
     (lambda: override(get_scenario("black_thursday"),
                       f"lending.{get_scenario('black_thursday').lending[0].name}"
                       ".releverage_above_hf", 2.0),

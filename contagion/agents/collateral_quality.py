@@ -207,13 +207,20 @@ class CollateralRules:
             return
         lt, ltv, slip = self._derive(self.pools)
         self.stress_slippage = slip
-        step = np.array([c.update_min_bps for c in self.params.collateral]) / 1e4
+        cs = self.params.collateral
+        most = np.array([c.update_max_bps for c in cs]) / 1e4
+        capped = np.abs(lt - self.lt) > most + 1e-12
+        if capped.any():  # the steward's largest change: move part of the way, LTV follows
+            lt = np.where(capped, np.round((self.lt + np.clip(lt - self.lt, -most, most)) * 1e4)
+                          / 1e4, lt)
+            spread = self.ceiling_lt - self.ceiling_ltv
+            ltv = np.where(capped, np.round(np.maximum(lt - spread, 0.0) * 1e4) / 1e4, ltv)
+        step = np.array([c.update_min_bps for c in cs]) / 1e4
         changed = np.flatnonzero(self.derived & (np.abs(lt - self.lt) >= step - 1e-12)
                                  & ((lt != self.lt) | (ltv != self.ltv)))
         if changed.size == 0:
             return
         m, prices = self.model, np.asarray(self.prices())  # type: ignore[attr-defined]
-        cs = self.params.collateral
         for a in changed:
             units = float(self.book.collateral[:, a].sum()) * cs[a].stress_sale_frac
             pool = self.pools[a]
