@@ -6,7 +6,7 @@ market. Balances are set so that every venue's balance sheet balances at the sta
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -32,7 +32,10 @@ def draw_wealth(scenario: Scenario, rng: np.random.Generator) -> NDArray[np.floa
 
 def draw_lending_book(scenario: Scenario, v_index: int, wealth: NDArray[np.float64],
                       prices: dict[str, float], firm_rows: list[tuple[int, dict[str, float], float]],
-                      rng: np.random.Generator) -> LendingBook:
+                      rng: np.random.Generator, *,
+                      risk_parameters: Callable[[NDArray[np.float64]],
+                                                tuple[NDArray[np.float64], NDArray[np.float64]]]
+                      | None = None) -> LendingBook:
     """Borrowers at one lending protocol, then the firms' rows.
 
     Each member posts a share of their wealth as one main collateral asset (the first
@@ -41,6 +44,12 @@ def draw_lending_book(scenario: Scenario, v_index: int, wealth: NDArray[np.float
     ``firm_rows``: (holder id, collateral USD by asset, health factor) for each firm.
     A member's debt is split across the venue's borrowed assets by their ``debt_share``
     (valued at the initial prices), the rest in the numeraire.
+
+    ``risk_parameters``: maps the venue's collateral units per asset to the (LT, LTV) in
+    force (thresholds derived from liquidity, :func:`contagion.agents.collateral_quality.
+    setup_deriver`); default the hand-set values. An isolated collateral's members owe
+    the numeraire only, scaled down together (with the firms holding it) to its debt
+    ceiling.
     """
     v = scenario.lending[v_index]
     n = scenario.traders.n_traders
@@ -59,6 +68,11 @@ def draw_lending_book(scenario: Scenario, v_index: int, wealth: NDArray[np.float
     value_usd = wealth[members] * 0.5
     collateral = np.zeros((m + len(firm_rows), k))
     collateral[np.arange(m), main] = value_usd / price[main]
+    for r, (_, coll_usd, _) in enumerate(firm_rows, start=m):
+        for j, c in enumerate(v.collateral):
+            collateral[r, j] = coll_usd.get(c.asset, 0.0) / price[j]
+    if risk_parameters is not None:
+        lt, ltv = risk_parameters(collateral.sum(axis=0))
     hf = 1.0 + rng.exponential(v.mean_health_factor - 1.0, size=m)
     if np.all(ltv > 0):  # a tiny ltv floors HF at +inf (overflow): such a member owes 0
         with np.errstate(over="ignore"):
@@ -69,19 +83,29 @@ def draw_lending_book(scenario: Scenario, v_index: int, wealth: NDArray[np.float
     for r, (_, coll_usd, firm_hf) in enumerate(firm_rows, start=m):
         weighted = 0.0
         for j, c in enumerate(v.collateral):
-            usd = coll_usd.get(c.asset, 0.0)
-            collateral[r, j] = usd / price[j]
-            weighted += usd * c.liquidation_threshold
+            weighted += coll_usd.get(c.asset, 0.0) * lt[j]
         debt[r] = weighted / firm_hf
+    isolated = np.zeros(m, dtype=bool)
+    for j, c in enumerate(v.collateral):
+        if not c.isolated:
+            continue
+        mine = main == j
+        isolated |= mine
+        room = max(c.debt_ceiling_usd - float(debt[m:][collateral[m:, j] > 0].sum()), 0.0)
+        owed = float(debt[:m][mine].sum())
+        if owed > room:
+            debt[:m][mine] *= room / owed
     # members owe each borrowed asset's debt_share of their debt in its units; the firms
-    # borrow the numeraire only (their scenario sets a health factor, not a currency mix)
+    # borrow the numeraire only (their scenario sets a health factor, not a currency mix),
+    # and so do members in isolation mode
     debt_units = np.zeros((m + len(firm_rows), len(v.borrow)))
     for d, b in enumerate(v.borrow):
         if b.debt_share > 0:
-            debt_units[:m, d] = debt[:m] * b.debt_share / prices[b.asset]
+            debt_units[:m, d] = np.where(isolated, 0.0,
+                                         debt[:m] * b.debt_share / prices[b.asset])
     shares = sum(b.debt_share for b in v.borrow)
     if shares > 0:
-        debt[:m] *= 1.0 - shares
+        debt[:m] *= np.where(isolated, 1.0, 1.0 - shares)
     return LendingBook(collateral=collateral, debt=debt, owner=owner.astype(np.int64),
                        debt_units=debt_units)
 

@@ -58,6 +58,8 @@ EVENT_KINDS = (
     "option_liquidation",
     "option_expiry",
     "numeraire_depeg",
+    "risk_parameter_update",
+    "borrow",
     "variation_margin_call",
     "waterfall",
     "default_fund_loss",
@@ -413,6 +415,36 @@ _SCHEMA: dict[str, tuple[EventField, ...]] = {
         _F("oracle_price", float, "the numeraire oracle's published price then (what venues "
            "value it at: a lagged oracle still shows the old one)"),
         _F("deviation", float, "market price - 1 (also `amount`; negative below the peg)"),
+    ),
+    "risk_parameter_update": (
+        _F("threshold_before", float, "the collateral's liquidation threshold before (`asset`; "
+           "`agent` is the venue's risk steward, `value_usd` the stress sale at the oracle "
+           "`price`)"),
+        _F("threshold_after", float, "the threshold now in force (also `amount`): "
+           "`min(hand-set, (1 - volatility margin)(1 - slippage) / (1 + bonus))` in whole bps"),
+        _F("ltv_before", float, "its LTV before"),
+        _F("ltv_after", float, "its LTV now (the hand-set distance below the threshold)"),
+        _F("slippage_frac", float, "average slippage of the stress sale through the route"),
+        _F("stress_units", float, "units of the stress sale: `stress_sale_frac` of all the "
+           "venue holds of the asset"),
+        _F("route", str, "where it was priced: the venue's pool, or `the external market`"),
+    ),
+    "borrow": (
+        _F("accounts", int, "borrowers who borrowed (0: the bounds held all of it back; "
+           "logged once until borrowing resumes); `value_usd` what they borrowed, `amount` the "
+           "units of `asset` it bought and they supplied (a loop)"),
+        _F("wanted_usd", float, "what they wanted to borrow (back to their target health "
+           "factor)"),
+        _F("bought_into", str, "where the collateral was bought (pool or `the external "
+           "market`; where it would have been when nothing was borrowed)"),
+        _F("held_by_ltv_usd", float, "held back by the LTV (Aave's borrow check), at the "
+           "venue this step (the same on each of its `borrow` events that step)"),
+        _F("held_by_debt_ceiling_usd", float, "held back by isolated collaterals' debt "
+           "ceilings, idem"),
+        _F("held_by_borrow_cap_usd", float, "held back by the venue's borrow cap, idem"),
+        _F("held_by_supply_cap_usd", float, "held back by the supply caps of what they "
+           "would buy, idem"),
+        _F("held_by_cash_usd", float, "held back by the venue's cash, idem"),
     ),
     "variation_margin_call": (
         _F("outcome", str, "`paid` or `missed` (the member is then in default at the house; "

@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from contagion.agents.clearing_house import ClearingHouse
+from contagion.agents.collateral_quality import setup_deriver
 from contagion.agents.custodial import CustodialExchange
 from contagion.agents.feed import MarketPriceFeed
 from contagion.agents.firm import TradingFirm
@@ -130,6 +131,7 @@ class ContagionModel(mesa.Model):
         self.recovery: dict[str, float] = {}
         self._default_queue: list[tuple[Any, int, str, str, dict[str, float]]] = []
         self.moves = PriceMoves()  # who moved each price source: the causes oracles cite
+        self.depth_events: dict[int, int] = {}  # asset -> its latest liquidity_shock event
         self.graph = build_world(scenario) if world is None else world
         self.wiring: Wiring = check_world(self.graph, scenario)
         self.market = Market(self, scenario)
@@ -174,7 +176,8 @@ class ContagionModel(mesa.Model):
         for i, v in enumerate(sc.lending):
             firms_here = [(firm_holder[f.name], dict(f.collateral_usd), f.health_factor)
                           for f in sc.firms if f.lending == v.name]
-            book = draw_lending_book(sc, i, wealth, prices, firms_here, rng)
+            book = draw_lending_book(sc, i, wealth, prices, firms_here, rng,
+                                     risk_parameters=setup_deriver(self, v))
             if pos is not None:
                 book = pos.lending_book(i, book)
             books["lending"].append(copy_book(book))
@@ -385,12 +388,16 @@ class ContagionModel(mesa.Model):
         """3. Traders act: an exploit borrows against the published mark (Mango), traders
         top up margin, depositors withdraw from custodial exchanges (a run); the defaults
         reported (an exchange that cannot pay, a firm that misses a recall) are declared.
-        Lending venues first accrue the step's interest and pay their running suppliers."""
+        Lending venues first accrue the step's interest and pay their running suppliers,
+        and re-derive the thresholds that follow liquidity; after the top-ups, traders
+        whose health rose re-lever within the venues' LTV and caps."""
         for v in self.lending:
             v.step()
+            v.update_risk_parameters()
         for pv in self.perps:
             pv.attacker_withdraws()
         self.population.topup_lending(self)
+        self.population.releverage_lending(self)
         self.population.topup_perp(self)
         for ex in self.custodial:
             ex.step()
@@ -451,7 +458,7 @@ class ContagionModel(mesa.Model):
             for a_name in shock.assets:
                 i = market.index[a_name]
                 normal = float(market.normal_depth_usd[i])
-                self.events.add(
+                self.depth_events[i] = self.events.add(
                     "liquidity_shock", step=self.steps, agent=shock.name, asset=a_name,
                     amount=-shock.depth_drop_frac, value_usd=normal * shock.depth_drop_frac,
                     depth_before_usd=normal, depth_after_usd=normal * float(mult[i]),

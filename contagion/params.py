@@ -41,6 +41,7 @@ __all__ = [
     "CollateralParams",
     "CreditLinkParams",
     "CustodialParams",
+    "EModeParams",
     "ExploitParams",
     "FirmParams",
     "InsuranceFundParams",
@@ -306,7 +307,32 @@ class OracleParams:
 
 @dataclass(frozen=True, kw_only=True)
 class CollateralParams:
-    """Risk parameters of one collateral asset at a lending protocol (Aave V3 names)."""
+    """Risk parameters of one collateral asset at a lending protocol (Aave V3 names).
+
+    Collateral quality (all off by default):
+
+    ``threshold_from_liquidity``: the threshold follows the liquidity that liquidates the
+    asset. At set-up and at every step the venue prices a stress sale of
+    ``stress_sale_frac`` of all the collateral it holds in this asset into its liquidation
+    route (its pool, else the external market at its current depth) and sets
+    ``LT = min(liquidation_threshold, (1 - volatility_margin_frac)(1 - slippage) /
+    (1 + liquidation_bonus))`` rounded down to whole basis points, as Aave stores it
+    (:func:`contagion.mechanics.collateral.liquidity_adjusted_threshold`); the LTV keeps
+    its hand-set distance below it (at least 0). ``liquidation_threshold`` and ``ltv`` are
+    then ceilings: thin liquidity only tightens them. During the run a new value is put in
+    force only when it differs from the one in force by ``update_min_bps`` or more (a risk
+    steward's minimum change), and moves at most ``update_max_bps`` a step towards the
+    derived value (its largest change; the LTV follows), each change a
+    ``risk_parameter_update`` event; debts drawn at set-up use the derived values.
+
+    ``supply_cap_units`` (Aave's ``supplyCap``): no new supply of the asset once the
+    venue holds that many units as collateral (borrowers' loops are cut to fit).
+
+    ``isolated`` (Aave v3 isolation mode): an account holding this asset as collateral
+    borrows only the venue's stablecoin (generated books put its debt there), and all such
+    accounts together owe at most ``debt_ceiling_usd`` (Aave's ``debtCeiling``): debts
+    drawn at set-up are scaled down to fit it, and new borrowing stops at it.
+    """
 
     asset: str
     oracle: str
@@ -314,10 +340,26 @@ class CollateralParams:
     liquidation_threshold: Annotated[float, Real(low=0, high=1, low_open=True, high_open=True)]
     liquidation_bonus: Annotated[float, Real(low=0, high=0.5)]
     pool: str | None = None
+    threshold_from_liquidity: Annotated[bool, Bool()] = False
+    volatility_margin_frac: Annotated[float, Real(low=0, high=1, high_open=True)] = 0.0
+    stress_sale_frac: Annotated[float, Real(low=0, high=1, low_open=True)] = 0.5
+    update_min_bps: Annotated[int, Int(low=1, high=10_000)] = 1
+    update_max_bps: Annotated[int, Int(low=1, high=10_000)] = 10_000
+    supply_cap_units: Annotated[float, Real(low=0, high=MAX_UNITS, allow_inf=True)] = math.inf
+    isolated: Annotated[bool, Bool()] = False
+    debt_ceiling_usd: Annotated[float, Real(low=0, high=MAX_USD, allow_inf=True)] = math.inf
 
     def __post_init__(self) -> None:
         where = _name("collateral", self)
         check_fields(self, where)
+        if self.update_max_bps < self.update_min_bps:
+            raise ParameterError(f"{where}.update_max_bps", self.update_max_bps,
+                                 f">= update_min_bps = {self.update_min_bps}",
+                                 "the largest change cannot be under the smallest")
+        if math.isfinite(self.debt_ceiling_usd) and not self.isolated:
+            raise ParameterError(f"{where}.debt_ceiling_usd", self.debt_ceiling_usd,
+                                 "inf unless isolated = true",
+                                 "a debt ceiling is isolation mode's (Aave v3)")
         if self.ltv > self.liquidation_threshold:
             raise ParameterError(f"{where}.ltv", self.ltv,
                                  f"ltv <= liquidation_threshold = {self.liquidation_threshold}")
@@ -408,6 +450,46 @@ class BorrowParams:
 
 
 @dataclass(frozen=True, kw_only=True)
+class EModeParams:
+    """An Aave v3 efficiency-mode category: correlated assets lent against each other on
+    better terms.
+
+    ``assets`` names the category's assets: collateral assets of the venue, its borrowed
+    assets, and its stablecoin (the scenario's numeraire) when it is in the category. An
+    account whose every debt is in the category is in e-mode (its owner would opt in: it
+    only gains): its collateral in the category counts with this ``ltv`` and
+    ``liquidation_threshold`` and is seized with this ``liquidation_bonus``; its other
+    collateral keeps its own (as Aave's ``GenericLogic`` and ``LiquidationLogic`` do for an
+    asset of the user's category). Membership is fixed at set-up; an e-mode account whose
+    category lacks the stablecoin does not loop (it could not borrow it and stay in).
+    """
+
+    name: Annotated[str, Name()]
+    assets: tuple[str, ...]
+    ltv: Annotated[float, Real(low=0, high=1, high_open=True)]
+    liquidation_threshold: Annotated[float, Real(low=0, high=1, low_open=True, high_open=True)]
+    liquidation_bonus: Annotated[float, Real(low=0, high=0.5)]
+
+    def __post_init__(self) -> None:
+        where = f"emode[{self.name}]"
+        check_fields(self, where)
+        if (not isinstance(self.assets, tuple) or not self.assets
+                or not all(isinstance(a, str) and a for a in self.assets)
+                or len(set(self.assets)) != len(self.assets)):
+            raise ParameterError(f"{where}.assets", self.assets,
+                                 "a non-empty tuple of distinct asset names")
+        if self.ltv > self.liquidation_threshold:
+            raise ParameterError(f"{where}.ltv", self.ltv,
+                                 f"ltv <= liquidation_threshold = {self.liquidation_threshold}")
+        if self.liquidation_threshold * (1 + self.liquidation_bonus) >= 1:
+            raise ParameterError(
+                f"{where}.liquidation_bonus", self.liquidation_bonus,
+                f"(1 + bonus) * liquidation_threshold < 1, i.e. bonus < "
+                f"{1 / self.liquidation_threshold - 1:.4f}",
+                "otherwise liquidating a position at HF just below 1 creates bad debt")
+
+
+@dataclass(frozen=True, kw_only=True)
 class LendingParams:
     """An Aave-V3-like lending protocol lending the stablecoin against collateral.
 
@@ -425,6 +507,19 @@ class LendingParams:
     ``full_close_below_hf``) or ``"v3.3"`` (all of the reserve's debt unless both reserves
     are worth ``>= min_close_base_usd`` and HF > ``full_close_below_hf``; then at most
     ``close_factor`` of the account's total debt).
+
+    New borrowing during the run (off by default, ``releverage_above_hf = inf``): traders
+    who manage their positions (those who top up) and whose health factor rises above
+    ``releverage_above_hf`` (prices rose) loop: they borrow the stablecoin back towards
+    ``releverage_to_hf``, buy their main collateral with it through the venue's route and
+    supply it. Aave's borrow checks bound each loop: the new debt fits within the LTV
+    (``sum(collateral * price * ltv) >= debt``), the venue's ``borrow_cap_usd`` (Aave's
+    ``borrowCap`` of its stablecoin), each isolated collateral's debt ceiling, each
+    asset's supply cap and the venue's cash (a ``borrow`` event per venue and asset says
+    what was borrowed and what each bound held back).
+
+    ``emode`` (:class:`EModeParams`, Aave v3's efficiency mode): one category of correlated
+    assets with a higher LTV and threshold and a lower bonus for accounts inside it.
 
     ``leftover_rule`` (v3.3, needs ``close_factor_rule = "v3.3"``; off by default): a
     liquidation must repay all of the reserve's debt, take all the collateral, or leave both
@@ -456,10 +551,25 @@ class LendingParams:
     leftover_rule: Annotated[bool, Bool()] = False
     rates: InterestRateParams | None = None
     supplier_run: SupplierRunParams | None = None
+    borrow_cap_usd: Annotated[float, Real(low=0, high=MAX_USD, allow_inf=True)] = math.inf
+    releverage_above_hf: Annotated[float, Real(low=1, low_open=True, allow_inf=True)] = math.inf
+    releverage_to_hf: Annotated[float, Real(low=1, high=100, low_open=True)] = 1.5
+    emode: EModeParams | None = None
 
     def __post_init__(self) -> None:
         where = _name("lending", self)
         check_fields(self, where)
+        if math.isfinite(self.releverage_above_hf) and (
+                self.releverage_to_hf >= self.releverage_above_hf):
+            raise ParameterError(f"{where}.releverage_to_hf", self.releverage_to_hf,
+                                 f"< releverage_above_hf = {self.releverage_above_hf}",
+                                 "borrowers re-lever down to a lower health factor")
+        if self.emode is not None and self.liquidation_mode == "auction":
+            raise ParameterError(f"{where}.emode", self.emode.name, "None in auction mode",
+                                 "a Maker vault type has one collateral and one debt")
+        if math.isfinite(self.releverage_above_hf) and self.liquidation_mode == "auction":
+            raise ParameterError(f"{where}.releverage_above_hf", self.releverage_above_hf,
+                                 "inf in auction mode", "vaults on auction read HF = inf")
         if not self.collateral:
             raise ParameterError(f"{where}.collateral", self.collateral, "at least one asset")
         assets = [c.asset for c in self.collateral]

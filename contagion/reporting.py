@@ -6,6 +6,7 @@ venue table and the event log.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -106,6 +107,7 @@ def model_reporters(model: ContagionModel) -> dict[str, Callable[[ContagionModel
     r.update(portfolio_margin_reporters(model))
     r.update(lending_rate_reporters(model))
     r.update(numeraire_reporters(model))
+    r.update(collateral_reporters(model))
     r.update(clearing_reporters(model))
     return r
 
@@ -130,6 +132,40 @@ def numeraire_reporters(model: ContagionModel) -> dict[str, Callable[[ContagionM
     def loss(m: ContagionModel) -> float:
         return numeraire_claims(m) * (1.0 - float(m.market.price[m.market.numeraire]))
     return {"numeraire_loss_usd": loss}
+
+
+def collateral_reporters(model: ContagionModel) -> dict[str, Callable[[ContagionModel], Any]]:
+    """Lending venues with a collateral-quality rule on (none by default): ``lt_<venue>_<asset>``
+    (the threshold in force, for thresholds that follow liquidity), ``isolation_debt_<venue>_
+    <asset>`` (isolated collateral), ``borrowed_<venue>`` (new borrowing so far, with loops
+    or caps) and ``insolvent_<venue>`` (its debt under water at market prices)."""
+    r: dict[str, Callable[[ContagionModel], Any]] = {}
+    for i, v in enumerate(model.lending):
+        on = (bool(v.derived.any()) or bool(v.isolated.any()) or v.releverage_on
+              or not all(map(math.isfinite, v.supply_cap_units))
+              or not math.isfinite(v.borrow_cap_usd))
+        if not on:
+            continue
+        for a, name in enumerate(v.asset_names):
+            if v.derived[a]:
+                r[f"lt_{v.name}_{name}"] = _collateral_value(i, "lt", a)
+            if v.isolated[a]:
+                r[f"isolation_debt_{v.name}_{name}"] = _isolation_debt(i, a)
+        r[f"borrowed_{v.name}"] = _agent_value("lending", i, "borrowed_usd")
+        r[f"insolvent_{v.name}"] = _agent_value("lending", i, "insolvent_debt_usd")
+    return r
+
+
+def _collateral_value(i: int, attr: str, a: int) -> Callable[[ContagionModel], float]:
+    def report(m: ContagionModel) -> float:
+        return float(getattr(m.lending[i], attr)[a])
+    return report
+
+
+def _isolation_debt(i: int, a: int) -> Callable[[ContagionModel], float]:
+    def report(m: ContagionModel) -> float:
+        return float(m.lending[i].isolation_debt_usd()[a])
+    return report
 
 
 def clearing_reporters(model: ContagionModel) -> dict[str, Callable[[ContagionModel], Any]]:

@@ -221,6 +221,16 @@ class Scenario:
                                          f"an oracle of {c.asset!r}")
                 if c.pool is not None and (c.pool not in pools or pools[c.pool].base != c.asset):
                     raise ParameterError(f"{where}.pool", c.pool, f"a pool of {c.asset!r}")
+            if v.emode is not None:
+                known = {c.asset for c in v.collateral} | {b.asset for b in v.borrow} | {
+                    self.market.numeraire}
+                strange = [a for a in v.emode.assets if a not in known]
+                if strange or not {c.asset for c in v.collateral} & set(v.emode.assets):
+                    raise ParameterError(
+                        f"lending[{v.name}].emode.assets", v.emode.assets,
+                        f"names among {sorted(known)}, at least one a collateral",
+                        f"{strange} not lent or taken here" if strange
+                        else "a category needs a collateral")
             feeds = {c.asset: (c.oracle, c.pool) for c in v.collateral}
             for b in v.borrow:
                 where = f"lending[{v.name}].borrow[{b.asset}]"

@@ -408,6 +408,33 @@ def _say_numeraire_depeg(r: _Row) -> str:
             f"${float(r['price']):.4f} ({float(r['deviation']):+.1%}); its oracle shows "
             f"${float(r['oracle_price']):.4f}{lag}. Debts in {r['asset']} are worth less in "
             f"USD, and so is {r['asset']} margin")
+def _say_risk_update(r: _Row) -> str:
+    before, after = float(r["threshold_before"]), float(r["threshold_after"])
+    verb = "cut" if after < before else "raised"
+    return (f"{r['venue']} {verb} {r['asset']}'s liquidation threshold {before:.2%} -> "
+            f"{after:.2%} (LTV {float(r['ltv_before']):.2%} -> {float(r['ltv_after']):.2%}): "
+            f"a stress sale of {format_units(r['stress_units'])} {r['asset']} into "
+            f"{r['route']} would slip {float(r['slippage_frac']):.1%}")
+
+
+_HELD = (("held_by_ltv_usd", "the LTV"), ("held_by_debt_ceiling_usd", "the debt ceiling"),
+         ("held_by_borrow_cap_usd", "the borrow cap"), ("held_by_supply_cap_usd", "the supply cap"),
+         ("held_by_cash_usd", "the venue's cash"))
+
+
+def _say_borrow(r: _Row) -> str:
+    held = [(float(r[f]), words) for f, words in _HELD if float(r[f]) > 0.5]
+    bounds = ", ".join(f"{words} {_usd(v)}" for v, words in held)
+    n = int(r["accounts"])
+    if n <= 0:
+        return (f"borrowers on {r['venue']} wanted {_usd(r['wanted_usd'])} more, but "
+                f"the venue's bounds held all of it back ({bounds})")
+    out = (f"{_plural(n, 'borrower')} on {r['venue']} levered up: they borrowed "
+           f"{_usd(r['value_usd'])} and looped it into {format_units(r['amount'])} "
+           f"{r['asset']} bought on {r['bought_into']}")
+    return out + (f"; held back: {bounds}" if held else "")
+
+
 #: The layers of a clearing house's default waterfall, in words.
 _LAYER_WORDS = {"defaulter_margin": "its margin", "defaulter_fund": "its fund contribution",
                 "skin_in_the_game": "the house's skin in the game",
@@ -455,6 +482,8 @@ _SAY: dict[str, Callable[[_Row], str]] = {
     "option_liquidation": _say_option_liquidation,
     "option_expiry": _say_option_expiry,
     "numeraire_depeg": _say_numeraire_depeg,
+    "risk_parameter_update": _say_risk_update,
+    "borrow": _say_borrow,
     "variation_margin_call": lambda r: (
         f"{r['venue']} called {_usd(r['called_usd'])} of variation margin from {r['agent']}"
         + (f", which paid only {_usd(r['paid_usd'])}: it is in default at the house"
@@ -991,6 +1020,8 @@ _TOLD = frozenset({
     "option_liquidation",
     "option_expiry",
     "numeraire_depeg",
+    "risk_parameter_update",
+    "borrow",
     "variation_margin_call",
     "waterfall",
     "default_fund_loss",
@@ -1088,6 +1119,11 @@ def step_narrative(events: pd.DataFrame, series: pd.DataFrame, step: int, *,
     parts += _loan_losses(of("loan_loss"))
     parts += _each(of("liquidity_withdrawal"))
     parts += _each(of("option_expiry"))
+    parts += _each(of("risk_parameter_update"))
+    loops = of("borrow")
+    refused = loops["accounts"].to_numpy() <= 0 if not loops.empty else np.zeros(0, dtype=bool)
+    parts += _each(loops[refused])  # the bounds held back all new borrowing: news
+    parts += [(p[0], p[1], False) for p in _each(loops[~refused])]  # a loop, not news
     parts += _margin_calls(of("variation_margin_call"))
     parts += _waterfalls(of("waterfall"))
     parts += _each(of("default_fund_loss"))

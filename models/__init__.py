@@ -26,6 +26,7 @@ from models.catalog import PRESET_INFO, PresetInfo
 from models.classic.fire_sales_preset import fire_sales_demo
 from models.classic.interbank import debtrank_demo, eisenberg_noe_demo, gai_kapadia_demo
 from models.clearing_house import clearing_house
+from models.collateral_quality import collateral_quality
 from models.crowded_longs import crowded_longs
 from models.default import default_market
 from models.ftx import ftx_collapse
@@ -67,6 +68,7 @@ SCENARIOS: dict[str, Callable[..., Scenario]] = {
     "classic_gai_kapadia": gai_kapadia_demo,
     "classic_debtrank": debtrank_demo,
     "classic_fire_sales": fire_sales_demo,
+    "collateral_quality": collateral_quality,
     "clearing_house": clearing_house,
 }
 

@@ -2,8 +2,8 @@
 
 The dashboard's scenario menu shows these (``dashboard/presets_menu.py``) instead of the
 presets' ids. A historical preset's date is the day its story turns on (the freeze, the
-attack, the crash); the classic models are dated ``"textbook"``, and the default market and
-``crowded_longs``, which are no one event, ``"stylised"``. Every preset of
+attack, the crash); the classic models are dated ``"textbook"``, and the default market,
+``crowded_longs`` and ``collateral_quality``, which are no one event, ``"stylised"``. Every preset of
 :data:`models.SCENARIOS` has an entry (``tests/test_catalog.py`` checks it, and that each
 line stays under :data:`MAX_LINE_CHARS`).
 """
@@ -87,6 +87,9 @@ _INFO = (
     PresetInfo("classic_fire_sales", "Fire sales (Caccioli et al.)", "textbook",
                "No loans between banks: one failure's fire sale topples 17 of 20 through "
                "shared assets."),
+    PresetInfo("collateral_quality", "Thresholds that follow depth", "stylised",
+               "A thin token falls 45% as its book empties: a threshold set from its depth "
+               "loses a quarter as much."),
     PresetInfo("clearing_house", "A clearing member defaults (Aas)", "11 September 2018",
                "A member's one-way bet misses a margin call: the waterfall eats the others' "
                "fund; a thin one fails."),

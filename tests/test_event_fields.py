@@ -7,6 +7,7 @@ the others blank, and its numbers agree with the run's series and venue table.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from pathlib import Path
 
@@ -25,6 +26,7 @@ from contagion.events import (
     required_fields,
     schema_markdown,
 )
+from contagion.params import EModeParams
 from contagion.runner import RunResult, simulate
 from contagion.scenario import Scenario, override
 from contagion.scenario_file import load
@@ -128,6 +130,8 @@ CASES = {
     "classic_eisenberg_noe": {},
     "classic_fire_sales": {},
     "default+funding": {"n_traders": 300},  # PerpParams.funding (off in every preset)
+    "default+collateral": {"n_traders": 300},  # collateral quality (issue 13, off in presets)
+    "collateral_quality": {"n_traders": 300, "isolate_alt": True},  # loops refused at a ceiling
     "default_v3_lp_run.toml": {},  # a scenario file: a V3 pool whose LPs withdraw (issue 12)
     "options_pm_run.toml": {},  # portfolio margin with options: liquidations, expiry (issue 12)
     "clearing_house": {"n_traders": 300},  # margin calls, a waterfall, fund losses (issue 13)
@@ -136,12 +140,24 @@ DATA = Path(__file__).resolve().parent / "data"
 
 
 def _case(name: str, kw: dict[str, int]) -> Scenario:
-    """A preset by name; ``NAME+funding`` is that preset with funding at its perp venues."""
+    """A preset by name; ``NAME+funding`` is that preset with funding at its perp venues,
+    ``default+collateral`` the default with LendB's collateral-quality rules on."""
     base, _, extra = name.partition("+")
     sc = get_scenario(base, **kw)
     if extra == "funding":
         for pv in sc.perps:
             sc = override(sc, f"perps.{pv.name}.funding", True)
+    if extra == "collateral":  # loops within LTV and caps, a threshold that follows depth
+        for key, value in (("releverage_above_hf", 1.6), ("releverage_to_hf", 1.03),
+                           ("borrow_cap_usd", 2e8),
+                           ("collateral.EXT.threshold_from_liquidity", True),
+                           ("collateral.EXT.volatility_margin_frac", 0.05)):
+            sc = override(sc, f"lending.LendB.{key}", value)
+        sc = override(sc, "assets.EXT.external_depth_usd", 2e6)
+        cat = EModeParams(name="eth-usd", assets=("ETH", "USDC"), ltv=0.85,
+                          liquidation_threshold=0.88, liquidation_bonus=0.03)
+        sc = dataclasses.replace(sc, lending=tuple(
+            dataclasses.replace(v, emode=cat) if v.name == "LendA" else v for v in sc.lending))
     return sc
 
 

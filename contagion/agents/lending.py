@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from numpy.typing import NDArray
 
+from contagion.agents.collateral_quality import CollateralRules
 from contagion.agents.venue import MarginVenue
 from contagion.book import LendingBook
 from contagion.institution import BalanceSheet, CreditPosition
@@ -34,7 +35,7 @@ if TYPE_CHECKING:
 __all__ = ["LendingProtocol"]
 
 
-class LendingProtocol(MarginVenue):
+class LendingProtocol(CollateralRules, MarginVenue):
     """Lends the stablecoin (and the assets of ``params.borrow``) against collateral;
     liquidates, writes off, socialises.
 
@@ -74,6 +75,11 @@ class LendingProtocol(MarginVenue):
     venue's own reserve) is equity. Then, with ``params.supplier_run``, the outside
     suppliers' cohorts whose thresholds are crossed withdraw what the cash allows
     (:meth:`_supplier_run`); at 100% utilisation withdrawals freeze.
+
+    Collateral quality (:class:`~contagion.agents.collateral_quality.CollateralRules`, off
+    by default): thresholds that follow the liquidity of their liquidation route
+    (:meth:`update_risk_parameters`), supply and borrow caps, isolation mode's debt
+    ceilings, and the LTV bounding traders' new borrowing (:meth:`borrow_against`).
     """
 
     kind = "lending"
@@ -150,6 +156,7 @@ class LendingProtocol(MarginVenue):
             self.run_withdrawn_usd = 0.0
             self._run_event = -1
             self._run_trigger = "utilisation"
+        self._init_collateral_rules()  # collateral quality (agents/collateral_quality.py)
 
     def invalidate(self) -> None:
         """Forget the step's cached health factors (its channels changed)."""
@@ -199,7 +206,7 @@ class LendingProtocol(MarginVenue):
         repayments and liquidations change accounts.
         """
         if self._hf_step != self.model.steps or self._hf.shape[0] != len(self.book):
-            weighted = self.book.collateral @ (self.prices() * self.lt)  # one BLAS pass
+            weighted = self.weighted_collateral()  # one BLAS pass (+ e-mode rows)
             self._hf = np.asarray(health_factor(weighted, 1.0, self.debt_usd(), validate=False))
             self._hf_step = self.model.steps
             if self.lot_rows.size:
@@ -208,8 +215,7 @@ class LendingProtocol(MarginVenue):
 
     def _refresh_health(self, rows: NDArray[np.int64]) -> None:
         if self._hf_step == self.model.steps and rows.size:
-            b = self.book
-            hf = health_factor(b.collateral[rows] @ (self.prices() * self.lt), 1.0,
+            hf = health_factor(self.weighted_collateral(rows), 1.0,
                                self.debt_usd(rows), validate=False)
             if self.lot_rows.size:
                 hf = np.where(self.in_auction[rows], np.inf, hf)
@@ -262,7 +268,7 @@ class LendingProtocol(MarginVenue):
         oracle = self.prices()
         # Exact pre-filter: collateral at market >= (collateral at oracle) * min(market/oracle),
         # so debt > collateral at market requires HF < max(LT) / min(market/oracle).
-        bound = float(self.lt.max() / np.min(market / oracle))
+        bound = float(self.max_lt() / np.min(market / oracle))
         if self.debt_asset_ids.size:  # a borrowed asset dearer at market than at its oracle
             debt_market = self.model.market.quote_prices(self.debt_asset_ids)
             bound *= max(1.0, float(np.max(debt_market / self.debt_prices())))
@@ -463,6 +469,7 @@ class LendingProtocol(MarginVenue):
                         liq: Liquidator) -> None:
         book, p = self.book, self.params
         j = np.argmax(value, axis=1)  # seize the largest collateral, as liquidators do
+        bj = self.row_bonus(cand, j)  # each seizure's bonus (e-mode's in its category)
         # repay the largest debt reserve: 0 is the stablecoin, 1 + e the e-th borrowed asset
         lent = self.debt_asset_ids.size > 0
         debt_prices = self.debt_prices()
@@ -487,7 +494,7 @@ class LendingProtocol(MarginVenue):
         top = max(liq.budget_count, 1)
         if cand.size > top:
             repay_est = np.minimum(cf * reserve,
-                                   book.collateral[cand, j] * prices[j] / (1 + self.bonus[j]))
+                                   book.collateral[cand, j] * prices[j] / (1 + bj))
             keep: list[NDArray[np.int64]] = []
             for a in self._present(j):
                 idx = np.flatnonzero(j == a)
@@ -496,12 +503,13 @@ class LendingProtocol(MarginVenue):
                 keep.append(idx)
             sel = np.sort(np.concatenate(keep))
             cand, hf, j, cf, d, reserve = cand[sel], hf[sel], j[sel], cf[sel], d[sel], reserve[sel]
+            bj = bj[sel]
         amt = liquidation_amounts(reserve, book.collateral[cand, j], prices[j],
-                                  self.bonus[j], cf, p.protocol_fee_frac)
+                                  bj, cf, p.protocol_fee_frac)
         if p.leftover_rule:  # v3.3: repay all, take all, or leave the floor of both
             wanted = amt.debt_repaid_usd
             amt, _ = leftover_adjusted(amt, reserve, book.collateral[cand, j], prices[j],
-                                       self.bonus[j], p.protocol_fee_frac,
+                                       bj, p.protocol_fee_frac,
                                        p.min_close_base_usd / 2)
         # Per asset, liquidators take the most profitable prefix of candidates: they rank
         # accounts by profit at the current price, then stop where selling one more
@@ -559,10 +567,10 @@ class LendingProtocol(MarginVenue):
             if part.any():
                 r = ok[part]
                 re = liquidation_amounts(reserve[r], book.collateral[cand[r], j[r]],
-                                         prices[j[r]], self.bonus[j[r]], cf[r],
+                                         prices[j[r]], bj[r], cf[r],
                                          p.protocol_fee_frac, debt_to_cover_usd=repay[part])
                 re, passes = leftover_adjusted(re, reserve[r], book.collateral[cand[r], j[r]],
-                                               prices[j[r]], self.bonus[j[r]],
+                                               prices[j[r]], bj[r],
                                                p.protocol_fee_frac, p.min_close_base_usd / 2)
                 repay[part], seized[part] = re.debt_repaid_usd, re.collateral_seized_units
                 to_liq[part], fee[part] = re.collateral_to_liquidator_units, re.protocol_fee_units
@@ -575,6 +583,7 @@ class LendingProtocol(MarginVenue):
                     return
                 rows, jj, dd = cand[ok], j[ok], d[ok]
             shrunk = np.maximum(asked - repay, 0.0)
+        bb = bj[ok]
         if lent:
             in_cash = dd == 0
             units = np.where(in_cash, repay,
@@ -616,11 +625,11 @@ class LendingProtocol(MarginVenue):
                 debt_asset=names[dd[m]] if lent else self.numeraire_name,
                 debt_repaid_units=units[m],
                 collateral_seized_units=seized[m], sold_into=self._venue_of_sale(int(a)),
-                units_sold=units_sold, bonus_frac=float(self.bonus[a]),
+                units_sold=units_sold, bonus_frac=bb[m],
                 bonus_usd=to_liq[m] * float(prices[a]) - repay[m],
                 **({} if shrunk is None else {"leftover_shrunk_usd": shrunk[m]}),
                 detail=f"HF < 1 at {self.name}; {liq.name} repaid debt and seized "
-                       f"{self.asset_names[int(a)]} (bonus {self.bonus[a]:.1%}), selling "
+                       f"{self.asset_names[int(a)]} (bonus {float(bb[m].max()):.1%}), selling "
                        f"{units_sold:,.4g} into {self._venue_of_sale(int(a))}")
             market.moved(int(self.asset_ids[a]), int(ids[0]), self.pools[int(a)])
             event_of[m] = ids
@@ -815,7 +824,7 @@ class LendingProtocol(MarginVenue):
         maybe = np.flatnonzero(hf < 1.0)
         # exact pre-filter: collateral value < dust implies weighted collateral
         # (= HF * debt) < max(LT) * dust
-        maybe = maybe[hf[maybe] * self.debt_usd(maybe) < self.lt.max() * p.bad_debt_dust_usd]
+        maybe = maybe[hf[maybe] * self.debt_usd(maybe) < self.max_lt() * p.bad_debt_dust_usd]
         owed = self.debt_usd(maybe)
         maybe, owed = maybe[owed > 0], owed[owed > 0]
         cv = book.collateral[maybe] @ prices

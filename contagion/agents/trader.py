@@ -122,6 +122,27 @@ class TraderPopulation:
                                    "repaid debt to lift their health factor")
         return total
 
+    def releverage_lending(self, model: ContagionModel) -> float:
+        """Traders whose health factor rose above their venue's ``releverage_above_hf``
+        borrow back towards ``releverage_to_hf`` and loop it into collateral, within the
+        venue's bounds (:meth:`LendingProtocol.borrow_against`); return USD borrowed.
+
+        The same traders as top up (they manage their positions); debt-free accounts and
+        firms do not."""
+        total = 0.0
+        for v in model.lending:
+            if not v.releverage_on:
+                continue
+            hf = v.health()
+            p = v.params
+            rows = np.flatnonzero((hf > p.releverage_above_hf) & np.isfinite(hf)
+                                  & self._topup_mask(v))
+            if rows.size == 0:
+                continue
+            want = v.debt_usd(rows) * (hf[rows] / p.releverage_to_hf - 1.0)
+            total += float(v.borrow_against(rows, want).sum())
+        return total
+
     def topup_perp(self, model: ContagionModel) -> float:
         """Perp traders near maintenance margin add collateral from their wallet."""
         total = 0.0
