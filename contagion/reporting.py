@@ -10,6 +10,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from contagion.network import peg_state
+from contagion.settlement import pending_by_pair
 
 if TYPE_CHECKING:
     from contagion.model import ContagionModel
@@ -279,14 +280,18 @@ def pair_exposures(model: ContagionModel) -> list[dict[str, Any]]:
     (an exchange's claim on a lending protocol's pool), ``token_collateral`` (a lender's
     collateral in the counterparty's token, at market; a peg counts as the issuer of its
     stablecoin and its token), ``cross_margin`` (a perp venue's cross-margin credit on
-    deposits at an exchange).
+    deposits at an exchange), ``pending_settlement`` (an obligation in its settlement
+    window, :mod:`contagion.settlement`: a recalled loan, counted here instead of under
+    ``loan`` until it settles, or a cross-margin transfer the custodian has not paid yet).
     """
     step = int(model.steps)
     rows: list[dict[str, Any]] = []
+    queue = model.settlements
     for ex in model.custodial:
         for borrower, amount in ex.loans.items():
+            recalled = queue.pending_usd(ex.name, borrower, "loan_recall") if len(queue) else 0.0
             rows.append({"step": step, "holder": ex.name, "counterparty": borrower,
-                         "channel": "loan", "exposure_usd": float(amount)})
+                         "channel": "loan", "exposure_usd": float(amount) - recalled})
         if ex.lending is not None:
             rows.append({"step": step, "holder": ex.name, "counterparty": ex.lending.name,
                          "channel": "supply", "exposure_usd": ex.lending.claim_of(ex.name)})
@@ -311,4 +316,7 @@ def pair_exposures(model: ContagionModel) -> list[dict[str, Any]]:
             rows.append({"step": step, "holder": pv.name, "counterparty": pv.custodian.name,
                          "channel": "cross_margin",
                          "exposure_usd": float(pv.cross_credit().sum())})
+    for (payee, payer), amount in pending_by_pair(queue.records).items():
+        rows.append({"step": step, "holder": payee, "counterparty": payer,
+                     "channel": "pending_settlement", "exposure_usd": amount})
     return rows

@@ -33,6 +33,7 @@ from models.lp_flight import lp_flight
 from models.mango import mango_markets
 from models.october_2025 import october_2025
 from models.regimes import broad_downturn, broken_correlation
+from models.settlement_window import settlement_window
 from models.steth_celsius import steth_celsius
 from models.terra import terra_ust
 
@@ -60,6 +61,7 @@ SCENARIOS: dict[str, Callable[..., Scenario]] = {
     "lender_run": lender_run,
     "crowded_longs": crowded_longs,
     "lp_flight": lp_flight,
+    "settlement_window": settlement_window,
     "classic_eisenberg_noe": eisenberg_noe_demo,
     "classic_gai_kapadia": gai_kapadia_demo,
     "classic_debtrank": debtrank_demo,

@@ -2,9 +2,9 @@
 
 The dashboard's scenario menu shows these (``dashboard/presets_menu.py``) instead of the
 presets' ids. A historical preset's date is the day its story turns on (the freeze, the
-attack, the crash); the classic models are dated ``"textbook"``, and the default market and
-``crowded_longs``, which are no one event, ``"stylised"``. Every preset of
-:data:`models.SCENARIOS` has an entry (``tests/test_catalog.py`` checks it, and that each
+attack, the crash); the classic models are dated ``"textbook"``, and the default market,
+``crowded_longs`` and ``settlement_window``, which are no one event, ``"stylised"``. Every
+preset of :data:`models.SCENARIOS` has an entry (``tests/test_catalog.py`` checks it, and that each
 line stays under :data:`MAX_LINE_CHARS`).
 """
 
@@ -72,6 +72,9 @@ _INFO = (
     PresetInfo("lp_flight", "LPs leave a concentrated pool (V3)", "5 August 2024",
                "ETH falls 30% and a V3 pool's LPs pull their liquidity: liquidators cannot "
                "sell, and loans stay under water."),
+    PresetInfo("settlement_window", "A recall in its settlement window", "stylised",
+               "An exchange recalls a loan and waits a day for it: its borrower defaults "
+               "first, and the loan is lost."),
     PresetInfo("classic_eisenberg_noe", "Eisenberg-Noe clearing", "textbook",
                "Four banks in a ring: one write-down topples three, and clearing sets "
                "what each repays."),
