@@ -418,8 +418,9 @@ _SCHEMA: dict[str, tuple[EventField, ...]] = {
     "settlement_failed": (
         *_SETTLEMENT,
         _F("unpaid_usd", float, "the part of the amount not paid at the due step"),
-        _F("recovery_rate", float, "what the payer's estate pays on the unpaid part (its "
-           "clearing recovery rate if it defaulted, else 0)"),
+        _F("recovery_rate", float, "what the payer's estate pays on the unpaid part: for a "
+           "recalled loan its clearing recovery rate if it defaulted, else 0 (a transfer in "
+           "flight is written off whole)"),
         _F("loss_usd", float, "what the payee loses: `unpaid_usd` x (1 - `recovery_rate`) "
            "(also `value_usd`)"),
         _F("payer_default_step", int, "the step the payer defaulted in (-1: it has not; it "

@@ -572,7 +572,10 @@ class CustodialExchange(mesa.Agent):
         inside = in_window(r, payer_default)
         if inside and cause_id is None:  # the loss is the payer's default's doing
             cause_id = self._default_event_of(r.payer)
-        recovery = model.recovery.get(r.payer, 0.0) if payer_default >= 0 else 0.0
+        # a loan's claim on a defaulted borrower's estate recovers what the clearing gives; a
+        # transfer in flight is written off whole by the venue (PerpVenue.settle_transfer)
+        recovery = (model.recovery.get(r.payer, 0.0)
+                    if payer_default >= 0 and r.kind == "loan_recall" else 0.0)
         loss = lost * (1.0 - recovery)
         why = (f"{r.payer} defaulted at step {payer_default}, inside the window"
                if inside else f"{r.payer} could not pay")
