@@ -1,11 +1,17 @@
 """Obligations in flight: what is owed between a promise and its settlement.
 
-A loan recall, a cross-margin transfer and a trade's proceeds are promised in one step and
-settle after a delay; until then the payee holds an unsettled claim on the payer (a
-*pending exposure*), and a payer that defaults inside that window leaves the payee with
-the loss (settlement risk, the "window for default" of the source article; Herstatt risk in
-foreign exchange, BIS CPSS 1996). The model owns one :class:`SettlementQueue`
-(``model.settlements``); agents open records in it and settle them at their due step.
+A loan recall and a cross-margin transfer are promised in one step and settle after a
+delay; until then the payee holds an unsettled claim on the payer (a *pending exposure*),
+and a payer that defaults inside that window leaves the payee with the loss (settlement
+risk, the "window for default" of the source article; Herstatt risk in foreign exchange,
+BIS CPSS 1996). The model owns one :class:`SettlementQueue` (``model.settlements``);
+custodial exchanges open records in it (their recalls, as payee; their cross-margin
+transfers, as payer) and settle them at the due step.
+
+Trades are not queued: every trade in the engine is against an AMM pool, the outside market
+or a perp venue's book, which settle at once and cannot default, so a delay on them would
+carry no default risk. A trade between two institutions that can default (an OTC sale with
+delivery against later payment) would be a third kind.
 
 The helpers here are pure: which records are due, whether a payer's default fell inside a
 record's window, and what such a record leaves the payee with.

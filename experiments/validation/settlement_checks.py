@@ -106,11 +106,10 @@ def settlement_section(scale: Scale) -> Section:
     loss_gap = float(((table["engine"] - table["predicted"]).abs()
                       / table["predicted"].abs().clip(lower=1.0)).max())
     exact = Band(0.0, 1e-9, "the queue's rule; float rounding only", "{:.1e}")
-    losses = table[table["inside"]]
-    lost = ", ".join(f"{w}h ${v / 1e6:.1f}M" for w, v in
-                     losses[losses["seed"] == seeds[0]][["window", "engine"]].itertuples(
-                         index=False))
-    safe = sorted(set(table.loc[~table["inside"], "window"]))
+    first = table[table["seed"] == seeds[0]]
+    lost = ", ".join(f"{w} h ${v / 1e6:.1f}M" for w, v in
+                     first[first["inside"]][["window", "engine"]].itertuples(index=False))
+    safe = first.loc[~first["inside"], "window"].tolist()
     loss_check = Check.banded(
         "A recalled loan whose borrower defaults inside the settlement window is the lender's "
         "loss (the unpaid amount times one minus the borrower's recovery); one that settles "
@@ -120,8 +119,8 @@ def settlement_section(scale: Scale) -> Section:
                  "window", [float((table["cex_default"] == table["inside"]).mean())],
                  Band(1.0, 1.0, "the preset's exchange has no other loss", "{:.2f}"))],
         f"`settlement_window` at {n} traders, seeds {', '.join(map(str, seeds))}, windows "
-        f"{', '.join(map(str, WINDOWS))} hours: no loss with {', '.join(map(str, safe))} h; "
-        f"seed {seeds[0]}: {lost}")
+        f"{', '.join(map(str, WINDOWS))} hours; seed {seeds[0]}: no loss with "
+        f"{', '.join(map(str, safe))} h, then {lost}")
     exposure_check = Check.banded(
         "While a recalled loan is in flight the lender's pending exposure to the borrower is "
         "the amount in flight, and its total exposure to the borrower is the loan, counted "
