@@ -12,6 +12,7 @@ from contagion.errors import ParameterError
 from contagion.network import build_network, venue_exposure_matrix
 from contagion.params import CustodialParams
 from contagion.reporting import pair_exposures
+from contagion.scenario import override
 from contagion.settlement import (
     Settlement,
     SettlementQueue,
@@ -142,6 +143,16 @@ def test_without_await_settlement_the_run_brings_the_exchange_down_in_the_recall
     ev = model.events_frame
     assert not ev["kind"].isin(["settlement_due", "settlement_failed"]).any()
     assert len(model.settlements) == 0  # its recall became a plain claim of its estate
+
+
+def test_a_frozen_exchange_that_freezes_when_insolvent_does_not_wait_for_a_lost_recall() -> None:
+    sc = override(get_scenario("settlement_window"), "custodial.CEX.freeze_when_insolvent", True)
+    model = ContagionModel(sc, seed=0, check_conservation=True)
+    model.run()
+    cex = _of(model, "default", "CEX")
+    assert cex["reason"].tolist() == ["insolvent"]
+    assert 22 < int(cex["step"].iloc[0]) < 37  # after the borrower's default, before due
+    assert _of(model, "settlement_failed").empty and len(model.settlements) == 0
 
 
 def test_a_zero_window_settles_the_recall_at_once() -> None:

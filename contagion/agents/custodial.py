@@ -537,10 +537,14 @@ class CustodialExchange(mesa.Agent):
                    f"them until its ${owed:,.0f} of recalled loans settle at step {due}")
 
     def _await_or_resume(self, failed: list[int]) -> bool:
-        """While frozen awaiting settlement: stay frozen (True) while recalls are in flight;
+        """While frozen awaiting settlement: stay frozen (True) while recalls are in flight
+        (with ``freeze_when_insolvent``, default at once if a loss leaves it insolvent);
         once they have settled reopen, or default if a borrower's failure left it insolvent
         (True: its step is over)."""
         if self._recalls_in_flight():
+            if (self.params.freeze_when_insolvent and self.last_loss_event >= 0
+                    and self.book_assets_usd() < self.liabilities_usd() * (1 - INSOLVENCY_TOL_FRAC)):
+                self._freeze_insolvent()
             return True
         self.awaiting_settlement = False
         if failed:
