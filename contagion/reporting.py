@@ -16,7 +16,8 @@ if TYPE_CHECKING:
     from contagion.model import ContagionModel
 
 __all__ = ["EXPOSURE_COLUMNS", "funding_reporters", "model_reporters", "pair_exposures",
-           "peg_reporters", "peg_rows", "portfolio_margin_reporters", "venue_rows"]
+           "peg_reporters", "peg_rows", "pending_settlement_usd", "portfolio_margin_reporters",
+           "settlement_reporters", "venue_rows"]
 
 EXPOSURE_COLUMNS = ["step", "holder", "counterparty", "channel", "exposure_usd"]
 
@@ -106,7 +107,23 @@ def model_reporters(model: ContagionModel) -> dict[str, Callable[[ContagionModel
     r.update(funding_reporters(model))
     r.update(portfolio_margin_reporters(model))
     r.update(lending_rate_reporters(model))
+    r.update(settlement_reporters(model))
     return r
+
+
+def pending_settlement_usd(m: ContagionModel) -> float:
+    """Everything in its settlement window: recalled loans and cross-margin transfers."""
+    return float(sum(r.amount_usd for r in m.settlements.records))
+
+
+def settlement_reporters(model: ContagionModel) -> dict[str, Callable[[ContagionModel], Any]]:
+    """When anything can be in flight (an exchange with ``await_settlement``, or
+    cross-margin transfers with a settlement delay): ``pending_settlement_usd``."""
+    sc = model.scenario
+    if not (any(c.await_settlement for c in sc.custodial)
+            or sc.traders.cross_margin_settlement_steps > 0):
+        return {}
+    return {"pending_settlement_usd": pending_settlement_usd}
 
 
 def funding_reporters(model: ContagionModel) -> dict[str, Callable[[ContagionModel], Any]]:

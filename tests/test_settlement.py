@@ -181,6 +181,13 @@ def test_the_recalled_loan_is_a_pending_exposure_during_the_window(
     assert (total.loc[:36] == LOAN_USD).all()  # moved between channels, not double counted
 
 
+def test_the_pending_series_shows_what_is_in_flight(long_window: ContagionModel) -> None:
+    s = long_window.datacollector.get_model_vars_dataframe()["pending_settlement_usd"]
+    assert s.index[s > 0].tolist() == list(range(13, 37)) and s.max() == LOAN_USD
+    off = ContagionModel(get_scenario("default", n_traders=200, steps=2), seed=0)
+    assert "pending_settlement_usd" not in off.datacollector.model_reporters  # presets unchanged
+
+
 def test_pending_transfers_raise_the_payees_exposure_profile_by_their_amount() -> None:
     model = ContagionModel(get_scenario("default", n_traders=200, steps=10), seed=0,
                            check_conservation=True)
