@@ -57,6 +57,7 @@ EVENT_KINDS = (
     "liquidity_withdrawal",
     "option_liquidation",
     "option_expiry",
+    "numeraire_depeg",
     "settlement_due",
     "settlement_failed",
 )
@@ -120,6 +121,7 @@ EVENT_VARIANTS: dict[str, tuple[str, tuple[str, ...]]] = {
     "socialised_loss": ("policy", ("supplier_haircut", "clawback")),
     "margin_topup": ("action", ("repay_debt", "add_margin")),
     "withdrawal": ("reason", ("run", "depeg_exit", "exploit", "lender_run")),
+    "numeraire_depeg": ("phase", ("start", "end")),
     "withdrawal_freeze": ("reason", ("run", "insolvent", "missed_recall", "unsettled_transfers",
                                      "full_utilisation", "awaiting_settlement")),
     "token_sale": ("purpose", ("withdrawals", "burn_arbitrage", "mint_arbitrage")),
@@ -413,6 +415,13 @@ _SCHEMA: dict[str, tuple[EventField, ...]] = {
         _F("open_interest", float, "units of the series held long (= short) at expiry"),
         _F("accounts", int, "traders' accounts that held the series (the outside market "
            "makers aside)"),
+    ),
+    "numeraire_depeg": (
+        _F("phase", str, "`start` (the numeraire's market price left $1 by 0.5% or more; "
+           "`price` is it, in USD) or `end` (back within 0.5%)"),
+        _F("oracle_price", float, "the numeraire oracle's published price then (what venues "
+           "value it at: a lagged oracle still shows the old one)"),
+        _F("deviation", float, "market price - 1 (also `amount`; negative below the peg)"),
     ),
     "settlement_due": _SETTLEMENT,
     "settlement_failed": (

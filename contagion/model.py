@@ -58,6 +58,13 @@ __all__ = ["ContagionModel"]
 NODE_STATE_LIMIT = 5000
 
 
+def _quotes_usd(feed: Any) -> bool:
+    """Whether a venue's feed quotes USD (the external market, directly or through an
+    oracle) rather than numeraire units (a pool's spot or TWAP)."""
+    return isinstance(feed, MarketPriceFeed) or feed.params.source == "external" \
+        or feed.pool is None
+
+
 class ContagionModel(mesa.Model):
     """A multi-venue crypto market whose defaults spread through liquidations.
 
@@ -282,6 +289,15 @@ class ContagionModel(mesa.Model):
             pv.custodian = next((ex for ex in self.custodial
                                  if ex.name == w.custodians.get(pv.name)), None)
             pv.invalidate()
+        num = self.scenario.market.numeraire
+        venues: list[LendingProtocol | PerpVenue | CustodialExchange] = [
+            *self.lending, *self.perps, *self.custodial]
+        for venue in venues:
+            oracle = w.feeds.get((venue.name, num)) if market.numeraire_on else None
+            venue.num_feed = self.oracles[oracle] if oracle is not None else None
+        for v in self.lending:
+            v._usd_cols = np.array([_quotes_usd(o) for o in v.oracles], dtype=bool)
+            v._usd_debt_cols = np.array([_quotes_usd(o) for o in v.debt_oracles], dtype=bool)
         for ex in self.custodial:
             ex.routes = {a: pool for a in market.assets
                          if (pool := self._route(ex.name, a)) is not None}
@@ -352,6 +368,9 @@ class ContagionModel(mesa.Model):
         perp venues with funding move it between longs and shorts at that mark."""
         for oracle in self.oracles.values():
             oracle.step()
+        if self.market.numeraire_on:
+            name = self.scenario.market.numeraire_oracle
+            self.market.numeraire_depeg(float(self.oracles[str(name)].price))
         for pv in self.perps:
             pv.update_margin()
         for pv in self.perps:

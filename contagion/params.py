@@ -137,7 +137,8 @@ class AssetParams:
                                  "a venue token needs an issuer")
         if self.kind == "stable" and self.initial_price_usd != 1.0:
             raise ParameterError(f"{where}.initial_price_usd", self.initial_price_usd, "exactly 1.0",
-                                 "the numeraire stablecoin is worth one dollar")
+                                 "the numeraire stablecoin starts at one dollar (it may depeg later: "
+                                 "market.numeraire_oracle and a path)")
         if self.kind == "algo_stable" and self.initial_price_usd != 1.0:
             raise ParameterError(f"{where}.initial_price_usd", self.initial_price_usd, "exactly 1.0",
                                  "a pegged stablecoin starts at its $1 peg")
@@ -939,15 +940,36 @@ class TraderParams:
 
 @dataclass(frozen=True, kw_only=True)
 class MarketParams:
-    """Clock and market-wide settings."""
+    """Clock and market-wide settings.
+
+    ``numeraire`` is the stablecoin every venue keeps its books in (margin, stablecoin
+    debt, suppliers' claims, deposits, insurance funds): an amount ``*_usd`` in a book or
+    an event is a number of its units. By default it is worth exactly $1 everywhere.
+
+    ``numeraire_oracle`` lets it depeg: the name of an oracle of the numeraire (source
+    ``"external"``). The numeraire's true USD price is then its price path (a
+    :class:`PricePathParams` with ``asset`` = the numeraire: a ``crash`` of ``shock_frac``
+    is a depeg to ``1 - shock_frac``; ``replay`` a recorded one; no path: it stays at $1),
+    the outside market trades every asset for the numeraire at its USD price divided by
+    that price, and each venue reads the numeraire's price from this oracle (the world
+    graph's ``price_feed`` edge ``oracle -> venue`` keyed by the numeraire) and values every
+    numeraire amount at it (see ``docs/stablecoin-risk.md``). None (the default): no depeg,
+    and the engine does exactly what it did before.
+    """
 
     steps: Annotated[int, Int(low=1, high=1_000_000)] = 144
     step_minutes: Annotated[float, Real(low=0, low_open=True)] = 5.0
     numeraire: str = "USDC"
     record_network_every: Annotated[int, Int(low=0)] = 1
+    numeraire_oracle: str | None = None
 
     def __post_init__(self) -> None:
         check_fields(self, "market")
+        if self.numeraire_oracle is not None and (not isinstance(self.numeraire_oracle, str)
+                                                  or not self.numeraire_oracle.strip()):
+            raise ParameterError("market.numeraire_oracle", self.numeraire_oracle,
+                                 "None (the numeraire is worth $1) or the name of an oracle "
+                                 "of the numeraire")
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -83,7 +83,7 @@ def model_reporters(model: ContagionModel) -> dict[str, Callable[[ContagionModel
     the system aggregates."""
     r: dict[str, Callable[[ContagionModel], Any]] = {}
     for a, i in model.market.index.items():
-        if i != model.market.numeraire:
+        if i != model.market.numeraire or model.market.numeraire_on:  # its USD price
             r[f"price_{a}"] = _price(i)
     for name in model.pools:
         r[f"pool_{name}"] = _attr("pools", name, "spot")
@@ -107,8 +107,31 @@ def model_reporters(model: ContagionModel) -> dict[str, Callable[[ContagionModel
     r.update(funding_reporters(model))
     r.update(portfolio_margin_reporters(model))
     r.update(lending_rate_reporters(model))
+    r.update(numeraire_reporters(model))
     r.update(settlement_reporters(model))
     return r
+
+
+def numeraire_claims(m: ContagionModel) -> float:
+    """Numeraire units the venues owe their users: suppliers' claims at lending venues,
+    traders' margin at perp venues (the outside market makers' row aside), deposits at
+    custodial exchanges."""
+    lend = sum(v.claims_usd() for v in m.lending)
+    perp = sum(float(pv.book.collateral[1:].sum()) for pv in m.perps)
+    return float(lend + perp + sum(ex.deposits_usd() for ex in m.custodial))
+
+
+def numeraire_reporters(model: ContagionModel) -> dict[str, Callable[[ContagionModel], Any]]:
+    """With a numeraire that may depeg (``market.numeraire_oracle``), in true USD:
+    ``numeraire_loss_usd``, what the holders of the venues' numeraire claims
+    (:func:`numeraire_claims`) lose to the depeg now, ``claims x (1 - price)``; every other
+    ``*_usd`` series is in numeraire units. None without it."""
+    if not model.market.numeraire_on:
+        return {}
+
+    def loss(m: ContagionModel) -> float:
+        return numeraire_claims(m) * (1.0 - float(m.market.price[m.market.numeraire]))
+    return {"numeraire_loss_usd": loss}
 
 
 def pending_settlement_usd(m: ContagionModel) -> float:
@@ -314,7 +337,7 @@ def pair_exposures(model: ContagionModel) -> list[dict[str, Any]]:
                          "channel": "supply", "exposure_usd": ex.lending.claim_of(ex.name)})
     issuers = {a.name: a.issuer for a in model.scenario.assets if a.issuer}
     for v in model.lending:
-        price = model.market.price[v.asset_ids]
+        price = model.market.quote_prices(v.asset_ids)  # numeraire units, as the books
         held = v.book.collateral.sum(axis=0) * price
         for j, asset in enumerate(v.asset_names):
             issuer = issuers.get(asset)

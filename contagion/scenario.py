@@ -207,6 +207,7 @@ class Scenario:
             if o.pool is not None and (o.pool not in pools or pools[o.pool].base != o.asset):
                 raise ParameterError(f"oracles[{o.name}].pool", o.pool,
                                      f"a pool whose base is {o.asset!r}")
+        self._check_numeraire(oracles)
         funds = {f.name for f in self.funds}
         for v in self.lending:
             for c in v.collateral:
@@ -354,6 +355,26 @@ class Scenario:
                                      "a declared asset of kind 'algo_stable'")
             if yv.pool not in pools or pools[yv.pool].base != yv.asset:
                 raise ParameterError(f"{where}.pool", yv.pool, f"a pool whose base is {yv.asset!r}")
+
+    def _check_numeraire(self, oracles: dict[str, OracleParams]) -> None:
+        """A depegging numeraire: ``market.numeraire_oracle`` is a declared oracle of the
+        numeraire reading the external market, and only then may a path move the numeraire."""
+        num, name = self.market.numeraire, self.market.numeraire_oracle
+        if name is not None:
+            if name not in oracles or oracles[name].asset != num:
+                raise ParameterError("market.numeraire_oracle", name,
+                                     f"None or a declared oracle of the numeraire {num!r}",
+                                     "venues value the numeraire at this oracle's price")
+            if oracles[name].source != "external":
+                raise ParameterError(f"oracles[{name}].source", oracles[name].source,
+                                     "'external'", "the numeraire's price is its market path "
+                                     "(no pool prices the numeraire against itself)")
+        for k, p in enumerate(self.paths):
+            if p.asset == num and name is None:
+                raise ParameterError(f"paths[{k}].asset", p.asset,
+                                     f"an asset other than the numeraire {num!r}",
+                                     "the numeraire moves only when it may depeg: set "
+                                     "market.numeraire_oracle to an oracle of it")
 
     def _check_prices(self) -> None:
         """The price model's assets have stochastic paths; replayed histories are readable

@@ -15,7 +15,11 @@ type               direction                  what the engine reads from it
 =================  =========================  ==============================================
 ``price_feed``     oracle -> venue            the oracle a venue marks ``asset`` to (held as
                                               collateral or owed as debt); without one the
-                                              venue reads the market price itself
+                                              venue reads the market price itself. Keyed by
+                                              the numeraire (``market.numeraire_oracle``
+                                              set), also to custodial exchanges: the price
+                                              the venue values the numeraire at; without
+                                              one it keeps valuing it at $1
 ``liquidity``      venue -> pool              the pool a venue's liquidators (or a custodian's
                                               fire sales) sell ``asset`` into, or buy a
                                               borrowed ``asset`` from to repay its debt;
@@ -129,6 +133,11 @@ def build_world(scenario: Scenario) -> nx.MultiDiGraph:
                 _edge(G, v.name, pool, "liquidity", asset=b.asset)
         if v.insurance_fund is not None:
             _edge(G, v.insurance_fund, v.name, "backstop")
+    num_oracle = sc.market.numeraire_oracle
+    if num_oracle is not None:  # every venue values a depegging numeraire at its oracle
+        names = [v.name for v in sc.lending] + [v.name for v in sc.perps]
+        for name in names + [v.name for v in sc.custodial]:
+            _edge(G, num_oracle, name, "price_feed", asset=sc.market.numeraire)
     for pv in sc.perps:
         for asset, oracle in zip(pv.market_assets, pv.market_oracles, strict=True):
             _edge(G, oracle, pv.name, "price_feed", asset=asset)
@@ -197,7 +206,7 @@ def resolve_wiring(G: nx.MultiDiGraph) -> Wiring:
     """
     w = Wiring()
     allowed = {
-        "price_feed": ({"oracle"}, {"lending", "perp"}),
+        "price_feed": ({"oracle"}, {"lending", "perp", "custodial"}),
         "liquidity": ({"lending", "custodial"}, {"pool"}),
         "backstop": ({"fund"}, {"lending", "perp"}),
         "cross_margin": ({"custodial"}, {"perp"}),

@@ -415,6 +415,18 @@ def _say_option_expiry(r: _Row) -> str:
             f"{format_units(r['open_interest'])} units)")
 
 
+def _say_numeraire_depeg(r: _Row) -> str:
+    if r["phase"] == "end":
+        return (f"{r['asset']} is back near its peg at ${float(r['price']):.4f}; its oracle "
+                f"shows ${float(r['oracle_price']):.4f}")
+    lag = ("" if abs(float(r["oracle_price"]) - float(r["price"])) < 5e-4 else
+           ": venues still value it at their oracle's older price until it publishes")
+    return (f"{r['asset']}, the unit every venue keeps its books in, depegged to "
+            f"${float(r['price']):.4f} ({float(r['deviation']):+.1%}); its oracle shows "
+            f"${float(r['oracle_price']):.4f}{lag}. Debts in {r['asset']} are worth less in "
+            f"USD, and so is {r['asset']} margin")
+
+
 _SAY: dict[str, Callable[[_Row], str]] = {
     "price_shock": _say_price_shock,
     "pool_manipulation": _say_manipulation,
@@ -453,6 +465,7 @@ _SAY: dict[str, Callable[[_Row], str]] = {
     "liquidity_withdrawal": _say_lp_withdrawal,
     "option_liquidation": _say_option_liquidation,
     "option_expiry": _say_option_expiry,
+    "numeraire_depeg": _say_numeraire_depeg,
     "settlement_due": lambda r: (f"{r['payer']} paid {r['payee']} the {_usd(r['paid_usd'])} "
                                  f"{_SETTLED.get(str(r['settlement_kind']), 'settlement')} "
                                  f"promised at step "
@@ -952,6 +965,7 @@ _TOLD = frozenset({
     "liquidity_withdrawal",
     "option_liquidation",
     "option_expiry",
+    "numeraire_depeg",
     "settlement_due",
     "settlement_failed",
 })
@@ -1023,6 +1037,7 @@ def step_narrative(events: pd.DataFrame, series: pd.DataFrame, step: int, *,
     peg_buys = draws["purpose"].to_numpy() == "peg_defence"
     parts: _Sentences = []
     parts += _price_moves(of("price_shock"))
+    parts += _each(of("numeraire_depeg"))
     parts += _per_venue(of("liquidity_shock"), _liquidity_shocks, by="agent")
     parts += _each(of("pool_manipulation"))
     parts += _each(of("gas_spike"))

@@ -32,6 +32,7 @@ from models.lender_run import lender_run
 from models.lp_flight import lp_flight
 from models.mango import mango_markets
 from models.october_2025 import october_2025
+from models.options_desk import options_desk
 from models.regimes import broad_downturn, broken_correlation
 from models.settlement_window import settlement_window
 from models.steth_celsius import steth_celsius
@@ -61,6 +62,7 @@ SCENARIOS: dict[str, Callable[..., Scenario]] = {
     "lender_run": lender_run,
     "crowded_longs": crowded_longs,
     "lp_flight": lp_flight,
+    "options_desk": options_desk,
     "settlement_window": settlement_window,
     "classic_eisenberg_noe": eisenberg_noe_demo,
     "classic_gai_kapadia": gai_kapadia_demo,

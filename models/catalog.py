@@ -60,9 +60,9 @@ _INFO = (
     PresetInfo("broad_downturn", "Broad market downturn (regime)", "13 June 2022",
                "ETH, BTC and SOL fall together with fat-tailed, correlated noise: "
                "spreading collateral buys nothing."),
-    PresetInfo("broken_correlation", "Broken correlation: a depeg (regime)", "11 March 2023",
-               "A stablecoin lent against as cash loses 15% of its peg while the majors "
-               "hold: its borrowers are liquidated."),
+    PresetInfo("broken_correlation", "Broken correlation: USDC depegs", "11 March 2023",
+               "USDC, the venues' unit, loses 12% of its peg while the majors hold: USDC "
+               "margin and USDC debt are worth less."),
     PresetInfo("lender_run", "A run on a lending pool (xUSD)", "3 November 2025",
                "A looped collateral loses 74%: bad debt sends suppliers out until all cash is "
                "lent and withdrawals freeze."),
@@ -72,6 +72,9 @@ _INFO = (
     PresetInfo("lp_flight", "LPs leave a concentrated pool (V3)", "5 August 2024",
                "ETH falls 30% and a V3 pool's LPs pull their liquidity: liquidators cannot "
                "sell, and loans stay under water."),
+    PresetInfo("options_desk", "Vol sellers under portfolio margin", "stylised",
+               "ETH falls 30%: naked short puts are cut riskiest leg first while "
+               "delta-hedged books mostly survive."),
     PresetInfo("settlement_window", "A recall in its settlement window", "stylised",
                "An exchange recalls a loan and waits a day for it: its borrower defaults "
                "first, and the loan is lost."),

@@ -10,15 +10,22 @@ its historical scenarios:
   innovations with 4 degrees of freedom (fat tails that come together) and GARCH(1,1)
   volatility clustering. Diversifying collateral across the majors buys nothing when they
   fall as one.
-* :func:`broken_correlation` (preset ``broken_correlation``): the majors hold (correlated
-  noise, no crash) while a collateral stablecoin that usually moves with nothing, USDe,
-  loses its peg (-15% over an hour). A book that is hedged or diversified on the majors is
-  still exposed: the loss comes from the asset that was assumed to be cash.
+* :func:`broken_correlation` (preset ``broken_correlation``): the USDC day, 11 March 2023.
+  The majors hold in dollars (correlated noise, no crash) while USDC, the unit every venue
+  keeps its books in, loses 12% of its peg over an hour and DAI, backed largely by USDC,
+  follows it down 10%. The venues value USDC at their oracle of it
+  (``market.numeraire_oracle``): USDC debts are worth less in dollars (borrowers' health
+  rises) and so is USDC margin (perp accounts near maintenance are liquidated although no
+  mark moved). A book hedged or diversified on the majors is still exposed: the loss comes
+  from the asset that was assumed to be cash.
 
 Both are stylised, not histories: the figures are round numbers of the size of 2022-2024
 DeFi venues, chosen so the run shows the mechanism. The date in the menu is a day the
-regime happened (13 June 2022: the majors fell together; 11 March 2023: USDC traded at
-$0.88 while BTC and ETH held), not a calibration to it.
+regime happened (13 June 2022: the majors fell together; 11 March 2023: after Circle said
+$3.3 billion of USDC's reserves were stuck at Silicon Valley Bank, USDC and DAI fell as low
+as $0.88 and $0.897 before rebounding (The Block, https://www.theblock.co/post/218993;
+CoinMarketCap's lows as reported by coinspaidmedia.com) while BTC and ETH held), not a
+calibration to it: here the depeg lasts the run (12 hours; the real one about two days).
 """
 
 from __future__ import annotations
@@ -44,10 +51,12 @@ from contagion.validation import check_bool, check_int, check_real
 __all__ = ["MAJORS", "broad_downturn", "broken_correlation"]
 
 MAJORS = ("ETH", "BTC", "SOL")
-_PRICE = {"ETH": 2000.0, "BTC": 30000.0, "SOL": 40.0, "USDe": 1.0}
-_DEPTH = {"ETH": 3e9, "BTC": 5e9, "SOL": 4e8, "USDe": 2e8}
+_PRICE = {"ETH": 2000.0, "BTC": 30000.0, "SOL": 40.0, "DAI": 1.0}
+_DEPTH = {"ETH": 3e9, "BTC": 5e9, "SOL": 4e8, "DAI": 2e8}
 _VOL = {"ETH": 0.004, "BTC": 0.003, "SOL": 0.006}  # per 5-minute step, calm
-_POOL_UNITS = {"ETH": 25_000, "BTC": 2_000, "SOL": 1_000_000, "USDe": 40_000_000}
+_POOL_UNITS = {"ETH": 25_000, "BTC": 2_000, "SOL": 1_000_000, "DAI": 40_000_000}
+#: DAI's fall as a share of USDC's on the day: $0.897 against $0.88 (CoinMarketCap's lows)
+DAI_FOLLOWS = 0.103 / 0.12
 
 
 def _check(n_traders: int, steps: int, correlation: float) -> None:
@@ -65,7 +74,7 @@ def _majors_correlation(rho: float) -> tuple[tuple[float, ...], ...]:
 
 def _world(*, name: str, description: str, n_traders: int, steps: int,
            paths: tuple[PricePathParams, ...], price_model: PriceModelParams | None,
-           usde: bool) -> Scenario:
+           dai: bool) -> Scenario:
     wealth_scale = 1000 / n_traders
     assets = [AssetParams(name="USDC", kind="stable", initial_price_usd=1.0)]
     assets += [AssetParams(name=a, kind="volatile", initial_price_usd=_PRICE[a],
@@ -80,26 +89,31 @@ def _world(*, name: str, description: str, n_traders: int, steps: int,
                                liquidation_threshold=0.7, liquidation_bonus=0.08,
                                pool="SOL/USDC")]
     tokens = list(MAJORS)
-    if usde:
-        assets.append(AssetParams(name="USDe", kind="volatile", initial_price_usd=1.0,
-                                  external_depth_usd=_DEPTH["USDe"]))
+    oracles = [OracleParams(name=f"{a}-feed", asset=a, source="external", heartbeat_steps=12,
+                            deviation_threshold_frac=0.005) for a in MAJORS]
+    if dai:
+        assets.append(AssetParams(name="DAI", kind="volatile", initial_price_usd=1.0,
+                                  external_depth_usd=_DEPTH["DAI"]))
         # a stablecoin lent against as near-cash: a high LTV, a thin liquidation bonus
-        collat.append(CollateralParams(asset="USDe", oracle="USDe-feed", ltv=0.9,
+        collat.append(CollateralParams(asset="DAI", oracle="DAI-feed", ltv=0.9,
                                        liquidation_threshold=0.93, liquidation_bonus=0.03,
-                                       pool="USDe/USDC"))
-        tokens.append("USDe")
+                                       pool="DAI/USDC"))
+        tokens.append("DAI")
+        # the stablecoins' feeds publish on a 0.25% move (Chainlink's stablecoin feeds)
+        oracles += [OracleParams(name=f"{a}-feed", asset=a, source="external",
+                                 heartbeat_steps=12, deviation_threshold_frac=0.0025)
+                    for a in ("DAI", "USDC")]
     return Scenario(
         name=name,
         description=description,
-        market=MarketParams(steps=steps, step_minutes=5.0),
+        market=MarketParams(steps=steps, step_minutes=5.0,
+                            numeraire_oracle="USDC-feed" if dai else None),
         assets=tuple(assets),
         paths=paths,
         price_model=price_model,
         pools=tuple(PoolParams(name=f"{a}/USDC", base=a, reserve_base=_POOL_UNITS[a],
                                arb_capacity_usd_per_step=2e6) for a in tokens),
-        oracles=tuple(OracleParams(name=f"{a}-feed", asset=a, source="external",
-                                   heartbeat_steps=12, deviation_threshold_frac=0.005)
-                      for a in tokens),
+        oracles=tuple(oracles),
         lending=(
             LendingParams(name="LendM", insurance_fund="LendM-Fund", collateral=tuple(collat),
                           reserve_usd=1e6, retail_supply_usd=3e8, share_of_traders=0.5,
@@ -165,13 +179,13 @@ def broad_downturn(*, n_traders: int = 1000, steps: int = 144, correlation: floa
                   description=f"ETH, BTC and SOL fall together ({shock_frac:.0%}, "
                               f"{fall['BTC']:.0%}, {fall['SOL']:.0%}) with correlated, "
                               "fat-tailed noise: diversified collateral does not help.",
-                  n_traders=n_traders, steps=steps, paths=paths, price_model=pm, usde=False)
+                  n_traders=n_traders, steps=steps, paths=paths, price_model=pm, dai=False)
 
 
 def broken_correlation(*, n_traders: int = 1000, steps: int = 144, correlation: float = 0.85,
-                       depeg_frac: float = 0.15, depeg_start_step: int = 24,
+                       depeg_frac: float = 0.12, depeg_start_step: int = 24,
                        depeg_duration_steps: int = 12) -> Scenario:
-    """A collateral stablecoin (USDe) depegs while the majors hold.
+    """USDC, the venues' unit of account, depegs and DAI follows it, while the majors hold.
 
     Parameters
     ----------
@@ -181,7 +195,7 @@ def broken_correlation(*, n_traders: int = 1000, steps: int = 144, correlation: 
         Correlation of the majors' noise (-0.5 to 1; ETH/BTC 0.05 more, at most 1): the
         majors move together and do not fall.
     depeg_frac : float
-        USDe's fall below $1, 0 <= x < 1.
+        USDC's fall below $1, 0 <= x < 1 (DAI falls ``DAI_FOLLOWS`` = 86% as far).
     depeg_start_step, depeg_duration_steps : int
         When the depeg starts and how many steps it takes.
     """
@@ -190,11 +204,14 @@ def broken_correlation(*, n_traders: int = 1000, steps: int = 144, correlation: 
     check_int("depeg_start_step", depeg_start_step, low=0)
     check_int("depeg_duration_steps", depeg_duration_steps, low=1)
     paths = (*(PricePathParams(asset=a, kind="flat", vol_per_step=_VOL[a]) for a in MAJORS),
-             PricePathParams(asset="USDe", kind="crash", shock_frac=depeg_frac,
-                             shock_start_step=depeg_start_step,
-                             shock_duration_steps=depeg_duration_steps, vol_per_step=0.0005))
+             *(PricePathParams(asset=a, kind="crash", shock_frac=frac,
+                               shock_start_step=depeg_start_step,
+                               shock_duration_steps=depeg_duration_steps, vol_per_step=vol)
+               for a, frac, vol in (("USDC", depeg_frac, 0.0),
+                                    ("DAI", depeg_frac * DAI_FOLLOWS, 0.0005))))
     pm = PriceModelParams(assets=MAJORS, correlation=_majors_correlation(correlation))
     return _world(name="broken_correlation",
-                  description=f"USDe, lent against as near-cash, loses {depeg_frac:.0%} of its "
-                              "peg while ETH, BTC and SOL hold.",
-                  n_traders=n_traders, steps=steps, paths=paths, price_model=pm, usde=True)
+                  description=f"USDC, the unit every venue keeps its books in, loses "
+                              f"{depeg_frac:.0%} of its peg and DAI follows it, while ETH, "
+                              "BTC and SOL hold in dollars.",
+                  n_traders=n_traders, steps=steps, paths=paths, price_model=pm, dai=True)

@@ -124,6 +124,7 @@ CASES = {
     "terra": {"n_traders": 300},
     "october_2025": {"n_traders": 300},
     "steth_celsius": {"n_traders": 300},
+    "broken_correlation": {"n_traders": 300},  # the numeraire (USDC) depegs (issue 12)
     "classic_eisenberg_noe": {},
     "classic_fire_sales": {},
     "default+funding": {"n_traders": 300},  # PerpParams.funding (off in every preset)

@@ -37,7 +37,15 @@ def _read_back(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 # ----------------------------------------------------------------------------- round trips
-@pytest.mark.parametrize("preset", list(SCENARIOS))
+#: Presets whose books hold options: positions files carry no option positions yet
+#: (docs/portfolio-margin.md, "Left"), so a rerun from them starts without options.
+_WITH_OPTIONS = {"options_desk"}
+
+
+@pytest.mark.parametrize("preset", [
+    pytest.param(p, marks=pytest.mark.xfail(strict=True, reason="option positions are not "
+                                            "exported to positions files yet"))
+    if p in _WITH_OPTIONS else p for p in SCENARIOS])
 def test_every_preset_reruns_byte_for_byte_from_its_exported_positions(preset: str) -> None:
     scenario = get_scenario(preset, n_traders=SMALL)
     first = simulate(scenario, seed=5)

@@ -101,3 +101,22 @@ def test_lender_run_and_correlation_lines_are_in_the_report(report: tuple[Path, 
     assert not counterfactual.verdicts and not tails.verdicts and "x over" in tails.observed
     assert all(c.passed for c in section.checks), [c.observed for c in section.checks]
     assert f"## {section.title}" in (out / "report.md").read_text()
+
+
+def test_options_and_portfolio_margin_lines_are_in_the_report(report: tuple[Path, list]) -> None:
+    """Issue 12's options lines (experiments/validation/options_checks.py): Black-Scholes
+    against Hull's examples and the portfolio margin against Deribit's, both banded and
+    agreeing; hedged books' margin against the sum of their legs in a run of options_desk."""
+    from experiments.validation.options_checks import DERIBIT_SOURCE, HULL_SOURCE, ISSUE_SOURCE
+
+    out, sections = report
+    (section,) = [s for s in sections if s.title.startswith("Options and portfolio margin")]
+    hull, deribit, hedged, survival = section.checks
+    assert (hull.source, deribit.source) == (HULL_SOURCE, DERIBIT_SOURCE)
+    assert hedged.source == survival.source == ISSUE_SOURCE
+    assert [v.name for v in hull.verdicts] == ["call", "put", "delta", "gamma", "vega", "theta",
+                                               "rho"]
+    assert len(deribit.verdicts) == 4 and len(hedged.verdicts) == 1
+    assert hedged.verdicts[0].figure < 0.5 and not survival.verdicts
+    assert all(c.passed for c in section.checks), [c.observed for c in section.checks]
+    assert f"## {section.title}" in (out / "report.md").read_text()

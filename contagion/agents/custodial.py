@@ -59,6 +59,9 @@ class CustodialExchange(mesa.Agent):
         # the pool each held asset is sold into (none: the external market), its token's
         # pool, the lender it supplies
         self.routes: dict[str, AMMPool] = {}
+        #: its oracle of a depegging numeraire (its ``price_feed`` edge): it converts
+        #: USD-priced assets into numeraire units (its books' unit) at it; None: at $1
+        self.num_feed: Any = None
         self.pool: AMMPool | None = None
         self.lending: LendingProtocol | None = None
         self.loans: dict[str, float] = {}  # borrower -> outstanding
@@ -91,7 +94,8 @@ class CustodialExchange(mesa.Agent):
     def assets_usd(self) -> float:
         """Assets at market, loans marked at their borrowers' recovery rates."""
         market = self.model.market
-        token = self.token_units * float(market.price[self.token]) if self.token is not None else 0
+        token = (self.token_units * float(market.price[self.token]) / self._numeraire_usd()
+                 if self.token is not None else 0)
         supply = self.lending.claim_of(self.name) if self.lending is not None else 0.0
         loans = sum(amount * self.model.recovery.get(b, 1.0) for b, amount in self.loans.items())
         return self.cash_usd + token + supply + loans + self.illiquid_usd + self.held_assets_usd()
@@ -118,12 +122,18 @@ class CustodialExchange(mesa.Agent):
 
     def book_held_assets_usd(self) -> float:
         """Its held assets at the prices of the step's start, before any exchange acted."""
-        return float(sum(units * self._book_price[a] for a, units in self.asset_units.items()))
+        held = float(sum(units * self._book_price[a] for a, units in self.asset_units.items()))
+        return held if self.num_feed is None else held / self._numeraire_usd()
 
     def held_assets_usd(self) -> float:
         """Its holdings of other assets at the external market price."""
         price = self.model.market.price
-        return float(sum(units * price[a] for a, units in self.asset_units.items()))
+        held = float(sum(units * price[a] for a, units in self.asset_units.items()))
+        return held if self.num_feed is None else held / self._numeraire_usd()
+
+    def _numeraire_usd(self) -> float:
+        """Its price of the numeraire (its oracle's; $1 without a feed of it)."""
+        return float(self.num_feed.price) if self.num_feed is not None else 1.0
 
     def liabilities_usd(self) -> float:
         return self.deposits_usd() + sum(self.borrowings.values()) + self.payables_usd()
@@ -151,7 +161,7 @@ class CustodialExchange(mesa.Agent):
         owed to the outside, borrowings to its lenders. Its supply to a lender and its loans
         are the network's own claims, cleared with them."""
         token = (self.token_units * float(self.model.market.price[self.token])
-                 if self.token is not None else 0)
+                 / self._numeraire_usd() if self.token is not None else 0)
         owed = ((OUTSIDE, self.deposits_usd() + self.payables_usd()), *self.borrowings.items())
         return CreditPosition(
             external_assets_usd=self.cash_usd + token + self.illiquid_usd + self.held_assets_usd(),
@@ -393,7 +403,7 @@ class CustodialExchange(mesa.Agent):
             if held <= 0:
                 continue
             pool = self.routes.get(market.assets[a])
-            spot = pool.spot if pool is not None else float(market.price[a])
+            spot = pool.spot if pool is not None else market.quote_price(a)
             units = min(held, 1.2 * shortfall / max(spot, 1e-12))
             shortfall -= self._sell_holding(a, units, cause, "to pay withdrawals")
         return shortfall

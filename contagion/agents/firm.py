@@ -40,12 +40,13 @@ class TradingFirm(mesa.Agent):
         self.default_step = -1
 
     def account_net_usd(self) -> float:
-        """Collateral at market minus debt, at its lending protocol."""
+        """Collateral at market minus debt, at its lending protocol (numeraire units)."""
         v = self.lending
-        price = self.model.market.price[v.asset_ids]
+        price = self.model.market.quote_prices(v.asset_ids)
         debt = v.book.debt[self.row]
         if v.debt_asset_ids.size:  # borrowed assets, at market too
-            debt = debt + v.book.debt_units[self.row] @ self.model.market.price[v.debt_asset_ids]
+            debt = debt + v.book.debt_units[self.row] @ self.model.market.quote_prices(
+                v.debt_asset_ids)
         return float((v.book.collateral[self.row] * price).sum() - debt)
 
     def assets_usd(self) -> float:

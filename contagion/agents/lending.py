@@ -99,6 +99,11 @@ class LendingProtocol(MarginVenue):
         self.pools: list[AMMPool | None] = []
         self.fund: InsuranceFund | None = None
         self.debt_oracles: list[Any] = []  # the borrowed assets' feeds and routes, idem
+        #: the oracle the venue values the numeraire at (its ``price_feed`` edge of the
+        #: numeraire); None: the numeraire is worth $1 to it (set when the world is wired)
+        self.num_feed: Any = None
+        self._usd_cols = np.zeros(0, dtype=bool)  # which feeds quote USD (others: numeraire)
+        self._usd_debt_cols = np.zeros(0, dtype=bool)
         self.debt_pools: list[AMMPool | None] = []
         self.supply_nominal = dict(supply_nominal)
         self.supply_index = 1.0
@@ -152,12 +157,20 @@ class LendingProtocol(MarginVenue):
 
     # ------------------------------------------------------------------ views
     def prices(self) -> NDArray[np.float64]:
-        """Oracle prices of the collateral assets (what the protocol sees)."""
-        return np.array([o.price for o in self.oracles])
+        """Oracle prices of the collateral assets (what the protocol sees), in numeraire
+        units: a USD feed divided by the venue's price of the numeraire when it may depeg."""
+        p = np.array([o.price for o in self.oracles])
+        if self.num_feed is not None:
+            return np.where(self._usd_cols, p / float(self.num_feed.price), p)
+        return p
 
     def debt_prices(self) -> NDArray[np.float64]:
-        """Oracle prices of the borrowed assets (``params.borrow``), in that order."""
-        return np.array([o.price for o in self.debt_oracles])
+        """Oracle prices of the borrowed assets (``params.borrow``), in that order (in
+        numeraire units, as :meth:`prices`)."""
+        p = np.array([o.price for o in self.debt_oracles])
+        if self.num_feed is not None:
+            return np.where(self._usd_debt_cols, p / float(self.num_feed.price), p)
+        return p
 
     def debt_usd(self, rows: NDArray[np.int64] | None = None) -> NDArray[np.float64]:
         """Each account's debt (of ``rows``, default all) in USD at the oracles: its
@@ -245,13 +258,13 @@ class LendingProtocol(MarginVenue):
 
     def insolvent_debt_usd(self) -> float:
         """Debt not covered by collateral at market prices (Gauntlet's 'insolvent debt')."""
-        market = self.model.market.price[self.asset_ids]
+        market = self.model.market.quote_prices(self.asset_ids)
         oracle = self.prices()
         # Exact pre-filter: collateral at market >= (collateral at oracle) * min(market/oracle),
         # so debt > collateral at market requires HF < max(LT) / min(market/oracle).
         bound = float(self.lt.max() / np.min(market / oracle))
         if self.debt_asset_ids.size:  # a borrowed asset dearer at market than at its oracle
-            debt_market = self.model.market.price[self.debt_asset_ids]
+            debt_market = self.model.market.quote_prices(self.debt_asset_ids)
             bound *= max(1.0, float(np.max(debt_market / self.debt_prices())))
         rows = np.flatnonzero(self.health() < bound)
         if self.lot_rows.size:
@@ -754,7 +767,8 @@ class LendingProtocol(MarginVenue):
 
     def _spot(self, a: int) -> float:
         pool = self.pools[a]
-        return pool.spot if pool is not None else float(self.model.market.price[self.asset_ids[a]])
+        return pool.spot if pool is not None else self.model.market.quote_price(
+            int(self.asset_ids[a]))
 
     def _spot_of(self, j: NDArray[np.int64]) -> NDArray[np.float64]:
         return np.array([self._spot(int(a)) for a in range(len(self.asset_ids))])[j]
@@ -777,7 +791,7 @@ class LendingProtocol(MarginVenue):
         pool = self.debt_pools[e]
         if pool is not None:
             return pool.spot
-        return float(self.model.market.price[self.debt_asset_ids[e]])
+        return self.model.market.quote_price(int(self.debt_asset_ids[e]))
 
     def _buy_debt(self, e: int, units: float) -> tuple[float, float]:
         """Buy ``units`` of the e-th borrowed asset for a repayment: from its pool, or the

@@ -39,6 +39,9 @@ if TYPE_CHECKING:
 __all__ = ["Market"]
 
 SHOCK_EVENT_MIN_MOVE = 0.0025  # exogenous moves smaller than 0.25% a step are not logged
+#: A depegging numeraire is told (event ``numeraire_depeg``) when its market price leaves
+#: (``phase="start"``) or comes back within (``phase="end"``) this distance of $1.
+DEPEG_EVENT_FRAC = 0.005
 
 #: Flows move an asset's price at most ``PATH_RANGE`` times (either way) from its path:
 #: beyond that the book is flat (a trade fills at the boundary price). Only an order book a
@@ -90,6 +93,10 @@ class Market(mesa.Agent):
         self.assets = [a.name for a in scenario.assets]
         self.index = {a: i for i, a in enumerate(self.assets)}
         self.numeraire = self.index[scenario.market.numeraire]
+        #: the numeraire may depeg (``market.numeraire_oracle`` set): its path moves its USD
+        #: price, and flows to and from the outside are paid in numeraire units at that price
+        self.numeraire_on = scenario.market.numeraire_oracle is not None
+        self.depegged = False  # the numeraire's market price is off $1 (an event told it)
         n, steps = len(self.assets), scenario.market.steps
         self.path = np.empty((n, steps + 1))
         paths = {p.asset: p for p in scenario.paths}
@@ -100,7 +107,8 @@ class Market(mesa.Agent):
             z, h = joint.get(a.name, (None, None))
             # a liquid-staking token's path is its ratio to the underlying (the basis)
             start = a.initial_price_usd / usd0[a.underlying] if a.underlying else a.initial_price_usd
-            if a.kind == "stable" or p is None or (p.kind == "flat" and p.vol_per_step == 0):
+            fixed = a.kind == "stable" and not self.numeraire_on  # the numeraire at $1
+            if fixed or p is None or (p.kind == "flat" and p.vol_per_step == 0):
                 self.path[i] = start
             elif p.kind == "replay":
                 self.path[i] = replay_path(
@@ -143,6 +151,44 @@ class Market(mesa.Agent):
         self.crash_pct = {a.name: a.crash_on_issuer_default_frac for a in scenario.assets}
         # issuer -> the tokens it issues: set from the world graph's ``issues`` edges
         self.issuer_of: dict[str, list[str]] = {}
+
+    def quote_price(self, asset: int) -> float:
+        """What the outside market pays for one unit of ``asset``, in numeraire units: its
+        USD price divided by the numeraire's (just :attr:`price` unless it may depeg)."""
+        if self.numeraire_on:
+            return float(self.price[asset] / self.price[self.numeraire])
+        return float(self.price[asset])
+
+    def quote_prices(self, assets: NDArray[np.int64]) -> NDArray[np.float64]:
+        """:meth:`quote_price` of each of ``assets``."""
+        if self.numeraire_on:
+            return np.asarray(self.price[assets] / self.price[self.numeraire])
+        return np.asarray(self.price[assets])
+
+    def quote_depth(self, asset: int) -> float:
+        """``asset``'s external depth in numeraire units (USD depth / the numeraire's price):
+        with :meth:`quote_price`, the same impact per unit sold as in USD."""
+        if self.numeraire_on:
+            return float(self.depth_usd[asset] / self.price[self.numeraire])
+        return float(self.depth_usd[asset])
+
+    def numeraire_depeg(self, oracle_price: float) -> None:
+        """Tell a numeraire's depeg (``numeraire_depeg``) when its market price leaves, or
+        comes back within, ``DEPEG_EVENT_FRAC`` of $1 (after the oracles publish)."""
+        q = float(self.price[self.numeraire])
+        off = abs(q - 1.0) >= DEPEG_EVENT_FRAC
+        if off == self.depegged:
+            return
+        self.depegged = off
+        name = self.assets[self.numeraire]
+        phase = "start" if off else "end"
+        what = (f"{name} depegged: ${q:.4f} on the market ({q - 1.0:+.2%})" if off else
+                f"{name} back within {DEPEG_EVENT_FRAC:.1%} of its peg: ${q:.4f}")
+        self.model.events.add(
+            "numeraire_depeg", step=self.model.steps, asset=name, price=q,
+            amount=q - 1.0, cause_id=int(self.last_move_event[self.numeraire]), phase=phase,
+            oracle_price=float(oracle_price), deviation=q - 1.0,
+            detail=f"{what}; venues value it at their oracle (${oracle_price:.4f})")
 
     # ------------------------------------------------------------------ step
     def step(self) -> None:
@@ -232,12 +278,20 @@ class Market(mesa.Agent):
         """
         if units == 0.0 or asset == self.numeraire:
             return float(units) * (1.0 if asset == self.numeraire else 0.0)
+        proceeds = self._sell_usd(asset, units)
+        if self.numeraire_on:  # USD proceeds, paid in numeraire units at its price
+            proceeds = proceeds / float(self.price[self.numeraire])
+        self.outside_units[self.numeraire] -= proceeds
+        return proceeds
+
+    def _sell_usd(self, asset: int, units: float) -> float:
+        """:meth:`sell`'s USD proceeds; moves the price and the outside's ``asset`` units."""
         p0 = self.price[asset]
         depth = self.depth_usd[asset]
         ref = self.initial_price[asset] if self.per_unit[asset] else p0
         x = units * ref / depth
         if np.isfinite(depth) and not self._within_bound(asset, x):
-            proceeds = float(self.quote_sale(asset, np.array(units)))
+            proceeds = float(self._quote_sale_usd(asset, np.array(units)))
             x = self._bounded(asset, x)
         elif self.per_unit[asset]:
             proceeds = (float(depth * (p0 / ref) * -np.expm1(-x)) if np.isfinite(depth)
@@ -248,7 +302,6 @@ class Market(mesa.Agent):
         self.price[asset] = p0 * np.exp(-x) if np.isfinite(depth) else p0
         self._carry_to_lsts(asset, float(self.price[asset] / p0))
         self.outside_units[asset] += units
-        self.outside_units[self.numeraire] -= proceeds
         return proceeds
 
     def _within_bound(self, asset: int, x: float) -> bool:
@@ -267,6 +320,11 @@ class Market(mesa.Agent):
         ``depth * (1 - exp(-q p / depth))`` (per unit: ``depth (p / p_init) (1 - exp(-q p_init
         / depth))``); past ``MAX_LOG_IMPACT`` the rest of the flow fills at the boundary price.
         """
+        if self.numeraire_on:
+            return self._quote_sale_usd(asset, units) / float(self.price[self.numeraire])
+        return self._quote_sale_usd(asset, units)
+
+    def _quote_sale_usd(self, asset: int, units: NDArray[np.float64]) -> NDArray[np.float64]:
         shape = np.shape(units)
         units = np.atleast_1d(np.asarray(units, dtype=np.float64))
         p0, depth = float(self.price[asset]), float(self.depth_usd[asset])

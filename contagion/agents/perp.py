@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from numpy.typing import NDArray
 
+from contagion.agents.market import DEPEG_EVENT_FRAC
 from contagion.agents.venue import MarginVenue
 from contagion.book import PerpBook
 from contagion.institution import BalanceSheet
@@ -205,6 +206,7 @@ class PerpVenue(MarginVenue):
         # edges by the model (ContagionModel._wire)
         self.fund: InsuranceFund | None = None
         self.custodian: CustodialExchange | None = None
+        self.num_feed: Any = None  # its oracle of a depegging numeraire (None: $1)
         self.haircut = model.scenario.traders.cross_margin_haircut_frac
         self.mmrs = np.array(params.market_maintenance_margin_fracs, dtype=np.float64)
         self._var = [0.0] * len(self.assets)
@@ -247,8 +249,11 @@ class PerpVenue(MarginVenue):
     def balance_sheet(self) -> BalanceSheet:
         """Its cash against what it owes accounts in profit (the outside market makers'
         row 0 aside); accounts under 1.5x maintenance margin at risk."""
+        eq = self.margin_state()[0]
+        if self.num_feed is not None:  # it owes units: without the margin's valuation
+            eq = eq - self.book.collateral * (self.numeraire_usd() - 1.0)
         return BalanceSheet(assets_usd=self.book.cash(),
-                            liabilities_usd=float(np.maximum(self.margin_state()[0][1:], 0).sum()),
+                            liabilities_usd=float(np.maximum(eq[1:], 0).sum()),
                             at_risk=int(np.sum(self.margin_ratio() < 1.5)))
 
     def network_state(self) -> str:
@@ -284,6 +289,15 @@ class PerpVenue(MarginVenue):
         """Every market's mark, in the book's column order."""
         return np.array([float(o.price) for o in self.oracles], dtype=np.float64)
 
+    def numeraire_usd(self) -> float:
+        """The venue's price of the numeraire (its oracle's), when it may depeg.
+
+        Convention (``docs/stablecoin-risk.md``): marks and PnL are in USD and settle one
+        numeraire unit per dollar, as at USD-margined venues; the margin check values the
+        collateral (and cross-margin deposits) at this price. Without a feed of the
+        numeraire (``num_feed`` None) it is $1: the venue ignores the depeg."""
+        return float(self.num_feed.price) if self.num_feed is not None else 1.0
+
     def cross_credit(self) -> NDArray[np.float64]:
         """Haircut value of each cross-margined account's deposit at the custodian."""
         key = (self.model.steps, self.custodian.version if self.custodian is not None else 0)
@@ -293,6 +307,8 @@ class PerpVenue(MarginVenue):
         if self.custodian is not None:
             rows = self._cross_rows
             credit[rows] = self.custodian.deposit_value(self.book.owner[rows]) * (1 - self.haircut)
+            if self.num_feed is not None:  # deposits are numeraire units: at its oracle
+                credit[rows] *= self.numeraire_usd()
         self._credit, self._credit_key = credit, key
         return credit
 
@@ -335,6 +351,8 @@ class PerpVenue(MarginVenue):
         if self._state_step != self.model.steps or self._eq.shape[0] != len(self.book):
             marks = self.marks()
             self._eq = self.equity(marks)
+            if self.num_feed is not None:  # margin counts collateral at its oracle in USD
+                self._eq = self._eq + self.book.collateral * (self.numeraire_usd() - 1.0)
             self._mm = self.maintenance(marks=marks)
             self._state_step = self.model.steps
         return self._eq, self._mm
@@ -343,7 +361,7 @@ class PerpVenue(MarginVenue):
         """Owners of ``rows`` deposit ``amounts`` of stablecoin margin."""
         self.book.collateral[rows] += amounts
         if self._state_step == self.model.steps:
-            self._eq[rows] += amounts
+            self._eq[rows] += amounts if self.num_feed is None else amounts * self.numeraire_usd()
 
     def margin_ratio(self) -> NDArray[np.float64]:
         """(equity + cross credit) / maintenance margin; inf for flat accounts.
@@ -733,9 +751,13 @@ class PerpVenue(MarginVenue):
             market.attribute(self.assets[k], int(ids[0]))  # the closes moved its price
 
     def _causes(self, rows: NDArray[np.int64]) -> NDArray[np.int64]:
-        """``(accounts, markets)``: the last event of each market's feed, or the custodian's
-        loss for a cross-margined account once the custodian lost deposits."""
+        """``(accounts, markets)``: the last event of each market's feed (or of the
+        numeraire's feed, when it is later and the numeraire is off its peg), or the
+        custodian's loss for a cross-margined account once the custodian lost deposits."""
         feeds = np.array([o.last_event for o in self.oracles], dtype=np.int64)
+        if self.num_feed is not None and abs(self.numeraire_usd() - 1.0) >= DEPEG_EVENT_FRAC:
+            # a depegged numeraire moved every account's margin: its publication, if later
+            feeds = np.maximum(feeds, int(self.num_feed.last_event))
         causes = np.tile(feeds, (rows.size, 1))
         if self.custodian is not None and self.custodian.loss_event >= 0:
             causes[self.book.cross[rows]] = self.custodian.loss_event
@@ -893,9 +915,35 @@ class PerpVenue(MarginVenue):
 
     def _portfolio_maintenance(self, rows: NDArray[np.int64] | slice,
                                marks: NDArray[np.float64]) -> NDArray[np.float64]:
+        """Portfolio maintenance margin of ``rows``.
+
+        Only accounts holding an option or more than one open perp position go through the
+        scenario grid (:func:`~contagion.mechanics.portfolio_margin.portfolio_margin`). An
+        account with at most one open perp position and no option has no contingency and its
+        loss is monotone in the move, so its margin is the larger loss of the grid's two
+        extreme scenarios, ``max(0, -q lo, -q hi)`` with ``lo, hi`` the smallest and largest
+        P&L per unit of its market over the grid: the number the grid gives it, bit for bit
+        (one product per scenario, rounding is monotone), at the cost of a gather.
+        """
         st = self._pm_state(marks)
-        return portfolio_margin(self._pm_sizes(rows), st.instruments, marks, st.vols, self.pm,
-                                pnl_per_unit=st.unit).maintenance_usd
+        b = self.book
+        size = b.size[rows]
+        open_ = size != 0
+        grid = open_.sum(axis=1) > 1
+        if b.series:
+            grid |= (b.opt_size[rows] != 0).any(axis=1)
+        unit = st.unit[:b.markets]
+        lo, hi = unit.min(axis=1), unit.max(axis=1)
+        col = np.argmax(open_, axis=1)  # the open market (0 when none is open)
+        q = size[np.arange(size.shape[0]), col]
+        # + 0.0: a flat account's margin is +0.0, as the grid's sum over assets gives
+        mm = np.maximum(np.maximum(-(q * lo[col]), -(q * hi[col])), 0.0) + 0.0
+        idx = np.flatnonzero(grid)
+        if idx.size:
+            on_grid = (np.arange(len(b))[rows] if isinstance(rows, slice) else rows)[idx]
+            mm[idx] = portfolio_margin(self._pm_sizes(on_grid), st.instruments, marks, st.vols,
+                                       self.pm, pnl_per_unit=st.unit).maintenance_usd
+        return np.asarray(mm, dtype=np.float64)
 
     def portfolio_margin_usd(self) -> float:
         """The traders' (row 0 aside) total maintenance margin this step."""

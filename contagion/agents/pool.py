@@ -149,7 +149,7 @@ class AMMPool(mesa.Agent):
         d_base, d_quote = self._arbitrage_trade()
         moves = self.model.moves
         if d_base == 0.0 and d_quote == 0.0:
-            if abs(self.spot / float(market.price[self.base]) - 1.0) < SYNCED_TOL:
+            if abs(self.spot / market.quote_price(self.base) - 1.0) < SYNCED_TOL:
                 self._synced_seq = moves.seq
             return
         # what opened the gap since the pool last met the market: the largest move on
@@ -166,15 +166,15 @@ class AMMPool(mesa.Agent):
         # the pool moved toward the market; the market took the pool's flow
         self.attribute(external_cause)
         market.attribute(self.base, gap_cause)
-        if abs(self.spot / float(market.price[self.base]) - 1.0) < SYNCED_TOL:
+        if abs(self.spot / market.quote_price(self.base) - 1.0) < SYNCED_TOL:
             self._synced_seq = moves.seq
 
     def _arbitrage_trade(self) -> tuple[float, float]:
         """The arbitrage's signed changes of the pool's base and quote (not yet made)."""
         market = self.model.market
         return arbitrage_with_impact(
-            self.reserve_base, self.reserve_quote, float(market.price[self.base]),
-            float(market.depth_usd[self.base]), self.params.fee_frac,
+            self.reserve_base, self.reserve_quote, market.quote_price(self.base),
+            market.quote_depth(self.base), self.params.fee_frac,
             self.arb_capacity_usd_per_step)
 
     def _take_arbitrage(self, d_base: float, d_quote: float) -> None:

@@ -344,8 +344,8 @@ class ConcentratedPool(AMMPool):
         at ``arb_capacity_usd_per_step`` of quote in, or out)."""
         self._pending = None
         market = self.model.market
-        p = float(market.price[self.base])
-        depth = float(market.depth_usd[self.base])
+        p = market.quote_price(self.base)
+        depth = market.quote_depth(self.base)
         g = 1.0 - self.params.fee_frac
         cap = self.arb_capacity_usd_per_step
         spot = self.spot
