@@ -13,12 +13,15 @@ long, one row per position:
     where and what: ``collateral`` (units of an accepted asset at a lender; stablecoin margin
     at a perp venue), ``debt`` (owed to a lender: the stablecoin or an asset it lends,
     ``LendingParams.borrow``; several per account), ``perp`` (signed size in units
-    of the venue's asset), ``deposit`` (stablecoin at a custodial exchange), ``wallet``
-    (stablecoin in the trader's own wallet; venue ``wallet``).
+    of the venue's asset), ``option`` (signed size in units of a series the perp venue
+    lists; ``asset`` is the series' name, :func:`option_labels`), ``deposit`` (stablecoin
+    at a custodial exchange), ``wallet`` (stablecoin in the trader's own wallet; venue
+    ``wallet``).
 ``amount`` (float64)
     units of ``asset`` (USD for the numeraire: margin, stablecoin debt, deposits, wallets).
 ``entry_price`` (float64)
-    a perp position's average entry price; empty on every other row.
+    a perp position's average entry price, an option position's premium per unit; empty on
+    every other row.
 ``cross_margined`` (bool, optional)
     on ``perp`` rows: the account is margined with its owner's deposit at the custodial
     exchange the venue is wired to.
@@ -62,7 +65,7 @@ if TYPE_CHECKING:
     from contagion.scenario import Scenario
 
 __all__ = ["COLUMNS", "KINDS", "MAX_FILE_BYTES", "Positions", "StartingBooks", "check_positions", "copy_book",
-           "positions_frame", "read_positions", "starting_books"]
+           "option_labels", "positions_frame", "read_positions", "starting_books"]
 
 F64 = NDArray[np.float64]
 I64 = NDArray[np.int64]
@@ -70,11 +73,11 @@ I64 = NDArray[np.int64]
 COLUMNS = ("account", "venue", "kind", "asset", "amount", "entry_price", "cross_margined",
            "tops_up", "run_threshold")
 REQUIRED = ("account", "venue", "kind", "asset", "amount")
-KINDS = ("collateral", "debt", "perp", "deposit", "wallet")
-COLLATERAL, DEBT, PERP, DEPOSIT, WALLET = range(5)
+KINDS = ("collateral", "debt", "perp", "deposit", "wallet", "option")
+COLLATERAL, DEBT, PERP, DEPOSIT, WALLET, OPTION = range(6)
 WALLET_VENUE = "wallet"
 LENDING, PERP_VENUE, CUSTODIAL, WALLETS = range(4)
-KINDS_AT = {LENDING: (COLLATERAL, DEBT), PERP_VENUE: (COLLATERAL, PERP),
+KINDS_AT = {LENDING: (COLLATERAL, DEBT), PERP_VENUE: (COLLATERAL, PERP, OPTION),
             CUSTODIAL: (DEPOSIT,), WALLETS: (WALLET,)}
 VENUE_TYPE = {LENDING: "lending venue", PERP_VENUE: "perp venue", CUSTODIAL: "custodial exchange",
               WALLETS: "wallets"}
@@ -330,8 +333,9 @@ class Positions:
         pv = sc.perps[i]
         prices = np.atleast_1d(np.asarray(price, dtype=np.float64))
         k = prices.size
-        index = {a.name: j for j, a in enumerate(sc.assets)}
-        column = np.full(len(sc.assets), -1, dtype=np.int64)
+        names = asset_names(sc)
+        index = {a: j for j, a in enumerate(names)}
+        column = np.full(len(names), -1, dtype=np.int64)
         column[[index[a] for a in pv.market_assets]] = np.arange(k)
         sel = self._at(len(sc.lending) + i)
         acc, kind, amount = self.account[sel], self.kind[sel], self.amount[sel]
@@ -358,10 +362,28 @@ class Positions:
                 entry[0, j] = float((size[1:, j] * entry[1:, j]).sum() / net) if net != 0 \
                     else float(prices[j])
             oi += float(np.abs(size[1:, j]).sum() * prices[j])
+        extra: dict[str, F64] = {}
+        if pv.options:  # as the drawn books: every series opens at its start value
+            labels = option_labels(sc, pv)
+            series = np.full(len(names), -1, dtype=np.int64)
+            series[[index[x] for x in labels]] = np.arange(len(labels))
+            o = kind == OPTION
+            s_of = series[self.asset[sel]]
+            opt_size = np.zeros((m + 1, len(labels)))
+            opt_entry = np.tile(_option_start_values(sc, pv, prices), (m + 1, 1))
+            opt_size[r[o], s_of[o]] = amount[o]
+            opt_entry[r[o], s_of[o]] = self.entry_price[sel][o]
+            given = np.zeros(len(labels), dtype=bool)
+            given[s_of[o & outside]] = True
+            opt_size[0, ~given] = -opt_size[1:].sum(axis=0)[~given]
+            cols = np.array([pv.market_assets.index(x.asset) for x in pv.options], dtype=np.int64)
+            oi += float((np.abs(opt_size[1:]) * prices[cols]).sum())
+            extra = {"opt_size": opt_size, "opt_entry": opt_entry}
         if not (outside & c).any():
             collateral[0] = 10.0 * oi + 1.0
         return PerpBook(collateral=collateral, size=size, entry=entry,
-                        owner=np.concatenate([[OUTSIDE], traders]).astype(np.int64), cross=cross)
+                        owner=np.concatenate([[OUTSIDE], traders]).astype(np.int64), cross=cross,
+                        **extra)
 
     def deposit_book(self, i: int) -> DepositBook:
         """Custodial exchange ``i``'s deposits from the file."""
@@ -410,6 +432,39 @@ def venue_names(scenario: Scenario) -> list[str]:
             *(c.name for c in scenario.custodial), WALLET_VENUE]
 
 
+def option_labels(scenario: Scenario, venue: Any) -> list[str]:
+    """Names of a perp venue's option series in positions files, Deribit-style
+    ``ASSET-<days>D-<strike>-C|P``, the strike in USD at the start (``strike_frac`` x the
+    asset's initial price): e.g. ``ETH-7D-2000-P``.
+
+    >>> from models import get_scenario
+    >>> desk = get_scenario("options_desk")
+    >>> option_labels(desk, desk.perps[0])
+    ['ETH-7D-1800-P', 'ETH-7D-2000-P', 'ETH-7D-2000-C', 'ETH-30D-2200-C']
+    """
+    price = {a.name: a.initial_price_usd for a in scenario.assets}
+    return [f"{o.asset}-{o.expiry_days:g}D-{o.strike_frac * price[o.asset]:.10g}-"
+            f"{'C' if o.kind == 'call' else 'P'}" for o in venue.options]
+
+
+def asset_names(scenario: Scenario) -> list[str]:
+    """What the ``asset`` column may name: the scenario's assets, then the option series
+    of its perp venues (:func:`option_labels`, each name once)."""
+    names = [a.name for a in scenario.assets]
+    for pv in scenario.perps:
+        names += [x for x in option_labels(scenario, pv) if x not in names]
+    return names
+
+
+def _option_start_values(scenario: Scenario, venue: Any, prices: F64) -> F64:
+    """Each series' Black-76 value at the start, as the drawn books open them."""
+    from contagion.build import option_series
+    from contagion.mechanics.options import bsm_price
+
+    cols, is_call, strike, expiry, vol = option_series(scenario, venue, prices)
+    return np.asarray(bsm_price(is_call, prices[cols], strike, expiry, vol), dtype=np.float64)
+
+
 def _venue_types(scenario: Scenario) -> I64:
     return np.array([LENDING] * len(scenario.lending) + [PERP_VENUE] * len(scenario.perps)
                     + [CUSTODIAL] * len(scenario.custodial) + [WALLETS], dtype=np.int64)
@@ -455,7 +510,7 @@ def check_positions(frame: pd.DataFrame, scenario: Scenario, *, source: str | No
     numeraire = sc.market.numeraire
     venues = venue_names(sc)
     vtype = _venue_types(sc)
-    assets = [a.name for a in sc.assets]
+    assets = asset_names(sc)  # the scenario's assets, then option series
     firms = list(sc.firms)
     firm_venue = np.array([venues.index(f.lending) for f in firms], dtype=np.int64)
     n_rows = len(frame)
@@ -553,6 +608,8 @@ def check_positions(frame: pd.DataFrame, scenario: Scenario, *, source: str | No
         accepted[len(sc.lending) + j, COLLATERAL, num] = True
         for market in pv.market_assets:
             accepted[len(sc.lending) + j, PERP, assets.index(market)] = True
+        for label in option_labels(sc, pv):
+            accepted[len(sc.lending) + j, OPTION, assets.index(label)] = True
     for j in range(len(sc.custodial)):
         accepted[len(sc.lending) + len(sc.perps) + j, DEPOSIT, num] = True
     accepted[len(venues) - 1, WALLET, num] = True
@@ -575,6 +632,10 @@ def check_positions(frame: pd.DataFrame, scenario: Scenario, *, source: str | No
             markets = sc.perps[int(v[i]) - len(sc.lending)].market_assets
             return (f"{x!r} is not a market of {at}; it lists {_listing(markets)} (add a market "
                     f"with perps.{at}.markets in the scenario)")
+        if kd == OPTION:
+            listed = option_labels(sc, sc.perps[int(v[i]) - len(sc.lending)])
+            return (f"{x!r} is not an option series of {at}; it lists {_listing(listed)} "
+                    f"(ASSET-<days>D-<strike>-C|P; add series with [[perps.options]])")
         what = "deposits" if kd == DEPOSIT else "wallets"
         return f"{what} are in {numeraire} only"
 
@@ -583,22 +644,27 @@ def check_positions(frame: pd.DataFrame, scenario: Scenario, *, source: str | No
 
     # -- amounts, entry prices, flags
     good_amount = ~amount_miss & ~amount_bad & np.isfinite(amount)
-    problems.add(ok & good_amount & (k != PERP) & (amount < 0), "amount",
-                 lambda i: f"{float(amount[i])!r}: a {KINDS[k[i]]} amount must be >= 0 (only perp sizes are "
-                           "signed)")
-    is_perp = ok & (k == PERP)
+    signed = (k == PERP) | (k == OPTION)
+    problems.add(ok & good_amount & ~signed & (amount < 0), "amount",
+                 lambda i: f"{float(amount[i])!r}: a {KINDS[k[i]]} amount must be >= 0 (only perp "
+                           "and option sizes are signed)")
+    is_perp = ok & signed
     problems.add(entry_bad, "entry_price", lambda i: f"{raw('entry_price')(i)} is not a number")
     problems.add(is_perp & entry_miss, "entry_price",
                  lambda i: (f"{raw('entry_price')(i) if 'entry_price' in columns else 'no column'}: "
-                            "a perp row needs its entry price, a number > 0"))
+                            f"{'an' if k[i] == OPTION else 'a'} {KINDS[k[i]]} row needs its "
+                            "entry price"
+                            + (" (the premium paid per unit)" if k[i] == OPTION else "")
+                            + ", a number > 0"))
     # the outside world's entry is the engine's bookkeeping (its net position's cash) and
     # may be any finite number; a trader's is a price
     outside_row = whole & (account == OUTSIDE)
     problems.add(is_perp & ~entry_miss & ~entry_bad & ~np.isfinite(entry)
                  | is_perp & ~outside_row & (entry <= 0), "entry_price",
                  lambda i: f"{float(entry[i])!r}: an entry price must be a finite number > 0")
-    problems.add(known & (k != PERP) & ~entry_miss & ~entry_bad, "entry_price",
-                 lambda i: f"{float(entry[i])!r}: only perp rows have an entry price (leave it empty)")
+    problems.add(known & ~signed & ~entry_miss & ~entry_bad, "entry_price",
+                 lambda i: f"{float(entry[i])!r}: only perp and option rows have an entry price "
+                           "(leave it empty)")
     problems.add(cross_bad, "cross_margined",
                  lambda i: f"{raw('cross_margined')(i)}: true, false or empty")
     problems.add(known & (k != PERP) & (cross == 1), "cross_margined",
@@ -664,7 +730,7 @@ def check_positions(frame: pd.DataFrame, scenario: Scenario, *, source: str | No
     problems.raise_if_any(src, hint)
 
     pos = Positions(scenario=sc, account=account, venue=v, kind=k, asset=a, amount=amount,
-                    entry_price=np.where(k == PERP, entry, np.nan), cross_margined=cross,
+                    entry_price=np.where(signed, entry, np.nan), cross_margined=cross,
                     tops_up=tops, run_threshold=np.where(k == DEPOSIT, threshold, np.nan))
     _check_totals(pos, problems)
     problems.raise_if_any(src)
@@ -686,10 +752,13 @@ def _check_totals(pos: Positions, problems: _Problems) -> None:
                 f"deposits_usd is ${c.deposits_usd:,.2f}; they must agree within "
                 f"${DEPOSIT_TOL_USD:.0f} (its reserves, supply to lenders and loans are built "
                 f"from that figure): run with --set custodial.{c.name}.deposits_usd={total:.2f}"))
-    index = {a.name: j for j, a in enumerate(sc.assets)}
+    names = asset_names(sc)
+    index = {a: j for j, a in enumerate(names)}
     for j, pv in enumerate(sc.perps):
-        for market in pv.market_assets:  # each market nets on its own
-            sel = (pos.venue == len(sc.lending) + j) & (pos.kind == PERP) \
+        listed = [(PERP, market) for market in pv.market_assets]
+        listed += [(OPTION, label) for label in option_labels(sc, pv)]
+        for kind, market in listed:  # each market and series nets on its own
+            sel = (pos.venue == len(sc.lending) + j) & (pos.kind == kind) \
                 & (pos.asset == index[market])
             outside = sel & (pos.account == OUTSIDE)
             if not outside.any():
@@ -699,10 +768,12 @@ def _check_totals(pos: Positions, problems: _Problems) -> None:
             if abs(net) > 1e-9 * float(np.abs(sizes).sum()):
                 i = int(np.flatnonzero(outside)[0])
                 want = -float(pos.amount[sel & ~outside].sum())
-                where = pv.name if len(pv.market_assets) == 1 else f"{pv.name}'s {market} market"
+                where = (f"{pv.name}'s {market} options" if kind == OPTION else pv.name
+                         if len(pv.market_assets) == 1 else f"{pv.name}'s {market} market")
                 problems.add_one(i, "amount", (
                     f"the outside world's size at {where} must net the traders' positions to "
-                    f"zero: {want!r} (or leave account -1's perp row out and the engine sets it)"))
+                    f"zero: {want!r} (or leave account -1's {KINDS[kind]} row out and the engine "
+                    "sets it)"))
 
 
 # ---------------------------------------------------------------------- export
@@ -736,7 +807,7 @@ def positions_frame(books: StartingBooks) -> pd.DataFrame:
     Same books, same bytes.
     """
     sc = books.scenario
-    assets = [a.name for a in sc.assets]
+    assets = asset_names(sc)
     num = assets.index(sc.market.numeraire)
     parts: list[dict[str, np.ndarray]] = []
 
@@ -761,17 +832,27 @@ def positions_frame(books: StartingBooks) -> pd.DataFrame:
         part(i, account[order], kind[order], asset[order],
              np.concatenate([b.collateral[r, j], b.debt, b.debt_units[ru, ju]])[order])
     for i, (pv, pb) in enumerate(zip(sc.perps, books.perps, strict=True)):
-        m, k = len(pb), pb.markets  # per account: its margin, then one row per market
-        order = np.lexsort((np.tile(np.arange(k + 1), m), np.repeat(pb.owner, k + 1)))
-        account = np.repeat(pb.owner, k + 1)[order]
-        kind = np.tile([COLLATERAL, *[PERP] * k], m)[order]
-        asset = np.tile([num, *(assets.index(a) for a in pv.market_assets)], m)[order]
-        amount = np.column_stack([pb.collateral, pb.size]).ravel()[order]
-        entry = np.column_stack([np.full(m, np.nan), pb.entry]).ravel()[order]
-        cross = np.column_stack([np.zeros(m, dtype=bool),
-                                 *[pb.cross] * k]).ravel()[order]
-        part(len(sc.lending) + i, account, kind, asset, amount, entry_price=entry,
-             cross_margined=cross)
+        m, k = len(pb), pb.markets  # per account: its margin, one row per market, options
+        account = np.repeat(pb.owner, k + 1)
+        place = np.tile(np.arange(k + 1), m)
+        kind = np.tile([COLLATERAL, *[PERP] * k], m)
+        asset = np.tile([num, *(assets.index(a) for a in pv.market_assets)], m)
+        amount = np.column_stack([pb.collateral, pb.size]).ravel()
+        entry = np.column_stack([np.full(m, np.nan), pb.entry]).ravel()
+        cross = np.column_stack([np.zeros(m, dtype=bool), *[pb.cross] * k]).ravel()
+        if pb.series:  # open option positions only: a flat series opens at its start value
+            labels = np.array([assets.index(x) for x in option_labels(sc, pv)], dtype=np.int64)
+            r, s_ = np.nonzero(pb.opt_size)
+            account = np.concatenate([account, pb.owner[r]])
+            place = np.concatenate([place, k + 1 + s_])
+            kind = np.concatenate([kind, np.full(r.size, OPTION)])
+            asset = np.concatenate([asset, labels[s_]])
+            amount = np.concatenate([amount, pb.opt_size[r, s_]])
+            entry = np.concatenate([entry, pb.opt_entry[r, s_]])
+            cross = np.concatenate([cross, np.zeros(r.size, dtype=bool)])
+        order = np.lexsort((place, account))
+        part(len(sc.lending) + i, account[order], kind[order], asset[order], amount[order],
+             entry_price=entry[order], cross_margined=cross[order])
     base = len(sc.lending) + len(sc.perps)
     for i, db in enumerate(books.custodial):
         order = np.argsort(db.owner, kind="stable")

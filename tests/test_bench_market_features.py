@@ -15,5 +15,5 @@ def test_every_feature_set_runs_and_gets_a_ratio() -> None:
                          capture_output=True, text=True, timeout=300, check=True)
     rows = [line for line in out.stdout.splitlines() if line.startswith("| ") and "x |" in line]
     assert [r.split("|")[1].strip() for r in rows] == [
-        "off", "funding", "rates+run", "price_model", "v3_pools", "all"]
+        "off", "funding", "rates+run", "price_model", "v3_pools", "all", "options"]
     assert rows[0].rstrip().endswith("| 1.00x |")

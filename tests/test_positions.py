@@ -37,15 +37,7 @@ def _read_back(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 # ----------------------------------------------------------------------------- round trips
-#: Presets whose books hold options: positions files carry no option positions yet
-#: (docs/portfolio-margin.md, "Left"), so a rerun from them starts without options.
-_WITH_OPTIONS = {"options_desk"}
-
-
-@pytest.mark.parametrize("preset", [
-    pytest.param(p, marks=pytest.mark.xfail(strict=True, reason="option positions are not "
-                                            "exported to positions files yet"))
-    if p in _WITH_OPTIONS else p for p in SCENARIOS])
+@pytest.mark.parametrize("preset", SCENARIOS)
 def test_every_preset_reruns_byte_for_byte_from_its_exported_positions(preset: str) -> None:
     scenario = get_scenario(preset, n_traders=SMALL)
     first = simulate(scenario, seed=5)
@@ -70,7 +62,7 @@ def test_the_export_has_the_documented_types_and_is_deterministic() -> None:
     assert back["cross_margined"].dtype == bool and back["tops_up"].dtype == bool
     for col in ("venue", "kind", "asset"):
         assert pd.api.types.is_string_dtype(back[col])
-    assert set(a["kind"]) == set(KINDS)
+    assert set(a["kind"]) == set(KINDS) - {"option"}  # the default lists no options
     perp = a["kind"] == "perp"
     assert (a.loc[perp, "entry_price"] > 0).all() and a.loc[~perp, "entry_price"].isna().all()
     assert a.loc[a["kind"] != "deposit", "run_threshold"].isna().all()
@@ -485,3 +477,62 @@ def test_the_model_starts_from_exactly_the_rows_it_was_given(rows: list, split: 
     again = ContagionModel(get_scenario("default", n_traders=20), seed=1,
                            positions=model.positions_frame()).positions_frame()
     assert _parquet(again) == _parquet(model.positions_frame())
+
+
+def test_option_positions_round_trip_and_rerun_exactly() -> None:
+    """Option positions are rows of kind ``option`` named by series (ASSET-<days>D-<strike>-
+    C|P): a run of the options example reruns byte for byte from its export, and the rows
+    carry each position's size and premium."""
+    from contagion.positions import option_labels
+    from contagion.scenario_file import load
+
+    scenario = load(Path(__file__).resolve().parent / "data" / "options_pm_run.toml")
+    first = simulate(scenario, seed=2)
+    exported = first.positions
+    opt = exported[exported["kind"] == "option"]
+    labels = option_labels(scenario, scenario.perps[0])
+    assert labels == ["ETH-1D-1900-P", "ETH-7D-2000-C", "ETH-7D-2000-P"]
+    assert set(opt["asset"]) <= set(labels) and len(opt) > 10
+    assert (opt["amount"] != 0).all() and (opt["entry_price"] > 0).all()
+    nets = opt.groupby("asset")["amount"].sum()  # the outside world's row nets each series
+    assert np.allclose(nets.to_numpy(), 0.0, atol=1e-9 * opt["amount"].abs().max())
+    again = simulate(scenario, seed=2, positions=_read_back(exported))
+    assert _parquet(again.events) == _parquet(first.events)
+    assert _parquet(again.series.reset_index()) == _parquet(first.series.reset_index())
+    assert _parquet(again.positions) == _parquet(exported)
+
+
+def test_a_users_option_rows_are_checked() -> None:
+    """An option row names a listed series, carries its premium, and an explicit outside
+    row must net the series to zero; each problem names its row and column."""
+    from contagion.scenario_file import load
+
+    scenario = load(Path(__file__).resolve().parent / "data" / "options_pm_run.toml")
+    frame = pd.DataFrame({
+        "account": [0, 0, 1, 1, 2, -1],
+        "venue": ["OptX"] * 6,
+        "kind": ["collateral", "option", "collateral", "option", "option", "option"],
+        "asset": ["USDC", "ETH-7D-2100-C", "USDC", "ETH-7D-2000-P", "ETH-7D-2000-C",
+                  "ETH-7D-2000-C"],
+        "amount": [1e4, 1.0, 1e4, -2.0, 3.0, -2.0],
+        "entry_price": [None, 90.0, None, None, 95.0, 95.0],
+    })
+    with pytest.raises(PositionsError) as err:
+        check_positions(frame, scenario)
+    text = str(err.value)
+    assert "row 2, column asset: 'ETH-7D-2100-C' is not an option series of OptX" in text
+    assert "ETH-1D-1900-P, ETH-7D-2000-C, ETH-7D-2000-P" in text
+    assert "row 4, column entry_price: empty: an option row needs its entry price (the premium " \
+           "paid per unit)" in text
+    fixed = frame.assign(asset=frame["asset"].replace("ETH-7D-2100-C", "ETH-7D-2000-C"),
+                         entry_price=frame["entry_price"].fillna({3: 80.0}))
+    fixed = fixed.drop(index=1)  # account 0 holds margin only
+    with pytest.raises(PositionsError) as err:  # the row checks pass, the series totals do not
+        check_positions(fixed, scenario)
+    assert ("row 5, column amount: the outside world's size at OptX's ETH-7D-2000-C options "
+            "must net the traders' positions to zero: -3.0") in str(err.value)
+    ok = fixed.assign(amount=fixed["amount"].where(fixed.index != 5, -3.0))
+    pos = check_positions(ok, scenario)
+    book = pos.perp_book(0, np.array([2000.0]), np.zeros(200, dtype=bool))
+    assert book.opt_size[:, 2].tolist() == [2.0, 0.0, -2.0, 0.0]  # the engine nets the put
+    assert book.opt_size[:, 1].tolist() == [-3.0, 0.0, 0.0, 3.0]  # the file's outside row

@@ -298,13 +298,55 @@ def _v3_check(scale: Scale) -> Check:
         f"{pool.start_price:,.0f} -> {pool.spot:,.0f}")
 
 
+def _numeraire_check(scale: Scale) -> Check:
+    """In ``broken_correlation`` (USDC depegs 12%), every lending account's health factor
+    after each step against the rule: collateral at its USD oracle price, USDC debt at the
+    venue's USDC oracle price."""
+    from contagion.mechanics.lending import health_factor
+    from contagion.model import ContagionModel
+    from models import get_scenario
+
+    sc = get_scenario("broken_correlation", n_traders=scale.preset_traders)
+    m = ContagionModel(sc, seed=scale.preset_seeds[0])
+    hf_gap, low, depegged, accounts = 0.0, 1.0, 0, 0
+    for _ in range(sc.market.steps):
+        m.step()
+        for v in m.lending:
+            if v.num_feed is None:
+                continue
+            q = float(v.num_feed.price)
+            low = min(low, q)
+            usd = np.array([o.price for o in v.oracles])
+            rows = np.flatnonzero(v.book.debt > 0)
+            rule = np.asarray(health_factor(v.book.collateral[rows] * usd, v.lt,
+                                            v.book.debt[rows] * q))
+            engine = v.health()[rows]
+            finite = np.isfinite(rule) & np.isfinite(engine)
+            if finite.any():
+                hf_gap = max(hf_gap, float(np.max(np.abs(engine[finite] / rule[finite] - 1))))
+            depegged += int(q < 0.999)
+            accounts = max(accounts, int(finite.sum()))
+    exact = Band(0.0, 1e-9, "the rule; float rounding only", "{:.1e}")
+    return Check.banded(
+        "When the numeraire depegs, a lender values its USDC debt at its USDC oracle: a "
+        "borrower's health factor is its collateral at USD prices over its debt at the "
+        "USDC feed's price (it rises by 1/q)", "aave/aave-v3-core @782f519 "
+        "GenericLogic.calculateUserAccountData: every reserve, the stablecoin debt included, "
+        "is valued at the AaveOracle's USD price; docs/stablecoin-risk.md",
+        [verdict("largest relative gap of a health factor, engine vs the rule", [hf_gap], exact)],
+        f"`broken_correlation` at {scale.preset_traders} traders, seed "
+        f"{scale.preset_seeds[0]}: {depegged} venue-steps with USDC below $0.999 (low "
+        f"${low:.3f}), up to {accounts} borrowers checked a step")
+
+
 def market_mechanics_section(scale: Scale) -> Section:
     """Issue 12's engine mechanics against their sources' exact rules."""
     return Section(
         "Market mechanisms against their sources (issue 12)",
-        "The engine's per-unit price impact, its lending interest, perp funding and Uniswap V3 "
-        "pools, each in a run against the rule the source states exactly (the pure functions "
-        "are also checked against the protocols' own test vectors in the test suite: Uniswap "
-        "v3-core's 338 cases, dYdX v4's funding).",
+        "The engine's per-unit price impact, its lending interest, perp funding, Uniswap V3 "
+        "pools and venues' valuation of a depegged numeraire, each in a run against the rule "
+        "the source states exactly (the pure functions are also checked against the "
+        "protocols' own test vectors in the test suite: Uniswap v3-core's 338 cases, dYdX "
+        "v4's funding).",
         [_fire_sale_check(scale), _interest_check(scale), _funding_check(scale),
-         _v3_check(scale)], {})
+         _v3_check(scale), _numeraire_check(scale)], {})
