@@ -153,6 +153,8 @@ EDGE_STYLES: dict[str, EdgeStyle] = {
     "backstop": EdgeStyle("#009E73", "solid", "backstop (fund or reserve → what it covers)"),
     "liquidity": EdgeStyle("#999999", "dashed", "sells into (venue → pool)"),
     "price_feed": EdgeStyle("#999999", "dotted", "price feed (oracle → venue)"),
+    "pending_settlement": EdgeStyle("#D55E00", "dotted", "owed in a settlement window (payee → "
+                                    "payer)"),
 }
 DASH_PATTERNS: dict[str, list[int] | None] = {"solid": None, "dashed": [8, 5],
                                               "dotted": [2, 4], "dashdot": [9, 4, 2, 4]}

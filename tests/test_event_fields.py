@@ -134,6 +134,8 @@ CASES = {
     "collateral_quality": {"n_traders": 300, "isolate_alt": True},  # loops refused at a ceiling
     "default_v3_lp_run.toml": {},  # a scenario file: a V3 pool whose LPs withdraw (issue 12)
     "options_pm_run.toml": {},  # portfolio margin with options: liquidations, expiry (issue 12)
+    "settlement_window": {},  # a recall lost in its window: settlement_failed (issue 13)
+    "settlement_window+short": {"settlement_delay_steps": 3},  # repaid: settlement_due
 }
 DATA = Path(__file__).resolve().parent / "data"
 
