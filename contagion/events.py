@@ -60,6 +60,8 @@ EVENT_KINDS = (
     "numeraire_depeg",
     "risk_parameter_update",
     "borrow",
+    "settlement_due",
+    "settlement_failed",
     "variation_margin_call",
     "waterfall",
     "default_fund_loss",
@@ -126,7 +128,7 @@ EVENT_VARIANTS: dict[str, tuple[str, tuple[str, ...]]] = {
     "withdrawal": ("reason", ("run", "depeg_exit", "exploit", "lender_run")),
     "numeraire_depeg": ("phase", ("start", "end")),
     "withdrawal_freeze": ("reason", ("run", "insolvent", "missed_recall", "unsettled_transfers",
-                                     "full_utilisation")),
+                                     "full_utilisation", "awaiting_settlement")),
     "token_sale": ("purpose", ("withdrawals", "burn_arbitrage", "mint_arbitrage")),
     "asset_sale": ("purpose", ("withdrawals", "default_liquidation")),
     "loan_loss": ("reason", ("borrower_default", "missed_recall")),
@@ -138,6 +140,18 @@ EVENT_VARIANTS: dict[str, tuple[str, tuple[str, ...]]] = {
                             "survivors_fund", "assessments", "gains_haircut")),
     "gas_spike": ("phase", ("spike", "easing")),
 }
+
+#: the fields of a settlement at its due step (``contagion.settlement``); ``venue`` is the
+#: payee, ``agent`` the payer, ``amount`` the amount promised (USD).
+_SETTLEMENT = (
+    _F("settlement_kind", str, "`loan_recall` (a lender recalled a loan; payer the borrower) or "
+       "`margin_transfer` (a custodian's cross-margin transfer to a perp venue)"),
+    _F("payer", str, "who owed the amount"),
+    _F("payee", str, "who was owed it"),
+    _F("opened_step", int, "the step it was promised in"),
+    _F("due_step", int, "the step it settled (or was due) in"),
+    _F("paid_usd", float, "what the payer paid"),
+)
 
 _SCHEMA: dict[str, tuple[EventField, ...]] = {
     "price_shock": (
@@ -269,7 +283,9 @@ _SCHEMA: dict[str, tuple[EventField, ...]] = {
     "withdrawal_freeze": (
         _F("reason", str, "`run` (could not pay withdrawals), `insolvent` (losses left assets "
            "below liabilities), `missed_recall`, `unsettled_transfers`, `full_utilisation` (a "
-           "lending venue's cash all lent out: suppliers' withdrawals wait)"),
+           "lending venue's cash all lent out: suppliers' withdrawals wait), "
+           "`awaiting_settlement` (a run it could not pay while loans it recalled are in their "
+           "settlement window: withdrawals wait for them, no default yet)"),
         _F("assets_usd", float, "assets on its books", when=("insolvent",)),
         _F("liabilities_usd", float, "its liabilities", when=("insolvent",)),
         _F("lender", str, "who recalled the loan", when=("missed_recall",)),
@@ -279,6 +295,9 @@ _SCHEMA: dict[str, tuple[EventField, ...]] = {
            "slope2 pulls repayments", when=("full_utilisation",)),
         _F("queued_usd", float, "what its leaving suppliers still want out (`value_usd`: "
            "the part of this step's demand left unpaid)", when=("full_utilisation",)),
+        _F("due_step", int, "when the last recall in flight settles",
+           when=("awaiting_settlement",)),
+        _F("pending_usd", float, "the recalled loans in flight", when=("awaiting_settlement",)),
     ),
     "token_sale": (
         _F("purpose", str, "`withdrawals` (an exchange selling its own token), "
@@ -445,6 +464,20 @@ _SCHEMA: dict[str, tuple[EventField, ...]] = {
         _F("held_by_supply_cap_usd", float, "held back by the supply caps of what they "
            "would buy, idem"),
         _F("held_by_cash_usd", float, "held back by the venue's cash, idem"),
+    ),
+    "settlement_due": _SETTLEMENT,
+    "settlement_failed": (
+        *_SETTLEMENT,
+        _F("unpaid_usd", float, "the part of the amount not paid at the due step"),
+        _F("recovery_rate", float, "what the payer's estate pays on the unpaid part: for a "
+           "recalled loan its clearing recovery rate if it defaulted, else 0 (a transfer in "
+           "flight is written off whole)"),
+        _F("loss_usd", float, "what the payee loses: `unpaid_usd` x (1 - `recovery_rate`) "
+           "(also `value_usd`)"),
+        _F("payer_default_step", int, "the step the payer defaulted in (-1: it has not; it "
+           "could not pay)"),
+        _F("in_window", int, "1 if the payer defaulted inside the window (from the promise "
+           "to the due step), else 0"),
     ),
     "variation_margin_call": (
         _F("outcome", str, "`paid` or `missed` (the member is then in default at the house; "

@@ -52,6 +52,7 @@ from contagion.positions import (
 )
 from contagion.reporting import EXPOSURE_COLUMNS, model_reporters, pair_exposures, venue_rows
 from contagion.scenario import Scenario
+from contagion.settlement import SettlementQueue
 from contagion.world import Wiring, build_world, check_world
 
 __all__ = ["ContagionModel"]
@@ -132,6 +133,7 @@ class ContagionModel(mesa.Model):
         self._default_queue: list[tuple[Any, int, str, str, dict[str, float]]] = []
         self.moves = PriceMoves()  # who moved each price source: the causes oracles cite
         self.depth_events: dict[int, int] = {}  # asset -> its latest liquidity_shock event
+        self.settlements = SettlementQueue()  # recalls and transfers in their settlement window
         self.graph = build_world(scenario) if world is None else world
         self.wiring: Wiring = check_world(self.graph, scenario)
         self.market = Market(self, scenario)
@@ -537,6 +539,8 @@ class ContagionModel(mesa.Model):
         agent.default_event = eid  # what a clearing house cites when it closes it out
         self.market.crash_token_of(agent.name, eid)
         for lender in getattr(agent, "borrowings", {}):
+            if agent.borrowings[lender] <= 0:  # repaid in full (a settled recall)
+                continue
             lender_agent = self.institutions.get(lender)
             lid = self.events.add(
                 "loan_loss", step=self.steps, venue=lender, agent=agent.name,

@@ -35,6 +35,7 @@ import numpy as np
 import pandas as pd
 
 from contagion.errors import NetworkFormatError
+from contagion.settlement import pending_by_pair
 
 if TYPE_CHECKING:
     from contagion.model import ContagionModel
@@ -58,7 +59,7 @@ __all__ = [
 ]
 
 EDGE_TYPES = ("collateral", "debt", "cross_margin", "price_feed", "backstop",
-              "token_collateral", "credit", "liquidity")
+              "token_collateral", "credit", "liquidity", "pending_settlement")
 #: ``drained`` is a fund whose balance is spent (an insurance fund, a peg's reserve) or a
 #: yield venue whose depositors have left: it has nothing left to pay with, but it has not
 #: defaulted (no institution failed to pay its creditors; the run's ``defaulted`` list and
@@ -303,7 +304,15 @@ def build_network(model: ContagionModel, *, node_limit: int = 2000) -> nx.MultiD
             G.add_edge(ex.name, ex.lending.name, key="credit", type="credit",
                        weight=ex.lending.claim_of(ex.name))
         for borrower, amount in ex.loans.items():
-            G.add_edge(ex.name, borrower, key="credit", type="credit", weight=float(amount))
+            recalled = (model.settlements.pending_usd(ex.name, borrower, "loan_recall")
+                        if len(model.settlements) else 0.0)
+            G.add_edge(ex.name, borrower, key="credit", type="credit",
+                       weight=float(amount) - recalled)
+    # obligations in their settlement window (payee -> payer): a recalled loan moves here
+    # from its credit edge until it settles; a cross-margin transfer not yet paid
+    for (payee, payer), amount in pending_by_pair(model.settlements.records).items():
+        G.add_edge(payee, payer, key="pending_settlement", type="pending_settlement",
+                   weight=amount)
     for house in model.clearing_houses:  # margin and fund contributions each member has left
         for i, member in enumerate(house.members):
             G.add_edge(member.name, house.name, key="clears", type="clears",
@@ -353,7 +362,8 @@ def _add_peg_edges(G: nx.MultiDiGraph, peg: Any) -> None:
 
 
 def venue_exposure_matrix(G: nx.MultiDiGraph) -> tuple[list[str], np.ndarray]:
-    """Venue-to-venue exposures (credit, token collateral, cross-margin) as a matrix.
+    """Venue-to-venue exposures (credit, token collateral, cross-margin, pending
+    settlements) as a matrix.
 
     ``M[i, j]`` is how much node ``i`` stands to lose if ``j`` fails; usable as DebtRank's
     ``exposures``. Pegs count as venues: a lender accepting a peg's stablecoin or token
@@ -366,7 +376,7 @@ def venue_exposure_matrix(G: nx.MultiDiGraph) -> tuple[list[str], np.ndarray]:
     for s, d, data in G.edges(data=True):
         if s not in idx or d not in idx:
             continue
-        if data["type"] == "credit":  # the lender loses if the borrower fails
+        if data["type"] in ("credit", "pending_settlement"):  # the one owed loses
             M[idx[s], idx[d]] += data["weight"]
         elif data["type"] in ("token_collateral", "cross_margin"):  # the acceptor loses
             M[idx[d], idx[s]] += data["weight"]

@@ -897,6 +897,14 @@ class CustodialParams:
     the step's start, before any exchange acts: a fall in their value is a loss like a loan
     loss, and another holder's fire sale reaches its books one step later, so a fire-sale
     cascade advances one round per step.
+
+    ``await_settlement``: a run it cannot pay while loans it recalled are still in their
+    settlement window freezes withdrawals (``withdrawal_freeze``, reason
+    ``awaiting_settlement``) instead of defaulting, until the recalls fall due
+    (``settlement_delay_steps`` after they were made). Repaid, it reopens withdrawals; if a
+    borrower defaulted inside the window it books the loss (``settlement_failed``) and
+    defaults if that leaves it insolvent or still unable to pay. False (the default): the
+    run brings it down in the step the recalls are made, so the delay never matters.
     """
 
     name: Annotated[str, Name()]
@@ -918,6 +926,7 @@ class CustodialParams:
     writedown_frac: Annotated[float, Real(low=0, high=1)] = 0.0
     writedown_step: Annotated[int, Int(low=1, high=1_000_000)] = 1
     liquidate_on_default: Annotated[bool, Bool()] = False
+    await_settlement: Annotated[bool, Bool()] = False
 
     def __post_init__(self) -> None:
         where = _name("custodial", self)

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from contagion.network import peg_state
+from contagion.settlement import pending_by_pair
 
 if TYPE_CHECKING:
     from contagion.model import ContagionModel
@@ -108,6 +109,7 @@ def model_reporters(model: ContagionModel) -> dict[str, Callable[[ContagionModel
     r.update(lending_rate_reporters(model))
     r.update(numeraire_reporters(model))
     r.update(collateral_reporters(model))
+    r.update(settlement_reporters(model))
     r.update(clearing_reporters(model))
     return r
 
@@ -166,6 +168,21 @@ def _isolation_debt(i: int, a: int) -> Callable[[ContagionModel], float]:
     def report(m: ContagionModel) -> float:
         return float(m.lending[i].isolation_debt_usd()[a])
     return report
+
+
+def pending_settlement_usd(m: ContagionModel) -> float:
+    """Everything in its settlement window: recalled loans and cross-margin transfers."""
+    return float(sum(r.amount_usd for r in m.settlements.records))
+
+
+def settlement_reporters(model: ContagionModel) -> dict[str, Callable[[ContagionModel], Any]]:
+    """When anything can be in flight (an exchange with ``await_settlement``, or
+    cross-margin transfers with a settlement delay): ``pending_settlement_usd``."""
+    sc = model.scenario
+    if not (any(c.await_settlement for c in sc.custodial)
+            or sc.traders.cross_margin_settlement_steps > 0):
+        return {}
+    return {"pending_settlement_usd": pending_settlement_usd}
 
 
 def clearing_reporters(model: ContagionModel) -> dict[str, Callable[[ContagionModel], Any]]:
@@ -357,14 +374,18 @@ def pair_exposures(model: ContagionModel) -> list[dict[str, Any]]:
     (an exchange's claim on a lending protocol's pool), ``token_collateral`` (a lender's
     collateral in the counterparty's token, at market; a peg counts as the issuer of its
     stablecoin and its token), ``cross_margin`` (a perp venue's cross-margin credit on
-    deposits at an exchange).
+    deposits at an exchange), ``pending_settlement`` (an obligation in its settlement
+    window, :mod:`contagion.settlement`: a recalled loan, counted here instead of under
+    ``loan`` until it settles, or a cross-margin transfer the custodian has not paid yet).
     """
     step = int(model.steps)
     rows: list[dict[str, Any]] = []
+    queue = model.settlements
     for ex in model.custodial:
         for borrower, amount in ex.loans.items():
+            recalled = queue.pending_usd(ex.name, borrower, "loan_recall") if len(queue) else 0.0
             rows.append({"step": step, "holder": ex.name, "counterparty": borrower,
-                         "channel": "loan", "exposure_usd": float(amount)})
+                         "channel": "loan", "exposure_usd": float(amount) - recalled})
         if ex.lending is not None:
             rows.append({"step": step, "holder": ex.name, "counterparty": ex.lending.name,
                          "channel": "supply", "exposure_usd": ex.lending.claim_of(ex.name)})
@@ -389,4 +410,7 @@ def pair_exposures(model: ContagionModel) -> list[dict[str, Any]]:
             rows.append({"step": step, "holder": pv.name, "counterparty": pv.custodian.name,
                          "channel": "cross_margin",
                          "exposure_usd": float(pv.cross_credit().sum())})
+    for (payee, payer), amount in pending_by_pair(queue.records).items():
+        rows.append({"step": step, "holder": payee, "counterparty": payer,
+                     "channel": "pending_settlement", "exposure_usd": amount})
     return rows

@@ -290,12 +290,31 @@ def _say_freeze(r: _Row) -> str:
         return f"{v} could not repay {owed} recalled by {r['lender']}"
     if r["reason"] == "unsettled_transfers":
         return f"{v} could not settle {owed} of cross-margin transfers"
+    if r["reason"] == "awaiting_settlement":
+        return (f"{v} could not pay {owed} of withdrawals and froze them until the "
+                f"{_usd(r['pending_usd'])} of loans it recalled settle at step {r['due_step']}")
     if r["reason"] == "full_utilisation":
         return (f"{v} has lent out all its cash (utilisation {r['utilisation']:.0%}): {owed} "
                 f"of suppliers' withdrawals wait ({_usd(r['queued_usd'])} queued) until "
                 f"borrowers repay or are liquidated; its borrow rate is "
                 f"{r['borrow_rate']:.1%} a year")
     return f"{v} could not pay {owed} of withdrawals and froze them"
+
+
+_SETTLED = {"loan_recall": "loan it had recalled",
+            "margin_transfer": "cross-margin transfer"}
+
+
+def _say_settlement_failed(r: _Row) -> str:
+    """A settlement that did not arrive: the payee's loss and whether the payer's default fell
+    inside the window."""
+    what = _SETTLED.get(str(r["settlement_kind"]), "settlement")
+    head = (f"{r['payee']} did not receive {_usd(r['unpaid_usd'])} of the {_usd(r['amount'])} "
+            f"{what} promised at step {r['opened_step']} and due at step {r['due_step']}")
+    why = (f"{r['payer']} defaulted at step {r['payer_default_step']}, inside the settlement "
+           f"window" if int(r["in_window"]) else f"{r['payer']} could not pay")
+    return (f"{head}: {why}; at a {float(r['recovery_rate']):.0%} recovery it loses "
+            f"{_usd(r['loss_usd'])}")
 
 
 def _say_token_sale(r: _Row, who: str = "arbitrageurs") -> str:
@@ -484,6 +503,11 @@ _SAY: dict[str, Callable[[_Row], str]] = {
     "numeraire_depeg": _say_numeraire_depeg,
     "risk_parameter_update": _say_risk_update,
     "borrow": _say_borrow,
+    "settlement_due": lambda r: (f"{r['payer']} paid {r['payee']} the {_usd(r['paid_usd'])} "
+                                 f"{_SETTLED.get(str(r['settlement_kind']), 'settlement')} "
+                                 f"promised at step "
+                                 f"{r['opened_step']}"),
+    "settlement_failed": _say_settlement_failed,
     "variation_margin_call": lambda r: (
         f"{r['venue']} called {_usd(r['called_usd'])} of variation margin from {r['agent']}"
         + (f", which paid only {_usd(r['paid_usd'])}: it is in default at the house"
@@ -527,6 +551,7 @@ def _waterfalls(ev: pd.DataFrame) -> _Sentences:
                     f"{house}'s default waterfall covered {who}'s "
                     f"{_usd(g['loss_usd'].iloc[0])} loss: {layers}{tail}.", True))
     return out
+
 
 
 def _say_funding(r: _Row) -> str:
@@ -1022,6 +1047,8 @@ _TOLD = frozenset({
     "numeraire_depeg",
     "risk_parameter_update",
     "borrow",
+    "settlement_due",
+    "settlement_failed",
     "variation_margin_call",
     "waterfall",
     "default_fund_loss",
@@ -1113,6 +1140,8 @@ def step_narrative(events: pd.DataFrame, series: pd.DataFrame, step: int, *,
     parts += _each_or_all(of("asset_writedown"), _writedowns)
     parts += _each_or_all(of("withdrawal_freeze"), _freezes)
     parts += _each(of("loan_recall"))
+    parts += _each(of("settlement_due"))
+    parts += _each(of("settlement_failed"))
     parts += _each_or_all(of("default"), _defaults)
     parts += _each(of("token_crash"))
     parts += _depositor_losses(of("collateral_loss"), events)

@@ -154,6 +154,8 @@ EDGE_STYLES: dict[str, EdgeStyle] = {
     "backstop": EdgeStyle("#009E73", "solid", "backstop (fund or reserve → what it covers)"),
     "liquidity": EdgeStyle("#999999", "dashed", "sells into (venue → pool)"),
     "price_feed": EdgeStyle("#999999", "dotted", "price feed (oracle → venue)"),
+    "pending_settlement": EdgeStyle("#D55E00", "dotted", "owed in a settlement window (payee → "
+                                    "payer)"),
     "clears": EdgeStyle("#D55E00", "solid", "initial margin (member → clearing house)"),
     "default_fund": EdgeStyle("#D55E00", "dashed", "default-fund contribution (member → "
                               "clearing house)"),

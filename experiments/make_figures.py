@@ -168,6 +168,33 @@ def correlation_tails(df: pd.DataFrame) -> tuple[go.Figure, pd.DataFrame]:
     return fig, table
 
 
+def settlement_window(df: pd.DataFrame) -> tuple[go.Figure, pd.DataFrame]:
+    """CEX's depositors' loss, and the probability of any, over the settlement window x the
+    crash's start. (Not P(CEX defaults): in a long run the run on CEX can drain a solvent CEX
+    of cash after it is repaid, a default whose depositors recover everything.)"""
+    x, y = "settlement_delay_steps", "shock_start_step"
+    lost = (df["defaulted__CEX"] * df["ead__CEX"] * df["lgd__CEX"].fillna(0.0)) / 1e6
+    df = df.assign(cex_depositor_loss_musd=lost)
+    fails = cascade_probability(df, x, y, metric="cex_depositor_loss_musd")
+    means = (df.groupby([x, y])
+             .agg(cex_depositor_loss_musd=("cex_depositor_loss_musd", "mean"),
+                  p_cex_defaults=("defaulted__CEX", "mean"),
+                  p_alphafund_fails=("defaulted__AlphaFund", "mean")).reset_index())
+    table = means.merge(fails, on=[x, y])
+    runs = int(table["runs"].min())
+    fig = _two_heatmaps(
+        table, x, y, mean="cex_depositor_loss_musd", mean_text="%{text:.1f}",
+        mean_title="CEX depositors' loss ($M, mean)",
+        p_title="P(CEX's depositors lose) [95% Wilson CI]",
+        x_labels=[f"{v:g} h" for v in sorted(table[x].unique())],
+        y_labels=[f"hour {v:g}" for v in sorted(table[y].unique())],
+        title=f"A recalled loan in flight: settlement window x when the borrower's collateral "
+              f"crashes ({runs} runs per cell)",
+        xaxis_title="settlement window (hours from the recall)",
+        yaxis_title="ETH starts falling at")
+    return fig, table
+
+
 def screenshot(fig: go.Figure, path: Path, *, width: int = 1000,
                height: int = 650) -> None:
     chromium = shutil.which("chromium")
@@ -196,6 +223,7 @@ EXPERIMENTS: dict[str, tuple[Callable[[pd.DataFrame], tuple[go.Figure, pd.DataFr
     "ftx_rehypothecation": (ftx_rehypothecation, 1500),
     "october_2025_depth": (october_2025_depth, 1500),
     "correlation_tails": (correlation_tails, 1000),
+    "settlement_window": (settlement_window, 1500),
 }
 
 

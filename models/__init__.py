@@ -36,6 +36,7 @@ from models.mango import mango_markets
 from models.october_2025 import october_2025
 from models.options_desk import options_desk
 from models.regimes import broad_downturn, broken_correlation
+from models.settlement_window import settlement_window
 from models.steth_celsius import steth_celsius
 from models.terra import terra_ust
 
@@ -64,6 +65,7 @@ SCENARIOS: dict[str, Callable[..., Scenario]] = {
     "crowded_longs": crowded_longs,
     "lp_flight": lp_flight,
     "options_desk": options_desk,
+    "settlement_window": settlement_window,
     "classic_eisenberg_noe": eisenberg_noe_demo,
     "classic_gai_kapadia": gai_kapadia_demo,
     "classic_debtrank": debtrank_demo,

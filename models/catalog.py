@@ -3,9 +3,9 @@
 The dashboard's scenario menu shows these (``dashboard/presets_menu.py``) instead of the
 presets' ids. A historical preset's date is the day its story turns on (the freeze, the
 attack, the crash); the classic models are dated ``"textbook"``, and the default market,
-``crowded_longs`` and ``collateral_quality``, which are no one event, ``"stylised"``. Every preset of
-:data:`models.SCENARIOS` has an entry (``tests/test_catalog.py`` checks it, and that each
-line stays under :data:`MAX_LINE_CHARS`).
+``crowded_longs``, ``options_desk``, ``collateral_quality`` and ``settlement_window``, which are
+no one event, ``"stylised"``. Every preset of :data:`models.SCENARIOS` has an entry
+(``tests/test_catalog.py`` checks it, and that each line stays under :data:`MAX_LINE_CHARS`).
 """
 
 from __future__ import annotations
@@ -75,6 +75,9 @@ _INFO = (
     PresetInfo("options_desk", "Vol sellers under portfolio margin", "stylised",
                "ETH falls 30%: naked short puts are cut riskiest leg first while "
                "delta-hedged books mostly survive."),
+    PresetInfo("settlement_window", "A recall in its settlement window", "stylised",
+               "An exchange recalls a loan and waits a day for it: its borrower defaults "
+               "first, and the loan is lost."),
     PresetInfo("classic_eisenberg_noe", "Eisenberg-Noe clearing", "textbook",
                "Four banks in a ring: one write-down topples three, and clearing sets "
                "what each repays."),

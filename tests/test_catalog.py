@@ -15,7 +15,8 @@ from models.catalog import MAX_LINE_CHARS, MAX_TITLE_CHARS
 _DATE = re.compile(r"^(\d{1,2}(-\d{1,2})? )?(January|February|March|April|May|June|July|August"
                    r"|September|October|November|December) \d{4}$")
 #: Presets that are no one historical event (none of their sources gives a day to date them).
-_STYLISED = {"default", "crowded_longs", "options_desk", "collateral_quality"}
+_STYLISED = {"default", "crowded_longs", "options_desk", "collateral_quality",
+             "settlement_window"}
 
 
 def test_every_preset_has_its_info_and_no_info_is_left_over() -> None:

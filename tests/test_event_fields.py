@@ -135,6 +135,8 @@ CASES = {
     "default_v3_lp_run.toml": {},  # a scenario file: a V3 pool whose LPs withdraw (issue 12)
     "options_pm_run.toml": {},  # portfolio margin with options: liquidations, expiry (issue 12)
     "clearing_house": {"n_traders": 300},  # margin calls, a waterfall, fund losses (issue 13)
+    "settlement_window": {},  # a recall lost in its window: settlement_failed (issue 13)
+    "settlement_window+short": {"settlement_delay_steps": 3},  # repaid: settlement_due
 }
 DATA = Path(__file__).resolve().parent / "data"
 

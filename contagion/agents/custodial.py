@@ -10,6 +10,7 @@ from numpy.typing import NDArray
 
 from contagion.book import DepositBook
 from contagion.institution import OUTSIDE, BalanceSheet, CreditPosition
+from contagion.settlement import Settlement, in_window, window_loss_usd
 
 if TYPE_CHECKING:
     from contagion.agents.lending import LendingProtocol
@@ -65,8 +66,8 @@ class CustodialExchange(mesa.Agent):
         self.lending: LendingProtocol | None = None
         self.loans: dict[str, float] = {}  # borrower -> outstanding
         self.borrowings: dict[str, float] = {}  # lender -> outstanding
-        self.pending: list[tuple[int, str, float]] = []  # (due step, borrower, amount)
-        self.payables: list[tuple[int, str, float]] = []  # (due step, venue, amount) in flight
+        # recalls it made and transfers it owes in flight live in model.settlements
+        self.awaiting_settlement = False  # withdrawals frozen until its recalls settle
         self.recovery_rate = 1.0
         self.house_claims_usd = 0.0  # margin and fund contributions at clearing houses
         self.version = 0  # bumped whenever deposits or their recovery value change
@@ -141,7 +142,7 @@ class CustodialExchange(mesa.Agent):
 
     def payables_usd(self) -> float:
         """Cross-margin transfers committed but not yet settled."""
-        return sum(a for _, _, a in self.payables)
+        return self.model.settlements.total_usd(kind="margin_transfer", payer=self.name)
 
     def account_owners(self) -> NDArray[np.int64]:
         """The trader id of each deposit row."""
@@ -233,7 +234,9 @@ class CustodialExchange(mesa.Agent):
         self.version += 1
         if delay_steps > 0:
             self.book.balance[rows] -= want
-            self.payables.append((self.model.steps + delay_steps, to, float(want.sum())))
+            self.model.settlements.open("margin_transfer", payer=self.name, payee=to,
+                                        amount_usd=float(want.sum()), step=self.model.steps,
+                                        delay_steps=delay_steps, cause_id=self.last_loss_event)
             return want
         total = float(want.sum())
         scale = min(1.0, self.cash_usd / total) if total > 0 else 0.0
@@ -249,9 +252,11 @@ class CustodialExchange(mesa.Agent):
         if self.defaulted:
             return
         self._write_down()
-        self._settle_recalls()
+        failed = self._settle_recalls()
         self._settle_payables()
         if self.defaulted:
+            return
+        if self.awaiting_settlement and self._await_or_resume(failed):
             return
         if (self.params.freeze_when_insolvent
                 and (self.last_loss_event >= 0 or self._held_assets_lost())
@@ -295,6 +300,9 @@ class CustodialExchange(mesa.Agent):
                             f"(stress {self.stress:.0%}, reserve ratio {self.reserve_ratio():.2f})")
         if pay_frac < 1.0 - 1e-9:
             self.unpaid_usd = need - total
+            if self.params.await_settlement and self._recalls_in_flight():
+                self._freeze_awaiting(eid, need - total)
+                return
             frz = ev.add("withdrawal_freeze", step=self.model.steps, venue=self.name,
                          value_usd=need - total, cause_id=eid, reason="run",
                          detail=f"{self.name} could not pay ${need - total:,.0f} of withdrawals "
@@ -362,15 +370,30 @@ class CustodialExchange(mesa.Agent):
             self.cash_usd += got
             shortfall -= got
         if shortfall > 0:
-            due = self.model.steps + self.params.settlement_delay_steps
-            already = {b for _, b, _ in self.pending}
-            for borrower, amount in self.loans.items():
-                if amount > 0 and borrower not in already:
-                    self.pending.append((due, borrower, amount))
-                    ev.add("loan_recall", step=step, venue=self.name, agent=borrower,
-                           value_usd=amount, cause_id=self._run_cause(), due_step=due,
-                           detail=f"{self.name} recalled its ${amount:,.0f} "
-                                  f"loan to {borrower}, due at step {due}")
+            self._recall_loans()
+
+    def _recall_loans(self) -> None:
+        """Recall every loan not already recalled, due ``settlement_delay_steps`` from now
+        (a ``loan_recall`` event and a record in the model's settlement queue each)."""
+        ev, step, queue = self.model.events, self.model.steps, self.model.settlements
+        delay = self.params.settlement_delay_steps
+        due = step + delay
+        already = {r.payer for r in queue.of(kind="loan_recall", payee=self.name)}
+        window = self.params.await_settlement
+        for borrower, amount in self.loans.items():
+            if amount > 0 and borrower not in already:
+                if window and self.model.institutions[borrower].defaulted:
+                    continue  # nothing to recall from a defaulter: its estate clears the loan
+                rid = ev.add("loan_recall", step=step, venue=self.name, agent=borrower,
+                             value_usd=amount, cause_id=self._run_cause(), due_step=due,
+                             detail=f"{self.name} recalled its ${amount:,.0f} "
+                                    f"loan to {borrower}, due at step {due}")
+                queue.open("loan_recall", payer=borrower, payee=self.name, amount_usd=amount,
+                           step=step, delay_steps=delay, cause_id=rid)
+        if window and delay == 0:  # no window: the borrower pays at once
+            failed = self._settle_recalls()
+            if failed:
+                self.last_loss_event = failed[-1]
 
     def _sell_assets(self, shortfall: float) -> float:
         """Fire-sell held assets, in the order listed, into their pools (or the external
@@ -465,17 +488,18 @@ class CustodialExchange(mesa.Agent):
 
     def _settle_payables(self) -> None:
         now = self.model.steps
-        due = [x for x in self.payables if x[0] <= now]
+        due = self.model.settlements.take_due(kind="margin_transfer", payer=self.name, step=now)
         if not due:
             return
-        self.payables = [x for x in self.payables if x[0] > now]
-        owed = sum(a for _, _, a in due)
-        for _, venue, amount in due:
-            paid = min(amount, self.cash_usd)
+        owed = sum(r.amount_usd for r in due)
+        for r in due:
+            paid = min(r.amount_usd, self.cash_usd)
             self.cash_usd -= paid
-            self.model.venues[venue].settle_transfer(paid, amount, cause_id=self.last_loss_event)
+            self._log_settlement(r, paid)
+            self.model.venues[r.payee].settle_transfer(paid, r.amount_usd,
+                                                       cause_id=self.last_loss_event)
         if self.cash_usd <= 0 and owed > 0 and any(
-                self.model.venues[v].unfunded_usd > 0 for _, v, _ in due):
+                self.model.venues[r.payee].unfunded_usd > 0 for r in due):
             eid = self.model.events.add(
                 "withdrawal_freeze", step=now, venue=self.name, value_usd=owed,
                 reason="unsettled_transfers",
@@ -484,15 +508,105 @@ class CustodialExchange(mesa.Agent):
 
     def drop_payables(self, cause_id: int) -> None:
         """On default: transfers in flight are frozen with everything else."""
-        for _, venue, amount in self.payables:
-            self.model.venues[venue].settle_transfer(0.0, amount, cause_id=cause_id)
-        self.payables = []
+        dropped = self.model.settlements.cancel(kind="margin_transfer", payer=self.name)
+        for r in dropped:
+            self._log_settlement(r, 0.0, cause_id=cause_id)
+            self.model.venues[r.payee].settle_transfer(0.0, r.amount_usd, cause_id=cause_id)
+        # its own recalls in flight become plain claims of its estate, cleared with the rest
+        self.model.settlements.cancel(kind="loan_recall", payee=self.name)
+        self.awaiting_settlement = False
 
-    def _settle_recalls(self) -> None:
+    # ------------------------------------------------------------------ settlement window
+    def _recalls_in_flight(self) -> bool:
+        """Whether loans it recalled are still in their settlement window."""
+        return bool(self.model.settlements.of(kind="loan_recall", payee=self.name))
+
+    def _settle_recalls(self) -> list[int]:
+        """Collect the recalls due now; return the ``settlement_failed`` events of those a
+        borrower did not pay in full."""
         now = self.model.steps
-        due = [x for x in self.pending if x[0] <= now]
-        self.pending = [x for x in self.pending if x[0] > now]
-        for _, borrower, amount in due:
-            paid = self.model.institutions[borrower].repay_loan(self.name, amount)
-            self.loans[borrower] -= paid
+        due = self.model.settlements.take_due(kind="loan_recall", payee=self.name, step=now)
+        failed = []
+        for r in due:
+            paid = self.model.institutions[r.payer].repay_loan(self.name, r.amount_usd)
+            self.loans[r.payer] -= paid
             self.cash_usd += paid
+            if self.params.await_settlement:
+                eid = self._log_settlement(r, paid)
+                if paid < r.amount_usd - 1e-6:
+                    failed.append(eid)
+        return failed
+
+    def _freeze_awaiting(self, cause_id: int, unpaid_usd: float) -> None:
+        """``await_settlement``: freeze withdrawals until the recalls in flight settle."""
+        records = self.model.settlements.of(kind="loan_recall", payee=self.name)
+        due = max(r.due_step for r in records)
+        owed = sum(r.amount_usd for r in records)
+        self.awaiting_settlement = True
+        self.model.events.add(
+            "withdrawal_freeze", step=self.model.steps, venue=self.name, value_usd=unpaid_usd,
+            cause_id=cause_id, reason="awaiting_settlement", due_step=due, pending_usd=owed,
+            detail=f"{self.name} could not pay ${unpaid_usd:,.0f} of withdrawals and froze "
+                   f"them until its ${owed:,.0f} of recalled loans settle at step {due}")
+
+    def _await_or_resume(self, failed: list[int]) -> bool:
+        """While frozen awaiting settlement: stay frozen (True) while recalls are in flight
+        (with ``freeze_when_insolvent``, default at once if a loss leaves it insolvent);
+        once they have settled reopen, or default if a borrower's failure left it insolvent
+        (True: its step is over)."""
+        if self._recalls_in_flight():
+            if (self.params.freeze_when_insolvent and self.last_loss_event >= 0
+                    and self.book_assets_usd() < self.liabilities_usd() * (1 - INSOLVENCY_TOL_FRAC)):
+                self._freeze_insolvent()
+            return True
+        self.awaiting_settlement = False
+        if failed:
+            self.last_loss_event = failed[-1]
+            if self.book_assets_usd() < self.liabilities_usd() * (1 - INSOLVENCY_TOL_FRAC):
+                self._freeze_insolvent()
+                return True
+        return False
+
+    def _log_settlement(self, r: Settlement, paid_usd: float, *, cause_id: int | None = None
+                        ) -> int:
+        """Log a settlement at its due step (or when dropped): ``settlement_due`` when paid
+        in full, else ``settlement_failed`` with the payee's loss."""
+        model = self.model
+        payer = model.institutions.get(r.payer, model.venues.get(r.payer))
+        payer_default = int(payer.default_step) if payer is not None and payer.defaulted else -1
+        fields = dict(settlement_kind=r.kind, payer=r.payer, payee=r.payee,
+                      opened_step=r.opened_step, due_step=r.due_step, paid_usd=paid_usd,
+                      amount=r.amount_usd)
+        what = "recalled loan" if r.kind == "loan_recall" else "cross-margin transfer"
+        lost = window_loss_usd(r, paid_usd)
+        if lost <= 1e-6:
+            return model.events.add(
+                "settlement_due", step=model.steps, venue=r.payee, agent=r.payer,
+                value_usd=paid_usd, cause_id=r.cause_id if cause_id is None else cause_id,
+                **fields,
+                detail=f"{r.payer} paid {r.payee} the ${paid_usd:,.0f} {what} promised at step "
+                       f"{r.opened_step}")
+        inside = in_window(r, payer_default)
+        if inside and cause_id is None:  # the loss is the payer's default's doing
+            cause_id = self._default_event_of(r.payer)
+        # a loan's claim on a defaulted borrower's estate recovers what the clearing gives; a
+        # transfer in flight is written off whole by the venue (PerpVenue.settle_transfer)
+        recovery = (model.recovery.get(r.payer, 0.0)
+                    if payer_default >= 0 and r.kind == "loan_recall" else 0.0)
+        loss = lost * (1.0 - recovery)
+        why = (f"{r.payer} defaulted at step {payer_default}, inside the window"
+               if inside else f"{r.payer} could not pay")
+        return model.events.add(
+            "settlement_failed", step=model.steps, venue=r.payee, agent=r.payer,
+            value_usd=loss, cause_id=r.cause_id if cause_id is None else cause_id,
+            unpaid_usd=lost, recovery_rate=recovery, loss_usd=loss,
+            payer_default_step=payer_default, in_window=int(inside), **fields,
+            detail=f"{r.payee} did not receive ${lost:,.0f} of a ${r.amount_usd:,.0f} {what} "
+                   f"promised at step {r.opened_step}, due at step {r.due_step}: {why}; at "
+                   f"the payer's recovery rate of {recovery:.0%} it loses ${loss:,.0f}")
+
+    def _default_event_of(self, name: str) -> int:
+        """The id of ``name``'s ``default`` event (-1 if none): rare, so read off the log."""
+        ev = self.model.events.to_frame()
+        ids = ev["event_id"][(ev["kind"] == "default") & (ev["venue"] == name)]
+        return int(ids.iloc[0]) if len(ids) else -1

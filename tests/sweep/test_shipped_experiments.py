@@ -30,9 +30,18 @@ def _october_adl_only_when_depth_collapses(table: pd.DataFrame) -> None:
     assert (collapsed["p"] == 1).all() and (collapsed["adl_musd"] > 1).all()
 
 
+def _settlement_loss_only_with_a_long_window(table: pd.DataFrame) -> None:
+    short = table[table["settlement_delay_steps"] == 3]
+    long = table[table["settlement_delay_steps"] == 24]
+    assert (table["p_alphafund_fails"] == 1).all()  # the same default in every run
+    assert (short["p"] == 0).all() and (short["cex_depositor_loss_musd"] == 0).all()
+    assert (long["p"] == 1).all() and (long["cex_depositor_loss_musd"] > 1).all()
+
+
 SMOKE_OUTCOMES: dict[str, Callable[[pd.DataFrame], None]] = {
     "ftx_rehypothecation": _ftx_crosses_only_with_rehypothecation,
     "october_2025_depth": _october_adl_only_when_depth_collapses,
+    "settlement_window": _settlement_loss_only_with_a_long_window,
 }
 
 
