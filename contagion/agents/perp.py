@@ -56,18 +56,7 @@ def apply_trades(book: PerpBook, rows: NDArray[np.int64], delta: NDArray[np.floa
     ``sum(collateral - size * entry)`` changes by ``-delta * price``: the buyer pays the
     seller, so matched trades conserve it exactly.
     """
-    s = book.size[rows, market]
-    entry = book.entry[rows, market]
-    p = np.broadcast_to(np.asarray(price, dtype=np.float64), s.shape)
-    closing = np.where(s * delta < 0, np.sign(delta) * np.minimum(np.abs(delta), np.abs(s)), 0.0)
-    opening = delta - closing
-    new_size = s + delta
-    kept = s + closing
-    with np.errstate(invalid="ignore", divide="ignore"):
-        new_entry = np.where(new_size != 0, (kept * entry + opening * p) / new_size, p)
-    book.collateral[rows] += -closing * (p - entry)
-    book.size[rows, market] = new_size
-    book.entry[rows, market] = new_entry
+    _trade_into(book.collateral, book.size, book.entry, rows, market, delta, price)
 
 
 def apply_option_trades(book: PerpBook, rows: NDArray[np.int64], delta: NDArray[np.float64],
@@ -77,18 +66,26 @@ def apply_option_trades(book: PerpBook, rows: NDArray[np.int64], delta: NDArray[
     arithmetic on ``opt_size/opt_entry``, so the venue's cash
     ``sum(collateral - size*entry - opt_size*opt_entry)`` changes by ``-delta * price``
     and matched trades conserve it."""
-    s = book.opt_size[rows, series]
-    entry = book.opt_entry[rows, series]
+    _trade_into(book.collateral, book.opt_size, book.opt_entry, rows, series, delta, price)
+
+
+def _trade_into(collateral: NDArray[np.float64], size: NDArray[np.float64],
+                entry: NDArray[np.float64], rows: NDArray[np.int64], col: int,
+                delta: NDArray[np.float64], price: NDArray[np.float64] | float) -> None:
+    """The trade arithmetic of :func:`apply_trades` on column ``col`` of ``size``/``entry``
+    (a perp market or an option series), in place."""
+    s = size[rows, col]
+    old = entry[rows, col]
     p = np.broadcast_to(np.asarray(price, dtype=np.float64), s.shape)
     closing = np.where(s * delta < 0, np.sign(delta) * np.minimum(np.abs(delta), np.abs(s)), 0.0)
     opening = delta - closing
     new_size = s + delta
     kept = s + closing
     with np.errstate(invalid="ignore", divide="ignore"):
-        new_entry = np.where(new_size != 0, (kept * entry + opening * p) / new_size, p)
-    book.collateral[rows] += -closing * (p - entry)
-    book.opt_size[rows, series] = new_size
-    book.opt_entry[rows, series] = new_entry
+        new_entry = np.where(new_size != 0, (kept * old + opening * p) / new_size, p)
+    collateral[rows] += -closing * (p - old)
+    size[rows, col] = new_size
+    entry[rows, col] = new_entry
 
 
 def withdrawable_usd(collateral: NDArray[np.float64] | float, size: NDArray[np.float64] | float,
