@@ -305,6 +305,18 @@ class OracleParams:
                                  f"source {self.source!r} reads a pool")
 
 
+def _check_ltv_threshold_bonus(where: str, ltv: float, threshold: float, bonus: float) -> None:
+    """An LTV at most the liquidation threshold, and a bonus that leaves a position just below
+    HF 1 solvent after its liquidation: ``(1 + bonus) * threshold < 1``."""
+    if ltv > threshold:
+        raise ParameterError(f"{where}.ltv", ltv, f"ltv <= liquidation_threshold = {threshold}")
+    if threshold * (1 + bonus) >= 1:
+        raise ParameterError(
+            f"{where}.liquidation_bonus", bonus,
+            f"(1 + bonus) * liquidation_threshold < 1, i.e. bonus < {1 / threshold - 1:.4f}",
+            "otherwise liquidating a position at HF just below 1 creates bad debt")
+
+
 @dataclass(frozen=True, kw_only=True)
 class CollateralParams:
     """Risk parameters of one collateral asset at a lending protocol (Aave V3 names).
@@ -360,15 +372,8 @@ class CollateralParams:
             raise ParameterError(f"{where}.debt_ceiling_usd", self.debt_ceiling_usd,
                                  "inf unless isolated = true",
                                  "a debt ceiling is isolation mode's (Aave v3)")
-        if self.ltv > self.liquidation_threshold:
-            raise ParameterError(f"{where}.ltv", self.ltv,
-                                 f"ltv <= liquidation_threshold = {self.liquidation_threshold}")
-        if self.liquidation_threshold * (1 + self.liquidation_bonus) >= 1:
-            raise ParameterError(
-                f"{where}.liquidation_bonus", self.liquidation_bonus,
-                f"(1 + bonus) * liquidation_threshold < 1, i.e. bonus < "
-                f"{1 / self.liquidation_threshold - 1:.4f}",
-                "otherwise liquidating a position at HF just below 1 creates bad debt")
+        _check_ltv_threshold_bonus(where, self.ltv, self.liquidation_threshold,
+                                   self.liquidation_bonus)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -478,15 +483,8 @@ class EModeParams:
                 or len(set(self.assets)) != len(self.assets)):
             raise ParameterError(f"{where}.assets", self.assets,
                                  "a non-empty tuple of distinct asset names")
-        if self.ltv > self.liquidation_threshold:
-            raise ParameterError(f"{where}.ltv", self.ltv,
-                                 f"ltv <= liquidation_threshold = {self.liquidation_threshold}")
-        if self.liquidation_threshold * (1 + self.liquidation_bonus) >= 1:
-            raise ParameterError(
-                f"{where}.liquidation_bonus", self.liquidation_bonus,
-                f"(1 + bonus) * liquidation_threshold < 1, i.e. bonus < "
-                f"{1 / self.liquidation_threshold - 1:.4f}",
-                "otherwise liquidating a position at HF just below 1 creates bad debt")
+        _check_ltv_threshold_bonus(where, self.ltv, self.liquidation_threshold,
+                                   self.liquidation_bonus)
 
 
 @dataclass(frozen=True, kw_only=True)
