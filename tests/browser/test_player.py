@@ -18,7 +18,8 @@ pytestmark = pytest.mark.browser
 SPEEDS = (0.5, 1, 2, 4)
 
 #: Records every text the step label takes, with the time, in ``window.seen``; and the
-#: time and label of every click on the Play button in ``window.clicks``.
+#: time and label of every click on the Play button in ``window.clicks``; every text the speed
+#: note takes in ``window.notes``.
 WATCH = """() => {
     window.seen = [];
     window.clicks = [];
@@ -29,6 +30,10 @@ WATCH = """() => {
     window.playText = [];
     new MutationObserver(() => window.playText.push([performance.now(), play.innerText]))
         .observe(play, {childList: true, characterData: true, subtree: true});
+    const rate = document.querySelector('#player-rate');
+    window.notes = [];
+    new MutationObserver(() => window.notes.push(rate.innerText))
+        .observe(rate, {childList: true, characterData: true, subtree: true});
     document.addEventListener('click', e => {
         if (e.target.closest('#play-button')) {
             window.clicks.push([performance.now(), label.innerText]);
@@ -108,11 +113,14 @@ def test_4x_draws_every_step_of_the_run(pw_page: Any, app_url: str) -> None:
     steps = [int(re.match(r"Step (\d+)", text).group(1)) for _, text in seen]
     assert steps == list(range(1, last + 1)), f"steps missing or out of order: {steps}"
     rate = (len(steps) - 1) / ((seen[-1][0] - seen[0][0]) / 1000)
-    note = page.inner_text("#player-rate")
+    notes = [n for n in page.evaluate("window.notes") if n]
     print(f"\n4x: {len(steps)} steps drawn, none skipped, {rate:.1f} steps/s of 8 "
-          f"(shown: {note!r}); load {os.getloadavg()}")
-    if rate < 0.9 * 8:
-        assert "drawing" in note  # a slower page says so
+          f"(notes shown: {notes}); load {os.getloadavg()}")
+    # The note is live: it reports the last 8 steps, so it may be blank at the end of a run
+    # that was slow earlier. A run slower on average than the note's threshold (0.9 of the
+    # nominal speed; 0.8 here, for the gap between advancing and drawing a step) said so.
+    if rate < 0.8 * 8:
+        assert any("drawing" in n for n in notes), "a slower page says so while it plays"
 
 
 def test_the_keyboard_drives_the_player(pw_page: Any, app_url: str) -> None:
