@@ -65,6 +65,8 @@ EVENT_KINDS = (
     "variation_margin_call",
     "waterfall",
     "default_fund_loss",
+    "solvency_proof",
+    "hole_revealed",
 )
 
 #: The columns every event has, with their dtypes.
@@ -506,6 +508,31 @@ _SCHEMA: dict[str, tuple[EventField, ...]] = {
         _F("assessment_usd", float, "the assessment called from it"),
         _F("assessment_paid_usd", float, "what it paid of the assessment, from its cash"),
         _F("fund_left_usd", float, "its contribution left in the fund"),
+    ),
+    "solvency_proof": (
+        _F("proof_kind", str, "`reserves` (a reserves-only attestation) or `liabilities` "
+           "(reserves and a proof of liabilities; `contagion.mechanics.solvency_proof`)"),
+        _F("snapshot_step", int, "the step of the books it proves (`proof_lag_steps` before "
+           "it is published)"),
+        _F("reserves_usd", float, "the reserves it shows (also `value_usd`): assets at the "
+           "snapshot plus the reserves borrowed for it"),
+        _F("liabilities_shown_usd", float, "the liabilities depositors compare them with: "
+           "those the exchange reports (reserves-only) or all of them (proof of liabilities)"),
+        _F("published_ratio", float, "reserves / liabilities shown (also `amount`): what "
+           "depositors read until the next proof"),
+        _F("true_ratio", float, "its true assets / liabilities at the snapshot"),
+        _F("hidden_usd", float, "customer deposits left out of the liabilities it reports "
+           "(`hidden_liabilities_frac` of its deposits at the snapshot)"),
+        _F("borrowed_usd", float, "reserves borrowed for the snapshot and returned after it"),
+    ),
+    "hole_revealed": (
+        _F("snapshot_step", int, "the step of the books the proof showed the hole in"),
+        _F("published_ratio", float, "the ratio the proof of liabilities published (also "
+           "`amount`; below 1; `value_usd` the hole: liabilities shown less reserves)"),
+        _F("reserves_only_ratio", float, "what a reserves-only attestation of the same "
+           "snapshot would have published (1 or more: it hid the hole)"),
+        _F("hidden_usd", float, "customer deposits the exchange's own report leaves out"),
+        _F("borrowed_usd", float, "reserves borrowed for the snapshot"),
     ),
 }
 

@@ -72,6 +72,7 @@ SHORTFALL_POLICIES = ("adl", "socialise")
 LIQUIDATION_MODES = ("fixed_bonus", "auction")
 CLOSE_FACTOR_RULES = ("v3.0", "v3.3")
 IMPACT_MODELS = ("per_dollar", "per_unit")
+PROOF_KINDS = ("exact", "reserves", "liabilities")  # contagion.mechanics.solvency_proof
 INNOVATION_KINDS = ("normal", "student_t")
 
 #: Lower bounds of sizes that must be positive, below which a value means nothing
@@ -903,6 +904,21 @@ class CustodialParams:
     borrower defaulted inside the window it books the loss (``settlement_failed``) and
     defaults if that leaves it insolvent or still unable to pay. False (the default): the
     run brings it down in the step the recalls are made, so the delay never matters.
+
+    Solvency proofs (``contagion.mechanics.solvency_proof``, ``docs/solvency-proofs.md``):
+    with ``solvency_proofs`` its depositors' stress also grows with the shortfall of the
+    reserve ratio it publishes (3 x (1 - ratio)). ``proof_kind`` ``"exact"`` (the default)
+    publishes the true ratio every step. ``"reserves"`` publishes a reserves-only attestation:
+    its reserves (plus ``borrowed_reserves_usd``, borrowed for each snapshot and returned
+    after it) against the liabilities it reports, which leave out ``hidden_liabilities_frac``
+    of its customer deposits. ``"liabilities"`` adds a proof of liabilities (a Merkle sum
+    tree or a zero-knowledge proof every customer checks): every deposit is shown, and the
+    snapshot loan too. These two kinds take a snapshot every ``proof_every_steps`` steps
+    (steps ``every``, ``2 every``, ...) and publish it ``proof_lag_steps`` later
+    (``solvency_proof`` events); between proofs depositors see the last one, before the
+    first they see none. Each proof moves every depositor's run threshold from the one it
+    was drawn with by ``proof_threshold_weight`` x (ratio - 1), held within
+    ``[run_stress_threshold, 1]``.
     """
 
     name: Annotated[str, Name()]
@@ -925,10 +941,17 @@ class CustodialParams:
     writedown_step: Annotated[int, Int(low=1, high=1_000_000)] = 1
     liquidate_on_default: Annotated[bool, Bool()] = False
     await_settlement: Annotated[bool, Bool()] = False
+    proof_kind: Annotated[str, OneOf(PROOF_KINDS)] = "exact"
+    proof_every_steps: Annotated[int, Int(low=1, high=1_000_000)] = 1
+    proof_lag_steps: Annotated[int, Int(low=0, high=1_000_000)] = 0
+    hidden_liabilities_frac: Annotated[float, Real(low=0, high=1, high_open=True)] = 0.0
+    borrowed_reserves_usd: Annotated[float, Real(low=0, high=MAX_USD)] = 0.0
+    proof_threshold_weight: Annotated[float, Real(low=0, high=10)] = 0.5
 
     def __post_init__(self) -> None:
         where = _name("custodial", self)
         check_fields(self, where)
+        self._check_proofs(where)
         if self.liquid_reserve_frac + self.supply_to_lending_frac > 1:
             raise ParameterError(f"{where}.supply_to_lending_frac", self.supply_to_lending_frac,
                                  f"<= 1 - liquid_reserve_frac = {1 - self.liquid_reserve_frac:g}")
@@ -937,6 +960,24 @@ class CustodialParams:
             raise ParameterError(f"{where}.asset_holdings_usd", held, "each asset at most once")
         for asset, usd in self.asset_holdings_usd:
             check_real(f"{where}.asset_holdings_usd[{asset}]", usd, low=0, high=MAX_USD)
+
+    def _check_proofs(self, where: str) -> None:
+        """Proof settings need proofs; the exact ratio is every step, unlagged, unhidden."""
+        if not self.solvency_proofs and self.proof_kind != "exact":
+            raise ParameterError(f"{where}.proof_kind", self.proof_kind,
+                                 "'exact' unless solvency_proofs is true",
+                                 "an exchange that publishes no proofs has no proof kind")
+        if self.proof_kind != "exact":
+            return
+        for field, value, default in (("proof_every_steps", self.proof_every_steps, 1),
+                                      ("proof_lag_steps", self.proof_lag_steps, 0),
+                                      ("hidden_liabilities_frac", self.hidden_liabilities_frac, 0),
+                                      ("borrowed_reserves_usd", self.borrowed_reserves_usd, 0)):
+            if value != default:
+                raise ParameterError(f"{where}.{field}", value,
+                                     f"{default} with proof_kind 'exact'",
+                                     "the exact ratio is the true one, published every step; "
+                                     "choose proof_kind 'reserves' or 'liabilities'")
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -317,6 +317,21 @@ def _say_settlement_failed(r: _Row) -> str:
             f"{_usd(r['loss_usd'])}")
 
 
+def _say_solvency_proof(r: _Row) -> str:
+    """A published proof: what it showed, what depositors compare, and the truth behind it."""
+    kind = ("a reserves-only attestation" if r["proof_kind"] == "reserves"
+            else "a proof of reserves and liabilities")
+    tail = ""
+    if r["proof_kind"] == "reserves" and float(r["hidden_usd"]) + float(r["borrowed_usd"]) > 0:
+        tail = (f"; it leaves out {_usd(r['hidden_usd'])} of customer balances and counts "
+                f"{_usd(r['borrowed_usd'])} borrowed for the snapshot")
+    mood = "reassures" if float(r["published_ratio"]) >= 1 else "alarms"
+    return (f"{r['venue']} published {kind} of step {r['snapshot_step']}: "
+            f"{_usd(r['reserves_usd'])} of reserves against {_usd(r['liabilities_shown_usd'])} "
+            f"of liabilities shown, a ratio of {float(r['published_ratio']):.2f} (true "
+            f"{float(r['true_ratio']):.2f}){tail}; it {mood} its depositors")
+
+
 def _say_token_sale(r: _Row, who: str = "arbitrageurs") -> str:
     a = r["asset"]
     if r["purpose"] == "burn_arbitrage":
@@ -508,6 +523,11 @@ _SAY: dict[str, Callable[[_Row], str]] = {
                                  f"promised at step "
                                  f"{r['opened_step']}"),
     "settlement_failed": _say_settlement_failed,
+    "solvency_proof": _say_solvency_proof,
+    "hole_revealed": lambda r: (
+        f"{r['venue']}'s proof of liabilities revealed a {_usd(r['value_usd'])} hole (ratio "
+        f"{float(r['published_ratio']):.2f}) that a reserves-only attestation would have hidden "
+        f"(ratio {float(r['reserves_only_ratio']):.2f})"),
     "variation_margin_call": lambda r: (
         f"{r['venue']} called {_usd(r['called_usd'])} of variation margin from {r['agent']}"
         + (f", which paid only {_usd(r['paid_usd'])}: it is in default at the house"
@@ -1052,6 +1072,8 @@ _TOLD = frozenset({
     "variation_margin_call",
     "waterfall",
     "default_fund_loss",
+    "solvency_proof",
+    "hole_revealed",
 })
 
 
@@ -1156,6 +1178,8 @@ def step_narrative(events: pd.DataFrame, series: pd.DataFrame, step: int, *,
     parts += _margin_calls(of("variation_margin_call"))
     parts += _waterfalls(of("waterfall"))
     parts += _each(of("default_fund_loss"))
+    parts += _each(of("solvency_proof"))
+    parts += _each(of("hole_revealed"))
     liq = pd.concat([of("liquidation"), of("perp_liquidation"), of("option_liquidation")])
     last_liq = {str(k): float(v) for k, v in liq.groupby("venue")["event_id"].max().items()}
     for rows, say, by, offset in ((of("bad_debt"), _bad_debt, "venue", 0.1),

@@ -37,6 +37,7 @@ from models.october_2025 import october_2025
 from models.options_desk import options_desk
 from models.regimes import broad_downturn, broken_correlation
 from models.settlement_window import settlement_window
+from models.solvency_proofs import solvency_proofs
 from models.steth_celsius import steth_celsius
 from models.terra import terra_ust
 
@@ -72,6 +73,7 @@ SCENARIOS: dict[str, Callable[..., Scenario]] = {
     "classic_fire_sales": fire_sales_demo,
     "collateral_quality": collateral_quality,
     "clearing_house": clearing_house,
+    "solvency_proofs": solvency_proofs,
 }
 
 

@@ -137,6 +137,7 @@ CASES = {
     "clearing_house": {"n_traders": 300},  # margin calls, a waterfall, fund losses (issue 13)
     "settlement_window": {},  # a recall lost in its window: settlement_failed (issue 13)
     "settlement_window+short": {"settlement_delay_steps": 3},  # repaid: settlement_due
+    "solvency_proofs": {"proof_kind": "liabilities", "n_traders": 300},  # proofs, a hole revealed
 }
 DATA = Path(__file__).resolve().parent / "data"
 

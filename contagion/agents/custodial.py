@@ -10,6 +10,7 @@ from numpy.typing import NDArray
 
 from contagion.book import DepositBook
 from contagion.institution import OUTSIDE, BalanceSheet, CreditPosition
+from contagion.mechanics.solvency_proof import due_snapshot, is_snapshot, publish, updated_thresholds
 from contagion.settlement import Settlement, in_window, window_loss_usd
 
 if TYPE_CHECKING:
@@ -87,6 +88,13 @@ class CustodialExchange(mesa.Agent):
         self._book_price = model.market.price.copy()
         self._book_move_event = model.market.last_move_event.copy()
         self._held_usd0 = self.held_assets_usd()
+        # solvency proofs of kind "reserves" / "liabilities" (see _prove)
+        self._snapshots: dict[int, tuple[float, float, float, float]] = {}
+        self.published_ratio = np.inf  # nothing published yet: no shortfall seen
+        self._proof_event = -1
+        self._proof_drives = False  # the published shortfall, not the token, drives stress
+        self._base_threshold: NDArray[np.float64] | None = None
+        self.hole_revealed = False
 
     # ------------------------------------------------------------------ views
     def deposits_usd(self) -> float:
@@ -251,6 +259,8 @@ class CustodialExchange(mesa.Agent):
         self._open_books()
         if self.defaulted:
             return
+        if self.params.proof_kind != "exact":
+            self._prove()
         self._write_down()
         failed = self._settle_recalls()
         self._settle_payables()
@@ -267,7 +277,11 @@ class CustodialExchange(mesa.Agent):
         token_drop = 0.0
         if self.token is not None:
             token_drop = max(0.0, 1.0 - float(market.price[self.token]) / self._initial_token_price)
-        gap = max(0.0, 1.0 - self.reserve_ratio()) if p.solvency_proofs else 0.0
+        if p.proof_kind == "exact":
+            gap = max(0.0, 1.0 - self.reserve_ratio()) if p.solvency_proofs else 0.0
+        else:
+            gap = max(0.0, 1.0 - self.published_ratio)
+            self._proof_drives = 3.0 * gap > token_drop
         self.stress = min(1.0, max(token_drop, 3.0 * gap))
         if self.stress <= p.run_stress_threshold:
             return  # below every depositor's trigger: nobody runs
@@ -290,7 +304,9 @@ class CustodialExchange(mesa.Agent):
         self.step_withdrawn_usd = total
         ev = self.model.events
         cause = self.last_loss_event
-        if cause < 0 and self.token is not None:
+        if cause < 0 and self._proof_drives:
+            cause = self._proof_event
+        elif cause < 0 and self.token is not None:
             cause = int(market.last_move_event[self.token])
         paid_n = int((paid > 0).sum())
         eid = ev.add("withdrawal", step=self.model.steps, venue=self.name, value_usd=total,
@@ -440,6 +456,8 @@ class CustodialExchange(mesa.Agent):
 
     def _run_cause(self) -> int:
         """The event behind the run: its last loan loss, else its token's last move."""
+        if self.last_loss_event < 0 and self._proof_drives:
+            return self._proof_event
         if self.last_loss_event >= 0 or self.token is None:
             return self.last_loss_event
         return int(self.model.market.last_move_event[self.token])
@@ -515,6 +533,57 @@ class CustodialExchange(mesa.Agent):
         # its own recalls in flight become plain claims of its estate, cleared with the rest
         self.model.settlements.cancel(kind="loan_recall", payee=self.name)
         self.awaiting_settlement = False
+
+    # ------------------------------------------------------------------ solvency proofs
+    def _prove(self) -> None:
+        """Proofs of kind ``reserves`` / ``liabilities``: snapshot its true books every
+        ``proof_every_steps`` steps and publish the snapshot ``proof_lag_steps`` later (a
+        ``solvency_proof`` event); depositors then read the published ratio and move their
+        run thresholds by it (:func:`~contagion.mechanics.solvency_proof.updated_thresholds`)."""
+        p, now = self.params, int(self.model.steps)
+        if is_snapshot(now, every=p.proof_every_steps):
+            self._snapshots[now] = (self.assets_usd(), self.liabilities_usd(),
+                                    self.deposits_usd(), self.reserve_ratio())
+        snap = due_snapshot(now, every=p.proof_every_steps, lag=p.proof_lag_steps)
+        if snap is None or snap not in self._snapshots:
+            return
+        assets, liabilities, deposits, true_ratio = self._snapshots.pop(snap)
+        proof = publish(p.proof_kind, assets_usd=assets, liabilities_usd=liabilities,
+                        hidden_frac=p.hidden_liabilities_frac, deposits_usd=deposits,
+                        borrowed_usd=p.borrowed_reserves_usd)
+        self.published_ratio = proof.ratio
+        if self._base_threshold is None:
+            self._base_threshold = self.book.run_threshold.copy()
+        self.book.run_threshold[:] = updated_thresholds(
+            self._base_threshold, proof.ratio, weight=p.proof_threshold_weight,
+            floor=p.run_stress_threshold)
+        hidden = p.hidden_liabilities_frac * deposits
+        what = ("a reserves-only attestation" if p.proof_kind == "reserves"
+                else "a proof of reserves and liabilities")
+        self._proof_event = self.model.events.add(
+            "solvency_proof", step=now, venue=self.name, value_usd=proof.reserves_usd,
+            amount=proof.ratio, proof_kind=p.proof_kind, snapshot_step=snap,
+            reserves_usd=proof.reserves_usd, liabilities_shown_usd=proof.liabilities_shown_usd,
+            published_ratio=proof.ratio, true_ratio=true_ratio, hidden_usd=hidden,
+            borrowed_usd=p.borrowed_reserves_usd,
+            detail=f"{self.name} published {what} of step {snap}: ${proof.reserves_usd:,.0f} "
+                   f"of reserves against ${proof.liabilities_shown_usd:,.0f} of liabilities "
+                   f"shown, a ratio of {proof.ratio:.2f} (true ratio {true_ratio:.2f})")
+        reserves_view = publish("reserves", assets_usd=assets, liabilities_usd=liabilities,
+                                hidden_frac=p.hidden_liabilities_frac, deposits_usd=deposits,
+                                borrowed_usd=p.borrowed_reserves_usd)
+        if (p.proof_kind == "liabilities" and not self.hole_revealed and proof.ratio < 1.0
+                and reserves_view.ratio >= 1.0):
+            self.hole_revealed = True
+            gap = proof.liabilities_shown_usd - proof.reserves_usd
+            self.model.events.add(
+                "hole_revealed", step=now, venue=self.name, value_usd=gap,
+                cause_id=self._proof_event, amount=proof.ratio, snapshot_step=snap,
+                published_ratio=proof.ratio, reserves_only_ratio=reserves_view.ratio,
+                hidden_usd=hidden, borrowed_usd=p.borrowed_reserves_usd,
+                detail=f"{self.name}'s proof of liabilities showed a ${gap:,.0f} hole "
+                       f"(ratio {proof.ratio:.2f}) that a reserves-only attestation would have "
+                       f"hidden (ratio {reserves_view.ratio:.2f})")
 
     # ------------------------------------------------------------------ settlement window
     def _recalls_in_flight(self) -> bool:
