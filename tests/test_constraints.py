@@ -96,6 +96,10 @@ CONTEXT: dict[tuple[str, str, Any], dict[str, Any]] = {
     ("CustodialParams", "liquid_reserve_frac", 1): {"supply_to_lending_frac": 0.0},
     ("CustodialParams", "supply_to_lending_frac", 1): {"liquid_reserve_frac": 0.0},
     ("LendingParams", "leftover_rule", True): {"close_factor_rule": "v3.3"},
+    # a cadence, a lag or borrowed reserves need a proof kind other than the exact ratio
+    ("CustodialParams", "proof_every_steps", 1_000_000): {"proof_kind": "reserves"},
+    ("CustodialParams", "proof_lag_steps", 1_000_000): {"proof_kind": "reserves"},
+    ("CustodialParams", "borrowed_reserves_usd", 1e15): {"proof_kind": "reserves"},
 }
 
 #: For a field that a check across fields also bounds (a narrowed range, ``ltv <=
@@ -111,6 +115,10 @@ LOOSEST: dict[tuple[str, str], dict[str, Any]] = {
     ("PerpParams", "maintenance_margin_frac"): {"initial_margin_frac": 1.0, "mean_leverage": 1.0},
     ("PerpParams", "mean_leverage"): {"initial_margin_frac": 1e-12, "maintenance_margin_frac": 1e-12},
     ("YieldVenueParams", "max_exit_depeg_frac"): {"min_exit_depeg_frac": 1e-12},
+    ("CustodialParams", "proof_every_steps"): {"proof_kind": "reserves"},
+    ("CustodialParams", "proof_lag_steps"): {"proof_kind": "reserves"},
+    ("CustodialParams", "hidden_liabilities_frac"): {"proof_kind": "reserves"},
+    ("CustodialParams", "borrowed_reserves_usd"): {"proof_kind": "reserves"},
 }
 
 #: Number, flag and name fields that carry no constraint, on purpose (their values are
