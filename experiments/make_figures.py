@@ -195,6 +195,29 @@ def settlement_window(df: pd.DataFrame) -> tuple[go.Figure, pd.DataFrame]:
     return fig, table
 
 
+def solvency_proofs(df: pd.DataFrame) -> tuple[go.Figure, pd.DataFrame]:
+    """CEX's depositors' loss, and the probability it defaults within the run, over the proof
+    kind x its cadence."""
+    x, y = "proof_every_steps", "proof_kind"
+    lost = (df["defaulted__CEX"] * df["ead__CEX"] * df["lgd__CEX"].fillna(0.0)) / 1e6
+    df = df.assign(cex_depositor_loss_musd=lost)
+    fails = cascade_probability(df, x, y, metric="defaulted__CEX")
+    means = (df.groupby([x, y])
+             .agg(cex_depositor_loss_musd=("cex_depositor_loss_musd", "mean"),
+                  p_cex_defaults=("defaulted__CEX", "mean")).reset_index())
+    table = means.merge(fails, on=[x, y])
+    runs = int(table["runs"].min())
+    fig = _two_heatmaps(
+        table, x, y, mean="cex_depositor_loss_musd", mean_text="%{text:.0f}",
+        mean_title="CEX depositors' loss ($M, mean)",
+        p_title="P(CEX defaults within the run) [95% Wilson CI]",
+        x_labels=[f"every {v:g} d" for v in sorted(table[x].unique())],
+        y_labels=sorted(table[y].unique()),
+        title=f"A hidden hole: proof kind x cadence ({runs} runs per cell)",
+        xaxis_title="proof cadence (days between snapshots)", yaxis_title="proof kind")
+    return fig, table
+
+
 def screenshot(fig: go.Figure, path: Path, *, width: int = 1000,
                height: int = 650) -> None:
     chromium = shutil.which("chromium")
@@ -224,6 +247,7 @@ EXPERIMENTS: dict[str, tuple[Callable[[pd.DataFrame], tuple[go.Figure, pd.DataFr
     "october_2025_depth": (october_2025_depth, 1500),
     "correlation_tails": (correlation_tails, 1000),
     "settlement_window": (settlement_window, 1500),
+    "solvency_proofs": (solvency_proofs, 1500),
 }
 
 

@@ -38,10 +38,21 @@ def _settlement_loss_only_with_a_long_window(table: pd.DataFrame) -> None:
     assert (long["p"] == 1).all() and (long["cex_depositor_loss_musd"] > 1).all()
 
 
+def _solvency_run_only_with_daily_liabilities(table: pd.DataFrame) -> None:
+    # 45 days: the daily proof of liabilities starts the run on day 1 and CEX defaults; the
+    # attestation's run waits for the token (day 41) and a monthly proof's starts on day 30
+    by = table.set_index(["proof_kind", "proof_every_steps"])
+    assert by.loc[("liabilities", 1), "p_cex_defaults"] == 1
+    assert by.loc[("liabilities", 1), "cex_depositor_loss_musd"] > 100
+    assert by.loc[("reserves", 1), "p_cex_defaults"] == 0
+    assert by.loc[("reserves", 30), "p_cex_defaults"] == 0
+
+
 SMOKE_OUTCOMES: dict[str, Callable[[pd.DataFrame], None]] = {
     "ftx_rehypothecation": _ftx_crosses_only_with_rehypothecation,
     "october_2025_depth": _october_adl_only_when_depth_collapses,
     "settlement_window": _settlement_loss_only_with_a_long_window,
+    "solvency_proofs": _solvency_run_only_with_daily_liabilities,
 }
 
 
