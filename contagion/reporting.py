@@ -17,7 +17,8 @@ if TYPE_CHECKING:
     from contagion.model import ContagionModel
 
 __all__ = ["EXPOSURE_COLUMNS", "clearing_reporters", "funding_reporters", "model_reporters", "pair_exposures",
-           "peg_reporters", "peg_rows", "portfolio_margin_reporters", "venue_rows"]
+           "peg_reporters", "peg_rows", "portfolio_margin_reporters", "proof_reporters",
+           "venue_rows"]
 
 EXPOSURE_COLUMNS = ["step", "holder", "counterparty", "channel", "exposure_usd"]
 
@@ -111,6 +112,7 @@ def model_reporters(model: ContagionModel) -> dict[str, Callable[[ContagionModel
     r.update(collateral_reporters(model))
     r.update(settlement_reporters(model))
     r.update(clearing_reporters(model))
+    r.update(proof_reporters(model))
     return r
 
 
@@ -194,6 +196,25 @@ def clearing_reporters(model: ContagionModel) -> dict[str, Callable[[ContagionMo
         r[f"default_fund_{house.name}"] = _house_value(i, "fund")
         r[f"skin_in_the_game_{house.name}"] = _house_value(i, "sitg")
     return r
+
+
+def proof_reporters(model: ContagionModel) -> dict[str, Callable[[ContagionModel], Any]]:
+    """Exchanges that publish proofs of kind ``reserves`` or ``liabilities``:
+    ``published_ratio_<exchange>``, the ratio its depositors last read (NaN before its first
+    proof), and ``reserve_ratio_<exchange>``, its true assets / liabilities."""
+    r: dict[str, Callable[[ContagionModel], Any]] = {}
+    for i, ex in enumerate(model.custodial):
+        if ex.params.proof_kind != "exact":
+            r[f"published_ratio_{ex.name}"] = _published_ratio(i)
+            r[f"reserve_ratio_{ex.name}"] = _agent_value("custodial", i, "reserve_ratio")
+    return r
+
+
+def _published_ratio(i: int) -> Callable[[ContagionModel], float]:
+    def report(m: ContagionModel) -> float:
+        ratio = float(m.custodial[i].published_ratio)
+        return ratio if math.isfinite(ratio) else math.nan
+    return report
 
 
 def _house_value(i: int, what: str) -> Callable[[ContagionModel], float]:

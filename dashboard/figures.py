@@ -196,8 +196,9 @@ def _market_feature_rows(series: pd.DataFrame
     (``utilisation_<venue>``), yearly borrow rates (``borrow_rate_<venue...>``), supplier
     withdrawals waiting for cash (``queued_<venue>``) and, for venues with portfolio margin, the
     margin the traders' books require (``portfolio_margin_<venue>``) and their net delta and
-    vega (``net_delta_`` / ``vega_<venue>_<asset>``), and a clearing house's default fund left
-    (``default_fund_<house>``)."""
+    vega (``net_delta_`` / ``vega_<venue>_<asset>``), a clearing house's default fund left
+    (``default_fund_<house>``), and an exchange's published and true reserve ratios
+    (``published_ratio_`` / ``reserve_ratio_<exchange>``, with solvency proofs)."""
     rows: list[tuple[str, list[go.BaseTraceType], dict[str, Any]]] = []
     for prefix, title, axis in (
             ("funding_", "Perp funding rate per period (longs pay when positive)",
@@ -216,6 +217,12 @@ def _market_feature_rows(series: pd.DataFrame
         if cols:
             rows.append((title, _lines(series, cols, [c.removeprefix(prefix) for c in cols]),
                          axis))
+    published, true = _columns(series, "published_ratio_"), _columns(series, "reserve_ratio_")
+    if published:  # solvency proofs of kind reserves / liabilities (issue 13)
+        names = ([f"{c.removeprefix('published_ratio_')} published" for c in published]
+                 + [f"{c.removeprefix('reserve_ratio_')} true" for c in true])
+        rows.append(("Solvency proof: published vs true reserve ratio",
+                     _lines(series, published + true, names), {"tickformat": ".2f"}))
     return rows
 
 

@@ -137,3 +137,14 @@ def test_the_story_tells_the_proof_and_the_hole(runs: dict[str, RunResult]) -> N
     assert "revealed a $99M hole" in text and "alarms its depositors" in text
     calm = " ".join(step_narrative(runs["reserves"].events, runs["reserves"].series, 7))
     assert "reserves-only attestation" in calm and "reassures its depositors" in calm
+
+
+def test_the_series_carry_the_published_and_the_true_ratio(runs: dict[str, RunResult]) -> None:
+    run = runs["liabilities_7"]
+    s, proofs = run.series, _of(run, "solvency_proof")
+    assert s.loc[:6, "published_ratio_CEX"].isna().all()  # nothing published before day 7
+    for r in proofs.to_dict("records"):
+        assert s.loc[r["step"], "published_ratio_CEX"] == r["published_ratio"]
+    assert s.loc[0, "reserve_ratio_CEX"] == pytest.approx(0.9, rel=1e-9)
+    assert "published_ratio_CEX" not in simulate(get_scenario("settlement_window", steps=2),
+                                                 seed=0).series  # exact proofs: no new series
