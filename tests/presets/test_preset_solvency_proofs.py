@@ -15,6 +15,8 @@ import dataclasses
 
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from contagion.errors import ParameterError
 from contagion.events import trace_cause
@@ -148,3 +150,17 @@ def test_the_series_carry_the_published_and_the_true_ratio(runs: dict[str, RunRe
     assert s.loc[0, "reserve_ratio_CEX"] == pytest.approx(0.9, rel=1e-9)
     assert "published_ratio_CEX" not in simulate(get_scenario("settlement_window", steps=2),
                                                  seed=0).series  # exact proofs: no new series
+
+
+@settings(max_examples=4, deadline=None, derandomize=True, database=None)
+@given(every=st.integers(1, 20), lag=st.integers(0, 5), hidden=st.floats(0, 0.3),
+       borrowed=st.floats(0, 4e8), seed=st.integers(0, 50))
+def test_any_proof_of_liabilities_conserves_units_and_starts_the_run_when_published(
+        every: int, lag: int, hidden: float, borrowed: float, seed: int) -> None:
+    run = _run(seed, steps=every + lag + 1, proof_kind="liabilities", proof_every_steps=every,
+               proof_lag_steps=lag, hidden_liabilities_frac=hidden,
+               borrowed_reserves_usd=borrowed)  # conservation checked every step
+    first = _of(run, "solvency_proof").iloc[0]
+    assert int(first["step"]) == every + lag and int(first["snapshot_step"]) == every
+    assert first["published_ratio"] < 1.0  # whatever is borrowed or hidden
+    assert _run_start(run) == every + lag
