@@ -196,8 +196,9 @@ def _market_feature_rows(series: pd.DataFrame
     (``utilisation_<venue>``), yearly borrow rates (``borrow_rate_<venue...>``), supplier
     withdrawals waiting for cash (``queued_<venue>``) and, for venues with portfolio margin, the
     margin the traders' books require (``portfolio_margin_<venue>``) and their net delta and
-    vega (``net_delta_`` / ``vega_<venue>_<asset>``), and a clearing house's default fund left
-    (``default_fund_<house>``)."""
+    vega (``net_delta_`` / ``vega_<venue>_<asset>``), a clearing house's default fund left
+    (``default_fund_<house>``) and the debt liquidations left as dust (``dust_debt_<venue>``,
+    venues under Aave v3.3's rules)."""
     rows: list[tuple[str, list[go.BaseTraceType], dict[str, Any]]] = []
     for prefix, title, axis in (
             ("funding_", "Perp funding rate per period (longs pay when positive)",
@@ -211,6 +212,8 @@ def _market_feature_rows(series: pd.DataFrame
             ("net_delta_", "Traders' net delta (units of the underlying)", {}),
             ("vega_", "Traders' net vega (USD per 1.00 of volatility)", {}),
             ("default_fund_", "Clearing house: members' default fund left",
+             {**USD_AXIS, "rangemode": "tozero"}),
+            ("dust_debt_", "Debt left in dust positions (under Aave v3.3's minimum leftover)",
              {**USD_AXIS, "rangemode": "tozero"})):
         cols = _columns(series, prefix)
         if cols:

@@ -30,6 +30,7 @@ def all_sections(scale: Scale) -> list[Section]:
     house."""
     from experiments.validation.clearing_checks import clearing_section
     from experiments.validation.collateral_checks import collateral_section
+    from experiments.validation.leftover_checks import leftover_section
     from experiments.validation.options_checks import options_section
     from experiments.validation.presets import preset_sections
     from experiments.validation.run_checks import run_and_correlation_section
@@ -38,7 +39,7 @@ def all_sections(scale: Scale) -> list[Section]:
     return [*textbook_sections(scale), *preset_sections(scale),
             run_and_correlation_section(scale), options_section(scale),
             collateral_section(scale), settlement_section(scale),
-            clearing_section(scale)]
+            clearing_section(scale), leftover_section(scale)]
 
 
 def _cell(text: str) -> str:
