@@ -29,6 +29,7 @@ from models.clearing_house import clearing_house
 from models.collateral_quality import collateral_quality
 from models.crowded_longs import crowded_longs
 from models.default import default_market
+from models.emode_depeg import emode_depeg
 from models.ftx import ftx_collapse
 from models.lender_run import lender_run
 from models.liquidation_dust import liquidation_dust
@@ -74,6 +75,7 @@ SCENARIOS: dict[str, Callable[..., Scenario]] = {
     "collateral_quality": collateral_quality,
     "clearing_house": clearing_house,
     "liquidation_dust": liquidation_dust,
+    "emode_depeg": emode_depeg,
 }
 
 

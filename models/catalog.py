@@ -3,8 +3,8 @@
 The dashboard's scenario menu shows these (``dashboard/presets_menu.py``) instead of the
 presets' ids. A historical preset's date is the day its story turns on (the freeze, the
 attack, the crash); the classic models are dated ``"textbook"``, and the default market,
-``crowded_longs``, ``options_desk``, ``collateral_quality``, ``settlement_window`` and
-``liquidation_dust``, which are no one event, ``"stylised"``. Every preset of
+``crowded_longs``, ``options_desk``, ``collateral_quality``, ``settlement_window``,
+``liquidation_dust`` and ``emode_depeg``, which are no one event, ``"stylised"``. Every preset of
 :data:`models.SCENARIOS` has an entry (``tests/test_catalog.py`` checks it, and that each line
 stays under :data:`MAX_LINE_CHARS`).
 """
@@ -100,6 +100,9 @@ _INFO = (
     PresetInfo("liquidation_dust", "Liquidation dust (Aave v3.3)", "stylised",
                "A keeper short of capital covers part of each debt: v3.3's leftover rule "
                "stops it leaving dust."),
+    PresetInfo("emode_depeg", "E-mode loops meet a depeg", "stylised",
+               "A synthetic dollar loses 5%: loops at e-mode's 90% LTV are all liquidated, "
+               "plain-listed ones none."),
 )
 
 #: Preset name -> :class:`PresetInfo`, in the menu's order (that of :data:`models.SCENARIOS`).
