@@ -110,6 +110,7 @@ def model_reporters(model: ContagionModel) -> dict[str, Callable[[ContagionModel
     r.update(lending_rate_reporters(model))
     r.update(numeraire_reporters(model))
     r.update(collateral_reporters(model))
+    r.update(dust_reporters(model))
     r.update(settlement_reporters(model))
     r.update(clearing_reporters(model))
     r.update(proof_reporters(model))
@@ -136,6 +137,19 @@ def numeraire_reporters(model: ContagionModel) -> dict[str, Callable[[ContagionM
     def loss(m: ContagionModel) -> float:
         return numeraire_claims(m) * (1.0 - float(m.market.price[m.market.numeraire]))
     return {"numeraire_loss_usd": loss}
+
+
+def dust_reporters(model: ContagionModel) -> dict[str, Callable[[ContagionModel], Any]]:
+    """Lending venues under Aave v3.3's liquidation rules (``close_factor_rule = "v3.3"``):
+    ``dust_positions_<venue>`` and ``dust_debt_<venue>``, the positions liquidations left
+    with debt or collateral under ``MIN_LEFTOVER_BASE`` and their debt
+    (:meth:`~contagion.agents.lending.LendingProtocol.dust_left`); none for other venues."""
+    r: dict[str, Callable[[ContagionModel], Any]] = {}
+    for i, v in enumerate(model.lending):
+        if v.params.close_factor_rule == "v3.3":
+            r[f"dust_positions_{v.name}"] = _agent_value("lending", i, "dust_positions")
+            r[f"dust_debt_{v.name}"] = _agent_value("lending", i, "dust_debt_usd")
+    return r
 
 
 def collateral_reporters(model: ContagionModel) -> dict[str, Callable[[ContagionModel], Any]]:

@@ -197,7 +197,8 @@ def _market_feature_rows(series: pd.DataFrame
     withdrawals waiting for cash (``queued_<venue>``) and, for venues with portfolio margin, the
     margin the traders' books require (``portfolio_margin_<venue>``) and their net delta and
     vega (``net_delta_`` / ``vega_<venue>_<asset>``), a clearing house's default fund left
-    (``default_fund_<house>``), and an exchange's published and true reserve ratios
+    (``default_fund_<house>``), the debt liquidations left as dust (``dust_debt_<venue>``,
+    venues under Aave v3.3's rules) and an exchange's published and true reserve ratios
     (``published_ratio_`` / ``reserve_ratio_<exchange>``, with solvency proofs)."""
     rows: list[tuple[str, list[go.BaseTraceType], dict[str, Any]]] = []
     for prefix, title, axis in (
@@ -212,6 +213,8 @@ def _market_feature_rows(series: pd.DataFrame
             ("net_delta_", "Traders' net delta (units of the underlying)", {}),
             ("vega_", "Traders' net vega (USD per 1.00 of volatility)", {}),
             ("default_fund_", "Clearing house: members' default fund left",
+             {**USD_AXIS, "rangemode": "tozero"}),
+            ("dust_debt_", "Debt left in dust positions (under Aave v3.3's minimum leftover)",
              {**USD_AXIS, "rangemode": "tozero"})):
         cols = _columns(series, prefix)
         if cols:

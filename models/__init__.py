@@ -29,8 +29,10 @@ from models.clearing_house import clearing_house
 from models.collateral_quality import collateral_quality
 from models.crowded_longs import crowded_longs
 from models.default import default_market
+from models.emode_depeg import emode_depeg
 from models.ftx import ftx_collapse
 from models.lender_run import lender_run
+from models.liquidation_dust import liquidation_dust
 from models.lp_flight import lp_flight
 from models.mango import mango_markets
 from models.october_2025 import october_2025
@@ -73,6 +75,8 @@ SCENARIOS: dict[str, Callable[..., Scenario]] = {
     "classic_fire_sales": fire_sales_demo,
     "collateral_quality": collateral_quality,
     "clearing_house": clearing_house,
+    "liquidation_dust": liquidation_dust,
+    "emode_depeg": emode_depeg,
     "solvency_proofs": solvency_proofs,
 }
 

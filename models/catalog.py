@@ -3,10 +3,10 @@
 The dashboard's scenario menu shows these (``dashboard/presets_menu.py``) instead of the
 presets' ids. A historical preset's date is the day its story turns on (the freeze, the
 attack, the crash); the classic models are dated ``"textbook"``, and the default market,
-``crowded_longs``, ``options_desk``, ``collateral_quality``, ``settlement_window`` and
-``solvency_proofs``, which are no one event, ``"stylised"``. Every preset of
-:data:`models.SCENARIOS` has an entry (``tests/test_catalog.py`` checks it, and that each
-line stays under :data:`MAX_LINE_CHARS`).
+``crowded_longs``, ``options_desk``, ``collateral_quality``, ``settlement_window``,
+``liquidation_dust``, ``emode_depeg`` and ``solvency_proofs``, which are no one event,
+``"stylised"``. Every preset of :data:`models.SCENARIOS` has an entry
+(``tests/test_catalog.py`` checks it, and that each line stays under :data:`MAX_LINE_CHARS`).
 """
 
 from __future__ import annotations
@@ -97,6 +97,12 @@ _INFO = (
     PresetInfo("clearing_house", "A clearing member defaults (Aas)", "11 September 2018",
                "A member's one-way bet misses a margin call: the waterfall eats the others' "
                "fund; a thin one fails."),
+    PresetInfo("liquidation_dust", "Liquidation dust (Aave v3.3)", "stylised",
+               "A keeper short of capital covers part of each debt: v3.3's leftover rule "
+               "stops it leaving dust."),
+    PresetInfo("emode_depeg", "E-mode loops meet a depeg", "stylised",
+               "A synthetic dollar loses 5%: loops at e-mode's 90% LTV are all liquidated, "
+               "plain-listed ones none."),
     PresetInfo("solvency_proofs", "Proof of reserves vs liabilities", "stylised",
                "An exchange hides a hole: proofs of reserves keep depositors calm, a proof "
                "of liabilities starts a run."),

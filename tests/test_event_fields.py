@@ -137,6 +137,7 @@ CASES = {
     "clearing_house": {"n_traders": 300},  # margin calls, a waterfall, fund losses (issue 13)
     "settlement_window": {},  # a recall lost in its window: settlement_failed (issue 13)
     "settlement_window+short": {"settlement_delay_steps": 3},  # repaid: settlement_due
+    "liquidation_dust": {},  # Aave v3.3 liquidations shrunk by the leftover rule (issue 13)
     "solvency_proofs": {"proof_kind": "liabilities", "n_traders": 300},  # proofs, a hole revealed
 }
 DATA = Path(__file__).resolve().parent / "data"
@@ -200,7 +201,8 @@ def test_every_event_fills_the_fields_of_its_kind_and_no_others(runs: dict[str, 
 
 
 _OPTIONAL = {"haircut_frac", "cross_margined_at",
-             "rank", "risk_contribution_usd"}  # perp legs closed under portfolio margin
+             "rank", "risk_contribution_usd",  # perp legs closed under portfolio margin
+             "leftover_shrunk_usd"}  # liquidations at venues with Aave v3.3's leftover rule
 
 
 def test_the_runs_cover_most_kinds_and_variants(runs: dict[str, RunResult]) -> None:

@@ -32,7 +32,11 @@ if TYPE_CHECKING:
     from contagion.model import ContagionModel
     from contagion.params import InterestRateParams, LendingParams
 
-__all__ = ["LendingProtocol"]
+__all__ = ["DUST_TOL_USD", "LendingProtocol"]
+
+#: Below this many dollars a debt or a collateral balance counts as none (float residue of
+#: repaying or seizing all of it), when telling dust positions apart.
+DUST_TOL_USD = 1e-6
 
 
 class LendingProtocol(CollateralRules, MarginVenue):
@@ -121,6 +125,9 @@ class LendingProtocol(CollateralRules, MarginVenue):
         self.supply_units = np.array([b.retail_supply_usd for b in params.borrow]) / start
         self.cash_units = self.supply_units - book.debt_units.sum(axis=0)
         self.treasury_units = np.zeros(len(self.asset_ids))
+        #: rows a liquidation has touched, kept under Aave v3.3's rules (for the dust they left)
+        self.liquidated_rows = np.zeros(len(book) if params.close_factor_rule == "v3.3" else 0,
+                                        dtype=bool)
         self._hf = np.empty(0)
         self._hf_step = -1
         self.auction_mode = params.liquidation_mode == "auction"
@@ -261,6 +268,30 @@ class LendingProtocol(CollateralRules, MarginVenue):
 
     def after_default(self, event_id: int) -> None:
         """Nothing more: its suppliers' loss is already socialised."""
+
+    def dust_left(self) -> tuple[int, float]:
+        """Positions that liquidations left as dust, and their debt in USD: still in debt, with
+        debt or collateral worth more than nothing but less than Aave v3.3's
+        ``MIN_LEFTOVER_BASE`` (``min_close_base_usd / 2``) at the oracle prices. Positions too
+        small to be worth a keeper's gas; what v3.3's leftover rule exists to prevent. Only
+        venues under v3.3's rules keep the record (``close_factor_rule = "v3.3"``)."""
+        rows = np.flatnonzero(self.liquidated_rows)
+        if rows.size == 0:
+            return 0, 0.0
+        floor = self.params.min_close_base_usd / 2
+        debt = self.debt_usd(rows)
+        coll = self.book.collateral[rows] @ self.prices()
+        owes = debt > DUST_TOL_USD
+        dust = owes & ((debt < floor) | ((coll > DUST_TOL_USD) & (coll < floor)))
+        return int(dust.sum()), float(debt[dust].sum())
+
+    def dust_positions(self) -> int:
+        """How many positions liquidations left as dust (:meth:`dust_left`)."""
+        return self.dust_left()[0]
+
+    def dust_debt_usd(self) -> float:
+        """The debt of the positions liquidations left as dust (:meth:`dust_left`)."""
+        return self.dust_left()[1]
 
     def insolvent_debt_usd(self) -> float:
         """Debt not covered by collateral at market prices (Gauntlet's 'insolvent debt')."""
@@ -600,6 +631,8 @@ class LendingProtocol(CollateralRules, MarginVenue):
         self.treasury_units += np.bincount(jj, weights=fee, minlength=len(self.asset_ids))
         self._refresh_health(rows)
         self.model.population.mark_liquidated(book.owner[rows])
+        if self.liquidated_rows.size:
+            self.liquidated_rows[rows] = True
         total_repay = float(repay.sum())
         paid = total_repay if not lent else float(repay[dd == 0].sum())
         self.cash_usd += paid

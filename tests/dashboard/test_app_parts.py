@@ -143,3 +143,15 @@ def test_the_seed_field_says_what_is_wrong() -> None:
     assert seed_message(2.5) == "2.5 is not allowed: a whole number >= 0"
     assert seed_message(3.0) == seed_message(7) == ""
     assert form_scenario("default", {}, 3.0)[1] == 3  # a browser may send 3 as 3.0
+
+
+def test_every_preset_parameter_has_a_field() -> None:
+    """What a lesson asks a student to change must be on the form (and so on Compare): every
+    parameter of every preset but the run's length, which the player's slider covers."""
+    from dashboard.forms import FIELDS
+    from models import SCENARIOS, scenario_parameters
+
+    keys = {f.key for f in FIELDS}
+    missing = [f"{name}.{k}" for name in SCENARIOS for k in scenario_parameters(name)
+               if k not in keys and k != "steps"]
+    assert not missing, missing
