@@ -343,7 +343,11 @@ class CollateralParams:
     ``isolated`` (Aave v3 isolation mode): an account holding this asset as collateral
     borrows only the venue's stablecoin (generated books put its debt there), and all such
     accounts together owe at most ``debt_ceiling_usd`` (Aave's ``debtCeiling``): debts
-    drawn at set-up are scaled down to fit it, and new borrowing stops at it.
+    drawn at set-up are scaled down to fit it, and new borrowing stops at it. An account
+    (a firm, a positions-file row) that holds it beside other collateral has it supplied but
+    not as collateral, as Aave does: it adds nothing to its health factor or borrowing power,
+    keepers do not seize it, and its debt is not under the ceiling; of two isolated assets
+    held alone, the one worth most at the start counts.
     """
 
     asset: str
