@@ -138,7 +138,9 @@ def _with_fields(events: pd.DataFrame) -> pd.DataFrame:
     missing = [c for c in EVENT_COLUMNS if c not in events.columns]
     if not missing:
         return events
-    return events.assign(**{c: COLUMN_DEFAULTS[c] for c in missing})
+    blank = pd.DataFrame({c: [COLUMN_DEFAULTS[c]] * len(events) for c in missing},
+                         index=events.index)
+    return pd.concat([events, blank], axis=1)  # one block, not one insert per column
 
 
 # One event's sentence, per kind, from its columns and fields (the record of a row).
