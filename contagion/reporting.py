@@ -111,6 +111,7 @@ def model_reporters(model: ContagionModel) -> dict[str, Callable[[ContagionModel
     r.update(collateral_reporters(model))
     r.update(settlement_reporters(model))
     r.update(clearing_reporters(model))
+    r.update(bridge_reporters(model))
     return r
 
 
@@ -194,6 +195,24 @@ def clearing_reporters(model: ContagionModel) -> dict[str, Callable[[ContagionMo
         r[f"default_fund_{house.name}"] = _house_value(i, "fund")
         r[f"skin_in_the_game_{house.name}"] = _house_value(i, "sitg")
     return r
+
+
+def bridge_reporters(model: ContagionModel) -> dict[str, Callable[[ContagionModel], Any]]:
+    """Bridges (``Scenario.bridges``): ``backing_<bridge>``, its locked units per claim
+    minted, and ``bridge_in_flight_<bridge>``, the cross-margin transfers in flight across it
+    (USD; frozen while it is halted)."""
+    r: dict[str, Callable[[ContagionModel], Any]] = {}
+    for i, b in enumerate(model.bridges):
+        r[f"backing_{b.name}"] = _bridge_value(i, "backing")
+        r[f"bridge_in_flight_{b.name}"] = _bridge_value(i, "in_flight")
+    return r
+
+
+def _bridge_value(i: int, what: str) -> Callable[[ContagionModel], float]:
+    def report(m: ContagionModel) -> float:
+        b = m.bridges[i]
+        return b.backing_ratio() if what == "backing" else b.in_flight_usd()
+    return report
 
 
 def _house_value(i: int, what: str) -> Callable[[ContagionModel], float]:

@@ -127,6 +127,16 @@ FIELDS: tuple[Field, ...] = (
     Field("alpha", "Price impact alpha", "number", step=None,
           help="selling a fraction x of an asset's shares lowers its price by exp(-alpha x) "
                "(1.0536: selling 10% costs 10%; 0: no price impact)"),
+    Field("exploit_frac", "Bridge drained (share of its ETH)", "number", step=0.1,
+          help="share of the bridge's locked collateral an attacker takes (0: no exploit)"),
+    Field("halt_steps", "Bridge halt (steps)", "int", step=1,
+          help="hours the bridge is halted from the exploit's hour (0: no halt)"),
+    Field("recapitalise_step", "Bridge refilled at step", "int", step=1,
+          help="hour a backer puts the stolen collateral back (-1: never)"),
+    Field("finality_steps", "Bridge finality (steps)", "int", step=1,
+          help="hours a transfer across the bridge takes"),
+    Field("bridged_margin", "Cross-margin crosses the bridge", "bool",
+          help="off: the perp venue's margin calls do not cross the bridge"),
 )
 
 

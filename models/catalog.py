@@ -3,8 +3,9 @@
 The dashboard's scenario menu shows these (``dashboard/presets_menu.py``) instead of the
 presets' ids. A historical preset's date is the day its story turns on (the freeze, the
 attack, the crash); the classic models are dated ``"textbook"``, and the default market,
-``crowded_longs``, ``options_desk``, ``collateral_quality`` and ``settlement_window``, which are
-no one event, ``"stylised"``. Every preset of :data:`models.SCENARIOS` has an entry
+``crowded_longs``, ``options_desk``, ``collateral_quality``, ``settlement_window`` and
+``bridge_exploit``, which are no one event, ``"stylised"``. Every preset of
+:data:`models.SCENARIOS` has an entry
 (``tests/test_catalog.py`` checks it, and that each line stays under :data:`MAX_LINE_CHARS`).
 """
 
@@ -96,6 +97,9 @@ _INFO = (
     PresetInfo("clearing_house", "A clearing member defaults (Aas)", "11 September 2018",
                "A member's one-way bet misses a margin call: the waterfall eats the others' "
                "fund; a thin one fails."),
+    PresetInfo("bridge_exploit", "A bridge is drained (Wormhole-like)", "stylised",
+               "A bridge loses 60% of its ETH and halts: lenders of its claim take bad debt; "
+               "margin in flight freezes."),
 )
 
 #: Preset name -> :class:`PresetInfo`, in the menu's order (that of :data:`models.SCENARIOS`).
