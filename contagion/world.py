@@ -41,8 +41,9 @@ type               direction                  what the engine reads from it
                                               positions (``tops_up``) repay debt or add
                                               margin there from their wallets; without it
                                               they let that venue liquidate them
-``locks``          bridge -> asset            the asset a bridge holds locked (valued at
-                                              its market price on the bridge's books)
+``locks``          bridge -> asset            the asset a bridge holds locked: its claim's
+                                              underlying (checked; the bridge's books value
+                                              its locked units at that asset's price)
 ``bridge_route``   bridge -> perp venue       the venue's cross-margin transfers cross the
                                               bridge: its finality delays them, its halt
                                               freezes them; without it, the plain delay
@@ -319,6 +320,13 @@ def check_world(G: nx.MultiDiGraph, scenario: Scenario) -> Wiring:
                 raise ParameterError(f"graph edge {member}->{house} ({kind})", member,
                                      f"a member listed in clearing_houses[{house}].members",
                                      "the scenario gives each member's position")
+    underlying = {b.name: next((str(a.underlying) for a in sc.assets if a.name == b.asset), "")
+                  for b in sc.bridges}
+    for bridge, asset in w.locks.items():
+        if underlying.get(bridge) != asset:
+            raise ParameterError(f"graph edge {bridge}->asset:{asset} (locks)", asset,
+                                 f"the underlying of the claim it mints, "
+                                 f"{underlying.get(bridge, 'none')!r}")
     pool_base = {p.name: p.base for p in sc.pools}
     for (holder, asset), pool in w.routes.items():
         if pool_base[pool] != asset:
