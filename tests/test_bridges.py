@@ -144,6 +144,16 @@ def test_same_seed_same_events_and_the_bridge_in_the_exposure_graph() -> None:
     kinds = {(u, v, d["type"]) for u, v, d in G.out_edges("Portal", data=True)}
     assert ("Portal", "SolLend", "token_collateral") in kinds
     assert ("Portal", "SolPerp", "bridge_route") in kinds
+    # its venue-table row: locked against minted at the underlying's price, never "defaulted"
+    rows = a.venue_frame()
+    row = rows[(rows["venue"] == "Portal") & (rows["step"] == 12)].iloc[0]
+    assert row["assets_usd"] / row["liabilities_usd"] == pytest.approx(0.4, rel=1e-12)
+    assert not row["defaulted"] and row["at_risk"] == 1
+    # SolLend's exposure to Portal is the wETH it holds, and only SolLend has one
+    ex = a.exposure_frame()
+    to_portal = ex[ex["counterparty"] == "Portal"]
+    assert set(to_portal["holder"]) == {"SolLend"}
+    assert set(to_portal["channel"]) == {"token_collateral"}
 
 
 @pytest.mark.parametrize("kw, field", [
