@@ -30,6 +30,22 @@ def draw_wealth(scenario: Scenario, rng: np.random.Generator) -> NDArray[np.floa
     return w * (t.mean_wealth_usd / w.mean())
 
 
+def _counted(usd: NDArray[np.float64], isolated: NDArray[np.bool_]) -> NDArray[np.bool_]:
+    """Which of one account's holdings (USD per collateral) count as collateral under Aave
+    v3's isolation mode, as the venue counts them (``CollateralRules._init_isolation``): all
+    when it holds no isolated asset; an isolated asset held beside other collateral does not
+    count; of two or more isolated assets held alone, the one worth most does."""
+    held = usd > 0
+    out = held.copy()
+    if not (held & isolated).any():
+        return out
+    if (held & ~isolated).any():
+        return held & ~isolated
+    out[:] = False
+    out[int(np.argmax(np.where(held & isolated, usd, -1.0)))] = True
+    return out
+
+
 def draw_lending_book(scenario: Scenario, v_index: int, wealth: NDArray[np.float64],
                       prices: dict[str, float], firm_rows: list[tuple[int, dict[str, float], float]],
                       rng: np.random.Generator, *,
@@ -79,19 +95,22 @@ def draw_lending_book(scenario: Scenario, v_index: int, wealth: NDArray[np.float
             hf = np.maximum(hf, lt[main] / ltv[main])
     debt = np.zeros(m + len(firm_rows))
     debt[:m] = value_usd * lt[main] / hf
+    iso_flags = np.array([c.isolated for c in v.collateral], dtype=bool)
     owner = np.concatenate([members, np.array([h for h, _, _ in firm_rows], dtype=np.int64)])
     for r, (_, coll_usd, firm_hf) in enumerate(firm_rows, start=m):
-        weighted = 0.0
-        for j, c in enumerate(v.collateral):
-            weighted += coll_usd.get(c.asset, 0.0) * lt[j]
-        debt[r] = weighted / firm_hf
+        usd = np.array([coll_usd.get(c.asset, 0.0) for c in v.collateral])
+        debt[r] = float((usd * lt)[_counted(usd, iso_flags)].sum()) / firm_hf
     isolated = np.zeros(m, dtype=bool)
     for j, c in enumerate(v.collateral):
         if not c.isolated:
             continue
         mine = main == j
         isolated |= mine
-        room = max(c.debt_ceiling_usd - float(debt[m:][collateral[m:, j] > 0].sum()), 0.0)
+        # firms in isolation mode with it: it counts for them (_counted)
+        alone = np.array([bool(collateral[r, j] > 0 and _counted(collateral[r] * price,
+                                                                 iso_flags)[j])
+                          for r in range(m, m + len(firm_rows))], dtype=bool)
+        room = max(c.debt_ceiling_usd - float(debt[m:][alone].sum()), 0.0)
         owed = float(debt[:m][mine].sum())
         if owed > room:
             debt[:m][mine] *= room / owed

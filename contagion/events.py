@@ -65,6 +65,10 @@ EVENT_KINDS = (
     "variation_margin_call",
     "waterfall",
     "default_fund_loss",
+    "bridge_exploit",
+    "bridge_recapitalised",
+    "bridge_halt",
+    "claim_repriced",
     "solvency_proof",
     "hole_revealed",
 )
@@ -141,6 +145,7 @@ EVENT_VARIANTS: dict[str, tuple[str, tuple[str, ...]]] = {
     "waterfall": ("layer", ("defaulter_margin", "defaulter_fund", "skin_in_the_game",
                             "survivors_fund", "assessments", "gains_haircut")),
     "gas_spike": ("phase", ("spike", "easing")),
+    "bridge_halt": ("phase", ("start", "end")),
 }
 
 #: the fields of a settlement at its due step (``contagion.settlement``); ``venue`` is the
@@ -508,6 +513,38 @@ _SCHEMA: dict[str, tuple[EventField, ...]] = {
         _F("assessment_usd", float, "the assessment called from it"),
         _F("assessment_paid_usd", float, "what it paid of the assessment, from its cash"),
         _F("fund_left_usd", float, "its contribution left in the fund"),
+    ),
+    "bridge_exploit": (
+        _F("locked_before_units", float, "units of the underlying locked before (`venue` is "
+           "the bridge, `asset` the locked asset, `amount` the units drained, `value_usd` "
+           "their value at `price`)"),
+        _F("locked_units", float, "units locked after"),
+        _F("minted_units", float, "claims outstanding"),
+        _F("backing_before", float, "locked / minted before"),
+        _F("backing_ratio", float, "locked / minted after"),
+    ),
+    "bridge_recapitalised": (
+        _F("locked_units", float, "units locked after the refill (`amount` the units put "
+           "back, `value_usd` their value)"),
+        _F("minted_units", float, "claims outstanding"),
+        _F("backing_before", float, "locked / minted before"),
+        _F("backing_ratio", float, "locked / minted after (1)"),
+    ),
+    "bridge_halt": (
+        _F("phase", str, "`start` (transfers across the bridge freeze; `in_flight_usd` "
+           "those in flight) or `end` (it resumes; `in_flight_usd` those the halt held, "
+           "settling now)"),
+        _F("halt_steps", int, "the halt's length in steps"),
+        _F("in_flight_usd", float, "cross-margin transfers in flight to the venues it carries "
+           "(also `value_usd`)"),
+        _F("transfers", int, "how many"),
+    ),
+    "claim_repriced": (
+        _F("bridge", str, "the bridge that minted the claim (`asset`); `amount` the claim's "
+           "price as a fraction of its underlying's"),
+        _F("price_before", float, "the claim's price before (`price` is after)"),
+        _F("backing_ratio", float, "the bridge's locked / minted now"),
+        _F("halted", int, "1 if the bridge is halted (its halt discount applies), else 0"),
     ),
     "solvency_proof": (
         _F("proof_kind", str, "`reserves` (a reserves-only attestation) or `liabilities` "

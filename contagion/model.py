@@ -19,6 +19,7 @@ import mesa
 import numpy as np
 import pandas as pd
 
+from contagion.agents.bridge import Bridge
 from contagion.agents.clearing_house import ClearingHouse
 from contagion.agents.collateral_quality import setup_deriver
 from contagion.agents.custodial import CustodialExchange
@@ -145,6 +146,7 @@ class ContagionModel(mesa.Model):
         self.pegs = [AlgorithmicPeg(self, p) for p in scenario.pegs]
         self.yield_venues = [YieldVenue(self, y) for y in scenario.yield_venues]
         self.clearing_houses = [ClearingHouse(self, h) for h in scenario.clearing_houses]
+        self.bridges = [Bridge(self, b) for b in scenario.bridges]
         self._wire()
         self._node_states: list[pd.DataFrame] = []
         self.datacollector = mesa.DataCollector(
@@ -318,6 +320,14 @@ class ContagionModel(mesa.Model):
         market.issuer_of = {issuer: tokens for issuer, tokens in w.tokens.items()}
         for house in self.clearing_houses:
             house.wire(self._feed(house.name, market.assets[house.asset]))
+        bridges = {b.name: b for b in self.bridges}
+        for b in self.bridges:
+            b.wire(w.tokens.get(b.name, []),
+                   [pv for pv, via in w.bridge_routes.items() if via == b.name])
+        plain = self.scenario.traders.cross_margin_settlement_steps
+        for pv in self.perps:  # cross-margin transfers that cross a bridge wait its finality
+            pv.bridge = bridges.get(w.bridge_routes.get(pv.name, ""))
+            pv.settle_steps = plain + (pv.bridge.params.finality_steps if pv.bridge else 0)
         self.population.wire_topups({v.name: (("isolated", v.name) in w.topups,
                                               ("cross", v.name) in w.topups)
                                      for v in self.margin_venues()})
@@ -365,6 +375,8 @@ class ContagionModel(mesa.Model):
             liq.begin_step()
         self._shock_liquidity()
         self.market.step()
+        for bridge in self.bridges:  # exploits, halts and the claims' backing, before arbitrage
+            bridge.step()
         for pool in self.pools.values():
             pool.arbitrage()
         self._manipulate_pools()
@@ -622,7 +634,7 @@ class ContagionModel(mesa.Model):
             gross[m.numeraire] += abs(u)
         holders: list[Any] = [*self.pools.values(), *self.lending, *self.perps, *self.custodial,
                               *self.firms, *self.pegs, *self.yield_venues,
-                              *self.clearing_houses]
+                              *self.clearing_houses, *self.bridges]
         for h in holders:
             for a, u in h.holdings().items():
                 total[a] += u

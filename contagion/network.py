@@ -3,8 +3,9 @@
 Built from the model's books each time it is asked for (edge attributes are the single
 record of bilateral exposure at that moment). Node kinds: ``trader`` (or ``cohort`` when
 traders are grouped), ``lending``, ``perp``, ``custodial``, ``firm``, ``oracle``, ``fund``,
-``pool``, ``peg`` (an algorithmic stablecoin's mint/burn mechanism) and ``yield_venue``
-(deposits of a stablecoin, Anchor). Edge types (DESIGN.md section 4): ``collateral``
+``pool``, ``peg`` (an algorithmic stablecoin's mint/burn mechanism), ``yield_venue``
+(deposits of a stablecoin, Anchor) and ``bridge`` (a lock-and-mint bridge: ``defaulted``
+while its claims are under-backed, ``at_risk`` while halted). Edge types (DESIGN.md section 4): ``collateral``
 (trader -> venue, deposits included: every depositor of a yield venue keeps its edge, of
 weight 0 once it has left, so a replay shows who ran), ``debt`` (venue -> trader),
 ``cross_margin`` (custodial -> perp, on a trader's behalf), ``price_feed`` (oracle ->
@@ -12,7 +13,8 @@ venue), ``backstop`` (fund -> venue; a peg's reserve -> the peg), ``token_collat
 (issuer -> venue accepting its token; a peg is the issuer of its stablecoin and its
 token), ``credit`` (lender -> borrower), ``liquidity`` (venue -> pool it liquidates into;
 a yield venue -> the pool its leavers sell into; a peg -> the two pools its arbitrage
-trades in). Weights are USD exposures.
+trades in), ``bridge_route`` (bridge -> perp venue whose cross-margin transfers cross it,
+weight the transfers in flight). Weights are USD exposures.
 
 A peg's reserve is a ``fund`` node named ``"<peg> reserve"`` (the ``agent`` of its
 ``fund_draw`` events). States of the new kinds (:func:`peg_state`, :func:`yield_venue_state`)
@@ -59,7 +61,7 @@ __all__ = [
 ]
 
 EDGE_TYPES = ("collateral", "debt", "cross_margin", "price_feed", "backstop",
-              "token_collateral", "credit", "liquidity", "pending_settlement")
+              "token_collateral", "credit", "liquidity", "pending_settlement", "bridge_route")
 #: ``drained`` is a fund whose balance is spent (an insurance fund, a peg's reserve) or a
 #: yield venue whose depositors have left: it has nothing left to pay with, but it has not
 #: defaulted (no institution failed to pay its creditors; the run's ``defaulted`` list and
@@ -187,6 +189,13 @@ def _peg_nodes(model: ContagionModel) -> list[tuple[str, dict[str, Any]]]:
             "exposure_usd": float(_deposits_usd(model, yv).sum()),
             "asset": model.market.assets[yv.asset], "depositors": int(yv.owner.size),
             "leaving": yv.depositors_leaving()}))
+    for b in model.bridges:  # exposure: the claims outstanding at the underlying's price
+        out.append((b.name, {
+            "kind": "bridge", "label": f"{b.name} ({model.market.assets[b.underlying]} -> "
+                                       f"{b.params.asset} bridge)",
+            "state": b.state(), "exposure_usd": b.claims_usd(),
+            "asset": b.params.asset, "backing_ratio": b.backing_ratio(),
+            "locked_usd": b.locked_usd(), "halted": int(b.halted)}))
     return out
 
 
@@ -327,12 +336,32 @@ def build_network(model: ContagionModel, *, node_limit: int = 2000) -> nx.MultiD
                    weight=float(yv.proceeds_usd.sum()))
     for peg in model.pegs:
         _add_peg_edges(G, peg)
+    _add_bridge_edges(G, model)
     for name in G.nodes:
         if G.nodes[name]["kind"] in ("lending", "perp", "custodial", "firm"):
             G.nodes[name]["exposure_usd"] = float(
                 sum(d["weight"] for _, _, d in G.in_edges(name, data=True)
                     if d["type"] in ("collateral", "credit")))
     return G
+
+
+def _add_bridge_edges(G: nx.MultiDiGraph, model: ContagionModel) -> None:
+    """A bridge's ``token_collateral`` edges to the lenders holding its claim (their value at
+    the lender's prices) and its ``bridge_route`` edges to the perp venues whose cross-margin
+    transfers cross it (the transfers in flight)."""
+    for b in model.bridges:
+        claims = {model.market.assets[c] for c in b.claims}
+        for v in model.lending:
+            cols = [j for j, a in enumerate(v.asset_names) if a in claims]
+            if cols:
+                held = float((v.book.collateral[:, cols] @ v.prices()[cols]).sum())
+                G.add_edge(b.name, v.name, key="token_collateral", type="token_collateral",
+                           weight=held)
+        in_flight: dict[str, float] = {venue: 0.0 for venue in b.routes}
+        for r in b.in_flight():
+            in_flight[r.payee] += r.amount_usd
+        for venue, amount in in_flight.items():
+            G.add_edge(b.name, venue, key="bridge_route", type="bridge_route", weight=amount)
 
 
 def _add_peg_collateral(G: nx.MultiDiGraph, model: ContagionModel, v: Any) -> None:

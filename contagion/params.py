@@ -35,6 +35,7 @@ if TYPE_CHECKING:
 __all__ = [
     "AssetParams",
     "BorrowParams",
+    "BridgeParams",
     "ClearingHouseParams",
     "ClearingMemberParams",
     "ClearingParams",
@@ -344,7 +345,11 @@ class CollateralParams:
     ``isolated`` (Aave v3 isolation mode): an account holding this asset as collateral
     borrows only the venue's stablecoin (generated books put its debt there), and all such
     accounts together owe at most ``debt_ceiling_usd`` (Aave's ``debtCeiling``): debts
-    drawn at set-up are scaled down to fit it, and new borrowing stops at it.
+    drawn at set-up are scaled down to fit it, and new borrowing stops at it. An account
+    (a firm, a positions-file row) that holds it beside other collateral has it supplied but
+    not as collateral, as Aave does: it adds nothing to its health factor or borrowing power,
+    keepers do not seize it, and its debt is not under the ceiling; of two isolated assets
+    held alone, the one worth most at the start counts.
     """
 
     asset: str
@@ -1413,6 +1418,60 @@ class ClearingHouseParams:
             total = self.default_fund_usd
         df = allocate_fund(total, im)
         return tuple(float(x) for x in im), tuple(float(x) for x in df)
+
+
+
+# ----------------------------------------------------------------- bridges
+@dataclass(frozen=True, kw_only=True)
+class BridgeParams:
+    """A lock-and-mint bridge: ``locked_units`` of the claim's underlying sit in its contract
+    on one chain, and as many claims (``asset``, an asset whose ``underlying`` is the locked
+    one: ``wETH`` on ``ETH``) circulate on another (see :mod:`contagion.mechanics.bridge`).
+
+    The claim's market price is its underlying's times ``min(1, locked / minted)``, times
+    ``1 - halt_discount_frac`` while the bridge is halted. At ``exploit_step`` (-1, or
+    ``exploit_frac`` 0: never) an attacker takes ``exploit_frac`` of the locked collateral to
+    the outside world: the backing ratio falls and every venue that accepts the claim as
+    collateral feels it; at ``recapitalise_step`` (-1: never; Jump Crypto refilled Wormhole
+    the next day) a backer puts back what is missing (nothing, if nothing is). From
+    ``halt_step`` (-1, or ``halt_steps`` 0: never) for ``halt_steps`` steps the bridge is
+    halted: transfers across it are frozen.
+
+    Cross-chain margin: the perp venues in ``margin_venues`` (on the far chain) receive the
+    cross-margin transfers of their custodian across this bridge (a ``bridge_route`` edge each):
+    a transfer settles ``finality_steps`` after the custodian's own settlement delay
+    (``TraderParams.cross_margin_settlement_steps``); while the bridge is halted transfers in
+    flight do not arrive (they settle on the first step after the halt) and the venues count
+    no credit for deposits that cannot cross. ``finality_steps`` only matters for a bridge
+    that carries margin.
+    """
+
+    name: Annotated[str, Name()]
+    asset: str
+    locked_units: Annotated[float, Real(low=0, high=MAX_UNITS, low_open=True)]
+    finality_steps: Annotated[int, Int(low=0, high=10_000)] = 1
+    halt_step: Annotated[int, Int(low=-1, high=1_000_000)] = -1
+    halt_steps: Annotated[int, Int(low=0, high=1_000_000)] = 0
+    halt_discount_frac: Annotated[float, Real(low=0, high=1, high_open=True)] = 0.0
+    exploit_step: Annotated[int, Int(low=-1, high=1_000_000)] = -1
+    exploit_frac: Annotated[float, Real(low=0, high=1, high_open=True)] = 0.0
+    recapitalise_step: Annotated[int, Int(low=-1, high=1_000_000)] = -1
+    margin_venues: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        where = _name("bridges", self)
+        check_fields(self, where)
+        if not isinstance(self.margin_venues, tuple) or not all(
+                isinstance(v, str) for v in self.margin_venues):
+            raise ParameterError(f"{where}.margin_venues", self.margin_venues,
+                                 "a list of perp venue names")
+        if len(set(self.margin_venues)) != len(self.margin_venues):
+            raise ParameterError(f"{where}.margin_venues", list(self.margin_venues),
+                                 "each venue once")
+
+    def halted_at(self, step: int) -> bool:
+        """Whether the bridge is halted in ``step``."""
+        return self.halt_step >= 0 and self.halt_step <= step < self.halt_step + self.halt_steps
 
 
 def field_names(cls: type) -> list[str]:

@@ -113,6 +113,7 @@ def model_reporters(model: ContagionModel) -> dict[str, Callable[[ContagionModel
     r.update(dust_reporters(model))
     r.update(settlement_reporters(model))
     r.update(clearing_reporters(model))
+    r.update(bridge_reporters(model))
     r.update(proof_reporters(model))
     return r
 
@@ -210,6 +211,24 @@ def clearing_reporters(model: ContagionModel) -> dict[str, Callable[[ContagionMo
         r[f"default_fund_{house.name}"] = _house_value(i, "fund")
         r[f"skin_in_the_game_{house.name}"] = _house_value(i, "sitg")
     return r
+
+
+def bridge_reporters(model: ContagionModel) -> dict[str, Callable[[ContagionModel], Any]]:
+    """Bridges (``Scenario.bridges``): ``backing_<bridge>``, its locked units per claim
+    minted, and ``bridge_in_flight_<bridge>``, the cross-margin transfers in flight across it
+    (USD; frozen while it is halted)."""
+    r: dict[str, Callable[[ContagionModel], Any]] = {}
+    for i, b in enumerate(model.bridges):
+        r[f"backing_{b.name}"] = _bridge_value(i, "backing")
+        r[f"bridge_in_flight_{b.name}"] = _bridge_value(i, "in_flight")
+    return r
+
+
+def _bridge_value(i: int, what: str) -> Callable[[ContagionModel], float]:
+    def report(m: ContagionModel) -> float:
+        b = m.bridges[i]
+        return b.backing_ratio() if what == "backing" else b.in_flight_usd()
+    return report
 
 
 def proof_reporters(model: ContagionModel) -> dict[str, Callable[[ContagionModel], Any]]:
@@ -372,7 +391,8 @@ def _row(model: ContagionModel, name: str, kind: str, *, assets_usd: float,
 
 def peg_rows(model: ContagionModel) -> list[dict[str, Any]]:
     """Venue-table rows of the algorithmic pegs (kind ``peg``) and yield venues (kind
-    ``yield_venue``), with a venue's columns, so the dashboard shows their balance sheets.
+    ``yield_venue``) and bridges (kind ``bridge``), with a venue's columns, so the dashboard
+    shows their balance sheets.
 
     A peg's assets are what backs its stablecoin: the reserve at market, the stablecoin it
     bought back at market and its token's market capitalisation (what minting can raise);
@@ -381,9 +401,11 @@ def peg_rows(model: ContagionModel) -> list[dict[str, Any]]:
     or broken (:func:`contagion.network.peg_state`). A yield venue's assets are the
     deposits left at the stablecoin's market price, its liabilities the same deposits at
     $1 (equity: the depositors' loss to the depeg); ``at_risk`` counts the depositors
-    leaving. Neither is ever declared in default (no ``default`` event), so ``defaulted``
-    stays False and the run's default counts are unchanged: their failure shows in their
-    node state.
+    leaving. A bridge's assets are its locked units at the underlying's price, its
+    liabilities its claims outstanding at that price (equity: what the claims lack),
+    ``at_risk`` 1 while it is halted or under-backed. None is ever declared in default (no
+    ``default`` event), so ``defaulted`` stays False and the run's default counts are
+    unchanged: their failure shows in their node state.
     """
     price = model.market.price
     rows = []
@@ -398,6 +420,9 @@ def peg_rows(model: ContagionModel) -> list[dict[str, Any]]:
         units = yv.deposits_units()
         rows.append(_row(model, yv.name, "yield_venue", assets_usd=units * float(price[yv.asset]),
                          liabilities_usd=units, at_risk=yv.depositors_leaving()))
+    for b in model.bridges:  # locked collateral against the claims it minted, at the underlying
+        rows.append(_row(model, b.name, "bridge", assets_usd=b.locked_usd(),
+                         liabilities_usd=b.claims_usd(), at_risk=int(b.state() != "healthy")))
     return rows
 
 
@@ -408,10 +433,11 @@ def pair_exposures(model: ContagionModel) -> list[dict[str, Any]]:
     Channels: ``loan`` (an exchange's unsecured loan to a firm, at face value), ``supply``
     (an exchange's claim on a lending protocol's pool), ``token_collateral`` (a lender's
     collateral in the counterparty's token, at market; a peg counts as the issuer of its
-    stablecoin and its token), ``cross_margin`` (a perp venue's cross-margin credit on
-    deposits at an exchange), ``pending_settlement`` (an obligation in its settlement
-    window, :mod:`contagion.settlement`: a recalled loan, counted here instead of under
-    ``loan`` until it settles, or a cross-margin transfer the custodian has not paid yet).
+    stablecoin and its token, a bridge as the issuer of its claim), ``cross_margin`` (a perp
+    venue's cross-margin credit on deposits at an exchange), ``pending_settlement`` (an
+    obligation in its settlement window, :mod:`contagion.settlement`: a recalled loan,
+    counted here instead of under ``loan`` until it settles, or a cross-margin transfer the
+    custodian has not paid yet).
     """
     step = int(model.steps)
     rows: list[dict[str, Any]] = []
@@ -438,6 +464,13 @@ def pair_exposures(model: ContagionModel) -> list[dict[str, Any]]:
                     if a in (peg.params.stable, peg.params.token)]
             if cols:
                 rows.append({"step": step, "holder": v.name, "counterparty": peg.name,
+                             "channel": "token_collateral",
+                             "exposure_usd": float(held[cols].sum())})
+        for bridge in model.bridges:  # a bridge issues the claims it minted
+            claims = {model.market.assets[c] for c in bridge.claims}
+            cols = [j for j, a in enumerate(v.asset_names) if a in claims]
+            if cols:
+                rows.append({"step": step, "holder": v.name, "counterparty": bridge.name,
                              "channel": "token_collateral",
                              "exposure_usd": float(held[cols].sum())})
     for pv in model.perps:

@@ -15,6 +15,7 @@ from typing import Any
 from contagion.errors import ParameterError
 from contagion.params import (
     AssetParams,
+    BridgeParams,
     ClearingHouseParams,
     ClearingParams,
     CreditLinkParams,
@@ -152,6 +153,7 @@ class Scenario:
     price_model: PriceModelParams | None = None
     vol_surfaces: tuple[VolSurfaceParams, ...] = ()
     clearing_houses: tuple[ClearingHouseParams, ...] = ()
+    bridges: tuple[BridgeParams, ...] = ()
 
     def __post_init__(self) -> None:
         assets = {a.name: a for a in self.assets}
@@ -315,6 +317,7 @@ class Scenario:
         self._check_prices()
         self._check_vol_surfaces()
         self._check_clearing_houses(institutions)
+        self._check_bridges(institutions)
 
     def _check_clearing_houses(self, institutions: list[str]) -> None:
         """Clearing houses: a name of their own, a declared non-stable asset marked by one of
@@ -339,6 +342,54 @@ class Scenario:
                     raise ParameterError(f"{where}.members[{m.name}].name", m.name,
                                          "a custodial exchange or firm: "
                                          + (", ".join(members) or "none declared"))
+
+    def _check_bridges(self, institutions: list[str]) -> None:
+        """Bridges: a name of their own; a claim asset with an ``underlying`` (the locked one)
+        that no institution issues, one bridge per claim; steps inside the run; margin venues
+        that are perp venues, each carried by one bridge at most, with a custodian's deposits
+        to cross (traders' cross margin on, a custodial exchange declared)."""
+        assets = {a.name: a for a in self.assets}
+        others = [*institutions, *(p.name for p in self.pegs), *(y.name for y in self.yield_venues),
+                  *(o.name for o in self.oracles), *(p.name for p in self.pools),
+                  *(f.name for f in self.funds), *(h.name for h in self.clearing_houses)]
+        _unique("bridges", [b.name for b in self.bridges])
+        _unique("bridges (one per claim asset)", [b.asset for b in self.bridges])
+        perps = [p.name for p in self.perps]
+        carried: dict[str, str] = {}
+        for b in self.bridges:
+            where = f"bridges[{b.name}]"
+            if b.name in others:
+                raise ParameterError(f"{where}.name", b.name,
+                                     "a name no institution, oracle, pool or fund uses")
+            a = assets.get(b.asset)
+            if a is None or a.underlying is None:
+                raise ParameterError(f"{where}.asset", b.asset,
+                                     "a declared asset with an underlying (the locked asset): "
+                                     + (", ".join(x.name for x in self.assets if x.underlying)
+                                        or "none declared"),
+                                     "a bridged claim is priced as its underlying times its "
+                                     "backing")
+            if a.issuer is not None:
+                raise ParameterError(f"assets[{b.asset}].issuer", a.issuer,
+                                     f"none (bridge {b.name} mints {b.asset})")
+            for field_name in ("halt_step", "exploit_step", "recapitalise_step"):
+                step = getattr(b, field_name)
+                if step > self.market.steps:
+                    raise ParameterError(f"{where}.{field_name}", step,
+                                         f"-1 or 0..{self.market.steps} (market.steps)")
+            for v in b.margin_venues:
+                if v not in perps:
+                    raise ParameterError(f"{where}.margin_venues", v,
+                                         "a perp venue: " + (", ".join(perps) or "none declared"))
+                if v in carried:
+                    raise ParameterError(f"{where}.margin_venues", v,
+                                         f"a venue no other bridge carries ({carried[v]} does)")
+                carried[v] = b.name
+            if b.margin_venues and not (self.traders.cross_margin and self.custodial):
+                raise ParameterError(f"{where}.margin_venues", list(b.margin_venues),
+                                     "empty unless traders.cross_margin is on and a custodial "
+                                     "exchange holds their deposits",
+                                     "the bridge carries cross-margin transfers")
 
     def _check_vol_surfaces(self) -> None:
         """Options: one vol surface per asset at most, on a declared non-stable asset, and

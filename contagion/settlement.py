@@ -33,6 +33,7 @@ Examples
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
@@ -143,6 +144,17 @@ class SettlementQueue:
             gone = {r.sid for r in mine}
             self.records = [r for r in self.records if r.sid not in gone]
         return mine
+
+    def postpone(self, sids: Iterable[int], due_step: int) -> list[Settlement]:
+        """Move the records ``sids`` to fall due no earlier than ``due_step`` (a bridge halted
+        under them freezes them); return the records moved, as they are now."""
+        want = set(sids)
+        moved: list[Settlement] = []
+        for k, r in enumerate(self.records):
+            if r.sid in want and r.due_step < due_step:
+                self.records[k] = dataclasses.replace(r, due_step=int(due_step))
+                moved.append(self.records[k])
+        return moved
 
     def pending_usd(self, payee: str, payer: str, kind: str | None = None) -> float:
         """What ``payer`` owes ``payee`` in flight (of ``kind``, or of every kind)."""

@@ -35,11 +35,18 @@ type               direction                  what the engine reads from it
                                               ``amount_usd`` (recalled in a run, socialised
                                               losses hit it)
 ``issues``         institution -> asset       the venue token that crashes when its issuer
-                                              defaults
+                                              defaults (from a bridge: the claim it mints,
+                                              repriced to its backing)
 ``tops_up``        trader cohort -> venue     the cohort's traders who defend their
                                               positions (``tops_up``) repay debt or add
                                               margin there from their wallets; without it
                                               they let that venue liquidate them
+``locks``          bridge -> asset            the asset a bridge holds locked: its claim's
+                                              underlying (checked; the bridge's books value
+                                              its locked units at that asset's price)
+``bridge_route``   bridge -> perp venue       the venue's cross-margin transfers cross the
+                                              bridge: its finality delays them, its halt
+                                              freezes them; without it, the plain delay
 =================  =========================  ==============================================
 
 Trader cohorts are nodes ``traders:isolated`` and ``traders:cross`` (kind ``traders``): the
@@ -75,7 +82,7 @@ __all__ = ["TRADER_COHORTS", "WORLD_EDGE_TYPES", "Wiring", "asset_node", "build_
            "check_world", "cohort_node", "read_world", "resolve_wiring", "write_world"]
 
 WORLD_EDGE_TYPES = ("price_feed", "liquidity", "backstop", "cross_margin", "credit", "supply",
-                    "issues", "tops_up", "clears", "default_fund")
+                    "issues", "tops_up", "clears", "default_fund", "locks", "bridge_route")
 TRADER_COHORTS = ("isolated", "cross")
 
 
@@ -176,6 +183,13 @@ def build_world(scenario: Scenario) -> nx.MultiDiGraph:
         for m, im, df in zip(h.members, margins, funds, strict=True):
             _edge(G, m.name, h.name, "clears", amount_usd=im)
             _edge(G, m.name, h.name, "default_fund", amount_usd=df)
+    for br in sc.bridges:
+        _add_node(G, br.name, "bridge")
+        locked = next(a.underlying for a in sc.assets if a.name == br.asset)
+        _edge(G, br.name, asset_node(str(locked)), "locks")
+        _edge(G, br.name, asset_node(br.asset), "issues", asset=br.asset)
+        for pv_name in br.margin_venues:
+            _edge(G, br.name, pv_name, "bridge_route")
     return G
 
 
@@ -189,7 +203,8 @@ class Wiring:
     borrower)]`` and ``supply[(custodian, lender)]`` amounts in USD; ``tokens[issuer]`` the
     assets it issues; ``topups`` the (cohort, venue) pairs where a cohort tops up;
     ``clears[(member, house)]`` and ``default_fund[(member, house)]`` a clearing member's
-    initial margin and default-fund contribution in USD.
+    initial margin and default-fund contribution in USD; ``locks[bridge]`` the asset a bridge
+    holds locked; ``bridge_routes[perp]`` the bridge its cross-margin transfers cross.
     """
 
     feeds: dict[tuple[str, str], str] = field(default_factory=dict)
@@ -202,6 +217,8 @@ class Wiring:
     topups: set[tuple[str, str]] = field(default_factory=set)
     clears: dict[tuple[str, str], float] = field(default_factory=dict)
     default_fund: dict[tuple[str, str], float] = field(default_factory=dict)
+    locks: dict[str, str] = field(default_factory=dict)
+    bridge_routes: dict[str, str] = field(default_factory=dict)
 
 
 def _kinds(G: nx.MultiDiGraph, u: str, v: str) -> tuple[str, str]:
@@ -223,10 +240,12 @@ def resolve_wiring(G: nx.MultiDiGraph) -> Wiring:
         "cross_margin": ({"custodial"}, {"perp"}),
         "credit": ({"custodial"}, {"custodial", "firm"}),
         "supply": ({"custodial"}, {"lending"}),
-        "issues": ({"lending", "perp", "custodial", "firm"}, {"asset"}),
+        "issues": ({"lending", "perp", "custodial", "firm", "bridge"}, {"asset"}),
         "tops_up": ({"traders"}, {"lending", "perp"}),
         "clears": ({"custodial", "firm"}, {"clearing_house"}),
         "default_fund": ({"custodial", "firm"}, {"clearing_house"}),
+        "locks": ({"bridge"}, {"asset"}),
+        "bridge_route": ({"bridge"}, {"perp"}),
     }
     for u, v, data in _edges(G):
         kind = data.get("type")
@@ -258,6 +277,10 @@ def resolve_wiring(G: nx.MultiDiGraph) -> Wiring:
             book[(u, v)] = book.get((u, v), 0.0) + float(amount)
         elif kind == "tops_up":
             w.topups.add((str(u).removeprefix("traders:"), v))
+        elif kind == "locks":
+            _once(w.locks, u, str(v).removeprefix("asset:"), where)
+        elif kind == "bridge_route":
+            _once(w.bridge_routes, v, u, where)
         else:  # issues
             w.tokens.setdefault(u, []).append(str(v).removeprefix("asset:"))
     return w
@@ -272,7 +295,7 @@ def check_world(G: nx.MultiDiGraph, scenario: Scenario) -> Wiring:
     sc = scenario
     known = {x.name for items in (sc.lending, sc.perps, sc.custodial, sc.firms, sc.pegs,
                                   sc.yield_venues, sc.oracles, sc.pools, sc.funds,
-                                  sc.clearing_houses) for x in items}
+                                  sc.clearing_houses, sc.bridges) for x in items}
     known |= {asset_node(a.name) for a in sc.assets}
     known |= {cohort_node(c) for c in TRADER_COHORTS}
     extra = sorted(set(G.nodes) - known, key=str)
@@ -297,6 +320,13 @@ def check_world(G: nx.MultiDiGraph, scenario: Scenario) -> Wiring:
                 raise ParameterError(f"graph edge {member}->{house} ({kind})", member,
                                      f"a member listed in clearing_houses[{house}].members",
                                      "the scenario gives each member's position")
+    underlying = {b.name: next((str(a.underlying) for a in sc.assets if a.name == b.asset), "")
+                  for b in sc.bridges}
+    for bridge, asset in w.locks.items():
+        if underlying.get(bridge) != asset:
+            raise ParameterError(f"graph edge {bridge}->asset:{asset} (locks)", asset,
+                                 f"the underlying of the claim it mints, "
+                                 f"{underlying.get(bridge, 'none')!r}")
     pool_base = {p.name: p.base for p in sc.pools}
     for (holder, asset), pool in w.routes.items():
         if pool_base[pool] != asset:

@@ -191,6 +191,19 @@ FIELDS: tuple[Field, ...] = (
           help="off: USDx borrows on its own listing (LTV 75%)"),
     Field("loop_above_hf", "Loop above health factor", "number", step=None,
           help="borrowers loop while their health factor is above this (100: nobody loops)"),
+    Field("exploit_frac", "Bridge drained (share of its ETH)", "number", step=0.1,
+          help="share of the bridge's locked collateral an attacker takes (0: no exploit)"),
+    Field("halt_steps", "Bridge halt (steps)", "int", step=1,
+          help="hours the bridge is halted from the exploit's hour (0: no halt)"),
+    Field("halt_discount_frac", "Claim's discount while halted", "number", step=0.05,
+          help="how much further the bridged claim trades below its backing while the bridge "
+               "is halted"),
+    Field("recapitalise_step", "Bridge refilled at step", "int", step=1,
+          help="hour a backer puts the stolen collateral back (-1: never)"),
+    Field("finality_steps", "Bridge finality (steps)", "int", step=1,
+          help="hours a transfer across the bridge takes"),
+    Field("bridged_margin", "Cross-margin crosses the bridge", "bool",
+          help="off: the perp venue's margin calls do not cross the bridge"),
 )
 
 

@@ -41,6 +41,7 @@ SHAPES: dict[str, str] = {
     "triangle": "<polygon points='10,1.5 18.8,18 1.2,18' {paint}/>",
     "star": "<polygon points='10.0,1.5 12.3,7.3 18.6,7.7 13.7,11.7 15.3,17.8 10.0,14.4 4.7,17.8 "
             "6.3,11.7 1.4,7.7 7.7,7.3' {paint}/>",
+    "vee": "<polygon points='1.5,2 10,8 18.5,2 10,18.5' {paint}/>",
 }
 _SVG_DASH = {"solid": "", "dashed": "4,2.5", "dotted": "1.2,2", "dashdot": "4.5,2,1,2"}
 _BORDER_DASH = {"solid": "", "dashed": "3,2", "dotted": "1,1.6", "double": ""}

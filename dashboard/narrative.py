@@ -138,7 +138,9 @@ def _with_fields(events: pd.DataFrame) -> pd.DataFrame:
     missing = [c for c in EVENT_COLUMNS if c not in events.columns]
     if not missing:
         return events
-    return events.assign(**{c: COLUMN_DEFAULTS[c] for c in missing})
+    blank = pd.DataFrame({c: [COLUMN_DEFAULTS[c]] * len(events) for c in missing},
+                         index=events.index)
+    return pd.concat([events, blank], axis=1)  # one block, not one insert per column
 
 
 # One event's sentence, per kind, from its columns and fields (the record of a row).
@@ -540,6 +542,31 @@ _SAY: dict[str, Callable[[_Row], str]] = {
         f"{r['agent']} for {r['defaulter']}'s default"
         + (f" and paid {_usd(r['assessment_paid_usd'])} of a {_usd(r['assessment_usd'])} "
            "assessment" if float(r["assessment_usd"]) > 0 else "")),
+    "bridge_exploit": lambda r: (
+        f"an attacker drained {r['amount']:,.0f} {r['asset']} ({_usd(r['value_usd'])}) from "
+        f"{r['venue']}: the claims it minted are now backed {float(r['backing_ratio']):.0%}, "
+        f"down from {float(r['backing_before']):.0%}"),
+    "bridge_recapitalised": lambda r: (
+        f"a backer put {r['amount']:,.0f} {r['asset']} ({_usd(r['value_usd'])}) back into "
+        f"{r['venue']}: its claims are fully backed again"),
+    "bridge_halt": lambda r: (
+        (f"{r['venue']} halted for {_plural(int(r['halt_steps']), 'step')}: transfers across "
+         "it are frozen"
+         + (f", {_usd(r['in_flight_usd'])} of cross-margin already in flight" if
+            float(r["in_flight_usd"]) > 0 else "")
+         + ", and its venues stop counting deposits that cannot cross")
+        if r["phase"] == "start" else
+        (f"{r['venue']} resumed"
+         + (f": {_plural(int(r['transfers']), 'transfer')} ({_usd(r['in_flight_usd'])}) the "
+            "halt held settle now" if int(r["transfers"]) > 0 else ""))),
+    "claim_repriced": lambda r: (
+        f"{r['bridge']}'s {r['asset']} fell to {float(r['amount']):.0%} of its underlying "
+        f"({float(r['price_before']):,.4g} -> {float(r['price']):,.4g}): {r['bridge']} backs it "
+        f"{float(r['backing_ratio']):.0%}" + (" and is halted" if int(r["halted"]) else "")
+        if float(r["price"]) < float(r["price_before"]) else
+        f"{r['bridge']}'s {r['asset']} is worth {float(r['amount']):.0%} of its underlying again "
+        f"({float(r['price_before']):,.4g} -> {float(r['price']):,.4g}): {r['bridge']} backs it "
+        f"{float(r['backing_ratio']):.0%}"),
 }
 
 def _margin_calls(ev: pd.DataFrame) -> _Sentences:
@@ -1072,6 +1099,10 @@ _TOLD = frozenset({
     "variation_margin_call",
     "waterfall",
     "default_fund_loss",
+    "bridge_exploit",
+    "bridge_recapitalised",
+    "bridge_halt",
+    "claim_repriced",
     "solvency_proof",
     "hole_revealed",
 })
@@ -1162,7 +1193,8 @@ def step_narrative(events: pd.DataFrame, series: pd.DataFrame, step: int, *,
     parts += _each_or_all(of("asset_writedown"), _writedowns)
     parts += _each_or_all(of("withdrawal_freeze"), _freezes)
     parts += _each(of("loan_recall"))
-    parts += _each(of("settlement_due"))
+    due = of("settlement_due")  # a call on an account with no deposit left promises $0
+    parts += _each(due[due["amount"].to_numpy() > 0] if not due.empty else due)
     parts += _each(of("settlement_failed"))
     parts += _each_or_all(of("default"), _defaults)
     parts += _each(of("token_crash"))
@@ -1178,6 +1210,10 @@ def step_narrative(events: pd.DataFrame, series: pd.DataFrame, step: int, *,
     parts += _margin_calls(of("variation_margin_call"))
     parts += _waterfalls(of("waterfall"))
     parts += _each(of("default_fund_loss"))
+    parts += _each(of("bridge_exploit"))
+    parts += _each(of("bridge_recapitalised"))
+    parts += _each(of("bridge_halt"))
+    parts += _each(of("claim_repriced"))
     parts += _each(of("solvency_proof"))
     parts += _each(of("hole_revealed"))
     liq = pd.concat([of("liquidation"), of("perp_liquidation"), of("option_liquidation")])

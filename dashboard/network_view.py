@@ -123,6 +123,7 @@ KIND_STYLES: dict[str, KindStyle] = {
     "custodial": KindStyle("rectangle", "custodial exchange or bank", 1, (36.0, 60.0)),
     "peg": KindStyle("octagon", "algorithmic stablecoin (mint/burn)", 1, (36.0, 60.0)),
     "yield_venue": KindStyle("barrel", "yield venue (savings deposits)", 1, (36.0, 60.0)),
+    "bridge": KindStyle("vee", "bridge (locked collateral, minted claims)", 1, (36.0, 60.0)),
     "firm": KindStyle("pentagon", "trading firm", 2, (32.0, 52.0)),
     "clearing_house": KindStyle("star", "clearing house (CCP)", 2, (36.0, 56.0)),
     "fund": KindStyle("hexagon", "insurance fund or reserve", 2, (28.0, 44.0)),
@@ -159,6 +160,8 @@ EDGE_STYLES: dict[str, EdgeStyle] = {
     "clears": EdgeStyle("#D55E00", "solid", "initial margin (member → clearing house)"),
     "default_fund": EdgeStyle("#D55E00", "dashed", "default-fund contribution (member → "
                               "clearing house)"),
+    "bridge_route": EdgeStyle("#CC79A7", "dotted", "cross-margin in flight across a bridge "
+                              "(bridge → perp venue)"),
 }
 DASH_PATTERNS: dict[str, list[int] | None] = {"solid": None, "dashed": [8, 5],
                                               "dotted": [2, 4], "dashdot": [9, 4, 2, 4]}
@@ -836,6 +839,9 @@ def _institution_tooltip(st: _Static, j: int, state: str, exposure: float,
     elif kind == "peg":
         lines.append(f"{attrs.get('stable', 'stablecoin')} in circulation: {format_usd(exposure)}"
                      " at $1")
+    elif kind == "bridge":
+        lines.append(f"{attrs.get('asset', 'claims')} outstanding: {format_usd(exposure)} at "
+                     f"the underlying's price; backed {float(attrs.get('backing_ratio', 1.0)):.0%}")
     elif kind == "yield_venue":
         lines.append(f"Deposits left: {format_usd(exposure)} of {attrs.get('depositors', 0):,} "
                      "depositors")

@@ -22,6 +22,7 @@ from typing import Any
 from contagion.errors import ParameterError, UnknownScenarioError
 from contagion.scenario import Scenario, override
 from models.black_thursday import black_thursday
+from models.bridge import bridge_exploit
 from models.catalog import PRESET_INFO, PresetInfo
 from models.classic.fire_sales_preset import fire_sales_demo
 from models.classic.interbank import debtrank_demo, eisenberg_noe_demo, gai_kapadia_demo
@@ -75,6 +76,7 @@ SCENARIOS: dict[str, Callable[..., Scenario]] = {
     "classic_fire_sales": fire_sales_demo,
     "collateral_quality": collateral_quality,
     "clearing_house": clearing_house,
+    "bridge_exploit": bridge_exploit,
     "liquidation_dust": liquidation_dust,
     "emode_depeg": emode_depeg,
     "solvency_proofs": solvency_proofs,

@@ -4,8 +4,8 @@ The dashboard's scenario menu shows these (``dashboard/presets_menu.py``) instea
 presets' ids. A historical preset's date is the day its story turns on (the freeze, the
 attack, the crash); the classic models are dated ``"textbook"``, and the default market,
 ``crowded_longs``, ``options_desk``, ``collateral_quality``, ``settlement_window``,
-``liquidation_dust``, ``emode_depeg`` and ``solvency_proofs``, which are no one event,
-``"stylised"``. Every preset of :data:`models.SCENARIOS` has an entry
+``bridge_exploit``, ``liquidation_dust``, ``emode_depeg`` and ``solvency_proofs``, which are no
+one event, ``"stylised"``. Every preset of :data:`models.SCENARIOS` has an entry
 (``tests/test_catalog.py`` checks it, and that each line stays under :data:`MAX_LINE_CHARS`).
 """
 
@@ -97,6 +97,9 @@ _INFO = (
     PresetInfo("clearing_house", "A clearing member defaults (Aas)", "11 September 2018",
                "A member's one-way bet misses a margin call: the waterfall eats the others' "
                "fund; a thin one fails."),
+    PresetInfo("bridge_exploit", "A bridge is drained (Wormhole-like)", "stylised",
+               "A bridge loses 60% of its ETH and halts: lenders of its claim take bad debt; "
+               "margin in flight freezes."),
     PresetInfo("liquidation_dust", "Liquidation dust (Aave v3.3)", "stylised",
                "A keeper short of capital covers part of each debt: v3.3's leftover rule "
                "stops it leaving dust."),

@@ -16,7 +16,8 @@ _DATE = re.compile(r"^(\d{1,2}(-\d{1,2})? )?(January|February|March|April|May|Ju
                    r"|September|October|November|December) \d{4}$")
 #: Presets that are no one historical event (none of their sources gives a day to date them).
 _STYLISED = {"default", "crowded_longs", "options_desk", "collateral_quality",
-             "settlement_window", "liquidation_dust", "emode_depeg", "solvency_proofs"}
+             "settlement_window", "bridge_exploit", "liquidation_dust", "emode_depeg",
+             "solvency_proofs"}
 
 
 def test_every_preset_has_its_info_and_no_info_is_left_over() -> None:

@@ -172,12 +172,15 @@ def test_isolation_debt_ceiling_bounds_setup_and_new_borrowing() -> None:
     free = ContagionModel(base, seed=0).lending[1]
     assert free.isolation_debt_usd()[1] == 0.0  # not isolated: not counted
     holds = free.book.collateral[:, 1] > 0
-    firms = float(free.book.debt[holds & (free.book.owner >= N)].sum())  # a firm holds EXT
     members = float(free.book.debt[holds & (free.book.owner < N)].sum())
-    ceiling = firms + 0.25 * members  # the ceiling binds at set-up
+    ceiling = 0.25 * members  # the ceiling binds at set-up
     sc = _collateral(base, "LendB", "EXT", isolated=True, debt_ceiling_usd=ceiling)
     m = ContagionModel(sc, seed=0, check_conservation=True)
     v = m.lending[1]
+    # AlphaFund holds EXT beside ETH: its EXT is not collateral and it is not in isolation
+    # mode, so only the members who hold EXT alone owe under the ceiling
+    firm = np.flatnonzero(v.book.owner >= N)
+    assert v.disabled is not None and v.disabled[firm, 1].all()
     assert v.isolation_debt_usd()[1] == pytest.approx(ceiling)
     mine = (v.book.collateral[:, 1] > 0) & (v.book.owner < N)
     assert v.book.debt[mine] == pytest.approx(0.25 * free.book.debt[mine])  # pro rata
@@ -334,3 +337,43 @@ def test_an_emode_category_round_trips_through_a_scenario_file() -> None:
     text = dumps(sc)
     assert "[lending.emode]" in text
     assert loads(text) == sc
+
+
+def test_isolated_collateral_beside_other_collateral_does_not_count() -> None:
+    """Aave v3: an isolated asset supplied by an account that has other collateral is not
+    enabled as collateral (ValidationLogic.validateAutomaticUseAsCollateral): it adds nothing
+    to the health factor or the borrowing power, keepers do not seize it, and its holder is
+    not in isolation mode (its debt is not under the ceiling). Held alone it counts."""
+    from contagion.params import FirmParams
+
+    sc = get_scenario("collateral_quality", isolate_alt=True, n_traders=200)
+    sc = dataclasses.replace(sc, firms=(
+        FirmParams(name="Mixed", lending="LendT", collateral_usd=(("ALT", 1e6), ("ETH", 1e6)),
+                   health_factor=1.3),
+        FirmParams(name="Alone", lending="LendT", collateral_usd=(("ALT", 1e6),),
+                   health_factor=1.3)))
+    m = ContagionModel(sc, seed=0, check_conservation=True)
+    v = m.lending[0]
+    mixed, alone = len(v.book) - 2, len(v.book) - 1
+    alt, eth = v.asset_names.index("ALT"), v.asset_names.index("ETH")
+    assert v.disabled is not None
+    assert v.disabled[mixed].tolist() == [a == alt for a in range(2)]
+    assert not v.disabled[alone].any()
+    prices = v.prices()
+    for row, counted in ((mixed, eth), (alone, alt)):  # the health factor the firm asked for
+        weighted = v.book.collateral[row, counted] * prices[counted] * v.lt[counted]
+        assert v.health()[row] == pytest.approx(weighted / v.book.debt[row]) == pytest.approx(1.3)
+    members = (v.book.collateral[:, alt] > 0) & ~v.disabled[:, alt]
+    assert v.isolation_debt_usd()[alt] == pytest.approx(float(v.book.debt[members].sum()))
+    assert v.isolation_debt_usd()[alt] <= sc.lending[0].collateral[alt].debt_ceiling_usd + 1e-6
+    m.run()
+    ev = m.events_frame
+    seized = ev[(ev["kind"] == "liquidation") & (ev["account"] == int(v.book.owner[mixed]))]
+    assert (seized["asset"] != "ALT").all()  # never the collateral that does not count
+    assert v.book.collateral[mixed, alt] == pytest.approx(1e6 / 10.0)  # still supplied, all
+
+
+def test_without_isolated_assets_held_beside_others_every_holding_counts() -> None:
+    m = ContagionModel(get_scenario("collateral_quality", isolate_alt=True, n_traders=200),
+                       seed=0)
+    assert m.lending[0].disabled is None  # generated members hold one collateral each

@@ -43,6 +43,7 @@ _COLLATERAL = params.CollateralParams(asset="ETH", oracle="O", ltv=0.7, liquidat
 BASE: dict[str, dict[str, Any]] = {
     "AssetParams": {"name": "ETH", "kind": "volatile", "initial_price_usd": 2000.0},
     "BorrowParams": {"asset": "BTC", "oracle": "O"},
+    "BridgeParams": {"name": "B", "asset": "wETH", "locked_units": 1e5},
     "ClearingHouseParams": {"name": "CCP", "asset": "ETH", "oracle": "O",
                             "members": (params.ClearingMemberParams(name="M", notional_usd=1e6),)},
     "ClearingMemberParams": {"name": "M", "notional_usd": 1e6},

@@ -137,6 +137,8 @@ CASES = {
     "clearing_house": {"n_traders": 300},  # margin calls, a waterfall, fund losses (issue 13)
     "settlement_window": {},  # a recall lost in its window: settlement_failed (issue 13)
     "settlement_window+short": {"settlement_delay_steps": 3},  # repaid: settlement_due
+    # an exploit, a halt that ends, a refill: every bridge kind (issue 13)
+    "bridge_exploit": {"n_traders": 300, "recapitalise_step": 30},
     "liquidation_dust": {},  # Aave v3.3 liquidations shrunk by the leftover rule (issue 13)
     "solvency_proofs": {"proof_kind": "liabilities", "n_traders": 300},  # proofs, a hole revealed
 }

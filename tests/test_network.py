@@ -17,8 +17,9 @@ from models import get_scenario
 def test_graph_has_every_edge_type_and_node_kind(shocked_run: RunResult) -> None:
     G = shocked_run.network
     types = {d["type"] for _, _, d in G.edges(data=True)}
-    # a pending_settlement edge exists only while money is in flight (tests/test_settlement.py)
-    assert types == set(EDGE_TYPES) - {"pending_settlement"}
+    # a pending_settlement edge exists only while money is in flight (tests/test_settlement.py),
+    # a bridge_route only with a bridge (tests/test_bridges.py)
+    assert types == set(EDGE_TYPES) - {"pending_settlement", "bridge_route"}
     kinds = {d["kind"] for _, d in G.nodes(data=True)}
     assert {"trader", "lending", "perp", "custodial", "firm", "oracle", "fund", "pool"} <= kinds
     assert G.nodes["CEX"]["state"] == "defaulted"

@@ -129,12 +129,54 @@ class CollateralRules:
         self.held_back_usd = dict.fromkeys(BORROW_BOUNDS, 0.0)
         self.stress_slippage = np.zeros(len(cs))
         self._refusing = False  # new borrowing wanted and all held back (logged once)
+        self._init_isolation()
         self._init_emode()
         if self.derived.any():  # the set-up's values (the book was drawn with the same)
             m = self.model
             pools = [m.pools[p] if (p := m.wiring.routes.get((self.name, a))) else None
                      for a in self.asset_names]
             self.lt, self.ltv, self.stress_slippage = self._derive(pools)
+
+    def _init_isolation(self) -> None:
+        """Which collateral each account has enabled (Aave v3's isolation mode; fixed at
+        set-up). An isolated asset counts only for an account that holds nothing else as
+        collateral (it is then in isolation mode); held beside other collateral it is
+        supplied but not collateral, as Aave leaves an isolated asset supplied by a user who
+        already has collateral (``ValidationLogic.validateAutomaticUseAsCollateral``). An
+        account holding two isolated assets and nothing else uses the one worth most at the
+        start. ``disabled`` is None when every holding counts (no isolated asset held with
+        another: every preset), else an ``(n, k)`` mask of holdings that do not count."""
+        self.disabled: NDArray[np.bool_] | None = None
+        if not self.isolated.any():
+            return
+        held = self.book.collateral > 0
+        iso = self.isolated
+        others = held[:, ~iso].any(axis=1)
+        n_iso = held[:, iso].sum(axis=1)
+        mixed = held[:, iso].any(axis=1) & others
+        several = (n_iso > 1) & ~others
+        if not (mixed.any() or several.any()):
+            return
+        off = np.zeros(held.shape, dtype=bool)
+        off[np.ix_(mixed, iso)] = held[np.ix_(mixed, iso)]
+        if several.any():
+            prices = self.model.market.price[self.asset_ids]  # at the start
+            value = np.where(iso[None, :], self.book.collateral[several] * prices, -1.0)
+            keep = np.argmax(value, axis=1)
+            off[several] = held[several] & iso[None, :]
+            off[np.flatnonzero(several), keep] = False
+        self.disabled = off
+
+    def enabled_collateral(self, rows: NDArray[np.int64] | None = None
+                           ) -> NDArray[np.float64]:
+        """The collateral units that count (of ``rows``, default all): the book's, with the
+        holdings isolation mode leaves out (:meth:`_init_isolation`) at zero. The book
+        itself when every holding counts."""
+        coll = self.book.collateral if rows is None else self.book.collateral[rows]
+        if self.disabled is None:
+            return np.asarray(coll)
+        off = self.disabled if rows is None else self.disabled[rows]
+        return np.where(off, 0.0, coll)
 
     def _init_emode(self) -> None:
         """E-mode: which collateral is in the category, and which accounts are in e-mode
@@ -159,7 +201,7 @@ class CollateralRules:
         ``rows``, default all): ``collateral @ (prices * LT)``, with e-mode's threshold for
         the category's assets on e-mode accounts."""
         prices = np.asarray(self.prices())  # type: ignore[attr-defined]
-        coll = self.book.collateral if rows is None else self.book.collateral[rows]
+        coll = self.enabled_collateral(rows)
         weighted = coll @ (prices * self.lt)
         if self.emode_on:
             e = self.params.emode
@@ -184,11 +226,17 @@ class CollateralRules:
 
     def isolation_debt_usd(self) -> NDArray[np.float64]:
         """Aave's ``isolationModeTotalDebt`` of each collateral: the stablecoin owed by the
-        accounts that hold it (0 for assets not isolated). One pass per isolated asset."""
+        accounts in isolation mode with it (0 for assets not isolated). One pass per isolated
+        asset."""
         out = np.zeros(len(self.asset_ids))
         for a in np.flatnonzero(self.isolated):
-            out[a] = float(self.book.debt[self.book.collateral[:, a] > 0].sum())
+            out[a] = float(self.book.debt[self._isolation_members(int(a))].sum())
         return out
+
+    def _isolation_members(self, a: int) -> NDArray[np.bool_]:
+        """Accounts in isolation mode with isolated collateral ``a`` (it counts for them)."""
+        mine = self.book.collateral[:, a] > 0
+        return mine if self.disabled is None else mine & ~self.disabled[:, a]
 
     def _derive(self, pools: list[Any]) -> tuple[NDArray[np.float64], NDArray[np.float64],
                                                  NDArray[np.float64]]:
@@ -262,7 +310,7 @@ class CollateralRules:
             keep = ~self.in_emode[rows]
             rows, want_usd = rows[keep], want_usd[keep]
         prices = np.asarray(self.prices())  # type: ignore[attr-defined]
-        coll = b.collateral[rows]
+        coll = self.enabled_collateral(rows)
         main = np.argmax(coll * prices, axis=1)
         want = np.maximum(want_usd, 0.0)
         held = dict.fromkeys(BORROW_BOUNDS, 0.0)
@@ -277,10 +325,10 @@ class CollateralRules:
         grant = np.minimum(want, power)
         held["ltv"] = float((want - grant).sum())
         for a in np.flatnonzero(self.isolated):  # isolation mode: the debt ceiling
-            mine = coll[:, a] > 0
-            room = max(self.debt_ceiling_usd[a] - float(b.debt[b.collateral[:, a] > 0].sum()),
-                       0.0)
-            grant[mine], cut = _fit(grant[mine], room)
+            members = coll[:, a] > 0
+            owed = float(b.debt[self._isolation_members(int(a))].sum())
+            room = max(self.debt_ceiling_usd[a] - owed, 0.0)
+            grant[members], cut = _fit(grant[members], room)
             held["debt_ceiling"] += cut
         grant, held["borrow_cap"] = _fit(grant, max(self.borrow_cap_usd - float(b.debt.sum()),
                                                     0.0))

@@ -306,7 +306,7 @@ class LendingProtocol(CollateralRules, MarginVenue):
         rows = np.flatnonzero(self.health() < bound)
         if self.lot_rows.size:
             rows = np.concatenate([rows, self.lot_rows])  # distinct: lots read HF = inf
-        cv = self.book.collateral[rows] @ market
+        cv = self.enabled_collateral(rows) @ market
         debt = self.book.debt[rows]
         if self.debt_asset_ids.size:
             debt = debt + self.book.debt_units[rows] @ debt_market
@@ -480,7 +480,7 @@ class LendingProtocol(CollateralRules, MarginVenue):
     def liquidate(self, liquidator: Liquidator) -> None:
         """One round of liquidations by ``liquidator``, within its budget, then write-offs."""
         self.begin_liquidation_round()
-        book, p = self.book, self.params
+        p = self.params
         prices = self.prices()
         if self.auction_mode:
             self._bite(liquidator)
@@ -491,8 +491,12 @@ class LendingProtocol(CollateralRules, MarginVenue):
         cand = np.flatnonzero(hf < 1.0)
         cand = cand[self.debt_usd(cand) > p.bad_debt_dust_usd]
         if cand.size and liquidator.budget_count > 0 and liquidator.budget_usd > 0:
-            self._liquidate_rows(cand, hf[cand], book.collateral[cand] * prices, prices,
-                                 liquidator)
+            value = self.enabled_collateral(cand) * prices
+            if self.disabled is not None:  # nothing a keeper may seize: written off below
+                seizable = value.max(axis=1) > 0
+                cand, value = cand[seizable], value[seizable]
+            if cand.size:
+                self._liquidate_rows(cand, hf[cand], value, prices, liquidator)
         self._write_off_bad_debt(prices)
 
     def _liquidate_rows(self, cand: NDArray[np.int64], hf: NDArray[np.float64],
@@ -860,7 +864,7 @@ class LendingProtocol(CollateralRules, MarginVenue):
         maybe = maybe[hf[maybe] * self.debt_usd(maybe) < self.max_lt() * p.bad_debt_dust_usd]
         owed = self.debt_usd(maybe)
         maybe, owed = maybe[owed > 0], owed[owed > 0]
-        cv = book.collateral[maybe] @ prices
+        cv = self.enabled_collateral(maybe) @ prices
         gone = (cv < p.bad_debt_dust_usd) & (owed > cv)
         bad = maybe[gone]
         if bad.size == 0:

@@ -390,6 +390,32 @@ class Market(mesa.Agent):
                    f"because its issuer {issuer} defaulted")
         self.moved(i, eid)
 
+    def reprice_claim(self, asset: int, factor: float, *, bridge: str, backing_ratio: float,
+                      halted: bool, cause_id: int) -> int:
+        """A bridge's claim is worth ``factor`` of its underlying (its backing, less a discount
+        while the bridge is halted; :func:`contagion.mechanics.bridge.claim_price_factor`):
+        rescale its price so its standing factor is ``factor`` and log ``claim_repriced``
+        (caused by ``cause_id``, the bridge's event), the move its oracles and pools then
+        cite. Flows since (liquidation sales) keep their impact on top. Returns the event's
+        id, or -1 when the factor did not change."""
+        old = float(self.crash_factor[asset])
+        if factor == old:
+            return -1
+        before = float(self.price[asset])
+        self.crash_factor[asset] = factor
+        self.price[asset] *= factor / old
+        after = float(self.price[asset])
+        name = self.assets[asset]
+        eid = self.model.events.add(
+            "claim_repriced", step=self.model.steps, venue=bridge, asset=name, price=after,
+            amount=factor, cause_id=cause_id, price_before=before, bridge=bridge,
+            backing_ratio=float(backing_ratio), halted=int(halted),
+            detail=f"{name} repriced {before:,.4g} -> {after:,.4g}: {bridge} backs it "
+                   f"{backing_ratio:.0%}{' and is halted' if halted else ''}, so it is worth "
+                   f"{factor:.0%} of its underlying")
+        self.moved(asset, eid)
+        return eid
+
     def holdings(self) -> NDArray[np.float64]:
         """Units of each asset held by the outside world."""
         return self.outside_units.copy()

@@ -34,6 +34,7 @@ from contagion.mechanics.portfolio_margin import (
 from contagion.mechanics.risk import dynamic_margin_frac
 
 if TYPE_CHECKING:
+    from contagion.agents.bridge import Bridge
     from contagion.agents.custodial import CustodialExchange
     from contagion.agents.fund import InsuranceFund
     from contagion.model import ContagionModel
@@ -203,6 +204,7 @@ class PerpVenue(MarginVenue):
         # edges by the model (ContagionModel._wire)
         self.fund: InsuranceFund | None = None
         self.custodian: CustodialExchange | None = None
+        self.bridge: Bridge | None = None  # the bridge its cross-margin transfers cross
         self.num_feed: Any = None  # its oracle of a depegging numeraire (None: $1)
         self.haircut = model.scenario.traders.cross_margin_haircut_frac
         self.mmrs = np.array(params.market_maintenance_margin_fracs, dtype=np.float64)
@@ -214,7 +216,7 @@ class PerpVenue(MarginVenue):
         self.adl_covered_usd = 0.0
         self._cross_rows = np.flatnonzero(book.cross)
         self._credit = np.empty(0)
-        self._credit_key: tuple[int, int] = (-1, -1)
+        self._credit_key: tuple[int, int, bool] = (-1, -1, False)
         self.unfunded_usd = 0.0  # cross-margin transfers credited to accounts, cash not yet in
         self.transfer_loss_usd = 0.0
         self.settle_steps = model.scenario.traders.cross_margin_settlement_steps
@@ -240,7 +242,7 @@ class PerpVenue(MarginVenue):
         """Forget the step's cached margin state and cross-margin credit (channels changed)."""
         self._state_step = -1
         self._ratio_step = -1
-        self._credit_key = (-1, -1)
+        self._credit_key = (-1, -1, False)
 
     # ------------------------------------------------------------------ institution
     def balance_sheet(self) -> BalanceSheet:
@@ -297,11 +299,13 @@ class PerpVenue(MarginVenue):
 
     def cross_credit(self) -> NDArray[np.float64]:
         """Haircut value of each cross-margined account's deposit at the custodian."""
-        key = (self.model.steps, self.custodian.version if self.custodian is not None else 0)
+        halted = self.bridge is not None and self.bridge.halted  # deposits cannot cross
+        key = (self.model.steps, self.custodian.version if self.custodian is not None else 0,
+               halted)
         if self._credit_key == key and self._credit.shape[0] == len(self.book):
             return self._credit  # unchanged since the custodian last touched its deposits
         credit = np.zeros(len(self.book))
-        if self.custodian is not None:
+        if self.custodian is not None and not halted:
             rows = self._cross_rows
             credit[rows] = self.custodian.deposit_value(self.book.owner[rows]) * (1 - self.haircut)
             if self.num_feed is not None:  # deposits are numeraire units: at its oracle

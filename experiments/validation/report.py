@@ -27,7 +27,8 @@ CALIBRATION_DIR = Path(__file__).parent / "calibration"
 def all_sections(scale: Scale) -> list[Section]:
     """Textbook models, then the historical presets, then lender runs and correlation,
     options and portfolio margin, collateral quality, settlement windows, a clearing
-    house, Aave v3.3's leftover rule, then solvency proofs."""
+    house, bridges, Aave v3.3's leftover rule, then solvency proofs."""
+    from experiments.validation.bridge_checks import bridge_section
     from experiments.validation.clearing_checks import clearing_section
     from experiments.validation.collateral_checks import collateral_section
     from experiments.validation.leftover_checks import leftover_section
@@ -40,7 +41,8 @@ def all_sections(scale: Scale) -> list[Section]:
     return [*textbook_sections(scale), *preset_sections(scale),
             run_and_correlation_section(scale), options_section(scale),
             collateral_section(scale), settlement_section(scale),
-            clearing_section(scale), leftover_section(scale), proof_section(scale)]
+            clearing_section(scale), bridge_section(scale), leftover_section(scale),
+            proof_section(scale)]
 
 
 def _cell(text: str) -> str:

@@ -162,7 +162,8 @@ def test_the_cap_is_shared_between_expanded_cohorts() -> None:
 # ---------------------------------------------------------------- tooltips
 def test_every_node_kind_has_a_tooltip_with_its_numbers() -> None:
     seen: set[str] = set()
-    for name in ("default", "terra", "ftx", "classic_gai_kapadia", "clearing_house"):
+    for name in ("default", "terra", "ftx", "classic_gai_kapadia", "clearing_house",
+                 "bridge_exploit"):
         r = _run(name)
         step = int(r.series.index.max())
         els = network_elements(r.network, r.node_states, r.events, step,
