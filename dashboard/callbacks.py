@@ -45,7 +45,8 @@ from dashboard.tour import tour_for
 from dashboard.uploads import UploadDir, positions_upload, scenario_upload
 from models import SCENARIOS, get_scenario
 
-__all__ = ["RunView", "node_options", "register_callbacks", "run_view", "step_view"]
+__all__ = ["RunView", "elapsed_text", "node_options", "register_callbacks", "run_view", "step_length_text",
+           "step_view"]
 
 
 
@@ -92,7 +93,7 @@ def summary_line(result: RunResult) -> list[Any]:
     s = result.summary
     parts = [
         f"{result.scenario.name}, seed {s['seed']}, {s['n_traders']:,} traders, "
-        f"{s['steps']} steps of {result.scenario.market.step_minutes:g} min.",
+        f"{s['steps']} steps of {step_length_text(result.scenario.market.step_minutes)}.",
         f" Defaults: {', '.join(s['defaulted']) or 'none'}.",
         f" Venues hit: {', '.join(s['venues_hit']) or 'none'}.",
         f" Liquidations: {s['liquidations']:,} ({format_usd(s['liquidation_volume_usd'])}).",
@@ -120,9 +121,39 @@ def step_view(store: RunStore, run_id: str, result: RunResult, step: int,
         if where is not None:
             e["position"] = where
     story = step_narrative(result.events, result.series, step, oracles=oracle_assets(result))
-    minutes = step * result.scenario.market.step_minutes
-    label = f"Step {step} ({int(minutes // 60)}h{int(minutes % 60):02d})"
+    label = f"Step {step} ({elapsed_text(step, result.scenario.market.step_minutes)})"
     return elements, [html.Li(s) for s in story], label
+
+
+def elapsed_text(step: int, step_minutes: float) -> str:
+    """The time since the start at ``step``, as a reader counts it: hours and minutes for
+    the first two days, then days (and hours, when steps are shorter than a day).
+
+    >>> elapsed_text(13, 5.0), elapsed_text(48, 60.0), elapsed_text(72, 60.0)
+    ('1h05', '48h00', '3d 00h')
+    >>> elapsed_text(41, 1440.0)
+    'day 41'
+    """
+    minutes = step * step_minutes
+    if minutes <= 48 * 60:
+        return f"{int(minutes // 60)}h{int(minutes % 60):02d}"
+    if step_minutes % 1440 == 0:
+        return f"day {int(minutes // 1440)}"
+    return f"{int(minutes // 1440)}d {int(minutes % 1440 // 60):02d}h"
+
+
+def step_length_text(step_minutes: float) -> str:
+    """A step's length in words: ``5 min``, ``1 h``, ``1 day``.
+
+    >>> step_length_text(5.0), step_length_text(60.0), step_length_text(1440.0)
+    ('5 min', '1 h', '1 day')
+    """
+    if step_minutes % 1440 == 0:
+        days = int(step_minutes // 1440)
+        return f"{days} day" + ("s" if days > 1 else "")
+    if step_minutes % 60 == 0:
+        return f"{int(step_minutes // 60)} h"
+    return f"{step_minutes:g} min"
 
 
 @dataclass(frozen=True)
