@@ -178,8 +178,9 @@ def _write_fault(exc: OSError, out: Path) -> OutputError:
 
 
 def write_run(result: RunResult, out: str | Path, *, overwrite: bool = False,
-              csv: bool = True) -> Path:
-    """Write events and series (Parquet and, unless ``csv`` is false, CSV), venues, node
+              csv: bool = False) -> Path:
+    """Write events and series (Parquet, and CSV too with ``csv``: opt-in, CSV is the
+    slowest part of writing a large run), venues, node
     states and exposures (Parquet), network (JSON),
     summary (JSON), the scenario it ran (``scenario.toml``, so ``contagion run
     out/scenario.toml --seed S`` runs it again) and the books it started from

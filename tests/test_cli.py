@@ -19,8 +19,9 @@ def test_run_writes_outputs_and_prints_a_summary(tmp_path: Path, capsys) -> None
     text = capsys.readouterr().out
     assert "defaults" in text and "liquidations" in text and "cascade path" in text
     for name in ("events.parquet", "series.parquet", "venues.parquet", "node_states.parquet",
-                 "network.json", "summary.json", "events.csv", "positions.parquet"):
+                 "network.json", "summary.json", "positions.parquet"):
         assert (out / name).stat().st_size > 0, name
+    assert not list(out.glob("*.csv"))  # CSV is opt-in (issue 14)
     summary = json.loads((out / "summary.json").read_text())
     assert summary["seed"] == 3 and summary["steps"] == 60
     events = pd.read_parquet(out / "events.parquet")
@@ -82,3 +83,12 @@ def test_scenarios_lists_presets_and_parameters(capsys) -> None:
     assert main(["scenarios", "-v"]) == 0
     text = capsys.readouterr().out
     assert "default:" in text and "n_traders = 1000" in text
+
+
+def test_csv_is_written_on_request_and_holds_the_parquet_rows(tmp_path: Path) -> None:
+    out = tmp_path / "run"
+    assert main(["run", "--set", "n_traders=100", "--steps", "20", "--csv",
+                 "--out", str(out)]) == 0
+    for name in ("events", "series"):
+        table = pd.read_parquet(out / f"{name}.parquet")
+        assert len(pd.read_csv(out / f"{name}.csv")) == len(table), name

@@ -199,7 +199,9 @@ def execute_run(task: RunTask) -> RunOutcome:
     """
     from contagion.metrics import run_record
     from contagion.runner import simulate
+    from contagion.threads import limit_blas_threads
 
+    limit_blas_threads()  # a Dask worker was not started by our CLI: once per process
     start = time.perf_counter()
     try:
         result = simulate(build_scenario(task.scenario, task.params), seed=task.seed)
