@@ -4,6 +4,8 @@ Run from the repository root::
 
     .venv/bin/python experiments/bench/bench_engine.py            # full run, several minutes
     .venv/bin/python experiments/bench/bench_engine.py --quick    # 1e3 and 1e4, 20 steps
+    .venv/bin/python experiments/bench/bench_engine.py --repeat 3 --readme README.md
+                                                    # and rewrite the README's figures
 
 Two sides, each measured in a fresh subprocess per size (this script re-run with the
 hidden ``--one`` flag), so that ``ru_maxrss`` measures one model and nothing else:
@@ -74,6 +76,8 @@ class Measurement:
     peak_rss_bytes: int
     liquidations: int
     tracemalloc_peak_bytes: int | None = None
+    bound_ms: float | None = None  # the bare numpy margin check of these books, ms a step
+    bound_accounts: int | None = None  # the lending and perp accounts that check reads
 
     @property
     def account_steps_per_s(self) -> float:
@@ -313,10 +317,18 @@ def measure(side: str, n: int, steps: int, run_steps: int, seed: int, *,
     traced = tracemalloc.get_traced_memory()[1] if trace else None
     if trace:
         tracemalloc.stop()
+    peak = _maxrss_bytes()
+    bound_ms = bound_accounts = None
+    if side == "engine" and not trace:  # the cheapest step numpy allows on the same books
+        sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+        from numpy_bound import bound_ms_for_model
+
+        bound_ms, bound_accounts = bound_ms_for_model(model)
     return Measurement(side=side, n=n, accounts=accounts, steps=steps, measured_steps=run_steps,
                        build_s=t1 - t0, run_s=t2 - t1, baseline_rss_bytes=baseline,
-                       peak_rss_bytes=_maxrss_bytes(), liquidations=liquidations,
-                       tracemalloc_peak_bytes=traced)
+                       peak_rss_bytes=peak, liquidations=liquidations,
+                       tracemalloc_peak_bytes=traced, bound_ms=bound_ms,
+                       bound_accounts=bound_accounts)
 
 
 def _measure_in_subprocess(side: str, n: int, steps: int, run_steps: int, seed: int, *,
@@ -356,18 +368,21 @@ def _side_table(rows: list[Measurement]) -> list[str]:
 
 def _comparison_table(engine: dict[int, Measurement], agent: dict[int, Measurement]) -> list[str]:
     lines = ["| n | engine account-steps/s | per-agent account-steps/s | ratio "
-             "| engine ms/step | per-agent ms/step | same-n time ratio |", "|" + "---:|" * 7]
+             "| engine ms/step | per-agent ms/step | same-n time ratio "
+             "| numpy bound ms/step | engine / bound |", "|" + "---:|" * 9]
     for n in sorted(engine):
         e, a = engine[n], agent.get(n)
+        bound = ("- | -" if e.bound_ms is None else
+                 f"{e.bound_ms:,.2f} | {e.s_per_step * 1e3 / e.bound_ms:,.1f}x")
         if a is None:
             lines.append(f"| {n:,} | {_fmt_rate(e.account_steps_per_s)} | - | - "
-                         f"| {e.s_per_step * 1e3:,.1f} | - | - |")
+                         f"| {e.s_per_step * 1e3:,.1f} | - | - | {bound} |")
             continue
         lines.append(
             f"| {n:,} | {_fmt_rate(e.account_steps_per_s)} | {_fmt_rate(a.account_steps_per_s)} "
             f"| {e.account_steps_per_s / a.account_steps_per_s:,.1f}x "
             f"| {e.s_per_step * 1e3:,.1f} | {a.s_per_step * 1e3:,.1f} "
-            f"| {a.s_per_step / e.s_per_step:,.1f}x |")
+            f"| {a.s_per_step / e.s_per_step:,.1f}x | {bound} |")
     return lines
 
 
@@ -434,6 +449,9 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
                         "is reported (default %(default)s)")
     p.add_argument("--no-tracemalloc", action="store_true", help="skip the tracemalloc runs")
     p.add_argument("--seed", type=int, default=1, help="model seed (default 1)")
+    p.add_argument("--readme", metavar="FILE",
+                   help="also write the comparison table and the targets into FILE (the "
+                        "project's README.md) between its bench_engine markers")
     p.add_argument("--one", choices=SIDES, help=argparse.SUPPRESS)
     p.add_argument("--run-steps", type=int, help=argparse.SUPPRESS)
     p.add_argument("--trace", action="store_true", help=argparse.SUPPRESS)
@@ -502,7 +520,52 @@ def main(argv: list[str] | None = None) -> int:
             "per-agent / engine seconds per step for the same n_traders.", "",
             "## Targets (informational)", *_target_lines(engine, agent)]
     print("\n".join(out), flush=True)
+    if args.readme:
+        try:
+            write_readme_block(args.readme, readme_block(engine, agent, args))
+        except (OSError, ValueError) as exc:
+            print(f"benchmark: --readme {args.readme}: {exc}", file=sys.stderr)
+            return 1
+        print(f"\nwrote the figures into {args.readme}", file=sys.stderr)
     return 0
+
+
+README_BEGIN = "<!-- bench_engine: begin (written by experiments/bench/bench_engine.py --readme) -->"
+README_END = "<!-- bench_engine: end -->"
+
+
+def readme_block(engine: dict[int, Measurement], agent: dict[int, Measurement],
+                 args: argparse.Namespace) -> str:
+    """The README's engine figures: how they were measured, the comparison table, the
+    targets and one sentence on the largest run."""
+    best = f"fastest of {args.repeat} runs, " if args.repeat > 1 else ""
+    lines = [f"Measured {_context()}; {best}{args.steps} steps of the full step (market, pools, "
+             "oracles, top-ups, bank run, liquidations, clearing, event log, data collection) "
+             "against one Mesa agent per account running the same margin rules, and against "
+             "the bare numpy margin check of the same books (`experiments/bench/"
+             "numpy_bound.py`: each account read once, nothing else):", "",
+             *_comparison_table(engine, agent), "", "```", *_target_lines(engine, agent), "```"]
+    big = engine.get(max(engine))
+    lines += ["", f"{big.n:,} traders ({big.accounts:,} accounts) run {big.steps} steps in "
+                  f"{big.run_s_full:,.2f} s using {big.rss_bytes_per_account:,.0f} bytes per "
+                  "account."]
+    return "\n".join(lines)
+
+
+def write_readme_block(path: str, block: str) -> None:
+    """Replace what stands between :data:`README_BEGIN` and :data:`README_END` in ``path``
+    with ``block`` (written to a temporary file first, then renamed over it); ValueError if
+    the markers are missing."""
+    text = open(path, encoding="utf-8").read()
+    if README_BEGIN not in text or README_END not in text:
+        raise ValueError(f"no {README_BEGIN!r} ... {README_END!r} markers")
+    head, rest = text.split(README_BEGIN, 1)
+    _, tail = rest.split(README_END, 1)
+    new = f"{head}{README_BEGIN}\n{block}\n{README_END}{tail}"
+    tmp = f"{path}.tmp-{os.getpid()}"
+    with open(tmp, "w", encoding="utf-8") as f:
+        f.write(new)
+    os.replace(tmp, path)
 
 
 if __name__ == "__main__":
