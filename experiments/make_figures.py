@@ -168,13 +168,20 @@ def correlation_tails(df: pd.DataFrame) -> tuple[go.Figure, pd.DataFrame]:
     return fig, table
 
 
+def _with_depositor_loss(df: pd.DataFrame, venue: str) -> pd.DataFrame:
+    """``df`` with ``<venue>_depositor_loss_musd``: what the venue's depositors lost in each
+    run, in $M (exposure at default times loss given default, 0 where it did not default)."""
+    lost = (df[f"defaulted__{venue}"] * df[f"ead__{venue}"]
+            * df[f"lgd__{venue}"].fillna(0.0)) / 1e6
+    return df.assign(**{f"{venue.lower()}_depositor_loss_musd": lost})
+
+
 def settlement_window(df: pd.DataFrame) -> tuple[go.Figure, pd.DataFrame]:
     """CEX's depositors' loss, and the probability of any, over the settlement window x the
     crash's start. (Not P(CEX defaults): in a long run the run on CEX can drain a solvent CEX
     of cash after it is repaid, a default whose depositors recover everything.)"""
     x, y = "settlement_delay_steps", "shock_start_step"
-    lost = (df["defaulted__CEX"] * df["ead__CEX"] * df["lgd__CEX"].fillna(0.0)) / 1e6
-    df = df.assign(cex_depositor_loss_musd=lost)
+    df = _with_depositor_loss(df, "CEX")
     fails = cascade_probability(df, x, y, metric="cex_depositor_loss_musd")
     means = (df.groupby([x, y])
              .agg(cex_depositor_loss_musd=("cex_depositor_loss_musd", "mean"),
@@ -199,8 +206,7 @@ def solvency_proofs(df: pd.DataFrame) -> tuple[go.Figure, pd.DataFrame]:
     """CEX's depositors' loss, and the probability it defaults within the run, over the proof
     kind x its cadence."""
     x, y = "proof_every_steps", "proof_kind"
-    lost = (df["defaulted__CEX"] * df["ead__CEX"] * df["lgd__CEX"].fillna(0.0)) / 1e6
-    df = df.assign(cex_depositor_loss_musd=lost)
+    df = _with_depositor_loss(df, "CEX")
     fails = cascade_probability(df, x, y, metric="defaulted__CEX")
     means = (df.groupby([x, y])
              .agg(cex_depositor_loss_musd=("cex_depositor_loss_musd", "mean"),
