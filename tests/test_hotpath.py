@@ -59,3 +59,28 @@ def test_insolvent_debt_cache_follows_writes() -> None:
     after = v.insolvent_debt_usd()
     assert after != before
     assert after == v._insolvent_debt(model.market.quote_prices(v.asset_ids), v.prices())
+
+
+def test_perp_margin_state_after_liquidations_is_a_full_pass() -> None:
+    """After a liquidation round the row-by-row refreshed margin state equals, bit for bit,
+    what a full pass computes; so does the cross credit kept across steps."""
+    model = ContagionModel(get_scenario("default", n_traders=2000, steps=60), seed=3)
+    refreshed = 0
+    stage = model._stage_clearing_houses  # runs right after the liquidations
+
+    def check_then_stage() -> None:
+        nonlocal refreshed
+        for pv in model.perps:
+            if pv._refreshed:
+                refreshed += 1
+                eq, mm = pv.margin_state()
+                assert np.array_equal(eq, pv.equity())
+                assert np.array_equal(mm, pv.maintenance())
+            credit = pv.cross_credit()
+            pv._credit_key = (-1, False, 0.0)
+            assert np.array_equal(credit, pv.cross_credit())
+        stage()
+
+    model._stage_clearing_houses = check_then_stage  # type: ignore[method-assign]
+    model.run(60)
+    assert refreshed > 10  # most rounds liquidated accounts and refreshed rows
