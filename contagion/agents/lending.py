@@ -548,7 +548,8 @@ class LendingProtocol(CollateralRules, MarginVenue):
                                              p.min_close_base_usd, p.close_factor,
                                              p.full_close_below_hf, total))
         else:
-            cf = np.asarray(close_factor(hf, p.close_factor, p.full_close_below_hf))
+            cf = np.asarray(close_factor(hf, p.close_factor, p.full_close_below_hf,
+                                         validate=False))
         # Within one collateral asset a keeper's profit is proportional to the debt it repays
         # (capped or not, profit = repay * ((1+b)(1-fee share) spot/oracle - 1)), and it takes
         # at most budget_count accounts a step: so the budget_count largest repayments per

@@ -15,8 +15,9 @@ n_traders=n, steps=steps)``, seed 1) and times each ``model.step()`` with
 ``perf_counter``. The phases come from the scenario's crash path: before (steps before
 ``shock_start_step``), during (the shock's steps) and after (the rest); each phase reports
 the median ms/step and account-steps/s (accounts = rows of every lending, perp and
-deposit book). Both sides also hash their series, events and venue table: the last line
-says whether the outputs are byte-identical.
+deposit book). Both sides run with one BLAS thread (``OPENBLAS_NUM_THREADS=1`` and the
+like, unless set), as the CLI and sweep workers do. Both sides also hash their series,
+events and venue table: the last line says whether the outputs are byte-identical.
 """
 
 from __future__ import annotations
@@ -36,6 +37,8 @@ from typing import Any
 
 __all__ = ["main", "phases", "time_steps"]
 
+BLAS_THREAD_VARIABLES = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS",
+                         "BLIS_NUM_THREADS", "VECLIB_MAXIMUM_THREADS")
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
@@ -78,6 +81,8 @@ def phases(times: list[float], shock: list[int]) -> dict[str, list[float]]:
 
 def _run_side(tree: str | None, n: int, steps: int, seed: int) -> dict[str, Any]:
     env = dict(os.environ)
+    for name in BLAS_THREAD_VARIABLES:  # one BLAS thread, as the CLI and sweep workers run
+        env.setdefault(name, "1")
     if tree is not None:
         env["PYTHONPATH"] = tree + os.pathsep + env.get("PYTHONPATH", "")
         env["PYTHONDONTWRITEBYTECODE"] = "1"
