@@ -172,10 +172,14 @@ class CollateralRules:
         """The collateral units that count (of ``rows``, default all): the book's, with the
         holdings isolation mode leaves out (:meth:`_init_isolation`) at zero. The book
         itself when every holding counts."""
-        coll = self.book.collateral if rows is None else self.book.collateral[rows]
+        if rows is not None and np.asarray(rows).dtype == bool:
+            rows = np.flatnonzero(rows)
+        # np.take gathers whole rows several times faster than fancy indexing (same array)
+        coll = self.book.collateral if rows is None else np.take(self.book.collateral, rows,
+                                                                 axis=0)
         if self.disabled is None:
             return np.asarray(coll)
-        off = self.disabled if rows is None else self.disabled[rows]
+        off = self.disabled if rows is None else np.take(self.disabled, rows, axis=0)
         return np.where(off, 0.0, coll)
 
     def _init_emode(self) -> None:

@@ -130,6 +130,9 @@ class LendingProtocol(CollateralRules, MarginVenue):
                                         dtype=bool)
         self._hf = np.empty(0)
         self._hf_step = -1
+        self._version = 0  # bumped by every write to the book (invalidate, _refresh_health)
+        self._insolvent_key: tuple[Any, ...] | None = None
+        self._insolvent = 0.0
         self.auction_mode = params.liquidation_mode == "auction"
         self.in_auction = np.zeros(len(book) if self.auction_mode else 0, dtype=bool)
         self.lot_rows = np.empty(0, dtype=np.int64)  # vaults whose collateral is on auction
@@ -168,6 +171,7 @@ class LendingProtocol(CollateralRules, MarginVenue):
     def invalidate(self) -> None:
         """Forget the step's cached health factors (its channels changed)."""
         self._hf_step = -1
+        self._version += 1
 
     # ------------------------------------------------------------------ views
     def prices(self) -> NDArray[np.float64]:
@@ -221,6 +225,7 @@ class LendingProtocol(CollateralRules, MarginVenue):
         return self._hf
 
     def _refresh_health(self, rows: NDArray[np.int64]) -> None:
+        self._version += 1  # the book changed on ``rows``: views derived from it are stale
         if self._hf_step == self.model.steps and rows.size:
             hf = health_factor(self.weighted_collateral(rows), 1.0,
                                self.debt_usd(rows), validate=False)
@@ -294,9 +299,25 @@ class LendingProtocol(CollateralRules, MarginVenue):
         return self.dust_left()[1]
 
     def insolvent_debt_usd(self) -> float:
-        """Debt not covered by collateral at market prices (Gauntlet's 'insolvent debt')."""
+        """Debt not covered by collateral at market prices (Gauntlet's 'insolvent debt').
+
+        Kept until the book, the step or a price it reads changes (the series and the
+        per-venue reporter ask for it in the same record)."""
         market = self.model.market.quote_prices(self.asset_ids)
         oracle = self.prices()
+        self.health()  # the cache the pre-filter reads, current before the key is taken
+        key: tuple[Any, ...] = (self.model.steps, self._version, self._hf_step,
+                                market.tobytes(), oracle.tobytes())
+        if self.debt_asset_ids.size:
+            key += (self.model.market.quote_prices(self.debt_asset_ids).tobytes(),
+                    self.debt_prices().tobytes())
+        if key == self._insolvent_key:
+            return self._insolvent
+        self._insolvent = self._insolvent_debt(market, oracle)
+        self._insolvent_key = key
+        return self._insolvent
+
+    def _insolvent_debt(self, market: NDArray[np.float64], oracle: NDArray[np.float64]) -> float:
         # Exact pre-filter: collateral at market >= (collateral at oracle) * min(market/oracle),
         # so debt > collateral at market requires HF < max(LT) / min(market/oracle).
         bound = float(self.max_lt() / np.min(market / oracle))
@@ -488,10 +509,16 @@ class LendingProtocol(CollateralRules, MarginVenue):
             self._write_off_bad_debt(prices)
             return
         hf = self.health()
-        cand = np.flatnonzero(hf < 1.0)
-        cand = cand[self.debt_usd(cand) > p.bad_debt_dust_usd]
-        if cand.size and liquidator.budget_count > 0 and liquidator.budget_usd > 0:
-            value = self.enabled_collateral(cand) * prices
+        if liquidator.budget_count > 0 and liquidator.budget_usd > 0:
+            cand = np.flatnonzero(hf < 1.0)
+            cand = cand[self.debt_usd(cand) > p.bad_debt_dust_usd]
+        else:  # a keeper without budget takes nothing: no candidates to gather
+            cand = np.empty(0, dtype=np.int64)
+        if cand.size:
+            coll = self.enabled_collateral(cand)
+            if coll.shape[1] > 1:  # column-major: the per-row argmax walks columns
+                coll = np.asfortranarray(coll)
+            value = coll * prices
             if self.disabled is not None:  # nothing a keeper may seize: written off below
                 seizable = value.max(axis=1) > 0
                 cand, value = cand[seizable], value[seizable]
@@ -503,7 +530,7 @@ class LendingProtocol(CollateralRules, MarginVenue):
                         value: NDArray[np.float64], prices: NDArray[np.float64],
                         liq: Liquidator) -> None:
         book, p = self.book, self.params
-        j = np.argmax(value, axis=1)  # seize the largest collateral, as liquidators do
+        j = _argmax_rows(value)  # seize the largest collateral, as liquidators do
         bj = self.row_bonus(cand, j)  # each seizure's bonus (e-mode's in its category)
         # repay the largest debt reserve: 0 is the stablecoin, 1 + e the e-th borrowed asset
         lent = self.debt_asset_ids.size > 0
@@ -521,20 +548,24 @@ class LendingProtocol(CollateralRules, MarginVenue):
                                              p.min_close_base_usd, p.close_factor,
                                              p.full_close_below_hf, total))
         else:
-            cf = np.asarray(close_factor(hf, p.close_factor, p.full_close_below_hf))
+            cf = np.asarray(close_factor(hf, p.close_factor, p.full_close_below_hf,
+                                         validate=False))
         # Within one collateral asset a keeper's profit is proportional to the debt it repays
         # (capped or not, profit = repay * ((1+b)(1-fee share) spot/oracle - 1)), and it takes
         # at most budget_count accounts a step: so the budget_count largest repayments per
         # asset are exactly the candidates worth the full computation below.
         top = max(liq.budget_count, 1)
         if cand.size > top:
-            repay_est = np.minimum(cf * reserve,
-                                   book.collateral[cand, j] * prices[j] / (1 + bj))
+            # value[., j] is book.collateral[cand, j] * prices[j], the same product (a
+            # seizable account's largest collateral counts: disabled holdings are not chosen)
+            seizable = value[:, 0] if value.shape[1] == 1 else value[np.arange(cand.size), j]
+            repay_est = np.minimum(cf * reserve, seizable / (1 + bj))
             keep: list[NDArray[np.int64]] = []
-            for a in self._present(j):
-                idx = np.flatnonzero(j == a)
+            present = self._present(j)
+            for a in present:
+                idx = np.flatnonzero(j == a) if present.size > 1 else np.arange(cand.size)
                 if idx.size > top:
-                    idx = idx[np.argpartition(-repay_est[idx], top - 1)[:top]]
+                    idx = idx[_top_k(repay_est[idx], top)]
                 keep.append(idx)
             sel = np.sort(np.concatenate(keep))
             cand, hf, j, cf, d, reserve = cand[sel], hf[sel], j[sel], cf[sel], d[sel], reserve[sel]
@@ -709,6 +740,7 @@ class LendingProtocol(CollateralRules, MarginVenue):
         self.lot_rows = np.concatenate([self.lot_rows, rows])
         self.lot_cause = np.concatenate([self.lot_cause, ids])
         self._hf[rows] = np.inf
+        self._version += 1
         self.model.population.mark_liquidated(book.owner[rows])
         self.record_liquidations(int(rows.size), float(debt.sum()))
 
@@ -934,3 +966,41 @@ class LendingProtocol(CollateralRules, MarginVenue):
                                                               "its reserves and insurance fund")
 
 
+def _argmax_rows(value: NDArray[np.float64]) -> NDArray[np.int64]:
+    """``np.argmax(value, axis=1)`` for a few columns of finite values, column by column
+    (the first largest wins, as argmax's): a row-wise argmax over a narrow (n, k) array is
+    a slow strided loop."""
+    n, k = value.shape
+    j = np.zeros(n, dtype=np.int64)
+    if k == 1:
+        return j
+    best = value[:, 0].copy()
+    for c in range(1, k):
+        col = value[:, c]
+        better = col > best
+        j[better] = c
+        np.copyto(best, col, where=better)
+    return j
+
+
+def _top_k(x: NDArray[np.float64], k: int) -> NDArray[np.int64]:
+    """Positions of the ``k`` largest entries of ``x`` (no NaN), in no particular order: the
+    set ``np.argpartition(-x, k - 1)[:k]`` gives, found among the entries above a threshold
+    drawn from a strided sample, so one pass over ``x`` instead of a partition of it. Falls
+    back to the full partition when the threshold leaves fewer than ``k`` entries or the
+    k-th largest value is tied (which of the tied ones argpartition keeps is its own)."""
+    n = x.size
+    if k < 1 or n <= 8 * k or n < 4096:
+        return np.argpartition(-x, k - 1)[:k]
+    stride = 8
+    sample = x[::stride]
+    rank = min(sample.size, 2 * k // stride + 16)  # ~2k entries of x expected above it
+    threshold = np.partition(sample, sample.size - rank)[sample.size - rank]
+    sub = np.flatnonzero(x >= threshold)
+    if sub.size >= k:
+        vals = x[sub]
+        part = np.argpartition(-vals, k - 1)
+        kth = vals[part[k - 1]]
+        if np.count_nonzero(vals == kth) == 1:
+            return sub[part[:k]]
+    return np.argpartition(-x, k - 1)[:k]

@@ -216,7 +216,7 @@ class PerpVenue(MarginVenue):
         self.adl_covered_usd = 0.0
         self._cross_rows = np.flatnonzero(book.cross)
         self._credit = np.empty(0)
-        self._credit_key: tuple[int, int, bool] = (-1, -1, False)
+        self._credit_key: tuple[int, bool, float] = (-1, False, 0.0)
         self.unfunded_usd = 0.0  # cross-margin transfers credited to accounts, cash not yet in
         self.transfer_loss_usd = 0.0
         self.settle_steps = model.scenario.traders.cross_margin_settlement_steps
@@ -225,6 +225,11 @@ class PerpVenue(MarginVenue):
         self._eq = np.empty(0)
         self._mm = np.empty(0)
         self._state_step = -1
+        self._state_inputs: tuple[bytes, float, bytes] = (b"", 0.0, b"")
+        # rows add_collateral updated in place since the last full pass, and whether the
+        # state was refreshed row by row after a liquidation round (not read since)
+        self._topped_up: list[NDArray[np.int64]] = []
+        self._refreshed = False
         # funding (PerpParams.funding): each market's premium this step, its sum since the
         # last funding time, the last rate per funding period, what longs paid in all
         m = len(self.assets)
@@ -242,7 +247,7 @@ class PerpVenue(MarginVenue):
         """Forget the step's cached margin state and cross-margin credit (channels changed)."""
         self._state_step = -1
         self._ratio_step = -1
-        self._credit_key = (-1, -1, False)
+        self._credit_key = (-1, False, 0.0)
 
     # ------------------------------------------------------------------ institution
     def balance_sheet(self) -> BalanceSheet:
@@ -300,8 +305,10 @@ class PerpVenue(MarginVenue):
     def cross_credit(self) -> NDArray[np.float64]:
         """Haircut value of each cross-margined account's deposit at the custodian."""
         halted = self.bridge is not None and self.bridge.halted  # deposits cannot cross
-        key = (self.model.steps, self.custodian.version if self.custodian is not None else 0,
-               halted)
+        # the custodian bumps ``version`` whenever deposits or their recovery value change,
+        # so the credit holds across steps until then (or until the numeraire's price moves)
+        key = (self.custodian.version if self.custodian is not None else 0, halted,
+               self.numeraire_usd() if self.num_feed is not None else 1.0)
         if self._credit_key == key and self._credit.shape[0] == len(self.book):
             return self._credit  # unchanged since the custodian last touched its deposits
         credit = np.zeros(len(self.book))
@@ -356,13 +363,58 @@ class PerpVenue(MarginVenue):
                 self._eq = self._eq + self.book.collateral * (self.numeraire_usd() - 1.0)
             self._mm = self.maintenance(marks=marks)
             self._state_step = self.model.steps
+            self._state_inputs = self._margin_inputs(marks)
+            self._topped_up = []
+            self._refreshed = False
+        elif self._refreshed:  # rows refreshed after a liquidation round: as a full pass?
+            self._refreshed = False
+            if self._margin_inputs(self.marks()) != self._state_inputs:
+                self._state_step = -1
+                return self.margin_state()
         return self._eq, self._mm
+
+    def _margin_inputs(self, marks: NDArray[np.float64]) -> tuple[bytes, float, bytes]:
+        """What the margin state was computed at besides the book: marks, the numeraire's
+        price, the maintenance fractions."""
+        return marks.tobytes(), self.numeraire_usd(), self.mmrs.tobytes()
+
+    def _refresh_state(self, rows: NDArray[np.int64]) -> None:
+        """Recompute the margin state of ``rows`` only (the accounts a liquidation round
+        traded or paid), the same operations on the same values as :meth:`margin_state`'s
+        full pass; a full recompute later when the marks, the numeraire's price or the
+        margin fractions moved since that pass (a feed that reads the live market)."""
+        if self._state_step != self.model.steps or self._eq.shape[0] != len(self.book):
+            return  # stale already: the next margin_state() recomputes everything
+        marks = self.marks()
+        if self._margin_inputs(marks) != self._state_inputs:
+            self._state_step = -1
+            return
+        if self._topped_up:  # a full pass would not carry add_collateral's sums either
+            rows = np.concatenate([rows, *self._topped_up])
+            self._topped_up = []
+        self._refreshed = True
+        self._recompute_rows(rows, marks)
+
+    def _recompute_rows(self, rows: NDArray[np.int64], marks: NDArray[np.float64]) -> None:
+        b = self.book
+        eq = np.asarray(account_equity(b.collateral[rows], b.size[rows, 0], b.entry[rows, 0],
+                                       float(marks[0]), validate=False))
+        for k in range(1, b.markets):
+            eq = eq + b.size[rows, k] * (float(marks[k]) - b.entry[rows, k])
+        if self.num_feed is not None:
+            eq = eq + b.collateral[rows] * (self.numeraire_usd() - 1.0)
+        self._eq[rows] = eq
+        self._mm[rows] = self.maintenance(rows, marks)
 
     def add_collateral(self, rows: NDArray[np.int64], amounts: NDArray[np.float64]) -> None:
         """Owners of ``rows`` deposit ``amounts`` of stablecoin margin."""
         self.book.collateral[rows] += amounts
         if self._state_step == self.model.steps:
+            if self._refreshed:  # the state stands for a full pass not yet read: recompute
+                self._recompute_rows(rows, self.marks())
+                return
             self._eq[rows] += amounts if self.num_feed is None else amounts * self.numeraire_usd()
+            self._topped_up.append(np.asarray(rows, dtype=np.int64))
 
     def margin_ratio(self) -> NDArray[np.float64]:
         """(equity + cross credit) / maintenance margin; inf for flat accounts.
@@ -623,7 +675,8 @@ class PerpVenue(MarginVenue):
         self._ratio_step = self.model.steps
         if rows.size == 0:
             return
-        self._state_step = -1  # trades, ADL and clawbacks below change many accounts
+        # the closes below change these rows and row 0; ADL and clawbacks change many more
+        # accounts (a clawback invalidates the state itself, ADL below)
         n_markets = b.markets
         size = b.size[rows].copy()  # (accounts, markets)
         entry = b.entry[rows]
@@ -697,6 +750,7 @@ class PerpVenue(MarginVenue):
             phi = np.where(shortfall > 0, uncovered / shortfall, 0.0)
         if p.shortfall_policy == "adl" and uncovered.sum() > 0:
             phis = self._auto_deleverage(rows, size, phi[:, None] * weight, p_bank, marks, bd)
+            self._state_step = -1  # the counterparties' positions changed
             covered = phis[:, 0]
             for k in range(1, n_markets):
                 covered = covered + phis[:, k]
@@ -730,6 +784,7 @@ class PerpVenue(MarginVenue):
         residual = np.maximum(-b.collateral[rows], 0.0)
         if residual.sum() > 1e-6:
             self._socialise(rows, residual, bd)
+        self._refresh_state(np.concatenate([[0], rows]))
         self.model.population.mark_liquidated(b.owner[rows])
         self.record_liquidations(int(rows.size), sum(float(notional[:, k].sum())
                                                      for k in range(n_markets)))

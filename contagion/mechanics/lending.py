@@ -84,7 +84,7 @@ def health_factor(
 
 def close_factor(
     health_factor: ArrayLike, default_close_factor: float = 0.5,
-    full_close_below_hf: float = 0.95,
+    full_close_below_hf: float = 0.95, *, validate: bool = True,
 ) -> float | NDArray[np.float64]:
     """Share of a reserve's debt one liquidation may repay (Aave v3.0-3.2).
 
@@ -101,7 +101,13 @@ def close_factor(
     --------
     >>> close_factor([0.9, 0.95, 0.99]).tolist()
     [1.0, 1.0, 0.5]
+
+    ``validate=False`` skips the range checks (the engine's own health factors, a pass
+    over every candidate account saved).
     """
+    if not validate:
+        return scalar_or_array(np.where(np.asarray(health_factor, dtype=np.float64)
+                                        <= full_close_below_hf, 1.0, default_close_factor))
     hf = check_array("health_factor", health_factor, allow_inf=True)
     cf = check_array("default_close_factor", default_close_factor, low=0, high=1)
     threshold = check_array("full_close_below_hf", full_close_below_hf, low=0)

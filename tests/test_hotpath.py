@@ -1,0 +1,86 @@
+"""The hot path's shortcuts give what the plain numpy they replace gives (issue 14)."""
+
+from __future__ import annotations
+
+import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from contagion.agents.lending import _argmax_rows, _top_k
+from contagion.model import ContagionModel
+from models import get_scenario
+
+
+@settings(max_examples=60, deadline=None, derandomize=True)
+@given(n=st.integers(1, 30_000), k=st.integers(1, 300), seed=st.integers(0, 2**32 - 1),
+       levels=st.sampled_from([0, 3, 50]))
+def test_top_k_is_argpartitions_set(n: int, k: int, seed: int, levels: int) -> None:
+    """Same set as ``argpartition(-x, k - 1)[:k]``, ties at the k-th value included
+    (``levels`` > 0 draws from few distinct values: ties everywhere)."""
+    k = min(k, n)
+    rng = np.random.default_rng(seed)
+    x = rng.integers(0, levels, n).astype(float) if levels else rng.lognormal(size=n)
+    got = _top_k(x, k)
+    assert got.size == k
+    assert set(got.tolist()) == set(np.argpartition(-x, k - 1)[:k].tolist())
+
+
+def test_top_k_large_untied() -> None:
+    """The sampled threshold path (n > 8k), on distinct values: exactly the top k."""
+    x = np.random.default_rng(1).random(200_000)
+    got = np.sort(_top_k(x, 200))
+    assert np.array_equal(got, np.sort(np.argsort(-x)[:200]))
+
+
+@settings(max_examples=40, deadline=None, derandomize=True)
+@given(n=st.integers(1, 2_000), k=st.integers(1, 5), seed=st.integers(0, 2**32 - 1),
+       f_order=st.booleans())
+def test_argmax_rows_is_argmax(n: int, k: int, seed: int, f_order: bool) -> None:
+    """First largest per row, as ``np.argmax(axis=1)``, ties and zeros included."""
+    rng = np.random.default_rng(seed)
+    v = rng.integers(0, 3, (n, k)).astype(float) * rng.choice([1.0, 0.5], (n, k))
+    if f_order:
+        v = np.asfortranarray(v)
+    assert np.array_equal(_argmax_rows(v), np.argmax(v, axis=1))
+
+
+def test_insolvent_debt_cache_follows_writes() -> None:
+    """The cached insolvent debt is recomputed after the book changes (a write-off, a
+    repayment) and equals a fresh computation."""
+    model = ContagionModel(get_scenario("default", n_traders=300, steps=60), seed=2)
+    model.run(55)
+    v = next(x for x in model.lending if x.insolvent_debt_usd() > 0)
+    before = v.insolvent_debt_usd()
+    assert before == v._insolvent_debt(model.market.quote_prices(v.asset_ids), v.prices())
+    hf = v.health()
+    under = np.flatnonzero(hf < 1.0)
+    assert under.size and before > 0
+    v.repay(under, v.book.debt[under] * 0.5)  # halves every underwater debt
+    after = v.insolvent_debt_usd()
+    assert after != before
+    assert after == v._insolvent_debt(model.market.quote_prices(v.asset_ids), v.prices())
+
+
+def test_perp_margin_state_after_liquidations_is_a_full_pass() -> None:
+    """After a liquidation round the row-by-row refreshed margin state equals, bit for bit,
+    what a full pass computes; so does the cross credit kept across steps."""
+    model = ContagionModel(get_scenario("default", n_traders=2000, steps=60), seed=3)
+    refreshed = 0
+    stage = model._stage_clearing_houses  # runs right after the liquidations
+
+    def check_then_stage() -> None:
+        nonlocal refreshed
+        for pv in model.perps:
+            if pv._refreshed:
+                refreshed += 1
+                eq, mm = pv.margin_state()
+                assert np.array_equal(eq, pv.equity())
+                assert np.array_equal(mm, pv.maintenance())
+            credit = pv.cross_credit()
+            pv._credit_key = (-1, False, 0.0)
+            assert np.array_equal(credit, pv.cross_credit())
+        stage()
+
+    model._stage_clearing_houses = check_then_stage  # type: ignore[method-assign]
+    model.run(60)
+    assert refreshed > 10  # most rounds liquidated accounts and refreshed rows
