@@ -23,8 +23,8 @@ import numpy as np
 import pandas as pd
 
 __all__ = ["COLUMN_DEFAULTS", "COMMON_COLUMNS", "EVENT_COLUMNS", "EVENT_FIELDS", "EVENT_KINDS",
-           "EVENT_VARIANTS", "EventField", "EventLog", "event_schema", "required_fields",
-           "schema_markdown", "trace_cause"]
+           "EVENT_VARIANTS", "EventField", "EventLog", "cause_links", "event_schema",
+           "required_fields", "schema_markdown", "trace_cause", "trace_chain"]
 
 EVENT_KINDS = (
     "price_shock",
@@ -775,7 +775,18 @@ def trace_cause(events: pd.DataFrame, event_id: int) -> list[int]:
 
     Returns the chain of ids, starting with ``event_id`` and ending with the root cause.
     """
-    cause = dict(zip(events["event_id"].to_numpy(), events["cause_id"].to_numpy(), strict=True))
+    return trace_chain(cause_links(events), event_id)
+
+
+def cause_links(events: pd.DataFrame) -> dict[Any, Any]:
+    """``event_id -> cause_id`` of every event, to follow many chains with one lookup table
+    (:func:`trace_cause` builds it for each call)."""
+    return dict(zip(events["event_id"].to_numpy(), events["cause_id"].to_numpy(), strict=True))
+
+
+def trace_chain(cause: dict[Any, Any], event_id: int) -> list[int]:
+    """:func:`trace_cause` over a table from :func:`cause_links` (built once for many
+    chains)."""
     chain = [int(event_id)]
     seen = {int(event_id)}
     while True:

@@ -206,7 +206,8 @@ def execute_run(task: RunTask) -> RunOutcome:
     try:
         result = simulate(build_scenario(task.scenario, task.params), seed=task.seed,
                           record=SWEEP)  # no node states or network: no sweep reads them
-        record = run_record(result.events, result.series, result.venues)
+        record = run_record(result.events, result.series, result.venues,
+                            summary=result.summary)
         profile = exposure_profile(result.exposures, run_id=task.run_id, point=task.point,
                                    replication=task.replication)
     except Exception as exc:  # a failing run is recorded, never fatal to the sweep
