@@ -158,6 +158,14 @@ class ContagionModel(mesa.Model):
             tables={"venues": list(venue_rows(self)[0].keys()) if venue_rows(self) else [],
                     "exposures": EXPOSURE_COLUMNS},
         )
+        # Mesa's DataCollector stores the series and tables (datacollector.get_*_dataframe
+        # read them); _record appends to its lists directly: its collect() re-checks every
+        # reporter's type and deep-copies every float each step, a fifth of recording.
+        dc = self.datacollector
+        self._series_lists = [(dc.model_vars[var], reporter)
+                              for var, reporter in dc.model_reporters.items()]
+        self._table_lists = {name: [(column, values) for column, values in table.items()]
+                             for name, table in dc.tables.items()}
         self._baseline_units, self._units_scale = self._unit_sums()
         self._record()
 
@@ -581,11 +589,13 @@ class ContagionModel(mesa.Model):
 
     # ------------------------------------------------------------------ records
     def _record(self) -> None:
-        self.datacollector.collect(self)
-        for row in venue_rows(self):
-            self.datacollector.add_table_row("venues", row)
-        for row in pair_exposures(self):
-            self.datacollector.add_table_row("exposures", row)
+        for values, reporter in self._series_lists:  # each returns a float or an int
+            values.append(reporter(self))
+        for table, rows in (("venues", venue_rows(self)), ("exposures", pair_exposures(self))):
+            columns = self._table_lists[table]
+            for row in rows:
+                for column, values in columns:
+                    values.append(row[column])
         every = self.scenario.market.record_network_every
         small = self.population.n <= NODE_STATE_LIMIT
         if (self.record_nodes and every and self.steps % every == 0
