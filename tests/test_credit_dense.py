@@ -5,6 +5,7 @@ so runs stay byte-identical."""
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import sparse
@@ -52,3 +53,31 @@ def test_long_rows_use_scipys_summation_order() -> None:
 def test_repeated_links_fall_back_to_scipy() -> None:
     assert _dense_sums(3, [0, 0], [1, 1], [1.0, 2.0]) is None
     assert _dense_sums(3, [], [], []) is not None
+
+
+def test_reused_clearing_is_the_clearing(monkeypatch: pytest.MonkeyPatch) -> None:
+    # the default preset's network stands still for most steps after its first defaults:
+    # reusing the last clearing must change nothing
+    from contagion import credit
+    from contagion.runner import SWEEP, simulate
+    from models import get_scenario
+
+    sc = get_scenario("default", n_traders=200, steps=60)
+    calls = {"solved": 0}
+    solve = credit._clear
+
+    def counted(*args: object, **kw: object) -> object:
+        calls["solved"] += 1
+        return solve(*args, **kw)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(credit, "_clear", counted)
+    cached = simulate(sc, seed=2, record=SWEEP)
+    with_cache = calls["solved"]
+    monkeypatch.setattr(credit, "_remember_clearing", lambda key, rates: None)
+    monkeypatch.setattr(credit, "_LAST_CLEARING", None)
+    calls["solved"] = 0
+    fresh = simulate(sc, seed=2, record=SWEEP)
+    assert calls["solved"] > with_cache  # the cache was used...
+    for name in ("events", "series", "venues", "exposures"):  # ...and changed nothing
+        assert getattr(cached, name).equals(getattr(fresh, name)), name
+    assert (cached.venues["recovery_rate"] < 1).any()  # a run with real clearings
