@@ -637,9 +637,27 @@ _ALLOWED = {(k, v): _allowed(k, v) for k in EVENT_KINDS
 _REQUIRED = {key: frozenset(required_fields(*key)) for key in _ALLOWED}
 
 
+#: (kind, field names, variant) of the field sets already found valid: the check depends on
+#: nothing else, and a run logs the same few shapes of event thousands of times.
+_VALID_SHAPES: set[tuple[Any, ...]] = set()
+
+
 def _check_fields(kind: str, fields: dict[str, Any]) -> None:
     """Raise ValueError for a field ``kind`` does not declare, a missing required one or
     an unknown variant."""
+    if kind not in EVENT_KINDS:
+        raise ValueError(f"unknown event kind {kind!r}")
+    variant_field = EVENT_VARIANTS[kind][0] if kind in EVENT_VARIANTS else None
+    variant_value = fields.get(variant_field, "") if variant_field is not None else ""
+    shape = (kind, tuple(fields), variant_value if isinstance(variant_value, str) else None)
+    if shape[2] is not None and shape in _VALID_SHAPES:
+        return
+    _check_fields_fully(kind, fields)
+    if shape[2] is not None:
+        _VALID_SHAPES.add(shape)
+
+
+def _check_fields_fully(kind: str, fields: dict[str, Any]) -> None:
     if kind not in EVENT_KINDS:
         raise ValueError(f"unknown event kind {kind!r}")
     extra = fields.keys() - COMMON_COLUMNS.keys()

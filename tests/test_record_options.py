@@ -57,3 +57,19 @@ def test_bad_record_option_is_refused_before_any_work() -> None:
 def test_empty_node_state_frame_is_a_frame() -> None:
     lean = simulate(get_scenario("default", n_traders=200, steps=2), seed=0, record=SWEEP)
     assert isinstance(lean.node_states, pd.DataFrame)
+
+
+def test_event_field_checks_still_refuse_after_a_valid_event_of_that_kind() -> None:
+    from contagion.events import EventLog
+
+    log = EventLog()
+    for _ in range(2):  # the second time from the cache of valid shapes
+        log.add("bad_debt", step=1, venue="V", value_usd=1.0, reason="collateral_exhausted",
+                accounts=1, debt_asset="USDC")
+    with pytest.raises(ValueError, match="has no field"):
+        log.add("bad_debt", step=1, reason="collateral_exhausted", accounts=1, pool="X")
+    with pytest.raises(ValueError, match="needs reason"):
+        log.add("bad_debt", step=1, venue="V", value_usd=1.0, reason="other", accounts=1,
+                debt_asset="USDC")
+    with pytest.raises(ValueError, match="unknown event kind"):
+        log.add("no_such_kind", step=1)
