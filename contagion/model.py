@@ -589,8 +589,12 @@ class ContagionModel(mesa.Model):
 
     # ------------------------------------------------------------------ records
     def _record(self) -> None:
-        for values, reporter in self._series_lists:  # each returns a float or an int
-            values.append(reporter(self))
+        self._recording: dict[Any, Any] | None = {}  # values reporters share this step
+        try:
+            for values, reporter in self._series_lists:  # each returns a float or an int
+                values.append(reporter(self))
+        finally:
+            self._recording = None
         for table, rows in (("venues", venue_rows(self)), ("exposures", pair_exposures(self))):
             columns = self._table_lists[table]
             for row in rows:
