@@ -780,10 +780,10 @@ class EventLog:
             for col, v in chunk.columns.items():
                 data[col][start:stop] = v
             start = stop
-        frame = pd.DataFrame(data)
-        for col, dtype in EVENT_COLUMNS.items():
+        for col, dtype in EVENT_COLUMNS.items():  # text columns straight to pandas' str
             if dtype is object:
-                frame[col] = frame[col].astype(str)
+                data[col] = pd.array(data[col], dtype="str")
+        frame = pd.DataFrame(data, copy=False)
         self._frame = frame
         return frame
 
