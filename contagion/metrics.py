@@ -205,19 +205,25 @@ def run_record(events: pd.DataFrame, series: pd.DataFrame, venues: pd.DataFrame,
         "adl_usd": s["adl_usd"],
         "worst_oracle_gap_frac": max(gaps),
     }
+    # one venue's rows by step, as arrays (a venue has one row a step, so the order is unique)
+    venue_col = venues["venue"].to_numpy()
+    step_col = venues["step"].to_numpy()
+    cols = {c: venues[c].to_numpy() for c in ("defaulted", "liabilities_usd", "socialised_usd",
+                                               "recovery_rate")}
     for v in names:
-        rows = venues[venues["venue"] == v].sort_values("step")
-        hit = rows[rows["defaulted"].astype(bool)]
-        defaulted = len(hit) > 0
+        at = np.flatnonzero(venue_col == v)
+        at = at[np.argsort(step_col[at], kind="stable")]
+        hit = at[cols["defaulted"][at].astype(bool)]
+        defaulted = hit.size > 0
         record[f"defaulted__{v}"] = int(defaulted)
-        record[f"ead__{v}"] = float(hit["liabilities_usd"].iloc[0]) if defaulted else 0.0
+        record[f"ead__{v}"] = float(cols["liabilities_usd"][hit[0]]) if defaulted else 0.0
         if not defaulted:
             lgd = float("nan")
         elif kinds.get(v) == "lending":  # suppliers lose through the socialised haircut
-            ead = float(hit["liabilities_usd"].iloc[0]) + float(hit["socialised_usd"].iloc[0])
-            lgd = float(rows["socialised_usd"].iloc[-1]) / ead if ead > 0 else 0.0
+            ead = float(cols["liabilities_usd"][hit[0]]) + float(cols["socialised_usd"][hit[0]])
+            lgd = float(cols["socialised_usd"][at[-1]]) / ead if ead > 0 else 0.0
         else:
-            lgd = 1.0 - float(rows["recovery_rate"].iloc[-1])
+            lgd = 1.0 - float(cols["recovery_rate"][at[-1]])
         record[f"lgd__{v}"] = lgd
         record[f"kind__{v}"] = kinds.get(v, "")
     exhausted = set(s["funds_exhausted"])
