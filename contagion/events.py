@@ -23,8 +23,8 @@ import numpy as np
 import pandas as pd
 
 __all__ = ["COLUMN_DEFAULTS", "COMMON_COLUMNS", "EVENT_COLUMNS", "EVENT_FIELDS", "EVENT_KINDS",
-           "EVENT_VARIANTS", "EventField", "EventLog", "event_schema", "required_fields",
-           "schema_markdown", "trace_cause"]
+           "EVENT_VARIANTS", "EventField", "EventLog", "cause_links", "event_schema",
+           "required_fields", "schema_markdown", "trace_cause", "trace_chain"]
 
 EVENT_KINDS = (
     "price_shock",
@@ -637,9 +637,27 @@ _ALLOWED = {(k, v): _allowed(k, v) for k in EVENT_KINDS
 _REQUIRED = {key: frozenset(required_fields(*key)) for key in _ALLOWED}
 
 
+#: (kind, field names, variant) of the field sets already found valid: the check depends on
+#: nothing else, and a run logs the same few shapes of event thousands of times.
+_VALID_SHAPES: set[tuple[Any, ...]] = set()
+
+
 def _check_fields(kind: str, fields: dict[str, Any]) -> None:
     """Raise ValueError for a field ``kind`` does not declare, a missing required one or
     an unknown variant."""
+    if kind not in EVENT_KINDS:
+        raise ValueError(f"unknown event kind {kind!r}")
+    variant_field = EVENT_VARIANTS[kind][0] if kind in EVENT_VARIANTS else None
+    variant_value = fields.get(variant_field, "") if variant_field is not None else ""
+    shape = (kind, tuple(fields), variant_value if isinstance(variant_value, str) else None)
+    if shape[2] is not None and shape in _VALID_SHAPES:
+        return
+    _check_fields_fully(kind, fields)
+    if shape[2] is not None:
+        _VALID_SHAPES.add(shape)
+
+
+def _check_fields_fully(kind: str, fields: dict[str, Any]) -> None:
     if kind not in EVENT_KINDS:
         raise ValueError(f"unknown event kind {kind!r}")
     extra = fields.keys() - COMMON_COLUMNS.keys()
@@ -762,10 +780,10 @@ class EventLog:
             for col, v in chunk.columns.items():
                 data[col][start:stop] = v
             start = stop
-        frame = pd.DataFrame(data)
-        for col, dtype in EVENT_COLUMNS.items():
+        for col, dtype in EVENT_COLUMNS.items():  # text columns straight to pandas' str
             if dtype is object:
-                frame[col] = frame[col].astype(str)
+                data[col] = pd.array(data[col], dtype="str")
+        frame = pd.DataFrame(data, copy=False)
         self._frame = frame
         return frame
 
@@ -775,7 +793,18 @@ def trace_cause(events: pd.DataFrame, event_id: int) -> list[int]:
 
     Returns the chain of ids, starting with ``event_id`` and ending with the root cause.
     """
-    cause = dict(zip(events["event_id"].to_numpy(), events["cause_id"].to_numpy(), strict=True))
+    return trace_chain(cause_links(events), event_id)
+
+
+def cause_links(events: pd.DataFrame) -> dict[Any, Any]:
+    """``event_id -> cause_id`` of every event, to follow many chains with one lookup table
+    (:func:`trace_cause` builds it for each call)."""
+    return dict(zip(events["event_id"].to_numpy(), events["cause_id"].to_numpy(), strict=True))
+
+
+def trace_chain(cause: dict[Any, Any], event_id: int) -> list[int]:
+    """:func:`trace_cause` over a table from :func:`cause_links` (built once for many
+    chains)."""
     chain = [int(event_id)]
     seen = {int(event_id)}
     while True:

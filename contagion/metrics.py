@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from contagion.events import trace_cause
+from contagion.events import cause_links, trace_cause, trace_chain
 
 __all__ = ["cascade_path", "default_generations", "fund_names", "run_record", "run_summary",
            "venues_hit"]
@@ -30,11 +30,14 @@ def default_generations(events: pd.DataFrame) -> dict[str, int]:
     >>> default_generations(ev)
     {'Fund': 1, 'Ex': 2}
     """
-    d = events[events["kind"] == "default"]
+    d = events.loc[events["kind"] == "default", ["event_id", "venue"]]  # not all 170 columns
+    if d.empty:
+        return {}
     kind = dict(zip(events["event_id"], events["kind"], strict=True))
+    cause = cause_links(events)  # once, not once per default
     out: dict[str, int] = {}
     for eid, venue in zip(d["event_id"], d["venue"], strict=True):
-        chain = trace_cause(events, int(eid))
+        chain = trace_chain(cause, int(eid))
         out[str(venue)] = sum(kind.get(e) == "default" for e in chain)
     return out
 
@@ -57,7 +60,7 @@ def cascade_path(events: pd.DataFrame) -> list[str]:
 
 def venues_hit(events: pd.DataFrame, venue_names: list[str]) -> list[str]:
     """Venues with a default, bad debt, an exhausted fund, a socialised loss or ADL."""
-    hit = events[events["kind"].isin(_HIT_KINDS)]["venue"].unique().tolist()
+    hit = events.loc[events["kind"].isin(_HIT_KINDS), "venue"].unique().tolist()
     return [v for v in venue_names if v in hit]
 
 
@@ -102,7 +105,8 @@ def run_summary(events: pd.DataFrame, series: pd.DataFrame, venues: pd.DataFrame
     venue_kinds = dict(zip(venues["venue"], venues["kind"], strict=False))
     defaulted = [v for v in names if bool(last.loc[v, "defaulted"])]
     gens = default_generations(events)
-    liq = events[events["kind"].isin(["liquidation", "perp_liquidation", "option_liquidation"])]
+    liq = events.loc[events["kind"].isin(["liquidation", "perp_liquidation", "option_liquidation"]),
+                     ["account", "value_usd"]]
     price_cols = [c for c in series.columns if c.startswith("impact_")]
     worst_impact = float(series[price_cols].min().min()) if price_cols else 0.0
     gaps = []
@@ -138,8 +142,8 @@ def run_summary(events: pd.DataFrame, series: pd.DataFrame, venues: pd.DataFrame
     }
 
 
-def run_record(events: pd.DataFrame, series: pd.DataFrame, venues: pd.DataFrame
-               ) -> dict[str, Any]:
+def run_record(events: pd.DataFrame, series: pd.DataFrame, venues: pd.DataFrame, *,
+               summary: dict[str, Any] | None = None) -> dict[str, Any]:
     """One run's measures as a flat row of scalars (what a sweep stores per run).
 
     System columns: ``defaults``, ``defaults_share`` (of venues and firms),
@@ -158,6 +162,9 @@ def run_record(events: pd.DataFrame, series: pd.DataFrame, venues: pd.DataFrame
     probability that the fund ran dry. Every run of a scenario has the same columns;
     results of sweeps stored before the ``exhausted__`` columns existed simply lack them.
 
+    ``summary``: the run's :func:`run_summary` of these same frames if the caller already
+    has it (``RunResult.summary``), so it is not computed twice.
+
     Examples
     --------
     >>> from contagion.runner import simulate
@@ -169,7 +176,7 @@ def run_record(events: pd.DataFrame, series: pd.DataFrame, venues: pd.DataFrame
     >>> sorted(k for k in rec if k.startswith("exhausted__"))
     ['exhausted__LendA-SafetyModule', 'exhausted__LendB-Fund', 'exhausted__PerpX-Insurance']
     """
-    s = run_summary(events, series, venues)
+    s = run_summary(events, series, venues) if summary is None else summary
     names = list(dict.fromkeys(venues["venue"]))
     kinds = dict(zip(venues["venue"], venues["kind"], strict=False))
     gaps = [0.0]
@@ -198,19 +205,25 @@ def run_record(events: pd.DataFrame, series: pd.DataFrame, venues: pd.DataFrame
         "adl_usd": s["adl_usd"],
         "worst_oracle_gap_frac": max(gaps),
     }
+    # one venue's rows by step, as arrays (a venue has one row a step, so the order is unique)
+    venue_col = venues["venue"].to_numpy()
+    step_col = venues["step"].to_numpy()
+    cols = {c: venues[c].to_numpy() for c in ("defaulted", "liabilities_usd", "socialised_usd",
+                                               "recovery_rate")}
     for v in names:
-        rows = venues[venues["venue"] == v].sort_values("step")
-        hit = rows[rows["defaulted"].astype(bool)]
-        defaulted = len(hit) > 0
+        at = np.flatnonzero(venue_col == v)
+        at = at[np.argsort(step_col[at], kind="stable")]
+        hit = at[cols["defaulted"][at].astype(bool)]
+        defaulted = hit.size > 0
         record[f"defaulted__{v}"] = int(defaulted)
-        record[f"ead__{v}"] = float(hit["liabilities_usd"].iloc[0]) if defaulted else 0.0
+        record[f"ead__{v}"] = float(cols["liabilities_usd"][hit[0]]) if defaulted else 0.0
         if not defaulted:
             lgd = float("nan")
         elif kinds.get(v) == "lending":  # suppliers lose through the socialised haircut
-            ead = float(hit["liabilities_usd"].iloc[0]) + float(hit["socialised_usd"].iloc[0])
-            lgd = float(rows["socialised_usd"].iloc[-1]) / ead if ead > 0 else 0.0
+            ead = float(cols["liabilities_usd"][hit[0]]) + float(cols["socialised_usd"][hit[0]])
+            lgd = float(cols["socialised_usd"][at[-1]]) / ead if ead > 0 else 0.0
         else:
-            lgd = 1.0 - float(rows["recovery_rate"].iloc[-1])
+            lgd = 1.0 - float(cols["recovery_rate"][at[-1]])
         record[f"lgd__{v}"] = lgd
         record[f"kind__{v}"] = kinds.get(v, "")
     exhausted = set(s["funds_exhausted"])

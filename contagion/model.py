@@ -83,6 +83,9 @@ class ContagionModel(mesa.Model):
     record_cohorts : bool
         In runs of more than 5,000 traders, record trader cohorts' states every step (for
         the dashboard's network replay; a few passes over the traders per step).
+    record_nodes : bool
+        Record node states at all (default); ``False`` skips them (sweeps read none), and
+        :meth:`node_state_frame` is then empty. Nothing else a run records depends on it.
     world : networkx.MultiDiGraph, optional
         The world graph the agents run over (default: :func:`contagion.world.build_world`
         of the scenario). Every contagion channel is read from its edges: which oracle a
@@ -109,7 +112,7 @@ class ContagionModel(mesa.Model):
 
     def __init__(self, scenario: Scenario, *, seed: int | None = None,
                  check_conservation: bool = False, record_cohorts: bool = False,
-                 world: Any = None, positions: Any = None) -> None:
+                 world: Any = None, positions: Any = None, record_nodes: bool = True) -> None:
         if not isinstance(scenario, Scenario):
             raise ParameterError("scenario", type(scenario).__name__, "a contagion.Scenario",
                                  "build one with models.get_scenario(name)")
@@ -129,6 +132,7 @@ class ContagionModel(mesa.Model):
         self.scenario = scenario
         self.check_conservation = check_conservation
         self.record_cohorts = record_cohorts
+        self.record_nodes = bool(record_nodes)
         self.events = EventLog()
         self.recovery: dict[str, float] = {}
         self._default_queue: list[tuple[Any, int, str, str, dict[str, float]]] = []
@@ -154,6 +158,14 @@ class ContagionModel(mesa.Model):
             tables={"venues": list(venue_rows(self)[0].keys()) if venue_rows(self) else [],
                     "exposures": EXPOSURE_COLUMNS},
         )
+        # Mesa's DataCollector stores the series and tables (datacollector.get_*_dataframe
+        # read them); _record appends to its lists directly: its collect() re-checks every
+        # reporter's type and deep-copies every float each step, a fifth of recording.
+        dc = self.datacollector
+        self._series_lists = [(dc.model_vars[var], reporter)
+                              for var, reporter in dc.model_reporters.items()]
+        self._table_lists = {name: [(column, values) for column, values in table.items()]
+                             for name, table in dc.tables.items()}
         self._baseline_units, self._units_scale = self._unit_sums()
         self._record()
 
@@ -577,14 +589,21 @@ class ContagionModel(mesa.Model):
 
     # ------------------------------------------------------------------ records
     def _record(self) -> None:
-        self.datacollector.collect(self)
-        for row in venue_rows(self):
-            self.datacollector.add_table_row("venues", row)
-        for row in pair_exposures(self):
-            self.datacollector.add_table_row("exposures", row)
+        self._recording: dict[Any, Any] | None = {}  # values reporters share this step
+        try:
+            for values, reporter in self._series_lists:  # each returns a float or an int
+                values.append(reporter(self))
+        finally:
+            self._recording = None
+        for table, rows in (("venues", venue_rows(self)), ("exposures", pair_exposures(self))):
+            columns = self._table_lists[table]
+            for row in rows:
+                for column, values in columns:
+                    values.append(row[column])
         every = self.scenario.market.record_network_every
         small = self.population.n <= NODE_STATE_LIMIT
-        if every and self.steps % every == 0 and (small or self.record_cohorts):
+        if (self.record_nodes and every and self.steps % every == 0
+                and (small or self.record_cohorts)):
             self._node_states.append(node_states(self, node_limit=NODE_STATE_LIMIT,
                                                  cohorts=self.record_cohorts))
 

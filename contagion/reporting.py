@@ -68,7 +68,26 @@ def defaults(m: ContagionModel) -> int:
 
 def insolvent_debt_usd(m: ContagionModel) -> float:
     """Lending debt not covered by collateral at market prices (Gauntlet's VaR base)."""
-    return float(sum(v.insolvent_debt_usd() for v in m.lending))
+    return float(sum(_insolvent(m, i) for i in range(len(m.lending))))
+
+
+def _insolvent(m: ContagionModel, i: int) -> Any:
+    """Lending venue ``i``'s ``insolvent_debt_usd()``, once per recording: the system series
+    and the venue's own ``insolvent_<venue>`` both read it, and nothing moves in between
+    (``ContagionModel._record`` holds ``_recording``, a dict, only while it records)."""
+    memo: dict[Any, Any] | None = getattr(m, "_recording", None)
+    if memo is None:
+        return m.lending[i].insolvent_debt_usd()
+    key = ("insolvent", i)
+    if key not in memo:
+        memo[key] = m.lending[i].insolvent_debt_usd()
+    return memo[key]
+
+
+def _insolvent_of(i: int) -> Callable[[ContagionModel], float]:
+    def report(m: ContagionModel) -> float:
+        return float(_insolvent(m, i))
+    return report
 
 
 def total_exposure_usd(m: ContagionModel) -> float:
@@ -171,7 +190,7 @@ def collateral_reporters(model: ContagionModel) -> dict[str, Callable[[Contagion
             if v.isolated[a]:
                 r[f"isolation_debt_{v.name}_{name}"] = _isolation_debt(i, a)
         r[f"borrowed_{v.name}"] = _agent_value("lending", i, "borrowed_usd")
-        r[f"insolvent_{v.name}"] = _agent_value("lending", i, "insolvent_debt_usd")
+        r[f"insolvent_{v.name}"] = _insolvent_of(i)
     return r
 
 

@@ -15,15 +15,39 @@ from typing import Any
 import networkx as nx
 import pandas as pd
 
-from contagion.errors import RunCancelled
+from contagion.errors import ParameterError, RunCancelled
 from contagion.metrics import run_summary
 from contagion.model import ContagionModel
 from contagion.positions import COLUMNS, StartingBooks, positions_frame
 from contagion.scenario import Scenario
 
-__all__ = ["RunResult", "simulate"]
+__all__ = ["FULL", "SWEEP", "RecordOptions", "RunResult", "simulate"]
 
 log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, kw_only=True)
+class RecordOptions:
+    """Which of a run's outputs :func:`simulate` builds.
+
+    ``node_states``: record every node's state each ``market.record_network_every`` steps
+    (the dashboard's network replay; in a run of 1,000 traders more than half the run's
+    time). ``network``: build the final exposure graph (``RunResult.network``). Outputs
+    switched off come back empty (an empty node-state table with its columns, an empty
+    graph); every other output (events, series, venues, exposures, summary) is the same
+    whatever the options, so a run's numbers do not depend on them. :data:`FULL` (the
+    default) builds everything; :data:`SWEEP` only what a sweep reads
+    (:func:`contagion.metrics.run_record` and the exposure profile).
+    """
+
+    node_states: bool = True
+    network: bool = True
+
+
+#: Every output (the CLI, the dashboard, the tests).
+FULL = RecordOptions()
+#: What a sweep reads: events, series, venues and exposures; no node states, no network.
+SWEEP = RecordOptions(node_states=False, network=False)
 
 
 @dataclass
@@ -54,7 +78,8 @@ class RunResult:
 def simulate(scenario: Scenario, *, seed: int | None = 0, steps: int | None = None,
              check_conservation: bool = False, record_cohorts: bool = False,
              on_step: Callable[[int, int], bool | None] | None = None,
-             world: Any = None, positions: Any = None) -> RunResult:
+             world: Any = None, positions: Any = None,
+             record: RecordOptions = FULL) -> RunResult:
     """Build a model, run it ``steps`` steps (default: the scenario's horizon), collect.
 
     ``world``: the world graph to run over (default: the scenario's own, see
@@ -62,6 +87,8 @@ def simulate(scenario: Scenario, *, seed: int | None = 0, steps: int | None = No
     random ones (a positions table, or a CSV/Parquet file's path; see
     :mod:`contagion.positions`); ``RunResult.positions`` gives back the books a run started
     from.
+
+    ``record``: which outputs to build (:class:`RecordOptions`; sweeps pass :data:`SWEEP`).
 
     ``on_step(done, total)`` is called after every step (progress bars); if it returns
     ``False`` the run stops with :class:`~contagion.errors.RunCancelled`.
@@ -73,8 +100,12 @@ def simulate(scenario: Scenario, *, seed: int | None = 0, steps: int | None = No
     >>> len(r.series), r.summary["steps"]
     (11, 10)
     """
+    if not isinstance(record, RecordOptions):
+        raise ParameterError("record", type(record).__name__, "a contagion.runner.RecordOptions",
+                             "e.g. runner.FULL or runner.SWEEP")
     model = ContagionModel(scenario, seed=seed, check_conservation=check_conservation,
-                           record_cohorts=record_cohorts, world=world, positions=positions)
+                           record_cohorts=record_cohorts, world=world, positions=positions,
+                           record_nodes=record.node_states)
     log.info("running %s for %s steps (seed %s)", scenario.name, steps or "all", seed)
     if on_step is None:
         model.run(steps)
@@ -92,5 +123,6 @@ def simulate(scenario: Scenario, *, seed: int | None = 0, steps: int | None = No
     summary.update(scenario=scenario.name, seed=seed, n_traders=scenario.traders.n_traders)
     return RunResult(scenario=scenario, seed=seed, events=events, series=series,
                      venues=venues, node_states=model.node_state_frame(),
-                     network=model.network, exposures=model.exposure_frame(),
+                     network=model.network if record.network else nx.MultiDiGraph(),
+                     exposures=model.exposure_frame(),
                      summary=summary, starting_books=model.starting_books, world=model.graph)

@@ -1,8 +1,18 @@
-"""Benchmark: sweep throughput with 1 and 2 local workers, and the driver's memory as the
-sweep grows.
+"""Benchmark: Monte Carlo runs per second per core, sweep throughput with 1 and 2 local
+workers, and the driver's memory as the sweep grows.
 
-Run: ``.venv/bin/python experiments/bench/bench_sweep.py [--runs 16] [--traders 2500]``.
+Run: ``.venv/bin/python experiments/bench/bench_sweep.py [--runs 16] [--traders 2500]
+[--mc-runs 20] [--mc-traders 1000] [--mc-only]``.
 
+0. Per core (one process, OpenBLAS on one thread): runs of the default scenario with
+   ``--mc-traders`` traders (144 steps), each measured from the preset to its metric row,
+   by the full path (``simulate`` with every output, as the CLI and the dashboard run, then
+   ``run_record``: what a sweep run cost before issue 14) and by the sweep path
+   (:func:`contagion.sweep.task.execute_run`: ``simulate(record=SWEEP)``, the run's own
+   summary reused), alternating, same seeds: runs/s of each and the ratio (target >= 10 runs/s).
+   With ``--baseline-src DIR`` (an older checkout, e.g. ``git worktree add /tmp/old main``),
+   that tree's own ``execute_run`` is timed too, in a child process run in turn with the
+   others (one run at a time, same seeds): the sweep run before and after, side by side.
 1. Throughput: the same sweep of ``--runs`` runs of about a second each (the default scenario
    with ``--traders`` traders, 144 steps) on a local process pool of 1 and of 2 workers, side
    by side: runs per second and the ratio (target >= 1.7 on 2 cores).
@@ -47,6 +57,73 @@ def throughput(workers: int, runs: int, traders: int) -> float:
     return runs / elapsed
 
 
+def _sweep_run(seed: int, traders: int) -> None:
+    from contagion.sweep.task import RunTask, execute_run
+
+    out = execute_run(RunTask(scenario="default", params={"n_traders": traders}, values={},
+                              run_id="b", point=0, replication=0, seed=seed))
+    assert out.row["status"] == "ok", out.row["error"]
+
+
+def _baseline_child(traders: int) -> None:
+    """Time this interpreter's ``execute_run`` for each seed read from stdin (one a line)."""
+    from contagion.threads import limit_blas_threads
+
+    limit_blas_threads()
+    _sweep_run(0, traders)
+    print("ready", flush=True)
+    for line in sys.stdin:
+        t = time.perf_counter()
+        _sweep_run(int(line), traders)
+        print(time.perf_counter() - t, flush=True)
+
+
+def per_core(runs: int, traders: int, baseline: str | None = None) -> dict[str, float]:
+    """Runs per second (median run) on this core of the full path, the sweep path and, with
+    ``baseline`` (a source tree), that tree's sweep path."""
+    from contagion.metrics import run_record
+    from contagion.runner import simulate
+    from contagion.sweep.task import build_scenario
+    from contagion.threads import limit_blas_threads
+
+    limit_blas_threads()
+    params = {"n_traders": traders}
+
+    def full(seed: int) -> None:
+        r = simulate(build_scenario("default", params), seed=seed)
+        run_record(r.events, r.series, r.venues)
+
+    def sweep(seed: int) -> None:
+        _sweep_run(seed, traders)
+
+    full(0)  # warm: imports, caches
+    sweep(0)
+    times: dict[str, list[float]] = {"full": [], "sweep": []}
+    child = stdin = stdout = None
+    if baseline is not None:
+        env = {**os.environ, "PYTHONPATH": os.path.abspath(baseline)}
+        child = subprocess.Popen([sys.executable, os.path.abspath(__file__), "--baseline-child",
+                                  "--mc-traders", str(traders)], cwd=baseline, env=env,
+                                 stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        stdin, stdout = child.stdin, child.stdout
+        assert stdin is not None and stdout is not None
+        assert stdout.readline().strip() == "ready"
+        times["baseline"] = []
+    for seed in range(1, runs + 1):
+        for name, fn in (("full", full), ("sweep", sweep)):
+            t = time.perf_counter()
+            fn(seed)
+            times[name].append(time.perf_counter() - t)
+        if stdin is not None and stdout is not None:
+            stdin.write(f"{seed}\n")
+            stdin.flush()
+            times["baseline"].append(float(stdout.readline()))
+    if child is not None and stdin is not None:
+        stdin.close()
+        child.wait()
+    return {k: 1 / sorted(v)[len(v) // 2] for k, v in times.items()}
+
+
 def _memory_child(runs: int) -> None:
     import resource
     import tracemalloc
@@ -76,10 +153,31 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--runs", type=int, default=16)
     ap.add_argument("--traders", type=int, default=2500)
+    ap.add_argument("--mc-runs", type=int, default=20)
+    ap.add_argument("--mc-traders", type=int, default=1000)
+    ap.add_argument("--mc-only", action="store_true", help="only the per-core figures")
+    ap.add_argument("--baseline-src", help="an older source tree whose sweep run to time too")
     ap.add_argument("--memory-child", type=int, help=argparse.SUPPRESS)
+    ap.add_argument("--baseline-child", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.memory_child:
         _memory_child(args.memory_child)
+        return
+    if args.baseline_child:
+        _baseline_child(args.mc_traders)
+        return
+    rate = per_core(args.mc_runs, args.mc_traders, args.baseline_src)
+    full, lean = rate["full"], rate["sweep"]
+    print(f"per core, {args.mc_runs} runs each of the default scenario ({args.mc_traders:,} "
+          f"traders, 144 steps), median run, in turn:")
+    print(f"  full path (every output + run_record) {full:.2f} runs/s ({1000 / full:.0f} ms), "
+          f"sweep path (execute_run) {lean:.2f} runs/s ({1000 / lean:.0f} ms), ratio "
+          f"{lean / full:.2f}x (target >= 10 runs/s: {'PASS' if lean >= 10 else 'FAIL'})")
+    if "baseline" in rate:
+        old = rate["baseline"]
+        print(f"  baseline {args.baseline_src} sweep path {old:.2f} runs/s ({1000 / old:.0f} ms):"
+              f" this tree's sweep path is {lean / old:.2f}x, its full path {full / old:.2f}x")
+    if args.mc_only:
         return
     one = throughput(1, args.runs, args.traders)
     two = throughput(2, args.runs, args.traders)
