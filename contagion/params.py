@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Annotated
 
 from contagion.constraints import Bool, Int, Name, OneOf, Real, Text, check_fields
 from contagion.errors import ParameterError
-from contagion.validation import check_real
+from contagion.validation import check_real, check_utc_timestamp
 
 if TYPE_CHECKING:
     from contagion.mechanics.options import VolSurface
@@ -169,10 +169,12 @@ class PricePathParams:
     timestamps in ``time_column`` (default ``"timestamp"``), resampled to the step (the
     last price at or before each step's time) and rescaled so it starts at the asset's
     initial price: it replays the history's relative moves
-    (:func:`contagion.mechanics.price_path.replay_path`). A relative ``file`` in a scenario
-    file is relative to that file's folder. A history shorter than the run is refused, not
-    held flat. The other fields do not apply to a replay, nor ``file``, ``column`` and
-    ``time_column`` to the other kinds.
+    (:func:`contagion.mechanics.price_path.replay_path`). ``start`` (ISO 8601, no zone
+    means UTC; default the first timestamp) is the recorded time of step 0: replay the
+    13 June 2022 sell-off from a month's file with ``start = "2022-06-12T00:00:00Z"``. A
+    relative ``file`` in a scenario file is relative to that file's folder. A history
+    shorter than the run is refused, not held flat. The other fields do not apply to a
+    replay, nor ``file``, ``column``, ``time_column`` and ``start`` to the other kinds.
     """
 
     asset: str
@@ -188,6 +190,7 @@ class PricePathParams:
     file: str | None = None
     column: str | None = None
     time_column: str | None = None
+    start: str | None = None
 
     def __post_init__(self) -> None:
         where = _name("paths", self)
@@ -202,6 +205,8 @@ class PricePathParams:
                                                  or not self.time_column.strip()):
                 raise ParameterError(f"{where}.time_column", self.time_column,
                                      "None (the column 'timestamp') or a non-empty string")
+            if self.start is not None:
+                check_utc_timestamp(f"{where}.start", self.start)
 
 
 @dataclass(frozen=True, kw_only=True)

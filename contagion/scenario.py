@@ -490,7 +490,7 @@ class Scenario:
 
                 replay_path(str(p.file), self.market.steps, step_minutes=self.market.step_minutes,
                             column=str(p.column), time_column=p.time_column or "timestamp",
-                            initial_price=1.0)
+                            start=p.start, initial_price=1.0)
 
     # ------------------------------------------------------------------ helpers
     def asset(self, name: str) -> AssetParams:

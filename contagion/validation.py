@@ -142,6 +142,36 @@ def clip_rounding(value: float, scale: float, rel: float = ROUNDING_REL) -> floa
     return value
 
 
+def check_utc_timestamp(name: str, value: Any) -> int:
+    """An ISO 8601 timestamp (no zone means UTC) as int64 nanoseconds since the epoch (UTC).
+
+    Examples
+    --------
+    >>> check_utc_timestamp("start", "2022-06-12T00:00:00Z")
+    1654992000000000000
+    >>> check_utc_timestamp("start", "2022-06-12 00:00") == check_utc_timestamp(
+    ...     "start", "2022-06-12T02:00+02:00")
+    True
+    >>> check_utc_timestamp("start", "12 June")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    contagion.errors.ParameterError: parameter 'start' = '12 June' is invalid: allowed an ISO 8601 ...
+    """
+    import datetime as dt
+
+    allowed = "an ISO 8601 timestamp such as 2022-06-12T00:00:00Z (no zone means UTC)"
+    if not isinstance(value, str):
+        raise ParameterError(name, value, allowed)
+    try:
+        when = dt.datetime.fromisoformat(value.strip())
+    except ValueError:
+        raise ParameterError(name, value, allowed) from None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=dt.UTC)
+    epoch = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+    return (when - epoch) // dt.timedelta(microseconds=1) * 1000
+
+
 def check_bool(name: str, value: Any) -> bool:
     """Return ``value`` if it is a bool (not 0/1, not a string), else raise.
 

@@ -130,7 +130,7 @@ def _replay(file: str, steps: int = 144, step_minutes: float = 5.0, column: str 
 
 
 def test_the_sample_replays_rescaled_to_the_initial_price() -> None:
-    sc = _replay(str(SAMPLE))
+    sc = _replay(str(SAMPLE), step_minutes=60.0)
     path = _paths(sc)[1]
     raw = pd.read_csv(SAMPLE)["ETH"].to_numpy()
     eth0 = sc.asset("ETH").initial_price_usd
@@ -141,10 +141,53 @@ def test_the_sample_replays_rescaled_to_the_initial_price() -> None:
 
 
 def test_replay_resamples_to_the_step_as_of() -> None:
-    sc = _replay(str(SAMPLE), steps=30, step_minutes=12.5)
+    sc = _replay(str(SAMPLE), steps=30, step_minutes=90.0)
     raw = pd.read_csv(SAMPLE)["ETH"].to_numpy()
-    rows = np.floor(np.arange(31) * 12.5 / 5).astype(int)  # the last row at or before
+    rows = np.floor(np.arange(31) * 90 / 60).astype(int)  # the last (hourly) row at or before
     np.testing.assert_allclose(_paths(sc)[1], 2000.0 * raw[rows] / raw[0], rtol=1e-15)
+
+
+def test_the_sample_is_june_2022_as_recorded() -> None:
+    """The shipped sample is the recorded hourly history its README cites (Binance spot,
+    ETH/USDT and BTC/USDT): every hour of June 2022, and the closes other records show."""
+    frame = pd.read_csv(SAMPLE, index_col="timestamp")
+    hours = pd.to_datetime(frame.index, utc=True)
+    assert len(frame) == 720 and hours[0] == pd.Timestamp("2022-06-01T00:00Z")
+    assert (np.diff(hours) == pd.Timedelta(hours=1)).all()  # no hour missing
+    assert frame.loc["2022-06-13T23:00:00Z", "ETH"] == 1209.82  # the 13 June close
+    assert frame.loc["2022-06-13T23:00:00Z", "BTC"] == 22487.41
+    assert frame.loc["2022-06-18T23:00:00Z", "ETH"] == 995.13
+    low = frame.idxmin()  # the lowest hourly closes: 18 June, 20:00 (intrabar lows went deeper)
+    assert (low == "2022-06-18T20:00:00Z").all()
+    assert frame["ETH"].min() == 904.25 and frame["BTC"].min() == 17809.0
+
+
+def test_start_replays_from_a_recorded_time() -> None:
+    sc = _replay(str(SAMPLE), steps=48, step_minutes=60.0, start="2022-06-12T00:00:00Z")
+    raw = pd.read_csv(SAMPLE)["ETH"].to_numpy()
+    at = 11 * 24  # 12 June, 00:00
+    path = _paths(sc)[1]
+    np.testing.assert_allclose(path, 2000.0 * raw[at:at + 49] / raw[at], rtol=1e-15)
+    assert path[-1] / path[0] < 0.85  # the 13 June sell-off: ETH lost a fifth in two days
+    # a start between records reads the price recorded before it (as-of, no look-ahead)
+    off = _replay(str(SAMPLE), steps=48, step_minutes=60.0, start="2022-06-12T00:30:00")
+    assert np.array_equal(_paths(off)[1][:-1], path[:-1])
+    # round trip through a scenario file keeps it
+    eth = next(p for p in loads(dumps(sc)).paths if p.asset == "ETH")
+    assert eth.start == "2022-06-12T00:00:00Z"
+
+
+@pytest.mark.parametrize(("start", "error", "match"), [
+    ("12 June", ParameterError, r"'paths\[ETH\].start' = '12 June' is invalid: allowed an ISO"),
+    ("2022-05-31T23:00:00Z", PriceFileError,
+     r"start '2022-05-31T23:00:00Z' is before the first timestamp, 2022-06-01T00:00:00Z"),
+    ("2022-06-29T00:00:00Z", PriceFileError,
+     r"48 rows span 2,820 minutes from start '2022-06-29T00:00:00Z', 47 steps of 60 minutes "
+     r"\(the last timestamp is 2022-06-30T23:00:00Z\); the run needs 144 steps"),
+])
+def test_a_bad_start_is_refused_naming_it(start: str, error: type, match: str) -> None:
+    with pytest.raises(error, match=match):
+        _replay(str(SAMPLE), step_minutes=60.0, start=start)
 
 
 def test_a_relative_file_resolves_against_the_scenario_files_folder(tmp_path: Path) -> None:
@@ -206,8 +249,8 @@ def test_parquet_replays_like_csv(tmp_path: Path) -> None:
     frame["timestamp"] = pd.to_datetime(frame["timestamp"], utc=True)
     pq = tmp_path / "h.parquet"
     frame.to_parquet(pq)
-    assert np.array_equal(_paths(_replay(str(pq), steps=50)), _paths(_replay(str(SAMPLE),
-                                                                             steps=50)))
+    assert np.array_equal(_paths(_replay(str(pq), steps=50, step_minutes=60.0)),
+                          _paths(_replay(str(SAMPLE), steps=50, step_minutes=60.0)))
 
 
 def test_an_uploaded_scenario_cannot_make_the_server_read_a_file() -> None:

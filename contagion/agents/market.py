@@ -114,7 +114,7 @@ class Market(mesa.Agent):
                 self.path[i] = replay_path(
                     str(p.file), steps, step_minutes=scenario.market.step_minutes,
                     column=str(p.column), time_column=p.time_column or "timestamp",
-                    initial_price=start)
+                    start=p.start, initial_price=start)
             elif p.kind == "gbm_jump":
                 self.path[i] = gbm_jump_path(
                     start, steps, vol_per_step=p.vol_per_step,

@@ -14,7 +14,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from contagion.errors import PriceFileError
-from contagion.validation import check_int, check_real
+from contagion.validation import check_int, check_real, check_utc_timestamp
 
 __all__ = ["PATH_RANGE", "crash_path", "gbm_jump_path", "read_price_history", "replay_path"]
 
@@ -233,16 +233,24 @@ def read_price_history(file: str | Path, *, column: str, time_column: str = "tim
     return ns.copy(), prices.copy()
 
 
+def _utc_text(ns: int) -> str:
+    """Nanoseconds since the epoch as ISO 8601 UTC text (for messages)."""
+    return str(np.datetime64(ns, "ns").astype("datetime64[s]")) + "Z"
+
+
 def replay_path(file: str | Path, steps: int, *, step_minutes: float, column: str,
-                time_column: str = "timestamp", initial_price: float) -> NDArray[np.float64]:
+                time_column: str = "timestamp", initial_price: float,
+                start: str | None = None) -> NDArray[np.float64]:
     r"""A recorded price history, resampled to the step and rescaled to ``initial_price``.
 
     Returns ``steps + 1`` prices: step ``k`` takes the last recorded price at or before
-    ``t_0 + k * step_minutes`` (``t_0`` the first timestamp; as-of, no interpolation, no
-    look-ahead), times ``initial_price / price_0``, so the path starts at the asset's
-    initial price and replays the history's *relative* moves. A history that ends before
-    ``t_0 + steps * step_minutes`` is refused (the run would need prices that were never
-    recorded; pass fewer ``steps`` or a longer file) rather than held flat.
+    ``t_0 + k * step_minutes`` (``t_0`` is ``start``, an ISO 8601 time, no zone meaning UTC,
+    by default the first timestamp; as-of, no interpolation, no look-ahead), times
+    ``initial_price / price_0`` (``price_0`` the price at ``t_0``), so the path starts at the
+    asset's initial price and replays the history's *relative* moves. A ``start`` before the
+    first timestamp, or a history that ends before ``t_0 + steps * step_minutes``, is
+    refused (the run would need prices that were never recorded; pass fewer ``steps`` or a
+    longer file) rather than held flat.
 
     Examples
     --------
@@ -253,21 +261,34 @@ def replay_path(file: str | Path, steps: int, *, step_minutes: float, column: st
     ...                        "2022-06-13 00:10,80\n")
     >>> replay_path(f, 2, step_minutes=5, column="ETH", initial_price=2000.0).tolist()
     [2000.0, 2000.0, 1600.0]
+    >>> replay_path(f, 1, step_minutes=3, column="ETH", initial_price=2000.0,
+    ...             start="2022-06-13 00:04").tolist()  # 00:04 reads 00:00's price
+    [2000.0, 1800.0]
     """
     check_int("steps", steps, low=0)
     step_minutes = check_real("step_minutes", step_minutes, low=0, low_open=True)
     check_real("initial_price", initial_price, low=0, low_open=True)
     ns, prices = read_price_history(file, column=column, time_column=time_column)
+    t0 = ns[0]
+    if start is not None:
+        t0 = np.int64(check_utc_timestamp("start", start))
+        if t0 < ns[0]:
+            raise _history_problem(str(file), f"start {start!r} is before the first "
+                                   f"timestamp, {_utc_text(int(ns[0]))}: a replay starts at "
+                                   "a recorded price", column=column)
     step_ns = step_minutes * 60e9
-    needed = ns[0] + steps * step_ns
+    needed = t0 + steps * step_ns
     if ns[-1] < needed - 0.5:  # half a nanosecond: the float product's rounding
-        span = (ns[-1] - ns[0]) / 60e9
-        raise _history_problem(str(file), f"{len(ns):,} rows span {span:,.4g} minutes, "
-                               f"{int(span // step_minutes):,} steps of {step_minutes:g} minutes; "
+        span = (ns[-1] - t0) / 60e9
+        rows = int(np.count_nonzero(ns >= t0))
+        raise _history_problem(str(file), f"{rows:,} rows span {span:,.4g} minutes"
+                               + (f" from start {start!r}" if start is not None else "")
+                               + f", {int(span // step_minutes):,} steps of {step_minutes:g} "
+                               f"minutes (the last timestamp is {_utc_text(int(ns[-1]))}); "
                                f"the run needs {steps:,} steps ({steps * step_minutes:,.4g} "
                                "minutes): run fewer steps or give a longer history",
                                column=column)
-    grid = ns[0] + np.round(np.arange(steps + 1) * step_ns).astype(np.int64)
+    grid = t0 + np.round(np.arange(steps + 1) * step_ns).astype(np.int64)
     at = np.searchsorted(ns, grid, side="right") - 1
-    path = initial_price * (prices[at] / prices[0])
+    path = initial_price * (prices[at] / prices[at[0]])
     return np.clip(path, initial_price / PATH_RANGE, initial_price * PATH_RANGE)
