@@ -21,10 +21,11 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+import pyarrow.parquet as pq
 
 from contagion.errors import ContagionError, OutputError, ParameterError, RunFileError
 from contagion.network import read_network, write_network
-from contagion.positions import starting_books
+from contagion.positions import positions_table, starting_books
 from contagion.runner import RunResult
 from contagion.scenario_file import dumps, loads
 from contagion.world import read_world, write_world
@@ -230,7 +231,7 @@ def write_run(result: RunResult, out: str | Path, *, overwrite: bool = False,
         (tmp / "summary.json").write_text(json.dumps(_jsonable(result.summary), indent=2))
         (tmp / "scenario.toml").write_text(dumps(result.scenario), encoding="utf-8")
         if result.starting_books is not None:
-            result.positions.to_parquet(tmp / "positions.parquet", index=False)
+            pq.write_table(positions_table(result.starting_books), tmp / "positions.parquet")
         if result.world is not None:
             write_world(result.world, tmp / "world.json")
         if out.exists():  # empty, or a previous run's outputs only (checked above)

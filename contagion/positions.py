@@ -804,8 +804,14 @@ def positions_frame(books: StartingBooks) -> pd.DataFrame:
 
     Rows go venue by venue (lending, perp, custodial venues, then wallets), by account,
     then kind and asset in the scenario's order; lending collateral of zero is left out.
-    Same books, same bytes.
+    Same books, same bytes. The pandas view of :func:`positions_table`.
     """
+    return positions_table(books).to_pandas()
+
+
+def positions_table(books: StartingBooks) -> pa.Table:
+    """:func:`positions_frame` as an Arrow table: what ``positions.parquet`` is written
+    from (at a million accounts the pandas round trip cost more than the file's writing)."""
     sc = books.scenario
     assets = asset_names(sc)
     num = assets.index(sc.market.numeraire)
@@ -867,7 +873,7 @@ def positions_frame(books: StartingBooks) -> pd.DataFrame:
                                for p in parts])
 
     names = {"venue": venue_names(sc), "kind": list(KINDS), "asset": assets}
-    table = pa.table({
+    return pa.table({
         "account": column("account", 0).astype(np.int64),
         **{c: pc.cast(pa.DictionaryArray.from_arrays(column(c, 0).astype(np.int32),
                                                      pa.array(names[c], type=pa.string())),
@@ -879,8 +885,6 @@ def positions_frame(books: StartingBooks) -> pd.DataFrame:
         "tops_up": column("tops_up", False).astype(bool),
         "run_threshold": column("run_threshold", np.nan).astype(np.float64),
     })
-    frame = table.to_pandas()
-    return frame
 
 
 def starting_books(frame: pd.DataFrame, scenario: Scenario) -> StartingBooks:

@@ -26,3 +26,14 @@ def test_benchmark_quick_mode_prints_both_sides_and_the_ratio(tmp_path: Path) ->
     assert "old figures" not in written and written.endswith("\n\nkept\n")
     table = [line for line in text.splitlines() if line.startswith("| 10,000 |")]
     assert table and table[-1] in written  # the comparison row
+
+
+def test_post_run_benchmark_times_every_piece_and_both_totals() -> None:
+    bench = BENCH.parent / "bench_postrun.py"
+    out = subprocess.run([sys.executable, str(bench), "--traders", "300", "--steps", "20",
+                          "--repeat", "1"], capture_output=True, text=True, timeout=300,
+                         check=True).stdout
+    for piece in ("events frame", "positions table", "events.parquet", "events.csv",
+                  "positions.parquet", "world.json"):
+        assert f"| {piece} |" in out
+    assert "with CSV (before issue 14)" in out and "without CSV (the default)" in out
