@@ -267,3 +267,16 @@ def test_an_uploaded_scenario_cannot_make_the_server_read_a_file() -> None:
     with pytest.raises(ContagionError, match=r"mine.toml: key 'paths\[ETH\].file'"):
         scenario_upload(contents, "mine.toml", uploads)
     assert not any(uploads.root.iterdir())  # nothing kept
+
+
+def test_the_june_2022_example_replays_the_sell_off() -> None:
+    """models/data/june_2022_replay.toml: the default world on the recorded hours from
+    12 June 2022 (its file path is relative to the scenario file's folder)."""
+    sc = load(SAMPLE.parent / "june_2022_replay.toml")
+    eth = next(p for p in sc.paths if p.asset == "ETH")
+    assert Path(str(eth.file)) == SAMPLE and eth.start == "2022-06-12T00:00:00Z"
+    model = ContagionModel(sc, seed=0)
+    model.run()
+    frame = model.events_frame
+    first = frame[frame["kind"] == "default"].groupby("agent")["step"].min()
+    assert 12 <= first["AlphaFund"] <= 48  # 13 June, within the sell-off's hours
