@@ -227,9 +227,10 @@ def build_network(model: ContagionModel, *, node_limit: int = 2000) -> nx.MultiD
                        state=NODE_STATES[int(np.bincount(state[ids],
                                                          minlength=len(NODE_STATES)).argmax())],
                        liquidated=int((state[ids] == STATE_CODE["liquidated"]).sum()))
-        trader_node = node_of[membership]
+        node_names, trader_code = list(node_of), membership.astype(np.int64)
     else:
         trader_node = np.array([f"trader:{i}" for i in range(n)], dtype=object)
+        node_names, trader_code = list(trader_node), np.arange(n, dtype=np.int64)
         has_account = venue_membership(model)[0] != 0  # wallet-only traders are not drawn
         for ti in np.flatnonzero(has_account):
             G.add_node(trader_node[ti], kind="trader", label=f"trader {ti}", members=1,
@@ -255,21 +256,34 @@ def build_network(model: ContagionModel, *, node_limit: int = 2000) -> nx.MultiD
     for name, attrs in _peg_nodes(model):
         G.add_node(name, **attrs)
 
+    # Edges are grouped on integer codes of their end nodes (``node_names[code]``), not on
+    # the names: factorising a million strings cost more than the rest of the build. The
+    # groups come out in the same first-seen order and sum their rows in the same order.
+    code_of_name = {name: code for code, name in enumerate(node_names)}
+
+    def code(node: np.ndarray | str) -> np.ndarray | int:
+        if not isinstance(node, str):
+            return node
+        if node not in code_of_name:
+            code_of_name[node] = len(node_names)
+            node_names.append(node)
+        return code_of_name[node]
+
     def add_edges(src: np.ndarray | str, dst: np.ndarray | str, w: np.ndarray, kind: str,
                   *, keep_zero: bool = False) -> None:
-        frame = pd.DataFrame({"s": src, "d": dst, "w": w})
+        frame = pd.DataFrame({"s": code(src), "d": code(dst), "w": w})
         if not keep_zero:
             frame = frame[frame["w"] > 0]
         frame = frame.groupby(["s", "d"], sort=False)["w"].sum()
         for (s, d), weight in frame.items():
-            G.add_edge(s, d, key=kind, type=kind, weight=float(weight))
+            G.add_edge(node_names[s], node_names[d], key=kind, type=kind, weight=float(weight))
 
     for v in model.lending:
         own = v.book.owner
         t = own < n
-        add_edges(trader_node[own[t]], v.name, v.book.collateral[t] @ v.prices(), "collateral")
+        add_edges(trader_code[own[t]], v.name, v.book.collateral[t] @ v.prices(), "collateral")
         owed = v.debt_usd()
-        add_edges(v.name, trader_node[own[t]], owed[t], "debt")
+        add_edges(v.name, trader_code[own[t]], owed[t], "debt")
         for f in model.firms:
             if f.lending is v:
                 add_edges(f.name, v.name, np.array([f.account_net_usd() + owed[f.row]]),
@@ -295,7 +309,7 @@ def build_network(model: ContagionModel, *, node_limit: int = 2000) -> nx.MultiD
     for v in model.perps:
         own = v.book.owner
         t = (own >= 0) & (own < n)
-        add_edges(trader_node[own[t]], v.name, np.maximum(v.book.collateral[t], 0), "collateral")
+        add_edges(trader_code[own[t]], v.name, np.maximum(v.book.collateral[t], 0), "collateral")
         for feed in v.oracles:  # one per market (a venue reading the market has none)
             if feed.name in model.oracles:
                 G.add_edge(feed.name, v.name, key="price_feed", type="price_feed", weight=1.0)
@@ -308,7 +322,7 @@ def build_network(model: ContagionModel, *, node_limit: int = 2000) -> nx.MultiD
                        weight=credit)
     for ex in model.custodial:
         has = ex.book.balance > 0
-        add_edges(trader_node[ex.book.owner[has]], ex.name, ex.book.balance[has], "collateral")
+        add_edges(trader_code[ex.book.owner[has]], ex.name, ex.book.balance[has], "collateral")
         if ex.lending is not None:
             G.add_edge(ex.name, ex.lending.name, key="credit", type="credit",
                        weight=ex.lending.claim_of(ex.name))
@@ -330,7 +344,7 @@ def build_network(model: ContagionModel, *, node_limit: int = 2000) -> nx.MultiD
                        weight=float(house.fund_usd[i]))
         G.nodes[house.name]["exposure_usd"] = house.liabilities_usd()
     for yv in model.yield_venues:  # every depositor keeps its edge (0 once it has left)
-        add_edges(trader_node[yv.owner], yv.name, _deposits_usd(model, yv), "collateral",
+        add_edges(trader_code[yv.owner], yv.name, _deposits_usd(model, yv), "collateral",
                   keep_zero=True)
         G.add_edge(yv.name, yv.pool.name, key="liquidity", type="liquidity",
                    weight=float(yv.proceeds_usd.sum()))
