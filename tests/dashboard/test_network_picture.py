@@ -7,8 +7,6 @@ from __future__ import annotations
 import itertools
 import json
 import re
-import statistics
-import time
 
 import pytest
 
@@ -198,15 +196,29 @@ def test_venue_tooltips_give_bad_debt_so_far_and_the_fund_left() -> None:
 
 
 # ---------------------------------------------------------------- speed
-def test_a_slider_move_on_the_default_scenario_at_2000_traders_is_fast() -> None:
+def test_a_slider_move_reuses_what_was_prepared_for_the_run(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """What makes a slider move cheap: the graph's frames are built once per run, not per
+    step. Its time is measured in experiments/bench/bench_dashboard.py (server) and
+    bench_dashboard_browser.py (input to pixels), not here: a timed unit test fails on a
+    busy machine and proves nothing on an idle one."""
+    import dashboard.network_view as nv
+
     r = _run("default", 2000)
-    network_elements(r.network, r.node_states, r.events, 0)  # prepared once per run
-    times = []
+    nv._CACHE.pop(r.network, None)  # another test may have prepared this run already
+    built: list[object] = []
+    frames = nv.graph_frames
+
+    def counted(g: object) -> object:
+        built.append(g)
+        return frames(g)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(nv, "graph_frames", counted)
+    first = network_elements(r.network, r.node_states, r.events, 0)
     for step in range(0, int(r.series.index.max()) + 1, 3):
-        t = time.perf_counter()
-        network_elements(r.network, r.node_states, r.events, step)
-        times.append(time.perf_counter() - t)
-    assert statistics.median(times) < 0.040, f"median {statistics.median(times) * 1e3:.1f} ms"
+        els = network_elements(r.network, r.node_states, r.events, step)
+        assert {e["data"]["id"] for e in els} == {e["data"]["id"] for e in first}
+    assert len(built) == 1  # prepared once for the run, then only states change per step
 
 
 # ---------------------------------------------------------------- layout
