@@ -12,8 +12,6 @@ from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy.signal import lfilter
-from scipy.stats import norm
 
 from contagion.errors import ParameterError
 from contagion.validation import check_array, check_real, check_vector
@@ -36,6 +34,8 @@ def _losses(losses: Any) -> NDArray[np.float64]:
 
 def _z_score(confidence: Any) -> float:
     conf = check_real("confidence", confidence, low=0.5, high=1.0, low_open=True, high_open=True)
+    from scipy.stats import norm  # here, not at import: scipy.stats costs ~0.6 s to load
+
     return float(norm.ppf(conf))
 
 
@@ -175,6 +175,8 @@ def ewma_volatility(
         var0 = float(r[0] ** 2)
     else:
         var0 = check_real("initial_variance", initial_variance, low=0.0)
+    from scipy.signal import lfilter  # here, not at import: scipy.signal costs ~1 s to load
+
     variance, _ = lfilter([1.0 - lam], [1.0, -lam], r**2, zi=[lam * var0])
     return np.sqrt(np.maximum(variance, 0.0))
 

@@ -56,7 +56,6 @@ import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 from scipy import sparse
-from scipy.stats import poisson
 
 from contagion.errors import ParameterError
 from contagion.validation import check_choice, check_int, check_real
@@ -252,6 +251,8 @@ def branching_factor(leverage: float, diversification: int, crowding: float = 1.
     mean = mu * c
     k = np.arange(1, int(mean + 12 * math.sqrt(mean) + 30))
     hit = lam * -np.expm1(-alpha / (k + 1)) >= mu
+    from scipy.stats import poisson  # here: scipy.stats costs ~1 s to import
+
     return float((mu - 1) * np.sum(k * poisson.pmf(k, mean) * hit))
 
 

@@ -27,7 +27,6 @@ import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 from scipy import sparse
-from scipy.stats import poisson
 
 from contagion.errors import ParameterError
 from contagion.validation import check_choice, check_int, check_real
@@ -156,6 +155,8 @@ def analytic_window(z_values: list[float] | NDArray[np.float64], rule: str = "ge
     >>> w["possible"].tolist()
     [False, True, False]
     """
+    from scipy.stats import poisson  # here: scipy.stats costs ~1 s to import
+
     k_max = vulnerable_degree(interbank_frac, capital_frac, rule)
     ks = np.arange(1, k_max + 1)
     rows = []
