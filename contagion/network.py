@@ -29,6 +29,7 @@ depositors have left: empty, not in default; :func:`fund_state`).
 from __future__ import annotations
 
 import json
+from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -630,14 +631,29 @@ def node_states(model: ContagionModel, *, node_limit: int = 5000,
         rows["kind"].append(attrs["kind"])
         rows["state"].append(attrs["state"])
         rows["exposure_usd"].append(attrs["exposure_usd"])
-    frame = pd.DataFrame(rows)
     n = model.population.n
-    if n <= node_limit:
+    if n <= node_limit:  # one frame built at once (recorded every step of a dashboard run)
         state, exposure = trader_states(model)
-        traders = pd.DataFrame({"node": [f"trader:{i}" for i in range(n)], "kind": "trader",
-                                "state": np.array(NODE_STATES)[state], "exposure_usd": exposure})
-        frame = pd.concat([frame, traders], ignore_index=True)
-    elif cohorts:
+        k = len(rows["node"])
+        return pd.DataFrame({
+            "step": np.full(k + n, int(model.steps), dtype=np.int64),
+            "node": [*rows["node"], *_trader_names(n)],
+            "kind": [*rows["kind"], *(["trader"] * n)],
+            "state": [*rows["state"], *_NODE_STATE_NAMES[state].tolist()],
+            "exposure_usd": np.concatenate([np.asarray(rows["exposure_usd"], dtype=np.float64),
+                                            exposure.astype(np.float64, copy=False)]),
+        })
+    frame = pd.DataFrame(rows)
+    if cohorts:
         frame = pd.concat([frame, cohort_states(model)], ignore_index=True)
     frame.insert(0, "step", int(model.steps))
     return frame
+
+
+_NODE_STATE_NAMES = np.array(NODE_STATES, dtype=object)
+
+
+@lru_cache(maxsize=8)
+def _trader_names(n: int) -> tuple[str, ...]:
+    """``trader:0`` ... ``trader:<n-1>``: node ids, built once per population size."""
+    return tuple(f"trader:{i}" for i in range(n))
