@@ -198,14 +198,15 @@ def execute_run(task: RunTask) -> RunOutcome:
     True
     """
     from contagion.metrics import run_record
-    from contagion.runner import SWEEP, simulate
+    from contagion.runner import METRICS, simulate
     from contagion.threads import limit_blas_threads
 
     limit_blas_threads()  # a Dask worker was not started by our CLI: once per process
     start = time.perf_counter()
     try:
+        # no node states, network or event columns but those the measures read
         result = simulate(build_scenario(task.scenario, task.params), seed=task.seed,
-                          record=SWEEP)  # no node states or network: no sweep reads them
+                          record=METRICS)
         record = run_record(result.events, result.series, result.venues,
                             summary=result.summary)
         profile = exposure_profile(result.exposures, run_id=task.run_id, point=task.point,
