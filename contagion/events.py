@@ -706,7 +706,7 @@ def schema_markdown() -> str:
     return "\n".join(lines) + "\n"
 
 
-@dataclass
+@dataclass(slots=True)
 class _Chunk:
     n: int
     columns: dict[str, Any]
@@ -747,8 +747,16 @@ class EventLog:
         return self._next_id
 
     def add(self, kind: str, *, step: int, **fields: Any) -> int:
-        """Append one event; return its id."""
-        return int(self.add_many(kind, step=step, n=1, **fields)[0])
+        """Append one event; return its id (:meth:`add_many` of one event, without its
+        arrays: most of a run's events come one at a time)."""
+        _check_fields(kind, fields)
+        eid = self._next_id
+        cols: dict[str, Any] = {"event_id": eid, "step": step, "kind": kind}
+        cols.update(fields)
+        self._chunks.append(_Chunk(1, cols))
+        self._next_id = eid + 1
+        self._frame = None
+        return eid
 
     def add_many(self, kind: str, *, step: int, n: int, **fields: Any) -> np.ndarray:
         """Append ``n`` events of one kind; array fields have length ``n``, scalars broadcast.
