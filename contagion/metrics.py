@@ -13,12 +13,16 @@ import pandas as pd
 
 from contagion.events import trace_cause, trace_chain
 
-__all__ = ["METRIC_EVENT_COLUMNS", "cascade_path", "default_generations", "fund_names",
-           "run_record", "run_summary", "venues_hit"]
+__all__ = ["METRIC_EVENT_COLUMNS", "METRIC_SERIES_COLUMNS", "cascade_path",
+           "default_generations", "fund_names", "run_record", "run_summary", "venues_hit"]
 
 #: The event-log columns :func:`run_summary` and :func:`run_record` read (and nothing else
 #: of the log): a run that only feeds them builds just these (``runner.METRICS``).
 METRIC_EVENT_COLUMNS = ("event_id", "kind", "venue", "agent", "account", "value_usd", "cause_id")
+#: The series they read (a name ending in ``*``: every series it begins).
+METRIC_SERIES_COLUMNS = ("adl_usd", "bad_debt_usd", "defaults", "fund_balance_usd",
+                         "insolvent_debt_usd", "socialised_usd", "fund_*", "impact_*",
+                         "oracle_*", "price_*", "reserve_*")
 
 _HIT_KINDS = ("default", "bad_debt", "fund_exhausted", "socialised_loss", "adl")
 

@@ -68,6 +68,11 @@ def _quotes_usd(feed: Any) -> bool:
         or feed.pool is None
 
 
+def _wanted(column: str, names: tuple[str, ...]) -> bool:
+    """Whether ``column`` is one of ``names`` (a name ending in ``*``: a prefix)."""
+    return any(column.startswith(n[:-1]) if n.endswith("*") else column == n for n in names)
+
+
 class ContagionModel(mesa.Model):
     """A multi-venue crypto market whose defaults spread through liquidations.
 
@@ -88,6 +93,10 @@ class ContagionModel(mesa.Model):
         :meth:`node_state_frame` is then empty, and the Trader agents (mesa's view of the
         population, which nothing reads) are not made. Nothing else a run records depends
         on it.
+    series : tuple of str, optional
+        The series to record (default: every one; a name ending in ``*`` stands for every
+        series it begins): a sweep's run records only those its measures read. The values
+        recorded do not depend on it.
     world : networkx.MultiDiGraph, optional
         The world graph the agents run over (default: :func:`contagion.world.build_world`
         of the scenario). Every contagion channel is read from its edges: which oracle a
@@ -114,7 +123,8 @@ class ContagionModel(mesa.Model):
 
     def __init__(self, scenario: Scenario, *, seed: int | None = None,
                  check_conservation: bool = False, record_cohorts: bool = False,
-                 world: Any = None, positions: Any = None, record_nodes: bool = True) -> None:
+                 world: Any = None, positions: Any = None, record_nodes: bool = True,
+                 series: tuple[str, ...] | None = None) -> None:
         if not isinstance(scenario, Scenario):
             raise ParameterError("scenario", type(scenario).__name__, "a contagion.Scenario",
                                  "build one with models.get_scenario(name)")
@@ -164,6 +174,9 @@ class ContagionModel(mesa.Model):
         # read them); _record appends to its lists directly: its collect() re-checks every
         # reporter's type and deep-copies every float each step, a fifth of recording.
         dc = self.datacollector
+        if series is not None:  # the others are never computed (nor in the series frame)
+            for var in [v for v in dc.model_reporters if not _wanted(v, series)]:
+                del dc.model_reporters[var], dc.model_vars[var]
         self._series_lists = [(dc.model_vars[var], reporter)
                               for var, reporter in dc.model_reporters.items()]
         self._table_lists = {name: [(column, values) for column, values in table.items()]

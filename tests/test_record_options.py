@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from contagion.errors import ParameterError
-from contagion.metrics import METRIC_EVENT_COLUMNS, run_record
+from contagion.metrics import METRIC_EVENT_COLUMNS, METRIC_SERIES_COLUMNS, run_record
 from contagion.runner import FULL, METRICS, SWEEP, RecordOptions, simulate
 from models import get_scenario
 
@@ -32,12 +32,16 @@ def test_sweep_run_keeps_every_number_of_the_full_run(pair: tuple) -> None:
     assert len(full.events) > 0 and full.summary["liquidations"] > 0  # a run that did something
 
 
-def test_metrics_run_builds_only_the_event_columns_the_measures_read(pair: tuple) -> None:
+def test_metrics_run_builds_only_the_events_and_series_the_measures_read(pair: tuple) -> None:
     full, _ = pair
     lean = simulate(get_scenario("default", n_traders=200, steps=40), seed=5, record=METRICS)
     assert list(lean.events.columns) == list(METRIC_EVENT_COLUMNS)
     assert lean.events.equals(full.events[list(METRIC_EVENT_COLUMNS)])
-    for name in ("series", "venues", "exposures"):
+    kept = [c for c in full.series.columns if c in METRIC_SERIES_COLUMNS
+            or any(c.startswith(p[:-1]) for p in METRIC_SERIES_COLUMNS if p.endswith("*"))]
+    assert list(lean.series.columns) == kept and len(kept) < len(full.series.columns)
+    assert lean.series.equals(full.series[kept])
+    for name in ("venues", "exposures"):
         assert getattr(full, name).equals(getattr(lean, name)), name
     assert full.summary == lean.summary
     a = run_record(full.events, full.series, full.venues)
