@@ -13,6 +13,7 @@ of the stage in which they happened, so the venues of the next stage feel them.
 
 from __future__ import annotations
 
+from operator import itemgetter
 from typing import Any
 
 import mesa
@@ -66,6 +67,14 @@ def _quotes_usd(feed: Any) -> bool:
     oracle) rather than numeraire units (a pool's spot or TWAP)."""
     return isinstance(feed, MarketPriceFeed) or feed.params.source == "external" \
         or feed.pool is None
+
+
+def _fields(*columns: str) -> Any:
+    """A getter of a row's values of ``columns``, as a tuple (``itemgetter`` of one column
+    returns the bare value, of none fails)."""
+    if len(columns) < 2:
+        return lambda row: tuple(row[c] for c in columns)
+    return itemgetter(*columns)
 
 
 def _wanted(column: str, names: tuple[str, ...]) -> bool:
@@ -179,7 +188,8 @@ class ContagionModel(mesa.Model):
                 del dc.model_reporters[var], dc.model_vars[var]
         self._series_lists = [(dc.model_vars[var], reporter)
                               for var, reporter in dc.model_reporters.items()]
-        self._table_lists = {name: [(column, values) for column, values in table.items()]
+        # per table, its column lists and a getter of a row's values in their order
+        self._table_lists = {name: (list(table.values()), _fields(*table))
                              for name, table in dc.tables.items()}
         self._baseline_units, self._units_scale = self._unit_sums()
         self._record()
@@ -616,10 +626,10 @@ class ContagionModel(mesa.Model):
         finally:
             self._recording = None
         for table, rows in (("venues", venue_rows(self)), ("exposures", pair_exposures(self))):
-            columns = self._table_lists[table]
+            lists, fields = self._table_lists[table]
             for row in rows:
-                for column, values in columns:
-                    values.append(row[column])
+                for values, value in zip(lists, fields(row), strict=True):
+                    values.append(value)
         every = self.scenario.market.record_network_every
         small = self.population.n <= NODE_STATE_LIMIT
         if (self.record_nodes and every and self.steps % every == 0
