@@ -13,13 +13,15 @@ import pandas as pd
 
 from contagion.events import trace_cause, trace_chain
 
-__all__ = ["METRIC_EVENT_COLUMNS", "METRIC_SERIES_COLUMNS", "cascade_path",
+__all__ = ["METRIC_EVENT_COLUMNS", "METRIC_FINAL_SERIES", "METRIC_SERIES_COLUMNS", "cascade_path",
            "default_generations", "fund_names", "run_record", "run_summary", "venues_hit"]
 
 #: The event-log columns :func:`run_summary` and :func:`run_record` read (and nothing else
 #: of the log): a run that only feeds them builds just these (``runner.METRICS``).
 METRIC_EVENT_COLUMNS = ("event_id", "kind", "venue", "agent", "account", "value_usd", "cause_id")
-#: The series they read (a name ending in ``*``: every series it begins).
+#: The series they read (a name ending in ``*``: every series it begins), and of those the
+#: ones they read at the last step only (``runner.METRICS`` records those at the end).
+METRIC_FINAL_SERIES = ("insolvent_debt_usd",)
 METRIC_SERIES_COLUMNS = ("adl_usd", "bad_debt_usd", "defaults", "fund_balance_usd",
                          "insolvent_debt_usd", "socialised_usd", "fund_*", "impact_*",
                          "oracle_*", "price_*", "reserve_*")

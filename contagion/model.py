@@ -106,6 +106,10 @@ class ContagionModel(mesa.Model):
         The series to record (default: every one; a name ending in ``*`` stands for every
         series it begins): a sweep's run records only those its measures read. The values
         recorded do not depend on it.
+    final_series : tuple of str, optional
+        Series (named as ``series``) recorded as NaN each step and computed only by
+        :meth:`record_final_series` (``simulate`` calls it after the last step): a sweep
+        reads only the last insolvent debt, a pass over every account each step.
     world : networkx.MultiDiGraph, optional
         The world graph the agents run over (default: :func:`contagion.world.build_world`
         of the scenario). Every contagion channel is read from its edges: which oracle a
@@ -133,7 +137,8 @@ class ContagionModel(mesa.Model):
     def __init__(self, scenario: Scenario, *, seed: int | None = None,
                  check_conservation: bool = False, record_cohorts: bool = False,
                  world: Any = None, positions: Any = None, record_nodes: bool = True,
-                 series: tuple[str, ...] | None = None) -> None:
+                 series: tuple[str, ...] | None = None,
+                 final_series: tuple[str, ...] = ()) -> None:
         if not isinstance(scenario, Scenario):
             raise ParameterError("scenario", type(scenario).__name__, "a contagion.Scenario",
                                  "build one with models.get_scenario(name)")
@@ -186,8 +191,11 @@ class ContagionModel(mesa.Model):
         if series is not None:  # the others are never computed (nor in the series frame)
             for var in [v for v in dc.model_reporters if not _wanted(v, series)]:
                 del dc.model_reporters[var], dc.model_vars[var]
+        final = {var for var in dc.model_reporters if _wanted(var, final_series)}
         self._series_lists = [(dc.model_vars[var], reporter)
-                              for var, reporter in dc.model_reporters.items()]
+                              for var, reporter in dc.model_reporters.items() if var not in final]
+        self._final_lists = [(dc.model_vars[var], reporter)
+                             for var, reporter in dc.model_reporters.items() if var in final]
         # per table, its column lists and a getter of a row's values in their order
         self._table_lists = {name: (list(table.values()), _fields(*table))
                              for name, table in dc.tables.items()}
@@ -625,6 +633,8 @@ class ContagionModel(mesa.Model):
                 values.append(reporter(self))
         finally:
             self._recording = None
+        for values, _ in self._final_lists:  # see record_final_series
+            values.append(np.nan)
         for table, rows in (("venues", venue_rows(self)), ("exposures", pair_exposures(self))):
             lists, fields = self._table_lists[table]
             for row in rows:
@@ -636,6 +646,18 @@ class ContagionModel(mesa.Model):
                 and (small or self.record_cohorts)):
             self._node_states.append(node_states(self, node_limit=NODE_STATE_LIMIT,
                                                  cohorts=self.record_cohorts))
+
+    def record_final_series(self) -> None:
+        """Compute the ``final_series`` at the current state into their last row (the
+        state the last recording saw: nothing moves after it)."""
+        if not self._final_lists:
+            return
+        self._recording = {}
+        try:
+            for values, reporter in self._final_lists:
+                values[-1] = reporter(self)
+        finally:
+            self._recording = None
 
     def positions_frame(self) -> pd.DataFrame:
         """The books this run started from, as a positions table (``positions.parquet``):

@@ -7,7 +7,12 @@ import pandas as pd
 import pytest
 
 from contagion.errors import ParameterError
-from contagion.metrics import METRIC_EVENT_COLUMNS, METRIC_SERIES_COLUMNS, run_record
+from contagion.metrics import (
+    METRIC_EVENT_COLUMNS,
+    METRIC_FINAL_SERIES,
+    METRIC_SERIES_COLUMNS,
+    run_record,
+)
 from contagion.runner import FULL, METRICS, SWEEP, RecordOptions, simulate
 from models import get_scenario
 
@@ -40,7 +45,11 @@ def test_metrics_run_builds_only_the_events_and_series_the_measures_read(pair: t
     kept = [c for c in full.series.columns if c in METRIC_SERIES_COLUMNS
             or any(c.startswith(p[:-1]) for p in METRIC_SERIES_COLUMNS if p.endswith("*"))]
     assert list(lean.series.columns) == kept and len(kept) < len(full.series.columns)
-    assert lean.series.equals(full.series[kept])
+    final = list(METRIC_FINAL_SERIES)  # computed at the end only: NaN before
+    assert lean.series[final].iloc[:-1].isna().all().all()
+    assert lean.series[final].iloc[-1].equals(full.series[final].iloc[-1])
+    assert lean.series.drop(columns=final).equals(full.series[kept].drop(columns=final))
+    assert list(lean.series.dtypes) == list(full.series[kept].dtypes)
     for name in ("venues", "exposures"):
         assert getattr(full, name).equals(getattr(lean, name)), name
     assert full.summary == lean.summary
