@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import math
 from collections import deque
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import mesa
 import numpy as np
@@ -23,6 +24,25 @@ SYNCED_TOL = 1e-6  # a pool within this of the external price has met the market
 #: ``r_out r_in / (r_in + g a)``, not ``r_out - out``, which loses a digit per factor of ten
 #: of the trade and reaches 0 (a spot of 0) past ~1e16 (a 1e-9 unit pool, a 1e7 unit sale).
 HUGE_TRADE = 1e6
+
+
+def _swap_out(amount: Any, reserve_in: float, reserve_out: float, fee_frac: float) -> Any:
+    """:func:`~contagion.mechanics.amm.swap_out`, bit for bit (the same operations in the
+    same order), without its four argument checks when the amounts and the pool are plainly
+    valid (amounts finite and >= 0, reserves finite and > 0, fee in [0, 1)): a pool quotes
+    every liquidation's sale, and the checks cost more than the quote. Anything else goes
+    through ``swap_out``, which raises as before."""
+    if 0.0 < reserve_in < math.inf and 0.0 < reserve_out < math.inf and 0.0 <= fee_frac < 1.0:
+        if isinstance(amount, float):
+            plain = 0.0 <= amount < math.inf
+        elif isinstance(amount, np.ndarray) and amount.dtype == np.float64 and amount.size:
+            plain = bool(0.0 <= amount.min() and amount.max() < math.inf)
+        else:
+            plain = False
+        if plain:
+            g = 1.0 - fee_frac
+            return amount * g * reserve_out / (reserve_in + amount * g)
+    return swap_out(amount, reserve_in, reserve_out, fee_frac)
 
 
 class AMMPool(mesa.Agent):
@@ -71,7 +91,7 @@ class AMMPool(mesa.Agent):
         if units <= 0:
             return 0.0
         x, y = self.reserve_base, self.reserve_quote
-        out = float(swap_out(units, x, y, self.params.fee_frac))
+        out = float(_swap_out(units, x, y, self.params.fee_frac))
         self.reserve_base += units
         if units > HUGE_TRADE * x:  # y - out would cancel (to 0 past 1e16): y x / (x + g a)
             self.reserve_quote = y * x / (x + (1.0 - self.params.fee_frac) * units)
@@ -86,7 +106,7 @@ class AMMPool(mesa.Agent):
         if usd <= 0:
             return 0.0
         x, y = self.reserve_base, self.reserve_quote
-        out = float(swap_out(usd, y, x, self.params.fee_frac))
+        out = float(_swap_out(usd, y, x, self.params.fee_frac))
         self.reserve_quote += usd
         if usd > HUGE_TRADE * y:  # as in sell_base
             self.reserve_base = x * y / (y + (1.0 - self.params.fee_frac) * usd)
@@ -126,7 +146,7 @@ class AMMPool(mesa.Agent):
         """USD that selling ``units`` of base would return now (no state change)."""
         if units <= 0:
             return 0.0
-        return float(swap_out(units, self.reserve_base, self.reserve_quote, self.params.fee_frac))
+        return float(_swap_out(units, self.reserve_base, self.reserve_quote, self.params.fee_frac))
 
     def cost_to_buy(self, units: float) -> float:
         """USD that buying ``units`` of base from the pool would cost now (``inf`` if it
@@ -139,7 +159,7 @@ class AMMPool(mesa.Agent):
 
     def quote_sell_many(self, units: np.ndarray) -> np.ndarray:
         """USD out for each entry of ``units`` sold alone into the current pool."""
-        return np.asarray(swap_out(np.asarray(units, dtype=np.float64), self.reserve_base,
+        return np.asarray(_swap_out(np.asarray(units, dtype=np.float64), self.reserve_base,
                                    self.reserve_quote, self.params.fee_frac), dtype=np.float64)
 
     def arbitrage(self) -> None:
