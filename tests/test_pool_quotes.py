@@ -30,3 +30,18 @@ def test_quotes_are_swap_outs_bit_for_bit(a: float, many: list[float], x: float,
 def test_bad_amounts_still_raise(amount: object) -> None:
     with pytest.raises(ParameterError):
         _swap_out(amount, 1.0, 1.0, 0.003)
+
+
+@settings(max_examples=500, deadline=None)
+@given(_reserve, _reserve, st.floats(1e-6, 1e9), st.floats(1e-3, 1e15) | st.just(float("inf")),
+       _fee, st.floats(0.0, 1e12) | st.just(float("inf")))
+def test_no_arbitrage_inside_the_fee_band(x: float, y: float, price: float, depth: float,
+                                          fee: float, cap: float) -> None:
+    from contagion.agents.pool import _in_fee_band
+    from contagion.mechanics.amm import arbitrage_with_impact
+
+    if _in_fee_band(x, y, price, depth, fee, cap):  # the call it spares finds no trade
+        assert arbitrage_with_impact(x, y, price, depth, fee, cap) == (0.0, 0.0)
+    # and the band is found at all: a pool at the external price, with a fee, is in it
+    if x * price < 1e300:
+        assert _in_fee_band(x, x * price, price, 1e9, max(fee, 1e-3), cap)
