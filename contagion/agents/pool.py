@@ -99,10 +99,14 @@ class AMMPool(mesa.Agent):
 
     def twap(self, window: int, delay: int = 0) -> float:
         """Time-weighted average spot over the last ``window`` recorded steps, ``delay`` late."""
-        h = list(self.history)
+        h = self.history
         end = max(1, len(h) - delay)
-        seg = h[max(0, end - window):end]
-        return float(np.mean(seg))
+        seg = [h[i] for i in range(max(0, end - window), end)]  # not a copy of the history
+        if not seg:
+            return float(np.mean(seg))
+        # np.mean's own arithmetic (a float64 sum, divided by the count) without its
+        # bookkeeping, which cost more than the sum of a few spots
+        return float(np.add.reduce(np.array(seg, dtype=np.float64)) / len(seg))
 
     def sell_base(self, units: float) -> float:
         """Sell ``units`` of base into the pool; return USD out (float Uniswap maths)."""
