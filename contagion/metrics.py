@@ -184,7 +184,7 @@ def run_summary(events: pd.DataFrame, series: pd.DataFrame, venues: pd.DataFrame
     liq_accounts = pd.Series(ev["account"][liq])
     liq_value = pd.Series(ev["value_usd"][liq])
     price_cols = [c for c in series.columns if c.startswith("impact_")]
-    worst_impact = float(series[price_cols].min().min()) if price_cols else 0.0
+    worst_impact = _smallest(series[price_cols].to_numpy()) if price_cols else 0.0
     gaps = []
     for c in series.columns:
         if c.startswith("oracle_"):
@@ -216,6 +216,22 @@ def run_summary(events: pd.DataFrame, series: pd.DataFrame, venues: pd.DataFrame
         "fund_series": funds,
         "max_defaults_step": int(np.argmax(series["defaults"].to_numpy())) if len(series) else 0,
     }
+
+
+def _smallest(values: np.ndarray) -> float:
+    """``frame.min().min()`` of a numeric frame's values: the smallest entry, NaN skipped
+    (NaN if all are). A minimum is exact, so the order it is taken in does not matter."""
+    kept = values[~np.isnan(values)]
+    return float(kept.min()) if kept.size else float("nan")
+
+
+def _largest_gap(oracle: np.ndarray, price: np.ndarray) -> float:
+    """``(oracle / price - 1).abs().max()`` of the two series, as arrays: the largest
+    relative gap, NaN entries skipped (NaN if all are)."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio = np.abs(oracle / price - 1.0)
+    kept = ratio[~np.isnan(ratio)]
+    return float(kept.max()) if kept.size else float("nan")
 
 
 def run_record(events: pd.DataFrame, series: pd.DataFrame, venues: pd.DataFrame, *,
@@ -260,8 +276,8 @@ def run_record(events: pd.DataFrame, series: pd.DataFrame, venues: pd.DataFrame,
             # oracle columns are named by oracle; pair each with the price of its asset
             for price_col in (c for c in series.columns if c.startswith("price_")):
                 if price_col[len("price_"):] in col:
-                    ratio = (series[col] / series[price_col] - 1.0).abs()
-                    gaps.append(float(ratio.max()))
+                    gaps.append(_largest_gap(series[col].to_numpy(),
+                                             series[price_col].to_numpy()))
     record: dict[str, Any] = {
         "defaults": s["defaults"],
         "defaults_share": s["defaults"] / max(len(names), 1),
