@@ -8,6 +8,7 @@ recovery rate its creditors can expect, which marks their claims on it.
 
 from __future__ import annotations
 
+from array import array
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -97,6 +98,48 @@ def _dense_sums(n: int, rows: list[int], cols: list[int], vals: list[float]
     return dense, owed, owed_to
 
 
+#: Up to this many links (and at most 8 in a row) the clearing's first test, whether every
+#: institution can pay in full, is made on Python floats (:func:`_small_sums`): the numpy
+#: calls of :func:`_dense_sums` cost more than the arithmetic on a handful of links.
+SMALL_LINKS = 64
+
+
+def _small_sums(n: int, rows: list[int], cols: list[int], vals: list[float]
+                ) -> tuple[list[float], list[float]] | None:
+    """:func:`_dense_sums`'s row and column sums as Python floats, bit for bit, or ``None``
+    when a (row, column) pair repeats or a row has more than 8 entries.
+
+    A row sum is numpy's reduction of the row's entries in column order: the first entry
+    plus the rest added left to right from 0 (numpy's pairwise sum of fewer than 8 values);
+    a column sum adds its entries one by one in row order from 0 (``np.add.at``).
+    """
+    if len(vals) > SMALL_LINKS:
+        return None
+    order = sorted(range(len(vals)), key=lambda k: rows[k] * n + cols[k])
+    owed = [0.0] * n
+    owed_to = [0.0] * n
+    row, first, rest, count, last_key = -1, 0.0, 0.0, 0, -1
+    for k in order:
+        key = rows[k] * n + cols[k]
+        if key == last_key:
+            return None
+        last_key = key
+        r, v = rows[k], vals[k]
+        if r != row:
+            if row >= 0:
+                owed[row] = first + rest
+            row, first, rest, count = r, v, 0.0, 1
+        else:
+            rest += v
+            count += 1
+            if count > 8:
+                return None
+        owed_to[cols[k]] += v
+    if row >= 0:
+        owed[row] = first + rest
+    return owed, owed_to
+
+
 def credit_matrix(model: ContagionModel) -> tuple[list[str], NDArray[np.float64],
                                                   NDArray[np.float64]]:
     """:func:`credit_network` with a dense liabilities matrix (for small networks)."""
@@ -116,29 +159,45 @@ def recovery_rates(model: ContagionModel) -> dict[str, float]:
     names, rows, cols, vals, e = _credit_entries(model)
     e = np.maximum(e, 0.0)
     n = len(names)
-    sums = _dense_sums(n, rows, cols, vals) if n <= SPARSE_ABOVE else None
-    if sums is None:  # many institutions (sparse), or repeated links: scipy adds them up
+    if n > SPARSE_ABOVE:
+        return _sparse_recovery_rates(model, names, rows, cols, vals, e)
+    small = _small_sums(n, rows, cols, vals)
+    if small is not None and all(a + b >= c * (1 - 1e-12)
+                                 for a, b, c in zip(e.tolist(), small[1], small[0], strict=True)):
+        return dict.fromkeys(names, 1.0)  # the test below, on a few links: no numpy
+    # the same network as last time? Keyed on the links as listed (the same lists make the
+    # same matrix; a clearing of the same matrix listed otherwise is made again, the same)
+    c = model.scenario.clearing
+    key = (tuple(names), c.external_assets_frac, c.interbank_receipts_frac, tuple(rows),
+           tuple(cols), array("d", vals).tobytes(), e.tobytes())
+    last = _LAST_CLEARING  # one read: (key, rates) are replaced together
+    if last is not None and last[0] == key:  # it was not paid in full then, nor is now
+        return dict(last[1])
+    sums = _dense_sums(n, rows, cols, vals)
+    if sums is None:  # repeated links: scipy adds them up
         L = sparse.coo_matrix((vals, (rows, cols)), shape=(n, n)).tocsr()
-        owed = np.asarray(L.sum(axis=1)).ravel()
-        owed_to = np.asarray(L.sum(axis=0)).ravel()
-        matrix: Any = L if n > SPARSE_ABOVE else None
+        dense = L.toarray()
+        owed, owed_to = np.asarray(L.sum(axis=1)).ravel(), np.asarray(L.sum(axis=0)).ravel()
     else:  # a few institutions: no sparse matrix at all (it cost more than the clearing)
-        matrix, owed, owed_to = sums
+        dense, owed, owed_to = sums
     if np.all(e + owed_to >= owed * (1 - 1e-12)):
         return dict.fromkeys(names, 1.0)
-    dense = L.toarray() if matrix is None else matrix
-    if isinstance(dense, np.ndarray):  # a few institutions: the same network as last time?
-        c = model.scenario.clearing
-        key = (tuple(names), c.external_assets_frac, c.interbank_receipts_frac,
-               dense.tobytes(), e.tobytes())
-        last = _LAST_CLEARING  # one read: (key, rates) are replaced together
-        if last is not None and last[0] == key:
-            return dict(last[1])
-    res = _clear(model, dense, e)
-    rates = dict(zip(names, res.recovery_rate.tolist(), strict=True))
-    if isinstance(dense, np.ndarray):
-        _remember_clearing(key, rates)
+    rates = dict(zip(names, _clear(model, dense, e).recovery_rate.tolist(), strict=True))
+    _remember_clearing(key, rates)
     return rates
+
+
+def _sparse_recovery_rates(model: ContagionModel, names: list[str], rows: list[int],
+                           cols: list[int], vals: list[float], e: NDArray[np.float64]
+                           ) -> dict[str, float]:
+    """:func:`recovery_rates` of a network of many institutions, cleared sparse."""
+    n = len(names)
+    L = sparse.coo_matrix((vals, (rows, cols)), shape=(n, n)).tocsr()
+    owed = np.asarray(L.sum(axis=1)).ravel()
+    owed_to = np.asarray(L.sum(axis=0)).ravel()
+    if np.all(e + owed_to >= owed * (1 - 1e-12)):
+        return dict.fromkeys(names, 1.0)
+    return dict(zip(names, _clear(model, L, e).recovery_rate.tolist(), strict=True))
 
 
 #: The last dense clearing: its inputs and recovery rates. After the first defaults the

@@ -706,7 +706,7 @@ def schema_markdown() -> str:
     return "\n".join(lines) + "\n"
 
 
-@dataclass
+@dataclass(slots=True)
 class _Chunk:
     n: int
     columns: dict[str, Any]
@@ -747,8 +747,16 @@ class EventLog:
         return self._next_id
 
     def add(self, kind: str, *, step: int, **fields: Any) -> int:
-        """Append one event; return its id."""
-        return int(self.add_many(kind, step=step, n=1, **fields)[0])
+        """Append one event; return its id (:meth:`add_many` of one event, without its
+        arrays: most of a run's events come one at a time)."""
+        _check_fields(kind, fields)
+        eid = self._next_id
+        cols: dict[str, Any] = {"event_id": eid, "step": step, "kind": kind}
+        cols.update(fields)
+        self._chunks.append(_Chunk(1, cols))
+        self._next_id = eid + 1
+        self._frame = None
+        return eid
 
     def add_many(self, kind: str, *, step: int, n: int, **fields: Any) -> np.ndarray:
         """Append ``n`` events of one kind; array fields have length ``n``, scalars broadcast.
@@ -768,24 +776,84 @@ class EventLog:
         self._frame = None
         return ids
 
-    def to_frame(self) -> pd.DataFrame:
-        """All events as a DataFrame with the columns of :data:`EVENT_COLUMNS`."""
-        if self._frame is not None:
+    def to_frame(self, columns: tuple[str, ...] | None = None) -> pd.DataFrame:
+        """All events as a DataFrame with the columns of :data:`EVENT_COLUMNS` (or only
+        ``columns``, in that order: what a reader that needs a few builds; not cached)."""
+        if columns is None and self._frame is not None:
             return self._frame
+        want = EVENT_COLUMNS if columns is None else {c: EVENT_COLUMNS[c] for c in columns}
         total = self._next_id
-        data = {c: np.full(total, COLUMN_DEFAULTS[c], dtype=d) for c, d in EVENT_COLUMNS.items()}
+        data = {c: np.full(total, COLUMN_DEFAULTS[c], dtype=d) for c, d in want.items()}
+        # one-event chunks (most of a run's) are gathered per column and written with one
+        # fancy assignment each: a numpy slice assignment per event and column cost more
+        # than the rest of the frame
+        rows: dict[str, list[int]] = {c: [] for c in want}
+        values: dict[str, list[Any]] = {c: [] for c in want}
+        sliced: set[str] = set()  # columns some chunk wrote as a slice
+        if "event_id" in want:  # ids are handed out in order, chunk after chunk
+            data["event_id"] = np.arange(total, dtype=np.int64)
         start = 0
         for chunk in self._chunks:
             stop = start + chunk.n
+            single = chunk.n == 1
             for col, v in chunk.columns.items():
-                data[col][start:stop] = v
+                if col not in want or col == "event_id":
+                    continue
+                if single and (type(v) in _PLAIN or isinstance(v, np.generic)):
+                    rows[col].append(start)
+                    values[col].append(v)
+                else:
+                    data[col][start:stop] = v
+                    sliced.add(col)
             start = stop
-        for col, dtype in EVENT_COLUMNS.items():  # text columns straight to pandas' str
+        for col, at in rows.items():
+            if at:
+                column = data[col]
+                if column.dtype == object:  # the objects themselves, as element assignment
+                    held = np.empty(len(at), dtype=object)
+                    held[:] = values[col]
+                    column[at] = held
+                else:
+                    column[at] = np.array(values[col], dtype=column.dtype)
+        for col, dtype in want.items():  # text columns straight to pandas' str
             if dtype is object:
-                data[col] = pd.array(data[col], dtype="str")
+                data[col] = _text_array(data[col], blank=not rows[col] and col not in sliced)
         frame = pd.DataFrame(data, copy=False)
-        self._frame = frame
+        if columns is None:
+            self._frame = frame
         return frame
+
+
+#: Field values written one event at a time (plus numpy scalars); anything else (an array,
+#: a list) is sliced in as given.
+_PLAIN = frozenset({int, float, str, bool})
+
+
+#: pandas' ``str`` dtype, and whether it is pyarrow's (pandas 3): then text columns are
+#: built as pyarrow arrays directly (``pd.array(..., dtype="str")`` checks and converts every
+#: element in Python first, ~40% of building the frame).
+_STR_DTYPE = pd.array(np.array([""], dtype=object), dtype="str").dtype
+_ARROW_STR = getattr(_STR_DTYPE, "storage", None) == "pyarrow"
+
+
+def _text_array(column: np.ndarray, *, blank: bool) -> Any:
+    """``pd.array(column, dtype="str")``, faster where pandas' ``str`` is pyarrow's: a
+    column no event set is ``""`` repeated; a column with an element pyarrow does not take
+    as a string (a number) goes through pandas' own conversion (which writes it as text)."""
+    if _ARROW_STR:
+        import pyarrow as pa
+        from pandas.arrays import ArrowStringArray
+
+        if blank:
+            arr = pa.repeat(pa.scalar("", pa.large_string()), column.size)
+            return ArrowStringArray(pa.chunked_array([arr]), dtype=_STR_DTYPE)
+        try:  # every element a str (None a missing value, as pandas reads it)
+            arr = pa.array(column, type=pa.large_string())
+        except (pa.ArrowTypeError, pa.ArrowInvalid):
+            pass
+        else:
+            return ArrowStringArray(pa.chunked_array([arr]), dtype=_STR_DTYPE)
+    return pd.array(column, dtype="str")
 
 
 def trace_cause(events: pd.DataFrame, event_id: int) -> list[int]:

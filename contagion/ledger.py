@@ -14,7 +14,7 @@ The model owns one :class:`PriceMoves`; the market and the pools record into it.
 
 from __future__ import annotations
 
-from collections import deque
+from bisect import bisect_right
 
 __all__ = ["PriceMoves", "market_source", "pool_source"]
 
@@ -47,7 +47,10 @@ class PriceMoves:
 
     def __init__(self, keep: int = 4096) -> None:
         self.seq = 0  # moves recorded so far (all sources): the clock of observations
-        self._log: dict[str, deque[tuple[int, int, float]]] = {}
+        # per source, three parallel lists: each move's sequence number (increasing), its
+        # event and its size |log move|; only the last ``keep`` count (older ones are
+        # trimmed in batches), and a window is found by bisection, not by a scan
+        self._log: dict[str, tuple[list[int], list[int], list[float]]] = {}
         self._keep = keep
 
     def record(self, source: str, event_id: int, log_move: float) -> None:
@@ -57,27 +60,40 @@ class PriceMoves:
         self.seq += 1
         log = self._log.get(source)
         if log is None:
-            log = self._log[source] = deque(maxlen=self._keep)
-        log.append((self.seq, int(event_id), float(log_move)))
+            log = self._log[source] = ([], [], [])
+        seqs, ids, sizes = log
+        seqs.append(self.seq)
+        ids.append(int(event_id))
+        sizes.append(abs(float(log_move)))
+        if len(seqs) > 2 * self._keep:
+            for column in log:
+                del column[:len(column) - self._keep]
 
     def cause(self, source: str, *, after: int, upto: int) -> int:
-        """The event that moved ``source`` the most in the sequence window ``(after, upto]``;
-        if none did, the last event that moved it up to ``upto``; -1 if none ever did."""
-        best, best_size, last = -1, -1.0, -1
-        for seq, event_id, move in reversed(self._log.get(source, ())):
-            if seq > upto:
-                continue
-            if seq <= after:
-                if last < 0:
-                    last = event_id
-                break
-            if last < 0:
-                last = event_id
-            if abs(move) > best_size:
-                best, best_size = event_id, abs(move)
-        return best if best >= 0 else last
+        """The event that moved ``source`` the most in the sequence window ``(after, upto]``
+        (the latest of equal moves); if none did, the last event that moved it up to
+        ``upto``; -1 if none ever did."""
+        log = self._log.get(source)
+        if log is None:
+            return -1
+        seqs, ids, sizes = log
+        base = max(len(seqs) - self._keep, 0)  # the last ``keep`` moves are remembered
+        hi = bisect_right(seqs, upto, base)  # moves up to ``upto``: [base, hi)
+        if hi == base:
+            return -1
+        lo = bisect_right(seqs, after, base, hi)  # of which before the window: [base, lo)
+        if lo == hi:
+            return ids[hi - 1]
+        window = sizes[lo:hi]
+        largest = max(window)
+        if largest != largest:  # NaN first: max() would keep it; NaN sizes never win
+            best = [k for k, size in enumerate(window) if size == size]
+            if not best:
+                return ids[hi - 1]
+            largest = max(window[k] for k in best)
+        return ids[hi - 1 - window[::-1].index(largest)]
 
     def last(self, source: str) -> int:
         """The last event that moved ``source`` (-1 if none)."""
         log = self._log.get(source)
-        return log[-1][1] if log else -1
+        return log[1][-1] if log else -1

@@ -11,10 +11,20 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from contagion.events import cause_links, trace_cause, trace_chain
+from contagion.events import trace_cause, trace_chain
 
-__all__ = ["cascade_path", "default_generations", "fund_names", "run_record", "run_summary",
-           "venues_hit"]
+__all__ = ["METRIC_EVENT_COLUMNS", "METRIC_FINAL_SERIES", "METRIC_SERIES_COLUMNS", "cascade_path",
+           "default_generations", "fund_names", "run_record", "run_summary", "venues_hit"]
+
+#: The event-log columns :func:`run_summary` and :func:`run_record` read (and nothing else
+#: of the log): a run that only feeds them builds just these (``runner.METRICS``).
+METRIC_EVENT_COLUMNS = ("event_id", "kind", "venue", "agent", "account", "value_usd", "cause_id")
+#: The series they read (a name ending in ``*``: every series it begins), and of those the
+#: ones they read at the last step only (``runner.METRICS`` records those at the end).
+METRIC_FINAL_SERIES = ("insolvent_debt_usd",)
+METRIC_SERIES_COLUMNS = ("adl_usd", "bad_debt_usd", "defaults", "fund_balance_usd",
+                         "insolvent_debt_usd", "socialised_usd", "fund_*", "impact_*",
+                         "oracle_*", "price_*", "reserve_*")
 
 _HIT_KINDS = ("default", "bad_debt", "fund_exhausted", "socialised_loss", "adl")
 
@@ -30,15 +40,46 @@ def default_generations(events: pd.DataFrame) -> dict[str, int]:
     >>> default_generations(ev)
     {'Fund': 1, 'Ex': 2}
     """
-    d = events.loc[events["kind"] == "default", ["event_id", "venue"]]  # not all 170 columns
-    if d.empty:
+    return _generations(_EventArrays(events))
+
+
+class _EventArrays:
+    """The event-log columns the measures read, as numpy arrays, each converted once on
+    first use (selecting rows of a 170-column frame, or iterating its text columns, cost
+    more than the measures themselves)."""
+
+    def __init__(self, events: pd.DataFrame) -> None:
+        self.events = events
+        self._columns: dict[str, np.ndarray] = {}
+
+    def __getitem__(self, column: str) -> np.ndarray:
+        values = self._columns.get(column)
+        if values is None:
+            values = self._columns[column] = self.events[column].to_numpy()
+        return values
+
+    def of_kind(self, *kinds: str) -> np.ndarray:
+        """Which events are of one of ``kinds`` (a boolean mask)."""
+        kind = self["kind"]
+        mask = kind == kinds[0]
+        for k in kinds[1:]:
+            mask |= kind == k
+        return np.asarray(mask, dtype=bool)
+
+
+def _generations(ev: _EventArrays) -> dict[str, int]:
+    """:func:`default_generations` over the event columns."""
+    is_default = ev.of_kind("default")
+    if not is_default.any():
         return {}
-    kind = dict(zip(events["event_id"], events["kind"], strict=True))
-    cause = cause_links(events)  # once, not once per default
+    ids = ev["event_id"].tolist()
+    default_ids = dict(zip(ids, is_default.tolist(), strict=True))
+    cause = dict(zip(ids, ev["cause_id"].tolist(), strict=True))  # once, not per default
     out: dict[str, int] = {}
-    for eid, venue in zip(d["event_id"], d["venue"], strict=True):
+    for eid, venue in zip(ev["event_id"][is_default].tolist(), ev["venue"][is_default].tolist(),
+                          strict=True):
         chain = trace_chain(cause, int(eid))
-        out[str(venue)] = sum(kind.get(e) == "default" for e in chain)
+        out[str(venue)] = sum(default_ids.get(e, False) for e in chain)
     return out
 
 
@@ -60,7 +101,11 @@ def cascade_path(events: pd.DataFrame) -> list[str]:
 
 def venues_hit(events: pd.DataFrame, venue_names: list[str]) -> list[str]:
     """Venues with a default, bad debt, an exhausted fund, a socialised loss or ADL."""
-    hit = events.loc[events["kind"].isin(_HIT_KINDS), "venue"].unique().tolist()
+    return _venues_hit(_EventArrays(events), venue_names)
+
+
+def _venues_hit(ev: _EventArrays, venue_names: list[str]) -> list[str]:
+    hit = set(ev["venue"][ev.of_kind(*_HIT_KINDS)].tolist())
     return [v for v in venue_names if v in hit]
 
 
@@ -80,11 +125,41 @@ def fund_names(events: pd.DataFrame, series: pd.DataFrame) -> list[str]:
     >>> fund_names(pd.DataFrame({"kind": [], "agent": []}), series)
     ['PerpX-Insurance', 'Terra reserve']
     """
+    return _fund_names(_EventArrays(events), series)
+
+
+def _fund_names(ev: _EventArrays, series: pd.DataFrame) -> list[str]:
     names = [c[len("fund_"):] for c in series.columns
              if c.startswith("fund_") and c != "fund_balance_usd"]
     names += [f"{c[len('reserve_'):]} reserve" for c in series.columns if c.startswith("reserve_")]
-    names += [str(a) for a in events.loc[events["kind"] == "fund_exhausted", "agent"]]
+    names += [str(a) for a in ev["agent"][ev.of_kind("fund_exhausted")].tolist()]
     return list(dict.fromkeys(names))
+
+
+def _venue_names(venues: pd.DataFrame) -> tuple[list[str], dict[str, str]]:
+    """The venue table's venues in order of appearance, and each one's kind."""
+    names = venues["venue"].to_numpy().tolist()
+    kinds = venues["kind"].to_numpy().tolist()
+    return list(dict.fromkeys(names)), dict(zip(names, kinds, strict=False))
+
+
+def _last_by_venue(venues: pd.DataFrame, names: list[str], columns: tuple[str, ...]
+                   ) -> dict[str, dict[str, Any]]:
+    """Each venue's last value of each of ``columns`` in step order, skipping missing ones
+    (NaN when it has none): ``venues.sort_values("step").groupby("venue").last()`` read
+    as arrays (a venue has one row a step)."""
+    order = np.argsort(venues["step"].to_numpy(), kind="stable")
+    venue = venues["venue"].to_numpy()[order]
+    rows = {v: np.flatnonzero(venue == v) for v in names}
+    out: dict[str, dict[str, Any]] = {}
+    for c in columns:
+        values = venues[c].to_numpy()[order]
+        present = ~pd.isna(values)
+        out[c] = {}
+        for v, at in rows.items():
+            kept = at[present[at]]
+            out[c][v] = values[kept[-1]] if kept.size else np.nan
+    return out
 
 
 def run_summary(events: pd.DataFrame, series: pd.DataFrame, venues: pd.DataFrame
@@ -100,15 +175,16 @@ def run_summary(events: pd.DataFrame, series: pd.DataFrame, venues: pd.DataFrame
     events : the event log; series : DataCollector model variables (one row per step);
     venues : the per-venue table.
     """
-    last = venues.sort_values("step").groupby("venue", sort=False).last()
-    names = list(dict.fromkeys(venues["venue"]))
-    venue_kinds = dict(zip(venues["venue"], venues["kind"], strict=False))
-    defaulted = [v for v in names if bool(last.loc[v, "defaulted"])]
-    gens = default_generations(events)
-    liq = events.loc[events["kind"].isin(["liquidation", "perp_liquidation", "option_liquidation"]),
-                     ["account", "value_usd"]]
+    ev = _EventArrays(events)
+    names, venue_kinds = _venue_names(venues)
+    last = _last_by_venue(venues, names, ("defaulted", "bad_debt_usd", "recovery_rate"))
+    defaulted = [v for v in names if bool(last["defaulted"][v])]
+    gens = _generations(ev)
+    liq = ev.of_kind("liquidation", "perp_liquidation", "option_liquidation")
+    liq_accounts = pd.Series(ev["account"][liq])
+    liq_value = pd.Series(ev["value_usd"][liq])
     price_cols = [c for c in series.columns if c.startswith("impact_")]
-    worst_impact = float(series[price_cols].min().min()) if price_cols else 0.0
+    worst_impact = _smallest(series[price_cols].to_numpy()) if price_cols else 0.0
     gaps = []
     for c in series.columns:
         if c.startswith("oracle_"):
@@ -121,25 +197,41 @@ def run_summary(events: pd.DataFrame, series: pd.DataFrame, venues: pd.DataFrame
         "defaults": len(defaulted),
         "defaulted": defaulted,
         "venues_defaulted": [v for v in defaulted if venue_kinds.get(v) != "firm"],
-        "venues_hit": venues_hit(events, [v for v in names if venue_kinds.get(v) != "firm"]),
+        "venues_hit": _venues_hit(ev, [v for v in names if venue_kinds.get(v) != "firm"]),
         "cascade_depth": max(gens.values(), default=0),
         "default_generations": gens,
-        "liquidations": len(liq),
-        "accounts_liquidated": int(liq["account"].nunique()) if len(liq) else 0,
-        "liquidation_volume_usd": float(liq["value_usd"].sum()),
+        "liquidations": int(liq.sum()),
+        "accounts_liquidated": int(liq_accounts.nunique()) if len(liq_accounts) else 0,
+        "liquidation_volume_usd": float(liq_value.sum()),
         "bad_debt_usd": float(series["bad_debt_usd"].iloc[-1]),
         "insolvent_debt_usd": float(series["insolvent_debt_usd"].iloc[-1]),
         "socialised_usd": float(series["socialised_usd"].iloc[-1]),
         "adl_usd": float(series["adl_usd"].iloc[-1]),
         "fund_used_usd": max(fund_start - fund_end, 0.0),
         "fund_depletion_frac": (1 - fund_end / fund_start) if fund_start > 0 else 0.0,
-        "funds_exhausted": sorted(events.loc[events["kind"] == "fund_exhausted", "agent"]),
+        "funds_exhausted": sorted(ev["agent"][ev.of_kind("fund_exhausted")].tolist()),
         "worst_pool_impact_frac": worst_impact,
-        "bad_debt_by_venue": {v: float(last.loc[v, "bad_debt_usd"]) for v in names},
-        "recovery_by_venue": {v: float(last.loc[v, "recovery_rate"]) for v in names},
+        "bad_debt_by_venue": {v: float(last["bad_debt_usd"][v]) for v in names},
+        "recovery_by_venue": {v: float(last["recovery_rate"][v]) for v in names},
         "fund_series": funds,
         "max_defaults_step": int(np.argmax(series["defaults"].to_numpy())) if len(series) else 0,
     }
+
+
+def _smallest(values: np.ndarray) -> float:
+    """``frame.min().min()`` of a numeric frame's values: the smallest entry, NaN skipped
+    (NaN if all are). A minimum is exact, so the order it is taken in does not matter."""
+    kept = values[~np.isnan(values)]
+    return float(kept.min()) if kept.size else float("nan")
+
+
+def _largest_gap(oracle: np.ndarray, price: np.ndarray) -> float:
+    """``(oracle / price - 1).abs().max()`` of the two series, as arrays: the largest
+    relative gap, NaN entries skipped (NaN if all are)."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio = np.abs(oracle / price - 1.0)
+    kept = ratio[~np.isnan(ratio)]
+    return float(kept.max()) if kept.size else float("nan")
 
 
 def run_record(events: pd.DataFrame, series: pd.DataFrame, venues: pd.DataFrame, *,
@@ -177,16 +269,15 @@ def run_record(events: pd.DataFrame, series: pd.DataFrame, venues: pd.DataFrame,
     ['exhausted__LendA-SafetyModule', 'exhausted__LendB-Fund', 'exhausted__PerpX-Insurance']
     """
     s = run_summary(events, series, venues) if summary is None else summary
-    names = list(dict.fromkeys(venues["venue"]))
-    kinds = dict(zip(venues["venue"], venues["kind"], strict=False))
+    names, kinds = _venue_names(venues)
     gaps = [0.0]
     for col in series.columns:
         if col.startswith("oracle_"):
             # oracle columns are named by oracle; pair each with the price of its asset
             for price_col in (c for c in series.columns if c.startswith("price_")):
                 if price_col[len("price_"):] in col:
-                    ratio = (series[col] / series[price_col] - 1.0).abs()
-                    gaps.append(float(ratio.max()))
+                    gaps.append(_largest_gap(series[col].to_numpy(),
+                                             series[price_col].to_numpy()))
     record: dict[str, Any] = {
         "defaults": s["defaults"],
         "defaults_share": s["defaults"] / max(len(names), 1),
@@ -227,6 +318,6 @@ def run_record(events: pd.DataFrame, series: pd.DataFrame, venues: pd.DataFrame,
         record[f"lgd__{v}"] = lgd
         record[f"kind__{v}"] = kinds.get(v, "")
     exhausted = set(s["funds_exhausted"])
-    for f in fund_names(events, series):
+    for f in _fund_names(_EventArrays(events), series):
         record[f"exhausted__{f}"] = int(f in exhausted)
     return record

@@ -13,6 +13,7 @@ of the stage in which they happened, so the venues of the next stage feel them.
 
 from __future__ import annotations
 
+from operator import itemgetter
 from typing import Any
 
 import mesa
@@ -68,6 +69,19 @@ def _quotes_usd(feed: Any) -> bool:
         or feed.pool is None
 
 
+def _fields(*columns: str) -> Any:
+    """A getter of a row's values of ``columns``, as a tuple (``itemgetter`` of one column
+    returns the bare value, of none fails)."""
+    if len(columns) < 2:
+        return lambda row: tuple(row[c] for c in columns)
+    return itemgetter(*columns)
+
+
+def _wanted(column: str, names: tuple[str, ...]) -> bool:
+    """Whether ``column`` is one of ``names`` (a name ending in ``*``: a prefix)."""
+    return any(column.startswith(n[:-1]) if n.endswith("*") else column == n for n in names)
+
+
 class ContagionModel(mesa.Model):
     """A multi-venue crypto market whose defaults spread through liquidations.
 
@@ -85,7 +99,17 @@ class ContagionModel(mesa.Model):
         the dashboard's network replay; a few passes over the traders per step).
     record_nodes : bool
         Record node states at all (default); ``False`` skips them (sweeps read none), and
-        :meth:`node_state_frame` is then empty. Nothing else a run records depends on it.
+        :meth:`node_state_frame` is then empty, and the Trader agents (mesa's view of the
+        population, which nothing reads) are not made. Nothing else a run records depends
+        on it.
+    series : tuple of str, optional
+        The series to record (default: every one; a name ending in ``*`` stands for every
+        series it begins): a sweep's run records only those its measures read. The values
+        recorded do not depend on it.
+    final_series : tuple of str, optional
+        Series (named as ``series``) recorded as NaN each step and computed only by
+        :meth:`record_final_series` (``simulate`` calls it after the last step): a sweep
+        reads only the last insolvent debt, a pass over every account each step.
     world : networkx.MultiDiGraph, optional
         The world graph the agents run over (default: :func:`contagion.world.build_world`
         of the scenario). Every contagion channel is read from its edges: which oracle a
@@ -112,7 +136,9 @@ class ContagionModel(mesa.Model):
 
     def __init__(self, scenario: Scenario, *, seed: int | None = None,
                  check_conservation: bool = False, record_cohorts: bool = False,
-                 world: Any = None, positions: Any = None, record_nodes: bool = True) -> None:
+                 world: Any = None, positions: Any = None, record_nodes: bool = True,
+                 series: tuple[str, ...] | None = None,
+                 final_series: tuple[str, ...] = ()) -> None:
         if not isinstance(scenario, Scenario):
             raise ParameterError("scenario", type(scenario).__name__, "a contagion.Scenario",
                                  "build one with models.get_scenario(name)")
@@ -162,9 +188,16 @@ class ContagionModel(mesa.Model):
         # read them); _record appends to its lists directly: its collect() re-checks every
         # reporter's type and deep-copies every float each step, a fifth of recording.
         dc = self.datacollector
+        if series is not None:  # the others are never computed (nor in the series frame)
+            for var in [v for v in dc.model_reporters if not _wanted(v, series)]:
+                del dc.model_reporters[var], dc.model_vars[var]
+        final = {var for var in dc.model_reporters if _wanted(var, final_series)}
         self._series_lists = [(dc.model_vars[var], reporter)
-                              for var, reporter in dc.model_reporters.items()]
-        self._table_lists = {name: [(column, values) for column, values in table.items()]
+                              for var, reporter in dc.model_reporters.items() if var not in final]
+        self._final_lists = [(dc.model_vars[var], reporter)
+                             for var, reporter in dc.model_reporters.items() if var in final]
+        # per table, its column lists and a getter of a row's values in their order
+        self._table_lists = {name: (list(table.values()), _fields(*table))
                              for name, table in dc.tables.items()}
         self._baseline_units, self._units_scale = self._unit_sums()
         self._record()
@@ -261,9 +294,14 @@ class ContagionModel(mesa.Model):
         self.institutions: dict[str, Any] = {a.name: a for a in creditors}
         self.venues: dict[str, Any] = {a.name: a for a in self.margin_venues()}
         self.venues.update({a.name: a for a in self.custodial})
-        self._make_trader_agents()
+        if self.record_nodes:  # see _make_trader_agents
+            self._make_trader_agents()
 
     def _make_trader_agents(self) -> None:
+        """Mesa's view of the population (``model.agents``): a Trader per trader, or per
+        cohort past ``agent_limit``. Nothing the model computes or records reads them (the
+        population's arrays act), so a run that records no node states (a sweep's) does
+        not make them: 1,000 agents cost ~3% of a 1,000-trader run."""
         t = self.scenario.traders
         pop = self.population
         ids = np.arange(pop.n)
@@ -595,17 +633,31 @@ class ContagionModel(mesa.Model):
                 values.append(reporter(self))
         finally:
             self._recording = None
+        for values, _ in self._final_lists:  # see record_final_series
+            values.append(np.nan)
         for table, rows in (("venues", venue_rows(self)), ("exposures", pair_exposures(self))):
-            columns = self._table_lists[table]
+            lists, fields = self._table_lists[table]
             for row in rows:
-                for column, values in columns:
-                    values.append(row[column])
+                for values, value in zip(lists, fields(row), strict=True):
+                    values.append(value)
         every = self.scenario.market.record_network_every
         small = self.population.n <= NODE_STATE_LIMIT
         if (self.record_nodes and every and self.steps % every == 0
                 and (small or self.record_cohorts)):
             self._node_states.append(node_states(self, node_limit=NODE_STATE_LIMIT,
                                                  cohorts=self.record_cohorts))
+
+    def record_final_series(self) -> None:
+        """Compute the ``final_series`` at the current state into their last row (the
+        state the last recording saw: nothing moves after it)."""
+        if not self._final_lists:
+            return
+        self._recording = {}
+        try:
+            for values, reporter in self._final_lists:
+                values[-1] = reporter(self)
+        finally:
+            self._recording = None
 
     def positions_frame(self) -> pd.DataFrame:
         """The books this run started from, as a positions table (``positions.parquet``):

@@ -81,3 +81,26 @@ def test_reused_clearing_is_the_clearing(monkeypatch: pytest.MonkeyPatch) -> Non
     for name in ("events", "series", "venues", "exposures"):  # ...and changed nothing
         assert getattr(cached, name).equals(getattr(fresh, name)), name
     assert (cached.venues["recovery_rate"] < 1).any()  # a run with real clearings
+
+
+@settings(max_examples=300, deadline=None)
+@given(links())
+def test_small_sums_are_the_dense_sums_bit_for_bit(case: tuple) -> None:
+    from contagion.credit import _small_sums
+
+    n, rows, cols, vals = case
+    got = _small_sums(n, rows, cols, vals)
+    if got is None:  # too many links, or a row of more than 8: the numpy path
+        assert len(vals) > 64 or max(rows.count(r) for r in set(rows)) > 8
+        return
+    dense = _dense_sums(n, rows, cols, vals)
+    assert dense is not None
+    for mine, theirs in zip(got, dense[1:], strict=True):
+        assert np.asarray(mine).tobytes() == theirs.tobytes()
+
+
+def test_small_sums_refuse_repeated_links() -> None:
+    from contagion.credit import _small_sums
+
+    assert _small_sums(3, [0, 0], [1, 1], [1.0, 2.0]) is None
+    assert _small_sums(3, [], [], []) == ([0.0] * 3, [0.0] * 3)

@@ -7,8 +7,13 @@ import pandas as pd
 import pytest
 
 from contagion.errors import ParameterError
-from contagion.metrics import run_record
-from contagion.runner import FULL, SWEEP, RecordOptions, simulate
+from contagion.metrics import (
+    METRIC_EVENT_COLUMNS,
+    METRIC_FINAL_SERIES,
+    METRIC_SERIES_COLUMNS,
+    run_record,
+)
+from contagion.runner import FULL, METRICS, SWEEP, RecordOptions, simulate
 from models import get_scenario
 
 
@@ -30,6 +35,33 @@ def test_sweep_run_keeps_every_number_of_the_full_run(pair: tuple) -> None:
     for rec in records[1:]:  # as a sweep computes it: the summary the run already made
         assert pd.DataFrame([records[0]]).equals(pd.DataFrame([rec]))  # NaN == NaN here
     assert len(full.events) > 0 and full.summary["liquidations"] > 0  # a run that did something
+
+
+def test_metrics_run_builds_only_the_events_and_series_the_measures_read(pair: tuple) -> None:
+    full, _ = pair
+    lean = simulate(get_scenario("default", n_traders=200, steps=40), seed=5, record=METRICS)
+    assert list(lean.events.columns) == list(METRIC_EVENT_COLUMNS)
+    assert lean.events.equals(full.events[list(METRIC_EVENT_COLUMNS)])
+    kept = [c for c in full.series.columns if c in METRIC_SERIES_COLUMNS
+            or any(c.startswith(p[:-1]) for p in METRIC_SERIES_COLUMNS if p.endswith("*"))]
+    assert list(lean.series.columns) == kept and len(kept) < len(full.series.columns)
+    final = list(METRIC_FINAL_SERIES)  # computed at the end only: NaN before
+    assert lean.series[final].iloc[:-1].isna().all().all()
+    assert lean.series[final].iloc[-1].equals(full.series[final].iloc[-1])
+    assert lean.series.drop(columns=final).equals(full.series[kept].drop(columns=final))
+    assert list(lean.series.dtypes) == list(full.series[kept].dtypes)
+    for name in ("venues", "exposures"):
+        assert getattr(full, name).equals(getattr(lean, name)), name
+    assert full.summary == lean.summary
+    a = run_record(full.events, full.series, full.venues)
+    b = run_record(lean.events, lean.series, lean.venues, summary=lean.summary)
+    assert pd.DataFrame([a]).equals(pd.DataFrame([b]))  # NaN == NaN here
+
+
+def test_unknown_event_column_is_refused() -> None:
+    with pytest.raises(ParameterError, match="event_columns"):
+        simulate(get_scenario("default", n_traders=200, steps=2),
+                 record=RecordOptions(event_columns=("kind", "no_such_column")))
 
 
 def test_sweep_run_skips_node_states_and_network(pair: tuple) -> None:

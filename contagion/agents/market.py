@@ -148,6 +148,10 @@ class Market(mesa.Agent):
         self.source = [market_source(a) for a in self.assets]
         self._mark = self.price.copy()  # prices when a move was last attributed
         self._lst_cause = self.last_move_event.copy()  # as Market.step left it
+        # each liquid-staking token's underlying, as a dict (read every step, per asset)
+        self._underlying_of: dict[int, int] = {}
+        for k, u in zip(self.lst.tolist(), self.lst_underlying.tolist(), strict=True):
+            self._underlying_of.setdefault(k, u)
         self.crash_pct = {a.name: a.crash_on_issuer_default_frac for a in scenario.assets}
         # issuer -> the tokens it issues: set from the world graph's ``issues`` edges
         self.issuer_of: dict[str, list[str]] = {}
@@ -197,7 +201,8 @@ class Market(mesa.Agent):
         before = self.price.copy()
         self._reprice(t)
         move = self.path[:, t] / self.path[:, t - 1] - 1.0 if t > 0 else np.zeros_like(before)
-        for i in np.flatnonzero(np.abs(move) >= SHOCK_EVENT_MIN_MOVE):
+        shocked = np.flatnonzero(np.abs(move) >= SHOCK_EVENT_MIN_MOVE)
+        for i in shocked:
             self.last_move_event[i] = self.model.events.add(
                 "price_shock", step=self.model.steps, asset=self.assets[i],
                 price=float(self.price[i]), amount=float(move[i]), price_before=float(before[i]),
@@ -210,27 +215,28 @@ class Market(mesa.Agent):
             if abs(move[i]) < SHOCK_EVENT_MIN_MOVE <= abs(move[u]) and not flowed:
                 self.last_move_event[i] = self.last_move_event[u]
         self._lst_cause = self.last_move_event.copy()
-        logged = set(np.flatnonzero(np.abs(move) >= SHOCK_EVENT_MIN_MOVE).tolist())
+        logged = set(shocked.tolist())
+        last = self.last_move_event.tolist()
         for k in range(len(self.assets)):  # the path's logged moves, with their sizes
-            eid = int(self.last_move_event[k]) if k in logged else -1
-            if k in self.lst and k not in logged:
-                under = int(self.lst_underlying[np.flatnonzero(self.lst == k)[0]])
-                eid = int(self.last_move_event[under]) if under in logged else -1
+            eid = last[k] if k in logged else -1
+            under = self._underlying_of.get(k)
+            if under is not None and k not in logged:
+                eid = last[under] if under in logged else -1
             self._record(k, eid)
 
     def _shock_fields(self, i: int, t: int) -> dict[str, Any]:
         """A price shock's path, and for a liquid-staking token its ratio's move."""
-        if i not in self.lst:
+        u = self._underlying_of.get(i)
+        if u is None:
             return {"path": "exogenous"}
-        u = int(self.lst_underlying[np.flatnonzero(self.lst == i)[0]])
         return {"path": "basis", "underlying": self.assets[u],
                 "ratio_before": float(self.path[i, t - 1]), "ratio_after": float(self.path[i, t])}
 
     def _shock_detail(self, i: int, before: NDArray[np.float64], move: float, t: int) -> str:
-        if i not in self.lst:
+        u = self._underlying_of.get(i)
+        if u is None:
             return (f"{self.assets[i]} external price {before[i]:,.4g} -> "
                     f"{self.price[i]:,.4g} ({move:+.2%}, exogenous path)")
-        u = int(self.lst_underlying[np.flatnonzero(self.lst == i)[0]])
         return (f"{self.assets[i]}/{self.assets[u]} ratio {self.path[i, t - 1]:.4f} -> "
                 f"{self.path[i, t]:.4f} ({move:+.2%}, exogenous basis path): {self.assets[i]} "
                 f"{before[i]:,.4g} -> {self.price[i]:,.4g}")
@@ -244,8 +250,9 @@ class Market(mesa.Agent):
         """Record the external price's move since the last attribution (and the moves its
         liquid-staking tokens made with it) as ``event_id``'s doing."""
         self._record(asset, event_id)
-        for j in self.lst[self.lst_underlying == asset]:
-            self._record(int(j), event_id)
+        if self.lst.size:
+            for j in self.lst[self.lst_underlying == asset]:
+                self._record(int(j), event_id)
 
     def moved(self, asset: int, event_id: int, pool: Any = None) -> None:
         """Event ``event_id`` moved ``asset``: through ``pool`` (its spot), or the external
@@ -258,7 +265,8 @@ class Market(mesa.Agent):
 
     def _reprice(self, t: int) -> None:
         self.price = self.path[:, t] * np.exp(self.log_impact) * self.crash_factor
-        self.price[self.lst] *= self.price[self.lst_underlying]  # ratio x underlying
+        if self.lst.size:
+            self.price[self.lst] *= self.price[self.lst_underlying]  # ratio x underlying
 
     def _carry_to_lsts(self, asset: int, factor: float) -> None:
         """Move the liquid-staking tokens on ``asset`` with it (their ratio is unchanged)."""

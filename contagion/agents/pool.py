@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import math
 from collections import deque
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import mesa
 import numpy as np
@@ -23,6 +24,43 @@ SYNCED_TOL = 1e-6  # a pool within this of the external price has met the market
 #: ``r_out r_in / (r_in + g a)``, not ``r_out - out``, which loses a digit per factor of ten
 #: of the trade and reaches 0 (a spot of 0) past ~1e16 (a 1e-9 unit pool, a 1e7 unit sale).
 HUGE_TRADE = 1e6
+
+
+def _swap_out(amount: Any, reserve_in: float, reserve_out: float, fee_frac: float) -> Any:
+    """:func:`~contagion.mechanics.amm.swap_out`, bit for bit (the same operations in the
+    same order), without its four argument checks when the amounts and the pool are plainly
+    valid (amounts finite and >= 0, reserves finite and > 0, fee in [0, 1)): a pool quotes
+    every liquidation's sale, and the checks cost more than the quote. Anything else goes
+    through ``swap_out``, which raises as before."""
+    if 0.0 < reserve_in < math.inf and 0.0 < reserve_out < math.inf and 0.0 <= fee_frac < 1.0:
+        if isinstance(amount, float):
+            plain = 0.0 <= amount < math.inf
+        elif isinstance(amount, np.ndarray) and amount.dtype == np.float64 and amount.size:
+            plain = bool(0.0 <= amount.min() and amount.max() < math.inf)
+        else:
+            plain = False
+        if plain:
+            g = 1.0 - fee_frac
+            return amount * g * reserve_out / (reserve_in + amount * g)
+    return swap_out(amount, reserve_in, reserve_out, fee_frac)
+
+
+def _in_fee_band(x: float, y: float, price: float, depth: float, fee_frac: float,
+                 cap: float) -> bool:
+    """Whether :func:`~contagion.mechanics.amm.arbitrage_with_impact` would find no trade
+    for valid, plain floats and a finite depth: the pool's spot within the fee band,
+    ``g price <= y / x <= price / g``, compared as it compares (about half of a run's
+    arbitrage calls, each spared six argument checks). Anything else: ``False``, so the
+    call is made (and raises on a bad argument as before)."""
+    if not (type(x) is float and type(y) is float and type(price) is float
+            and type(depth) is float and type(fee_frac) is float and type(cap) is float):
+        return False
+    if not (0.0 < x < math.inf and 0.0 < y < math.inf and 0.0 < price < math.inf
+            and 0.0 < depth < math.inf and 0.0 <= fee_frac < 1.0 and cap >= 0.0):
+        return False
+    g = 1.0 - fee_frac
+    spot = y / x
+    return not spot < g * price and not spot > price / g
 
 
 class AMMPool(mesa.Agent):
@@ -61,17 +99,21 @@ class AMMPool(mesa.Agent):
 
     def twap(self, window: int, delay: int = 0) -> float:
         """Time-weighted average spot over the last ``window`` recorded steps, ``delay`` late."""
-        h = list(self.history)
+        h = self.history
         end = max(1, len(h) - delay)
-        seg = h[max(0, end - window):end]
-        return float(np.mean(seg))
+        seg = [h[i] for i in range(max(0, end - window), end)]  # not a copy of the history
+        if not seg:
+            return float(np.mean(seg))
+        # np.mean's own arithmetic (a float64 sum, divided by the count) without its
+        # bookkeeping, which cost more than the sum of a few spots
+        return float(np.add.reduce(np.array(seg, dtype=np.float64)) / len(seg))
 
     def sell_base(self, units: float) -> float:
         """Sell ``units`` of base into the pool; return USD out (float Uniswap maths)."""
         if units <= 0:
             return 0.0
         x, y = self.reserve_base, self.reserve_quote
-        out = float(swap_out(units, x, y, self.params.fee_frac))
+        out = float(_swap_out(units, x, y, self.params.fee_frac))
         self.reserve_base += units
         if units > HUGE_TRADE * x:  # y - out would cancel (to 0 past 1e16): y x / (x + g a)
             self.reserve_quote = y * x / (x + (1.0 - self.params.fee_frac) * units)
@@ -86,7 +128,7 @@ class AMMPool(mesa.Agent):
         if usd <= 0:
             return 0.0
         x, y = self.reserve_base, self.reserve_quote
-        out = float(swap_out(usd, y, x, self.params.fee_frac))
+        out = float(_swap_out(usd, y, x, self.params.fee_frac))
         self.reserve_quote += usd
         if usd > HUGE_TRADE * y:  # as in sell_base
             self.reserve_base = x * y / (y + (1.0 - self.params.fee_frac) * usd)
@@ -126,7 +168,7 @@ class AMMPool(mesa.Agent):
         """USD that selling ``units`` of base would return now (no state change)."""
         if units <= 0:
             return 0.0
-        return float(swap_out(units, self.reserve_base, self.reserve_quote, self.params.fee_frac))
+        return float(_swap_out(units, self.reserve_base, self.reserve_quote, self.params.fee_frac))
 
     def cost_to_buy(self, units: float) -> float:
         """USD that buying ``units`` of base from the pool would cost now (``inf`` if it
@@ -139,7 +181,7 @@ class AMMPool(mesa.Agent):
 
     def quote_sell_many(self, units: np.ndarray) -> np.ndarray:
         """USD out for each entry of ``units`` sold alone into the current pool."""
-        return np.asarray(swap_out(np.asarray(units, dtype=np.float64), self.reserve_base,
+        return np.asarray(_swap_out(np.asarray(units, dtype=np.float64), self.reserve_base,
                                    self.reserve_quote, self.params.fee_frac), dtype=np.float64)
 
     def arbitrage(self) -> None:
@@ -172,10 +214,12 @@ class AMMPool(mesa.Agent):
     def _arbitrage_trade(self) -> tuple[float, float]:
         """The arbitrage's signed changes of the pool's base and quote (not yet made)."""
         market = self.model.market
-        return arbitrage_with_impact(
-            self.reserve_base, self.reserve_quote, market.quote_price(self.base),
-            market.quote_depth(self.base), self.params.fee_frac,
-            self.arb_capacity_usd_per_step)
+        x, y, fee = self.reserve_base, self.reserve_quote, self.params.fee_frac
+        price, depth = market.quote_price(self.base), market.quote_depth(self.base)
+        cap = self.arb_capacity_usd_per_step
+        if _in_fee_band(x, y, price, depth, fee, cap):
+            return 0.0, 0.0
+        return arbitrage_with_impact(x, y, price, depth, fee, cap)
 
     def _take_arbitrage(self, d_base: float, d_quote: float) -> None:
         """Make the trade :meth:`_arbitrage_trade` planned."""

@@ -111,6 +111,8 @@ class TraderPopulation:
             # debt-free rows have HF = inf; rows of firms or of traders who never top up
             # are masked out once (the mask is fixed for the run)
             rows = np.flatnonzero((hf < self.topup_below) & self._topup_mask(v))
+            if rows.size == 0:  # nobody near liquidation: nothing to pay (most steps)
+                continue
             owed = v.debt_usd(rows)
             want = np.maximum(owed - owed * hf[rows] / self.topup_to, 0.0)
             if v.debt_asset_ids.size:  # they repay their stablecoin debt, no more
@@ -150,6 +152,8 @@ class TraderPopulation:
             b = v.book
             ratio = v.margin_ratio()
             rows = np.flatnonzero((ratio < self.topup_below) & self._topup_mask(v))
+            if rows.size == 0:  # nobody near maintenance (the margin state is computed)
+                continue
             marks, size = v.marks(), b.size[rows]
             if v.pm_on:  # portfolio margin: the venue's own (scenario-based) margin
                 mm = v.margin_state()[1][rows]

@@ -105,12 +105,12 @@ def _probe_record(spec: SweepSpec, points: list[dict[str, Any]]) -> dict[str, An
     """The metric record of a one-step run of the first buildable point (to fix the result
     columns and their types before any run), or ``None`` if none of the first three runs."""
     from contagion.metrics import run_record
-    from contagion.runner import SWEEP, simulate
+    from contagion.runner import METRICS, simulate
 
     for values in points[:3]:
         try:
             result = simulate(build_scenario(spec.scenario, {**spec.fixed, **values}), seed=0, steps=1,
-                              record=SWEEP)
+                              record=METRICS)
             return run_record(result.events, result.series, result.venues)
         except Exception as exc:  # the run will fail and be recorded; try the next point
             log.info("probe run of %s failed: %s", values, exc)

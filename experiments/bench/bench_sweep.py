@@ -2,13 +2,13 @@
 workers, and the driver's memory as the sweep grows.
 
 Run: ``.venv/bin/python experiments/bench/bench_sweep.py [--runs 16] [--traders 2500]
-[--mc-runs 20] [--mc-traders 1000] [--mc-only]``.
+[--mc-runs 20] [--mc-traders 1000] [--mc-only] [--mc-stages]``.
 
 0. Per core (one process, OpenBLAS on one thread): runs of the default scenario with
    ``--mc-traders`` traders (144 steps), each measured from the preset to its metric row,
    by the full path (``simulate`` with every output, as the CLI and the dashboard run, then
    ``run_record``: what a sweep run cost before issue 14) and by the sweep path
-   (:func:`contagion.sweep.task.execute_run`: ``simulate(record=SWEEP)``, the run's own
+   (:func:`contagion.sweep.task.execute_run`: ``simulate(record=METRICS)``, the run's own
    summary reused), alternating, same seeds: runs/s of each and the ratio (target >= 10 runs/s).
    With ``--baseline-src DIR`` (an older checkout, e.g. ``git worktree add /tmp/old main``),
    that tree's own ``execute_run`` is timed too, in a child process run in turn with the
@@ -16,6 +16,8 @@ Run: ``.venv/bin/python experiments/bench/bench_sweep.py [--runs 16] [--traders 
 1. Throughput: the same sweep of ``--runs`` runs of about a second each (the default scenario
    with ``--traders`` traders, 144 steps) on a local process pool of 1 and of 2 workers, side
    by side: runs per second and the ratio (target >= 1.7 on 2 cores).
+   With ``--mc-stages`` instead: where a sweep run's time goes (ms per run in each model
+   stage, the build and each piece of work after the last step).
 2. Memory: the driver's peak RSS growth (``ru_maxrss`` of the driver process only; workers
    are separate processes) for a sweep of 100 and of 2,000 tiny runs, each measured in a fresh
    process: it should stay flat, because each finished run goes to disk and is dropped.
@@ -34,6 +36,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 
 def _spec(runs: int, traders: int, steps: int) -> dict:
@@ -124,6 +127,55 @@ def per_core(runs: int, traders: int, baseline: str | None = None) -> dict[str, 
     return {k: 1 / sorted(v)[len(v) // 2] for k, v in times.items()}
 
 
+#: What :func:`stage_times` times: the model's stages, its build, and the work after the
+#: last step (``module:attribute``; a class's method as ``module:Class.method``).
+_STAGES = ("contagion.model:ContagionModel.__init__",
+           *(f"contagion.model:ContagionModel._stage_{s}" for s in (
+               "market", "oracles", "traders", "liquidations", "clearing_houses",
+               "shortfalls", "record")),
+           "contagion.events:EventLog.to_frame", "contagion.runner:run_summary",
+           "contagion.metrics:run_record", "contagion.sweep.task:exposure_profile",
+           "contagion.sweep.task:build_scenario")
+
+
+def stage_times(runs: int, traders: int) -> dict[str, float]:
+    """Milliseconds per sweep run (:func:`contagion.sweep.task.execute_run`) spent in each of
+    :data:`_STAGES` (inclusive), and ``total``, over ``runs`` runs after a warm one."""
+    import importlib
+
+    from contagion.threads import limit_blas_threads
+
+    limit_blas_threads()
+    spent: dict[str, float] = dict.fromkeys(_STAGES, 0.0)
+
+    def timed(key: str, fn: Any) -> Any:
+        def run(*args: Any, **kwargs: Any) -> Any:
+            t = time.perf_counter()
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                spent[key] += time.perf_counter() - t
+        return run
+
+    for key in _STAGES:
+        module, _, attr = key.partition(":")
+        owner: Any = importlib.import_module(module)
+        *path, name = attr.split(".")
+        for part in path:
+            owner = getattr(owner, part)
+        setattr(owner, name, timed(key, getattr(owner, name)))
+    _sweep_run(0, traders)
+    for key in spent:
+        spent[key] = 0.0
+    t = time.perf_counter()
+    for seed in range(1, runs + 1):
+        _sweep_run(seed, traders)
+    total = time.perf_counter() - t
+    out = {k.rpartition(":")[2].rpartition(".")[2]: 1000 * v / runs for k, v in spent.items()}
+    out["total"] = 1000 * total / runs
+    return out
+
+
 def _memory_child(runs: int) -> None:
     import resource
     import tracemalloc
@@ -157,6 +209,9 @@ def main() -> None:
     ap.add_argument("--mc-traders", type=int, default=1000)
     ap.add_argument("--mc-only", action="store_true", help="only the per-core figures")
     ap.add_argument("--baseline-src", help="an older source tree whose sweep run to time too")
+    ap.add_argument("--mc-stages", action="store_true",
+                    help="only where a sweep run's time goes: ms per run in each model stage "
+                         "and each piece of work after the last step")
     ap.add_argument("--memory-child", type=int, help=argparse.SUPPRESS)
     ap.add_argument("--baseline-child", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args()
@@ -165,6 +220,13 @@ def main() -> None:
         return
     if args.baseline_child:
         _baseline_child(args.mc_traders)
+        return
+    if args.mc_stages:
+        times = stage_times(args.mc_runs, args.mc_traders)
+        print(f"a sweep run ({args.mc_traders:,} traders, 144 steps), ms per run over "
+              f"{args.mc_runs} runs (each inclusive of what it calls):")
+        for name, ms in sorted(times.items(), key=lambda kv: -kv[1]):
+            print(f"  {name:24s} {ms:7.1f}")
         return
     rate = per_core(args.mc_runs, args.mc_traders, args.baseline_src)
     full, lean = rate["full"], rate["sweep"]
