@@ -6,7 +6,8 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from contagion.agents.lending import _argmax_rows, _top_k
+from contagion.agents.lending import _argmax_rows, _health_of, _top_k
+from contagion.mechanics.lending import health_factor
 from contagion.model import ContagionModel
 from models import get_scenario
 
@@ -41,7 +42,23 @@ def test_argmax_rows_is_argmax(n: int, k: int, seed: int, f_order: bool) -> None
     v = rng.integers(0, 3, (n, k)).astype(float) * rng.choice([1.0, 0.5], (n, k))
     if f_order:
         v = np.asfortranarray(v)
-    assert np.array_equal(_argmax_rows(v), np.argmax(v, axis=1))
+    j, best = _argmax_rows(v)
+    assert np.array_equal(j, np.argmax(v, axis=1))
+    assert np.array_equal(best, v[np.arange(n), j])
+
+
+def test_health_of_is_health_factor_bit_for_bit() -> None:
+    """The engine's two-pass health factor equals ``health_factor(w, 1.0, debt)``'s bytes,
+    zero, negative, NaN and infinite debts and collateral included."""
+    rng = np.random.default_rng(5)
+    n = 50_000
+    weighted = rng.lognormal(size=n) * rng.choice([0.0, 1.0, -0.0], n, p=[0.1, 0.8, 0.1])
+    debt = rng.lognormal(size=n) * rng.choice([0.0, 1.0, -1.0, -0.0], n, p=[0.2, 0.6, 0.1, 0.1])
+    weighted[:4] = [np.nan, np.inf, 1.0, 0.0]
+    debt[4:9] = [np.nan, np.inf, 1e-320, -1e-320, 0.0]
+    with np.errstate(over="ignore"):  # 1 / 1e-320 overflows, in both
+        want = np.asarray(health_factor(weighted, 1.0, debt, validate=False))
+        assert _health_of(weighted, debt).tobytes() == want.tobytes()
 
 
 def test_insolvent_debt_cache_follows_writes() -> None:

@@ -114,6 +114,7 @@ class CollateralRules:
     asset_names: list[str]
     pools: list[Any]
     cash_usd: float
+    _collateral_version: int
 
     def _init_collateral_rules(self) -> None:
         cs = self.params.collateral
@@ -373,6 +374,7 @@ class CollateralRules:
         grant = grant * (cost / usd)
         b.debt[rows] += grant
         b.collateral[rows, a] += units * grant / cost
+        self._collateral_version += 1
         self.cash_usd -= cost
         self.borrowed_usd += cost
         self._refresh_health(rows)  # type: ignore[attr-defined]
