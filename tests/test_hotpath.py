@@ -101,3 +101,44 @@ def test_perp_margin_state_after_liquidations_is_a_full_pass() -> None:
     model._stage_clearing_houses = check_then_stage  # type: ignore[method-assign]
     model.run(60)
     assert refreshed > 10  # most rounds liquidated accounts and refreshed rows
+
+
+def test_views_kept_across_steps_equal_fresh_passes() -> None:
+    """What the venues keep across steps or rounds (lending health factors, liquidation
+    candidates, collateral totals; the perp ratio the top-ups computed) equals, bit for bit,
+    what a fresh pass computes at the liquidation stage (the perp ratio: from the margin
+    state the round reads); most steps after the crash reuse them."""
+    from contagion.agents.perp import _ratio_of
+
+    model = ContagionModel(get_scenario("default", n_traders=3000, steps=100), seed=1)
+    reused = {"hf": 0, "cand": 0, "ratio": 0}
+    stage = model._stage_liquidations
+
+    def check_then_stage() -> None:
+        for v in model.lending:
+            kept_full = v._hf_full == v._state_key() and v._hf_step == model.steps
+            hf = v.health().copy()
+            weighted = v.weighted_collateral()
+            with np.errstate(divide="ignore", invalid="ignore"):
+                fresh = np.where(v.debt_usd() > 0, weighted / v.debt_usd(), np.inf)
+            if kept_full:
+                reused["hf"] += 1
+                assert hf.tobytes() == fresh.tobytes()
+            top = max(model.liquidators[0].budget_count, 1)
+            key = (v._state_key(v.prices()), v._hf_gen, top)
+            if key == v._cand_key:
+                reused["cand"] += 1
+                for kept, new in zip(v._cand, v._candidates(v.prices(), top), strict=True):
+                    assert kept.tobytes() == new.tobytes()
+            assert v.collateral_units().tobytes() == v.book.collateral.sum(axis=0).tobytes()
+        for pv in model.perps:
+            pre = pv._current_pre_ratio()
+            if pre is not None:
+                reused["ratio"] += 1
+                eq, mm = pv.margin_state()  # with the top-ups' sums, as the round reads it
+                assert pre.tobytes() == _ratio_of(eq, pv.cross_credit(), mm).tobytes()
+        stage()
+
+    model._stage_liquidations = check_then_stage  # type: ignore[method-assign]
+    model.run(100)
+    assert reused["hf"] > 10 and reused["cand"] > 10 and reused["ratio"] > 50

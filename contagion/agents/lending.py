@@ -663,7 +663,7 @@ class LendingProtocol(CollateralRules, MarginVenue):
         debt_prices = self.debt_prices()
         top = max(liq.budget_count, 1)
         amt = liquidation_amounts(reserve, book.collateral[cand, j], prices[j],
-                                  bj, cf, p.protocol_fee_frac)
+                                  bj, cf, p.protocol_fee_frac, validate=False)
         if p.leftover_rule:  # v3.3: repay all, take all, or leave the floor of both
             wanted = amt.debt_repaid_usd
             amt, _ = leftover_adjusted(amt, reserve, book.collateral[cand, j], prices[j],
@@ -725,8 +725,8 @@ class LendingProtocol(CollateralRules, MarginVenue):
             if part.any():
                 r = ok[part]
                 re = liquidation_amounts(reserve[r], book.collateral[cand[r], j[r]],
-                                         prices[j[r]], bj[r], cf[r],
-                                         p.protocol_fee_frac, debt_to_cover_usd=repay[part])
+                                         prices[j[r]], bj[r], cf[r], p.protocol_fee_frac,
+                                         debt_to_cover_usd=repay[part], validate=False)
                 re, passes = leftover_adjusted(re, reserve[r], book.collateral[cand[r], j[r]],
                                                prices[j[r]], bj[r],
                                                p.protocol_fee_frac, p.min_close_base_usd / 2)

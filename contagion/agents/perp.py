@@ -224,6 +224,14 @@ class PerpVenue(MarginVenue):
         self._ratio_step = -1
         self._eq = np.empty(0)
         self._mm = np.empty(0)
+        # generations of the margin state (a full pass) and of the cross credit (a new
+        # array): the ratio margin_ratio() computed before the liquidation round is kept,
+        # with add_collateral's rows recomputed, while both stand (``_pre_ratio_gens``),
+        # so the round's margin check reuses it instead of another pass over the book
+        self._state_gen = 0
+        self._credit_gen = 0
+        self._pre_ratio = np.empty(0)
+        self._pre_ratio_gens = (-1, -1)
         self._state_step = -1
         self._state_inputs: tuple[bytes, float, bytes] = (b"", 0.0, b"")
         # rows add_collateral updated in place since the last full pass, and whether the
@@ -318,6 +326,7 @@ class PerpVenue(MarginVenue):
             if self.num_feed is not None:  # deposits are numeraire units: at its oracle
                 credit[rows] *= self.numeraire_usd()
         self._credit, self._credit_key = credit, key
+        self._credit_gen += 1
         return credit
 
     def equity(self, marks: NDArray[np.float64] | None = None) -> NDArray[np.float64]:
@@ -363,6 +372,7 @@ class PerpVenue(MarginVenue):
                 self._eq = self._eq + self.book.collateral * (self.numeraire_usd() - 1.0)
             self._mm = self.maintenance(marks=marks)
             self._state_step = self.model.steps
+            self._state_gen += 1
             self._state_inputs = self._margin_inputs(marks)
             self._topped_up = []
             self._refreshed = False
@@ -405,6 +415,7 @@ class PerpVenue(MarginVenue):
             eq = eq + b.collateral[rows] * (self.numeraire_usd() - 1.0)
         self._eq[rows] = eq
         self._mm[rows] = self.maintenance(rows, marks)
+        self._refresh_pre_ratio(rows)
 
     def add_collateral(self, rows: NDArray[np.int64], amounts: NDArray[np.float64]) -> None:
         """Owners of ``rows`` deposit ``amounts`` of stablecoin margin."""
@@ -415,6 +426,7 @@ class PerpVenue(MarginVenue):
                 return
             self._eq[rows] += amounts if self.num_feed is None else amounts * self.numeraire_usd()
             self._topped_up.append(np.asarray(rows, dtype=np.int64))
+            self._refresh_pre_ratio(rows)
 
     def margin_ratio(self) -> NDArray[np.float64]:
         """(equity + cross credit) / maintenance margin; inf for flat accounts.
@@ -424,11 +436,32 @@ class PerpVenue(MarginVenue):
         """
         if self._ratio_step == self.model.steps and self._ratio.shape[0] == len(self.book):
             return self._ratio
+        pre = self._current_pre_ratio()
+        if pre is not None:
+            return pre
         eq, mm = self.margin_state()
-        # a tiny (subnormal) maintenance margin overflows the ratio to +-inf: its limit
-        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-            r = (eq + self.cross_credit()) / mm
-        return np.where(mm > 0, r, np.inf)
+        credit = self.cross_credit()
+        self._pre_ratio = _ratio_of(eq, credit, mm)
+        self._pre_ratio_gens = (self._state_gen, self._credit_gen)
+        return self._pre_ratio
+
+    def _current_pre_ratio(self) -> NDArray[np.float64] | None:
+        """The ratio :meth:`margin_ratio` last computed, when the margin state and the cross
+        credit it read still stand (the same full pass, rows updated since recomputed
+        alike: the same bits as a new pass); None otherwise."""
+        self.margin_state()
+        self.cross_credit()
+        if (self._pre_ratio_gens == (self._state_gen, self._credit_gen)
+                and self._pre_ratio.shape[0] == len(self.book)):
+            return self._pre_ratio
+        return None
+
+    def _refresh_pre_ratio(self, rows: NDArray[np.int64]) -> None:
+        """Recompute the kept pre-liquidation ratio on ``rows`` (their margin state changed
+        in place), when it stands for the current state."""
+        if (self._pre_ratio_gens == (self._state_gen, self._credit_gen)
+                and self._pre_ratio.shape[0] == len(self.book)):
+            self._pre_ratio[rows] = _ratio_of(self._eq[rows], self._credit[rows], self._mm[rows])
 
     def open_interest_usd(self) -> float:
         """Notional of the traders' positions (row 0 aside), summed over markets at the marks."""
@@ -666,11 +699,22 @@ class PerpVenue(MarginVenue):
         b, p = self.book, self.params
         marks = self.marks()
         eq_local, mm = self.margin_state()
-        eq = eq_local + self.cross_credit()
-        rows = np.flatnonzero(eq < mm)
+        credit = self.cross_credit()
+        ratio = self._current_pre_ratio()
+        if ratio is not None:
+            # the top-ups' ratio, kept: eq < mm with mm > 0 gives eq / mm <= 1 (rounding is
+            # monotone and 1 is exact), so the accounts below maintenance are among those
+            # with a ratio <= 1; the check itself is the same sum and comparison
+            maybe = np.flatnonzero(ratio <= 1.0)
+            rows = maybe[eq_local[maybe] + credit[maybe] < mm[maybe]]
+            self._pre_ratio_gens = (-1, -1)  # handed over: the round writes to it
+            self._ratio = ratio
+        else:
+            eq = eq_local + credit
+            rows = np.flatnonzero(eq < mm)
+            with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+                self._ratio = np.where(mm > 0, eq / mm, np.inf)
         rows = rows[(mm[rows] > 0) & (rows != 0)]  # open positions; never the outside row
-        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-            self._ratio = np.where(mm > 0, eq / mm, np.inf)
         self._ratio[rows] = np.inf
         self._ratio_step = self.model.steps
         if rows.size == 0:
@@ -1237,3 +1281,13 @@ class PerpVenue(MarginVenue):
                     detail=f"equity below portfolio margin at {self.name}: the {strike:,.4g} "
                            f"{names[col]} {kind} position closed at rank {r}",
                     **common)
+
+
+def _ratio_of(eq: NDArray[np.float64], credit: NDArray[np.float64],
+              mm: NDArray[np.float64]) -> NDArray[np.float64]:
+    """``(equity + cross credit) / maintenance``, ``inf`` where the maintenance is not
+    positive (flat accounts); elementwise, so a row recomputed alone has the full pass's
+    bits. A tiny (subnormal) maintenance margin overflows the ratio to +-inf: its limit."""
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        r = (eq + credit) / mm
+    return np.asarray(np.where(mm > 0, r, np.inf), dtype=np.float64)
