@@ -142,3 +142,20 @@ def test_views_kept_across_steps_equal_fresh_passes() -> None:
     model._stage_liquidations = check_then_stage  # type: ignore[method-assign]
     model.run(100)
     assert reused["hf"] > 10 and reused["cand"] > 10 and reused["ratio"] > 50
+
+
+def test_units_value_is_the_matrix_product_bit_for_bit() -> None:
+    """One column: the product plus 0.0 gives ``units @ prices``'s bytes (signed zeros,
+    NaN, infinities, subnormals); more columns: the product itself."""
+    from contagion.agents.collateral_quality import units_value
+
+    rng = np.random.default_rng(7)
+    units = rng.lognormal(size=(5_000, 1)) * rng.choice([0.0, 1.0, -0.0], (5_000, 1))
+    units[:6, 0] = [np.nan, np.inf, -np.inf, -0.0, 0.0, 1e-310]
+    with np.errstate(all="ignore"):
+        for p in ([1234.5 * 0.83], [-0.0], [0.0], [np.inf], [1e-300], [-2.5]):
+            prices = np.array(p)
+            assert units_value(units, prices).tobytes() == (units @ prices).tobytes()
+    wide = rng.lognormal(size=(1_000, 3))
+    prices = np.array([2000.0, 1.5, 0.3])
+    assert units_value(wide, prices).tobytes() == (wide @ prices).tobytes()

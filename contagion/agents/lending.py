@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from numpy.typing import NDArray
 
-from contagion.agents.collateral_quality import CollateralRules
+from contagion.agents.collateral_quality import CollateralRules, units_value
 from contagion.agents.venue import MarginVenue
 from contagion.book import LendingBook
 from contagion.institution import BalanceSheet, CreditPosition
@@ -397,7 +397,7 @@ class LendingProtocol(CollateralRules, MarginVenue):
         rows = np.flatnonzero(self.health() < bound)
         if self.lot_rows.size:
             rows = np.concatenate([rows, self.lot_rows])  # distinct: lots read HF = inf
-        cv = self.enabled_collateral(rows) @ market
+        cv = units_value(self.enabled_collateral(rows), market)
         debt = self.book.debt[rows]
         if self.debt_asset_ids.size:
             debt = debt + self.book.debt_units[rows] @ debt_market
@@ -996,7 +996,7 @@ class LendingProtocol(CollateralRules, MarginVenue):
         maybe = maybe[hf[maybe] * self.debt_usd(maybe) < self.max_lt() * p.bad_debt_dust_usd]
         owed = self.debt_usd(maybe)
         maybe, owed = maybe[owed > 0], owed[owed > 0]
-        cv = self.enabled_collateral(maybe) @ prices
+        cv = units_value(self.enabled_collateral(maybe), prices)
         gone = (cv < p.bad_debt_dust_usd) & (owed > cv)
         bad = maybe[gone]
         if bad.size == 0:
@@ -1084,14 +1084,14 @@ def _argmax_rows(value: NDArray[np.float64]) -> tuple[NDArray[np.int64], NDArray
     n, k = value.shape
     if k == 1:
         return np.zeros(n, dtype=np.int64), value[:, 0]
-    best = value[:, 0].copy()
+    best = value[:, 0]
     j = np.zeros(n, dtype=np.int64)
-    for c in range(1, k):
+    for c in range(1, k):  # np.where beats masked copies into the running arrays
         col = value[:, c]
         better = col > best
-        np.copyto(j, c, where=better)
-        np.copyto(best, col, where=better)
-    return j, best
+        j = better.astype(np.int64) if c == 1 else np.where(better, c, j)
+        best = np.where(better, col, best)
+    return j, np.asarray(best)
 
 
 def _top_k(x: NDArray[np.float64], k: int) -> NDArray[np.int64]:
