@@ -159,3 +159,34 @@ def test_units_value_is_the_matrix_product_bit_for_bit() -> None:
     wide = rng.lognormal(size=(1_000, 3))
     prices = np.array([2000.0, 1.5, 0.3])
     assert units_value(wide, prices).tobytes() == (wide @ prices).tobytes()
+
+
+def test_perp_margin_state_kept_across_steps_is_a_full_pass() -> None:
+    """A step that starts with the book, marks and margin fractions of the last full margin
+    pass keeps it: equal, bit for bit, to a fresh pass (most steps after the crash); so do
+    the balance-sheet sums and the open interest kept with it."""
+    model = ContagionModel(get_scenario("default", n_traders=3000, steps=100), seed=1)
+    kept = 0
+    stage = model._stage_traders
+
+    def check_then_stage() -> None:
+        nonlocal kept
+        for pv in model.perps:
+            before = pv._state_gen
+            eq, mm = pv.margin_state()
+            if pv._state_gen == before:
+                kept += 1
+                assert eq.tobytes() == pv.equity().tobytes()
+                assert mm.tobytes() == pv.maintenance().tobytes()
+            marks = pv.marks()
+            oi = sum(float(np.abs(pv.book.size[1:, k]).sum() * float(marks[k]))
+                     for k in range(pv.book.markets))
+            assert pv.open_interest_usd() == oi
+            sheet = pv.balance_sheet()
+            assert sheet.assets_usd == pv.book.cash()
+            assert sheet.liabilities_usd == float(np.maximum(pv.margin_state()[0][1:], 0).sum())
+        stage()
+
+    model._stage_traders = check_then_stage  # type: ignore[method-assign]
+    model.run(100)
+    assert kept > 30

@@ -230,6 +230,17 @@ class PerpVenue(MarginVenue):
         # so the round's margin check reuses it instead of another pass over the book
         self._state_gen = 0
         self._credit_gen = 0
+        # Bumped by every write to the book (``_book_written``): a step that starts with the
+        # book, the marks, the numeraire's price and the margin fractions of the last full
+        # margin pass (``_state_full``) keeps that pass instead of another (after a crash
+        # the book stands still for most steps). Writes from outside this class must call
+        # ``_book_written()`` (or ``invalidate()``) as the venue's own methods do.
+        self._book_version = 0
+        self._state_full: tuple[Any, ...] | None = None
+        self._sums_key: tuple[Any, ...] | None = None
+        self._sums: tuple[float, float] = (0.0, 0.0)
+        self._oi_key: tuple[Any, ...] | None = None
+        self._oi = 0.0
         self._pre_ratio = np.empty(0)
         self._pre_ratio_gens = (-1, -1)
         self._state_step = -1
@@ -251,8 +262,13 @@ class PerpVenue(MarginVenue):
         if self.pm_on:
             self._init_portfolio_margin()
 
+    def _book_written(self) -> None:
+        """The book changed: views kept across steps are stale (see ``_book_version``)."""
+        self._book_version += 1
+
     def invalidate(self) -> None:
         """Forget the step's cached margin state and cross-margin credit (channels changed)."""
+        self._book_version += 1
         self._state_step = -1
         self._ratio_step = -1
         self._credit_key = (-1, False, 0.0)
@@ -262,10 +278,14 @@ class PerpVenue(MarginVenue):
         """Its cash against what it owes accounts in profit (the outside market makers'
         row 0 aside); accounts under 1.5x maintenance margin at risk."""
         eq = self.margin_state()[0]
-        if self.num_feed is not None:  # it owes units: without the margin's valuation
-            eq = eq - self.book.collateral * (self.numeraire_usd() - 1.0)
-        return BalanceSheet(assets_usd=self.book.cash(),
-                            liabilities_usd=float(np.maximum(eq[1:], 0).sum()),
+        # kept while the book and the margin pass stand (each a pass over every account)
+        key = (self._book_version, len(self.book), self._state_gen, self.numeraire_usd())
+        if key != self._sums_key:
+            if self.num_feed is not None:  # it owes units: without the margin's valuation
+                eq = eq - self.book.collateral * (self.numeraire_usd() - 1.0)
+            self._sums = (self.book.cash(), float(np.maximum(eq[1:], 0).sum()))
+            self._sums_key = key
+        return BalanceSheet(assets_usd=self._sums[0], liabilities_usd=self._sums[1],
                             at_risk=int(np.sum(self.margin_ratio() < 1.5)))
 
     def network_state(self) -> str:
@@ -367,12 +387,22 @@ class PerpVenue(MarginVenue):
         """
         if self._state_step != self.model.steps or self._eq.shape[0] != len(self.book):
             marks = self.marks()
+            key = (self._book_version, len(self.book), self._margin_inputs(marks))
+            if (self._state_step >= 0 and key == self._state_full and not self.pm_on
+                    and self._eq.shape[0] == len(self.book)):
+                # nothing it reads moved since that full pass (no write, no invalidation):
+                # a new pass would give the same bits (portfolio margin also reads time)
+                self._state_step = self.model.steps
+                self._topped_up = []
+                self._refreshed = False
+                return self._eq, self._mm
             self._eq = self.equity(marks)
             if self.num_feed is not None:  # margin counts collateral at its oracle in USD
                 self._eq = self._eq + self.book.collateral * (self.numeraire_usd() - 1.0)
             self._mm = self.maintenance(marks=marks)
             self._state_step = self.model.steps
             self._state_gen += 1
+            self._state_full = key
             self._state_inputs = self._margin_inputs(marks)
             self._topped_up = []
             self._refreshed = False
@@ -420,6 +450,7 @@ class PerpVenue(MarginVenue):
     def add_collateral(self, rows: NDArray[np.int64], amounts: NDArray[np.float64]) -> None:
         """Owners of ``rows`` deposit ``amounts`` of stablecoin margin."""
         self.book.collateral[rows] += amounts
+        self._book_written()
         if self._state_step == self.model.steps:
             if self._refreshed:  # the state stands for a full pass not yet read: recompute
                 self._recompute_rows(rows, self.marks())
@@ -466,8 +497,12 @@ class PerpVenue(MarginVenue):
     def open_interest_usd(self) -> float:
         """Notional of the traders' positions (row 0 aside), summed over markets at the marks."""
         marks, total = self.marks(), 0.0
+        key = (self._book_version, len(self.book), marks.tobytes())
+        if key == self._oi_key:  # the book and the marks stand: the same sums
+            return self._oi
         for k in range(self.book.markets):
             total += float(np.abs(self.book.size[1:, k]).sum() * float(marks[k]))
+        self._oi, self._oi_key = total, key
         return total
 
     def holdings(self) -> dict[int, float]:
@@ -577,6 +612,7 @@ class PerpVenue(MarginVenue):
         take = min(amount, avail)
         if take > 0:
             self.book.collateral -= pos * (take / avail)
+            self._book_written()
             self._state_step = -1  # every account in profit changed
             self.socialised_usd += take
             self.model.events.add(
@@ -667,6 +703,7 @@ class PerpVenue(MarginVenue):
             pay = b.size[:, k] * (mark * float(rate[k]))  # > 0 pays (size * mark * rate)
             pay[0] = -float(pay[1:].sum())  # the outside market makers balance the ledger
             b.collateral -= pay
+            self._book_written()
             paid = float(pay[pay > 0].sum())
             received = float(-pay[pay < 0].sum())
             longs_paid = float(pay[b.size[:, k] > 0].sum())
@@ -707,18 +744,20 @@ class PerpVenue(MarginVenue):
             # with a ratio <= 1; the check itself is the same sum and comparison
             maybe = np.flatnonzero(ratio <= 1.0)
             rows = maybe[eq_local[maybe] + credit[maybe] < mm[maybe]]
-            self._pre_ratio_gens = (-1, -1)  # handed over: the round writes to it
-            self._ratio = ratio
+            self._ratio = ratio  # handed over: the round writes to it (if any row is under)
         else:
             eq = eq_local + credit
             rows = np.flatnonzero(eq < mm)
             with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
                 self._ratio = np.where(mm > 0, eq / mm, np.inf)
         rows = rows[(mm[rows] > 0) & (rows != 0)]  # open positions; never the outside row
+        if rows.size and self._ratio is self._pre_ratio:
+            self._pre_ratio_gens = (-1, -1)  # no longer the top-ups' ratio
         self._ratio[rows] = np.inf
         self._ratio_step = self.model.steps
         if rows.size == 0:
             return
+        self._book_written()  # the round below trades, seizes and pays these rows
         # the closes below change these rows and row 0; ADL and clawbacks change many more
         # accounts (a clawback invalidates the state itself, ADL below)
         n_markets = b.markets
@@ -825,6 +864,7 @@ class PerpVenue(MarginVenue):
         else:
             market.outside_receives(market.numeraire, float(fee.sum()))
         b.collateral[rows] += seized + theta * need
+        self._book_written()
         residual = np.maximum(-b.collateral[rows], 0.0)
         if residual.sum() > 1e-6:
             self._socialise(rows, residual, bd)
@@ -924,6 +964,7 @@ class PerpVenue(MarginVenue):
         take = self._clawback(total, cause_id, exclude=rows)
         if take > 0:
             self.book.collateral[rows] += residual * (take / total)
+            self._book_written()
         if total - take > 1e-6:
             self.unresolved_usd += total - take
             if not self.defaulted:
@@ -954,6 +995,7 @@ class PerpVenue(MarginVenue):
         if b.series != k:  # a positions file holds no options: every series starts empty
             b.opt_size = np.zeros((len(b), k))
             b.opt_entry = np.zeros((len(b), k))
+            self._book_written()
         names = self.market_names
         by_asset = {vs.asset: vs.surface() for vs in model.scenario.vol_surfaces}
         self._surfaces: list[VolSurface | None] = [by_asset.get(a) for a in names]
@@ -1086,6 +1128,7 @@ class PerpVenue(MarginVenue):
             self.option_expiry_paid_usd += paid
             b.opt_size[:, j] = 0.0
             b.opt_entry[:, j] = 0.0
+            self._book_written()
             self._opt_expired[j] = True
             kind = "call" if call else "put"
             asset = self.market_names[col]
@@ -1135,6 +1178,7 @@ class PerpVenue(MarginVenue):
         if rows.size == 0:
             return
         self._state_step = -1
+        self._book_written()  # the round below trades, seizes and pays these rows
         st = self._pm_state(marks)
         m, n_inst = b.markets, st.instruments.size
         sizes0 = self._pm_sizes(rows)
@@ -1231,6 +1275,7 @@ class PerpVenue(MarginVenue):
                 self.fund_paid_usd += fund_paid
         theta = fund_paid / total_need if total_need > 0 else 1.0
         b.collateral[rows] += seized + theta * need
+        self._book_written()
         residual = np.where(flat, np.maximum(-b.collateral[rows], 0.0), 0.0)
         if residual.sum() > 1e-6:
             self._socialise(rows, residual, bd)
