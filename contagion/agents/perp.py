@@ -490,7 +490,9 @@ class PerpVenue(MarginVenue):
     def _refresh_pre_ratio(self, rows: NDArray[np.int64]) -> None:
         """Recompute the kept pre-liquidation ratio on ``rows`` (their margin state changed
         in place), when it stands for the current state."""
-        if (self._pre_ratio_gens == (self._state_gen, self._credit_gen)
+        if self._ratio is self._pre_ratio and self._ratio_step == self.model.steps:
+            self._pre_ratio_gens = (-1, -1)  # it is this round's margin check now: keep it
+        elif (self._pre_ratio_gens == (self._state_gen, self._credit_gen)
                 and self._pre_ratio.shape[0] == len(self.book)):
             self._pre_ratio[rows] = _ratio_of(self._eq[rows], self._credit[rows], self._mm[rows])
 
@@ -1333,8 +1335,8 @@ def _ratio_of(eq: NDArray[np.float64], credit: NDArray[np.float64],
     """``(equity + cross credit) / maintenance``, ``inf`` where the maintenance is not
     positive (flat accounts); elementwise, so a row recomputed alone has the full pass's
     bits. A tiny (subnormal) maintenance margin overflows the ratio to +-inf: its limit."""
-    r = np.add(eq, credit)
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        r = np.add(eq, credit)
         np.divide(r, mm, out=r)
     np.copyto(r, np.inf, where=~(mm > 0))  # np.where(mm > 0, r, inf) in one pass less
     return np.asarray(r, dtype=np.float64)
