@@ -445,6 +445,17 @@ def peg_rows(model: ContagionModel) -> list[dict[str, Any]]:
     return rows
 
 
+def _issued_collateral(model: ContagionModel, v: Any, issuers: dict[str, str]) -> bool:
+    """Whether lending venue ``v`` lists a collateral some other node issues (a token with
+    an issuer, a peg's stablecoin or token, a bridge's claim): what makes
+    :func:`pair_exposures` read its book's column sums."""
+    if any(issuers.get(a) not in (None, v.name) for a in v.asset_names):
+        return True
+    issued = {a for peg in model.pegs for a in (peg.params.stable, peg.params.token)}
+    issued |= {model.market.assets[c] for b in model.bridges for c in b.claims}
+    return any(a in issued for a in v.asset_names)
+
+
 def pair_exposures(model: ContagionModel) -> list[dict[str, Any]]:
     """Venue-to-venue exposures this step: what ``holder`` stands to lose if
     ``counterparty`` fails, by channel.
@@ -471,8 +482,10 @@ def pair_exposures(model: ContagionModel) -> list[dict[str, Any]]:
                          "channel": "supply", "exposure_usd": ex.lending.claim_of(ex.name)})
     issuers = {a.name: a.issuer for a in model.scenario.assets if a.issuer}
     for v in model.lending:
+        if not _issued_collateral(model, v, issuers):
+            continue  # no column of this book is anyone's token: skip its column sums
         price = model.market.quote_prices(v.asset_ids)  # numeraire units, as the books
-        held = v.book.collateral.sum(axis=0) * price
+        held = v.collateral_units() * price  # book.collateral.sum(axis=0), kept per version
         for j, asset in enumerate(v.asset_names):
             issuer = issuers.get(asset)
             if issuer and issuer != v.name:

@@ -25,10 +25,23 @@ from contagion.mechanics.collateral import (
 if TYPE_CHECKING:
     from contagion.params import CollateralParams
 
-__all__ = ["CollateralRules", "derived_risk_parameters", "route_slippage", "setup_deriver"]
+__all__ = ["CollateralRules", "derived_risk_parameters", "route_slippage", "setup_deriver",
+           "units_value"]
 
 #: the bounds that can hold back new borrowing, in the order they are applied
 BORROW_BOUNDS = ("ltv", "debt_ceiling", "borrow_cap", "supply_cap", "cash")
+
+
+def units_value(units: NDArray[np.float64], prices: NDArray[np.float64]) -> NDArray[np.float64]:
+    """``units @ prices`` for an ``(n, k)`` block, the same bits: with one column, the
+    product ``units[:, 0] * prices[0]`` plus ``0.0`` (a matrix-vector product starts its
+    sum at zero, so a negative zero comes out as ``+0.0``), ~7x faster than the BLAS call
+    on a narrow array; else the BLAS call itself."""
+    if units.ndim == 2 and units.shape[1] == 1 and prices.shape == (1,):
+        out = units[:, 0] * prices[0]
+        out += 0.0
+        return out
+    return np.asarray(units @ prices)
 
 
 def _floor_bps(x: NDArray[np.float64]) -> NDArray[np.float64]:
@@ -114,6 +127,7 @@ class CollateralRules:
     asset_names: list[str]
     pools: list[Any]
     cash_usd: float
+    _collateral_version: int
 
     def _init_collateral_rules(self) -> None:
         cs = self.params.collateral
@@ -206,7 +220,7 @@ class CollateralRules:
         the category's assets on e-mode accounts."""
         prices = np.asarray(self.prices())  # type: ignore[attr-defined]
         coll = self.enabled_collateral(rows)
-        weighted = coll @ (prices * self.lt)
+        weighted = units_value(coll, prices * self.lt)
         if self.emode_on:
             e = self.params.emode
             extra = prices * np.where(self.emode_assets, e.liquidation_threshold - self.lt, 0.0)
@@ -373,6 +387,7 @@ class CollateralRules:
         grant = grant * (cost / usd)
         b.debt[rows] += grant
         b.collateral[rows, a] += units * grant / cost
+        self._collateral_version += 1
         self.cash_usd -= cost
         self.borrowed_usd += cost
         self._refresh_health(rows)  # type: ignore[attr-defined]

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from numpy.typing import NDArray
 
-from contagion.agents.collateral_quality import CollateralRules
+from contagion.agents.collateral_quality import CollateralRules, units_value
 from contagion.agents.venue import MarginVenue
 from contagion.book import LendingBook
 from contagion.institution import BalanceSheet, CreditPosition
@@ -16,7 +16,6 @@ from contagion.mechanics.lending import (
     close_factor,
     close_factor_v33,
     compounded_interest,
-    health_factor,
     interest_rates,
     leftover_adjusted,
     linear_interest,
@@ -37,6 +36,14 @@ __all__ = ["DUST_TOL_USD", "LendingProtocol"]
 #: Below this many dollars a debt or a collateral balance counts as none (float residue of
 #: repaying or seizing all of it), when telling dust positions apart.
 DUST_TOL_USD = 1e-6
+
+#: A liquidation round's candidates (:meth:`LendingProtocol._candidates`): rows, their HF,
+#: collateral to seize and its bonus, debt reserve to repay and its value, close factor.
+_Candidates = tuple[NDArray[np.int64], NDArray[np.float64], NDArray[np.int64],
+                    NDArray[np.float64], NDArray[np.int64], NDArray[np.float64],
+                    NDArray[np.float64]]
+_NO_CANDIDATES: _Candidates = (np.empty(0, dtype=np.int64), np.empty(0), np.empty(0, dtype=np.int64),
+                               np.empty(0), np.empty(0, dtype=np.int64), np.empty(0), np.empty(0))
 
 
 class LendingProtocol(CollateralRules, MarginVenue):
@@ -131,8 +138,27 @@ class LendingProtocol(CollateralRules, MarginVenue):
         self._hf = np.empty(0)
         self._hf_step = -1
         self._version = 0  # bumped by every write to the book (invalidate, _refresh_health)
+        # Views kept across steps while nothing they read has moved. Each is keyed on
+        # ``_state_key()`` (the book's ``_version``, its length and the oracle prices the
+        # venue reads: every input of a health factor) taken when it was computed; every
+        # write to the book bumps ``_version`` (``_refresh_health``, ``invalidate``,
+        # ``_bite``), so a key that still matches means the same inputs, hence the same bits.
+        self._hf_full: tuple[Any, ...] | None = None  # the state the last full HF pass read
+        self._hf_gen = 0  # bumped whenever ``_hf`` changes (a full pass or a row refresh)
         self._insolvent_key: tuple[Any, ...] | None = None
         self._insolvent = 0.0
+        self._loans_key: tuple[Any, ...] | None = None
+        self._loans = 0.0
+        self._at_risk_key = -1
+        self._at_risk = 0
+        self._coll_total_key: tuple[Any, ...] | None = None
+        #: bumped by every write to ``book.collateral`` (liquidations, auctions, borrowers
+        #: looping into collateral); repayments and write-offs touch only the debt
+        self._collateral_version = 0
+        self._coll_total = np.empty(0)
+        self._cand_key: tuple[Any, ...] | None = None
+        self._cand: _Candidates = _NO_CANDIDATES
+        self._no_bad_debt_key: tuple[Any, ...] | None = None
         self.auction_mode = params.liquidation_mode == "auction"
         self.in_auction = np.zeros(len(book) if self.auction_mode else 0, dtype=bool)
         self.lot_rows = np.empty(0, dtype=np.int64)  # vaults whose collateral is on auction
@@ -201,8 +227,17 @@ class LendingProtocol(CollateralRules, MarginVenue):
         return b.debt[rows] + b.debt_units[rows] @ self.debt_prices()
 
     def loans_usd(self) -> float:
-        """What borrowers owe, at face value (stablecoin) and at the oracles (assets)."""
-        return float(self.debt_usd().sum())
+        """What borrowers owe, at face value (stablecoin) and at the oracles (assets).
+
+        Kept while the book (``_version``) and the borrowed assets' prices stand: the
+        balance sheet, the credit position and the exposure series ask several times a
+        step."""
+        key = (self._version, len(self.book),
+               self.debt_prices().tobytes() if self.debt_asset_ids.size else b"")
+        if key != self._loans_key:
+            self._loans = float(self.debt_usd().sum())
+            self._loans_key = key
+        return self._loans
 
     def cash_value_usd(self) -> float:
         """The protocol's stablecoin plus its units of the borrowed assets, at the oracles."""
@@ -210,28 +245,42 @@ class LendingProtocol(CollateralRules, MarginVenue):
             return self.cash_usd
         return self.cash_usd + float(self.cash_units @ self.debt_prices())
 
+    def _state_key(self, prices: NDArray[np.float64] | None = None) -> tuple[Any, ...]:
+        """Everything a health factor reads besides fixed set-up: the book (its ``_version``,
+        bumped by every write, and length) and the oracle prices of the collateral and the
+        borrowed assets (``prices``: this step's :meth:`prices`, when the caller has them)."""
+        prices = self.prices() if prices is None else prices
+        debt = self.debt_prices().tobytes() if self.debt_asset_ids.size else b""
+        return self._version, len(self.book), prices.tobytes(), debt
+
     def health(self) -> NDArray[np.float64]:
         """Health factor of every account at this step's oracle prices (read-only view).
 
         Computed once per step over the whole book, then kept current row by row as
-        repayments and liquidations change accounts.
+        repayments and liquidations change accounts. A step that starts with the book and
+        the prices of the last full pass (no write since: ``_version`` unchanged) keeps its
+        array: a new pass would give the same bits.
         """
         if self._hf_step != self.model.steps or self._hf.shape[0] != len(self.book):
-            weighted = self.weighted_collateral()  # one BLAS pass (+ e-mode rows)
-            self._hf = np.asarray(health_factor(weighted, 1.0, self.debt_usd(), validate=False))
+            key = self._state_key()
+            if key != self._hf_full or self._hf.shape[0] != len(self.book):
+                weighted = self.weighted_collateral()  # one BLAS pass (+ e-mode rows)
+                self._hf = _health_of(weighted, self.debt_usd())
+                if self.lot_rows.size:
+                    self._hf[self.lot_rows] = np.inf  # on auction: out of the margin engine
+                self._hf_full = key
+                self._hf_gen += 1
             self._hf_step = self.model.steps
-            if self.lot_rows.size:
-                self._hf[self.lot_rows] = np.inf  # on auction: out of the margin engine
         return self._hf
 
     def _refresh_health(self, rows: NDArray[np.int64]) -> None:
         self._version += 1  # the book changed on ``rows``: views derived from it are stale
         if self._hf_step == self.model.steps and rows.size:
-            hf = health_factor(self.weighted_collateral(rows), 1.0,
-                               self.debt_usd(rows), validate=False)
+            hf = _health_of(self.weighted_collateral(rows), self.debt_usd(rows))
             if self.lot_rows.size:
                 hf = np.where(self.in_auction[rows], np.inf, hf)
             self._hf[rows] = hf
+            self._hf_gen += 1
 
     def claims_usd(self) -> float:
         """What the suppliers are owed (borrowed assets' suppliers at the oracles)."""
@@ -255,8 +304,28 @@ class LendingProtocol(CollateralRules, MarginVenue):
     def balance_sheet(self) -> BalanceSheet:
         """Cash and loans against suppliers' claims; accounts with HF < 1.1 at risk."""
         return BalanceSheet(assets_usd=self.cash_value_usd() + self.loans_usd(),
-                            liabilities_usd=self.claims_usd(),
-                            at_risk=int(np.sum(self.health() < 1.1)))
+                            liabilities_usd=self.claims_usd(), at_risk=self._accounts_at_risk())
+
+    def _accounts_at_risk(self) -> int:
+        """Accounts with HF < 1.1, counted again only when the health factors changed
+        (``_hf_gen``: a full pass or a row refresh)."""
+        self.health()
+        if self._at_risk_key != self._hf_gen:
+            self._at_risk = int(np.sum(self._hf < 1.1))
+            self._at_risk_key = self._hf_gen
+        return self._at_risk
+
+    def collateral_units(self) -> NDArray[np.float64]:
+        """Units of each collateral asset the borrowers hold (``book.collateral.sum(axis=0)``,
+        the same bits), kept while the collateral stands (``_collateral_version``; after a
+        crash the topped-up debts change every step, the collateral seldom): the exposure
+        table reads it every step and a column sum of a narrow ``(n, k)`` array is a slow
+        strided pass (~4 ms at a million rows)."""
+        key = (self._collateral_version, id(self.book.collateral), self.book.collateral.shape)
+        if key != self._coll_total_key:
+            self._coll_total = self.book.collateral.sum(axis=0)
+            self._coll_total_key = key
+        return self._coll_total
 
     def network_state(self) -> str:
         return "at_risk" if self.bad_debt_usd > 0 or self.frozen or (
@@ -301,12 +370,13 @@ class LendingProtocol(CollateralRules, MarginVenue):
     def insolvent_debt_usd(self) -> float:
         """Debt not covered by collateral at market prices (Gauntlet's 'insolvent debt').
 
-        Kept until the book, the step or a price it reads changes (the series and the
-        per-venue reporter ask for it in the same record)."""
+        Kept until the book, the health factors or a price it reads changes (the series
+        and the per-venue reporter ask for it in the same record; after a crash the book
+        and the prices often stand for several steps)."""
         market = self.model.market.quote_prices(self.asset_ids)
         oracle = self.prices()
         self.health()  # the cache the pre-filter reads, current before the key is taken
-        key: tuple[Any, ...] = (self.model.steps, self._version, self._hf_step,
+        key: tuple[Any, ...] = (self._version, len(self.book), self._hf_gen,
                                 market.tobytes(), oracle.tobytes())
         if self.debt_asset_ids.size:
             key += (self.model.market.quote_prices(self.debt_asset_ids).tobytes(),
@@ -327,7 +397,7 @@ class LendingProtocol(CollateralRules, MarginVenue):
         rows = np.flatnonzero(self.health() < bound)
         if self.lot_rows.size:
             rows = np.concatenate([rows, self.lot_rows])  # distinct: lots read HF = inf
-        cv = self.enabled_collateral(rows) @ market
+        cv = units_value(self.enabled_collateral(rows), market)
         debt = self.book.debt[rows]
         if self.debt_asset_ids.size:
             debt = debt + self.book.debt_units[rows] @ debt_market
@@ -501,42 +571,56 @@ class LendingProtocol(CollateralRules, MarginVenue):
     def liquidate(self, liquidator: Liquidator) -> None:
         """One round of liquidations by ``liquidator``, within its budget, then write-offs."""
         self.begin_liquidation_round()
-        p = self.params
         prices = self.prices()
         if self.auction_mode:
             self._bite(liquidator)
             self._run_auctions(liquidator)
             self._write_off_bad_debt(prices)
             return
-        hf = self.health()
+        # a keeper without budget takes nothing: no candidates to gather
         if liquidator.budget_count > 0 and liquidator.budget_usd > 0:
-            cand = np.flatnonzero(hf < 1.0)
-            cand = cand[self.debt_usd(cand) > p.bad_debt_dust_usd]
-        else:  # a keeper without budget takes nothing: no candidates to gather
-            cand = np.empty(0, dtype=np.int64)
-        if cand.size:
-            coll = self.enabled_collateral(cand)
-            if coll.shape[1] > 1:  # column-major: the per-row argmax walks columns
-                coll = np.asfortranarray(coll)
-            value = coll * prices
-            if self.disabled is not None:  # nothing a keeper may seize: written off below
-                seizable = value.max(axis=1) > 0
-                cand, value = cand[seizable], value[seizable]
-            if cand.size:
-                self._liquidate_rows(cand, hf[cand], value, prices, liquidator)
+            view = self._candidate_view(prices, max(liquidator.budget_count, 1))
+            if view[0].size:
+                self._liquidate_rows(*view, prices, liquidator)
         self._write_off_bad_debt(prices)
 
-    def _liquidate_rows(self, cand: NDArray[np.int64], hf: NDArray[np.float64],
-                        value: NDArray[np.float64], prices: NDArray[np.float64],
-                        liq: Liquidator) -> None:
+    def _candidate_view(self, prices: NDArray[np.float64], top: int) -> _Candidates:
+        """The accounts worth a keeper's full computation this round (:meth:`_candidates`),
+        kept while the book, the health factors and the prices stand. After a crash
+        hundreds of thousands of accounts stay under water, none worth liquidating, and
+        the same view came out of every step: it reads only the book (``_version``), the
+        health factors (``_hf_gen``: refreshed rows may differ from a full pass in the last
+        bit, so a new pass is a new view), the oracle prices and ``top``."""
+        self.health()  # current before the key is taken
+        key = (self._state_key(prices), self._hf_gen, top)
+        if key != self._cand_key:
+            self._cand = self._candidates(prices, top)
+            self._cand_key = key
+        return self._cand
+
+    def _candidates(self, prices: NDArray[np.float64], top: int) -> _Candidates:
+        """Rows with HF < 1 and debt above dust whose collateral a keeper may seize, cut to
+        each asset's ``top`` largest estimated repayments; with, for each, its HF, the
+        collateral to seize ``j`` and its bonus, the debt reserve to repay ``d`` and its
+        value, and the close factor."""
         book, p = self.book, self.params
-        j = _argmax_rows(value)  # seize the largest collateral, as liquidators do
+        hf = self.health()
+        cand = np.flatnonzero(hf < 1.0)
+        cand = cand[self.debt_usd(cand) > p.bad_debt_dust_usd]
+        coll = self.enabled_collateral(cand)
+        if coll.shape[1] > 1:  # column-major: the per-row argmax walks columns
+            coll = np.asfortranarray(coll)
+        value = coll * prices
+        if self.disabled is not None:  # nothing a keeper may seize: written off below
+            seizable = value.max(axis=1) > 0
+            cand, value = cand[seizable], value[seizable]
+        hf = hf[cand]
+        j, seizable = _argmax_rows(value)  # seize the largest collateral, as liquidators do
         bj = self.row_bonus(cand, j)  # each seizure's bonus (e-mode's in its category)
         # repay the largest debt reserve: 0 is the stablecoin, 1 + e the e-th borrowed asset
-        lent = self.debt_asset_ids.size > 0
-        debt_prices = self.debt_prices()
-        if lent:
-            reserves = np.column_stack([book.debt[cand], book.debt_units[cand] * debt_prices])
+        if self.debt_asset_ids.size:
+            reserves = np.column_stack([book.debt[cand],
+                                        book.debt_units[cand] * self.debt_prices()])
             d = np.argmax(reserves, axis=1)
             reserve = reserves[np.arange(cand.size), d]
             total = reserves.sum(axis=1)
@@ -544,21 +628,19 @@ class LendingProtocol(CollateralRules, MarginVenue):
             d = np.zeros(cand.size, dtype=np.int64)
             reserve = total = book.debt[cand]
         if p.close_factor_rule == "v3.3":
-            cf = np.asarray(close_factor_v33(hf, value[np.arange(cand.size), j], reserve,
-                                             p.min_close_base_usd, p.close_factor,
-                                             p.full_close_below_hf, total))
+            cf = np.asarray(close_factor_v33(hf, seizable, reserve, p.min_close_base_usd,
+                                             p.close_factor, p.full_close_below_hf, total))
         else:
             cf = np.asarray(close_factor(hf, p.close_factor, p.full_close_below_hf,
                                          validate=False))
         # Within one collateral asset a keeper's profit is proportional to the debt it repays
         # (capped or not, profit = repay * ((1+b)(1-fee share) spot/oracle - 1)), and it takes
         # at most budget_count accounts a step: so the budget_count largest repayments per
-        # asset are exactly the candidates worth the full computation below.
-        top = max(liq.budget_count, 1)
+        # asset are exactly the candidates worth the full computation.
         if cand.size > top:
-            # value[., j] is book.collateral[cand, j] * prices[j], the same product (a
-            # seizable account's largest collateral counts: disabled holdings are not chosen)
-            seizable = value[:, 0] if value.shape[1] == 1 else value[np.arange(cand.size), j]
+            # seizable[i] is value[i, j[i]] = book.collateral[cand, j] * prices[j], the same
+            # product (a seizable account's largest collateral counts: disabled holdings are
+            # not chosen)
             repay_est = np.minimum(cf * reserve, seizable / (1 + bj))
             keep: list[NDArray[np.int64]] = []
             present = self._present(j)
@@ -570,8 +652,18 @@ class LendingProtocol(CollateralRules, MarginVenue):
             sel = np.sort(np.concatenate(keep))
             cand, hf, j, cf, d, reserve = cand[sel], hf[sel], j[sel], cf[sel], d[sel], reserve[sel]
             bj = bj[sel]
+        return cand, hf, j, bj, d, reserve, cf
+
+    def _liquidate_rows(self, cand: NDArray[np.int64], hf: NDArray[np.float64],
+                        j: NDArray[np.int64], bj: NDArray[np.float64], d: NDArray[np.int64],
+                        reserve: NDArray[np.float64], cf: NDArray[np.float64],
+                        prices: NDArray[np.float64], liq: Liquidator) -> None:
+        book, p = self.book, self.params
+        lent = self.debt_asset_ids.size > 0
+        debt_prices = self.debt_prices()
+        top = max(liq.budget_count, 1)
         amt = liquidation_amounts(reserve, book.collateral[cand, j], prices[j],
-                                  bj, cf, p.protocol_fee_frac)
+                                  bj, cf, p.protocol_fee_frac, validate=False)
         if p.leftover_rule:  # v3.3: repay all, take all, or leave the floor of both
             wanted = amt.debt_repaid_usd
             amt, _ = leftover_adjusted(amt, reserve, book.collateral[cand, j], prices[j],
@@ -633,8 +725,8 @@ class LendingProtocol(CollateralRules, MarginVenue):
             if part.any():
                 r = ok[part]
                 re = liquidation_amounts(reserve[r], book.collateral[cand[r], j[r]],
-                                         prices[j[r]], bj[r], cf[r],
-                                         p.protocol_fee_frac, debt_to_cover_usd=repay[part])
+                                         prices[j[r]], bj[r], cf[r], p.protocol_fee_frac,
+                                         debt_to_cover_usd=repay[part], validate=False)
                 re, passes = leftover_adjusted(re, reserve[r], book.collateral[cand[r], j[r]],
                                                prices[j[r]], bj[r],
                                                p.protocol_fee_frac, p.min_close_base_usd / 2)
@@ -663,6 +755,7 @@ class LendingProtocol(CollateralRules, MarginVenue):
             book.debt[rows] -= repay
         book.collateral[rows, jj] -= seized
         book.collateral[rows, jj] = np.maximum(book.collateral[rows, jj], 0.0)
+        self._collateral_version += 1
         self.treasury_units += np.bincount(jj, weights=fee, minlength=len(self.asset_ids))
         self._refresh_health(rows)
         self.model.population.mark_liquidated(book.owner[rows])
@@ -740,6 +833,7 @@ class LendingProtocol(CollateralRules, MarginVenue):
         self.lot_rows = np.concatenate([self.lot_rows, rows])
         self.lot_cause = np.concatenate([self.lot_cause, ids])
         self._hf[rows] = np.inf
+        self._hf_gen += 1
         self._version += 1
         self.model.population.mark_liquidated(book.owner[rows])
         self.record_liquidations(int(rows.size), float(debt.sum()))
@@ -773,6 +867,7 @@ class LendingProtocol(CollateralRules, MarginVenue):
         s_rows, paid, to_winner = rows[won], c.bid_usd[won], c.units_to_winner[won]
         book.debt[s_rows] = 0.0
         book.collateral[s_rows, 0] = c.units_to_owner[won]
+        self._collateral_version += 1
         self.in_auction[s_rows] = False
         keep = np.ones(rows.size, dtype=bool)
         keep[won] = False
@@ -890,16 +985,22 @@ class LendingProtocol(CollateralRules, MarginVenue):
     def _write_off_bad_debt(self, prices: NDArray[np.float64]) -> None:
         book, p = self.book, self.params
         hf = self.health()
+        # nothing to write off, as at the last look: the same book, health factors and
+        # prices (see ``_candidate_view``) would find nothing again
+        key = (self._state_key(prices), self._hf_gen)
+        if key == self._no_bad_debt_key:
+            return
         maybe = np.flatnonzero(hf < 1.0)
         # exact pre-filter: collateral value < dust implies weighted collateral
         # (= HF * debt) < max(LT) * dust
         maybe = maybe[hf[maybe] * self.debt_usd(maybe) < self.max_lt() * p.bad_debt_dust_usd]
         owed = self.debt_usd(maybe)
         maybe, owed = maybe[owed > 0], owed[owed > 0]
-        cv = self.enabled_collateral(maybe) @ prices
+        cv = units_value(self.enabled_collateral(maybe), prices)
         gone = (cv < p.bad_debt_dust_usd) & (owed > cv)
         bad = maybe[gone]
         if bad.size == 0:
+            self._no_bad_debt_key = key
             return
         step, ev = self.model.steps, self.model.events
         moved = self.asset_ids if not self.debt_asset_ids.size else \
@@ -966,21 +1067,31 @@ class LendingProtocol(CollateralRules, MarginVenue):
                                                               "its reserves and insurance fund")
 
 
-def _argmax_rows(value: NDArray[np.float64]) -> NDArray[np.int64]:
-    """``np.argmax(value, axis=1)`` for a few columns of finite values, column by column
-    (the first largest wins, as argmax's): a row-wise argmax over a narrow (n, k) array is
-    a slow strided loop."""
+def _health_of(weighted: NDArray[np.float64], debt: NDArray[np.float64]) -> NDArray[np.float64]:
+    """``health_factor(weighted, 1.0, debt, validate=False)`` bit for bit (``weighted / debt``,
+    ``inf`` where ``debt <= 0`` or NaN), in two passes instead of its four (a product by
+    1.0, an ``inf`` fill and a masked divide)."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        hf = np.divide(weighted, debt)
+    np.copyto(hf, np.inf, where=~(debt > 0))
+    return np.asarray(hf, dtype=np.float64)
+
+
+def _argmax_rows(value: NDArray[np.float64]) -> tuple[NDArray[np.int64], NDArray[np.float64]]:
+    """``np.argmax(value, axis=1)`` for a few columns of finite values, and the largest
+    values ``value[i, j[i]]`` (the same floats), column by column (the first largest wins,
+    as argmax's): a row-wise argmax over a narrow (n, k) array is a slow strided loop."""
     n, k = value.shape
-    j = np.zeros(n, dtype=np.int64)
     if k == 1:
-        return j
-    best = value[:, 0].copy()
-    for c in range(1, k):
+        return np.zeros(n, dtype=np.int64), value[:, 0]
+    best = value[:, 0]
+    j = np.zeros(n, dtype=np.int64)
+    for c in range(1, k):  # np.where beats masked copies into the running arrays
         col = value[:, c]
         better = col > best
-        j[better] = c
-        np.copyto(best, col, where=better)
-    return j
+        j = better.astype(np.int64) if c == 1 else np.where(better, c, j)
+        best = np.where(better, col, best)
+    return j, np.asarray(best)
 
 
 def _top_k(x: NDArray[np.float64], k: int) -> NDArray[np.int64]:

@@ -224,6 +224,25 @@ class PerpVenue(MarginVenue):
         self._ratio_step = -1
         self._eq = np.empty(0)
         self._mm = np.empty(0)
+        # generations of the margin state (a full pass) and of the cross credit (a new
+        # array): the ratio margin_ratio() computed before the liquidation round is kept,
+        # with add_collateral's rows recomputed, while both stand (``_pre_ratio_gens``),
+        # so the round's margin check reuses it instead of another pass over the book
+        self._state_gen = 0
+        self._credit_gen = 0
+        # Bumped by every write to the book (``_book_written``): a step that starts with the
+        # book, the marks, the numeraire's price and the margin fractions of the last full
+        # margin pass (``_state_full``) keeps that pass instead of another (after a crash
+        # the book stands still for most steps). Writes from outside this class must call
+        # ``_book_written()`` (or ``invalidate()``) as the venue's own methods do.
+        self._book_version = 0
+        self._state_full: tuple[Any, ...] | None = None
+        self._sums_key: tuple[Any, ...] | None = None
+        self._sums: tuple[float, float] = (0.0, 0.0)
+        self._oi_key: tuple[Any, ...] | None = None
+        self._oi = 0.0
+        self._pre_ratio = np.empty(0)
+        self._pre_ratio_gens = (-1, -1)
         self._state_step = -1
         self._state_inputs: tuple[bytes, float, bytes] = (b"", 0.0, b"")
         # rows add_collateral updated in place since the last full pass, and whether the
@@ -243,8 +262,13 @@ class PerpVenue(MarginVenue):
         if self.pm_on:
             self._init_portfolio_margin()
 
+    def _book_written(self) -> None:
+        """The book changed: views kept across steps are stale (see ``_book_version``)."""
+        self._book_version += 1
+
     def invalidate(self) -> None:
         """Forget the step's cached margin state and cross-margin credit (channels changed)."""
+        self._book_version += 1
         self._state_step = -1
         self._ratio_step = -1
         self._credit_key = (-1, False, 0.0)
@@ -254,10 +278,14 @@ class PerpVenue(MarginVenue):
         """Its cash against what it owes accounts in profit (the outside market makers'
         row 0 aside); accounts under 1.5x maintenance margin at risk."""
         eq = self.margin_state()[0]
-        if self.num_feed is not None:  # it owes units: without the margin's valuation
-            eq = eq - self.book.collateral * (self.numeraire_usd() - 1.0)
-        return BalanceSheet(assets_usd=self.book.cash(),
-                            liabilities_usd=float(np.maximum(eq[1:], 0).sum()),
+        # kept while the book and the margin pass stand (each a pass over every account)
+        key = (self._book_version, len(self.book), self._state_gen, self.numeraire_usd())
+        if key != self._sums_key:
+            if self.num_feed is not None:  # it owes units: without the margin's valuation
+                eq = eq - self.book.collateral * (self.numeraire_usd() - 1.0)
+            self._sums = (self.book.cash(), float(np.maximum(eq[1:], 0).sum()))
+            self._sums_key = key
+        return BalanceSheet(assets_usd=self._sums[0], liabilities_usd=self._sums[1],
                             at_risk=int(np.sum(self.margin_ratio() < 1.5)))
 
     def network_state(self) -> str:
@@ -318,6 +346,7 @@ class PerpVenue(MarginVenue):
             if self.num_feed is not None:  # deposits are numeraire units: at its oracle
                 credit[rows] *= self.numeraire_usd()
         self._credit, self._credit_key = credit, key
+        self._credit_gen += 1
         return credit
 
     def equity(self, marks: NDArray[np.float64] | None = None) -> NDArray[np.float64]:
@@ -358,11 +387,22 @@ class PerpVenue(MarginVenue):
         """
         if self._state_step != self.model.steps or self._eq.shape[0] != len(self.book):
             marks = self.marks()
+            key = (self._book_version, len(self.book), self._margin_inputs(marks))
+            if (self._state_step >= 0 and key == self._state_full and not self.pm_on
+                    and self._eq.shape[0] == len(self.book)):
+                # nothing it reads moved since that full pass (no write, no invalidation):
+                # a new pass would give the same bits (portfolio margin also reads time)
+                self._state_step = self.model.steps
+                self._topped_up = []
+                self._refreshed = False
+                return self._eq, self._mm
             self._eq = self.equity(marks)
             if self.num_feed is not None:  # margin counts collateral at its oracle in USD
                 self._eq = self._eq + self.book.collateral * (self.numeraire_usd() - 1.0)
             self._mm = self.maintenance(marks=marks)
             self._state_step = self.model.steps
+            self._state_gen += 1
+            self._state_full = key
             self._state_inputs = self._margin_inputs(marks)
             self._topped_up = []
             self._refreshed = False
@@ -405,16 +445,19 @@ class PerpVenue(MarginVenue):
             eq = eq + b.collateral[rows] * (self.numeraire_usd() - 1.0)
         self._eq[rows] = eq
         self._mm[rows] = self.maintenance(rows, marks)
+        self._refresh_pre_ratio(rows)
 
     def add_collateral(self, rows: NDArray[np.int64], amounts: NDArray[np.float64]) -> None:
         """Owners of ``rows`` deposit ``amounts`` of stablecoin margin."""
         self.book.collateral[rows] += amounts
+        self._book_written()
         if self._state_step == self.model.steps:
             if self._refreshed:  # the state stands for a full pass not yet read: recompute
                 self._recompute_rows(rows, self.marks())
                 return
             self._eq[rows] += amounts if self.num_feed is None else amounts * self.numeraire_usd()
             self._topped_up.append(np.asarray(rows, dtype=np.int64))
+            self._refresh_pre_ratio(rows)
 
     def margin_ratio(self) -> NDArray[np.float64]:
         """(equity + cross credit) / maintenance margin; inf for flat accounts.
@@ -424,17 +467,44 @@ class PerpVenue(MarginVenue):
         """
         if self._ratio_step == self.model.steps and self._ratio.shape[0] == len(self.book):
             return self._ratio
+        pre = self._current_pre_ratio()
+        if pre is not None:
+            return pre
         eq, mm = self.margin_state()
-        # a tiny (subnormal) maintenance margin overflows the ratio to +-inf: its limit
-        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-            r = (eq + self.cross_credit()) / mm
-        return np.where(mm > 0, r, np.inf)
+        credit = self.cross_credit()
+        self._pre_ratio = _ratio_of(eq, credit, mm)
+        self._pre_ratio_gens = (self._state_gen, self._credit_gen)
+        return self._pre_ratio
+
+    def _current_pre_ratio(self) -> NDArray[np.float64] | None:
+        """The ratio :meth:`margin_ratio` last computed, when the margin state and the cross
+        credit it read still stand (the same full pass, rows updated since recomputed
+        alike: the same bits as a new pass); None otherwise."""
+        self.margin_state()
+        self.cross_credit()
+        if (self._pre_ratio_gens == (self._state_gen, self._credit_gen)
+                and self._pre_ratio.shape[0] == len(self.book)):
+            return self._pre_ratio
+        return None
+
+    def _refresh_pre_ratio(self, rows: NDArray[np.int64]) -> None:
+        """Recompute the kept pre-liquidation ratio on ``rows`` (their margin state changed
+        in place), when it stands for the current state."""
+        if self._ratio is self._pre_ratio and self._ratio_step == self.model.steps:
+            self._pre_ratio_gens = (-1, -1)  # it is this round's margin check now: keep it
+        elif (self._pre_ratio_gens == (self._state_gen, self._credit_gen)
+                and self._pre_ratio.shape[0] == len(self.book)):
+            self._pre_ratio[rows] = _ratio_of(self._eq[rows], self._credit[rows], self._mm[rows])
 
     def open_interest_usd(self) -> float:
         """Notional of the traders' positions (row 0 aside), summed over markets at the marks."""
         marks, total = self.marks(), 0.0
+        key = (self._book_version, len(self.book), marks.tobytes())
+        if key == self._oi_key:  # the book and the marks stand: the same sums
+            return self._oi
         for k in range(self.book.markets):
             total += float(np.abs(self.book.size[1:, k]).sum() * float(marks[k]))
+        self._oi, self._oi_key = total, key
         return total
 
     def holdings(self) -> dict[int, float]:
@@ -544,6 +614,7 @@ class PerpVenue(MarginVenue):
         take = min(amount, avail)
         if take > 0:
             self.book.collateral -= pos * (take / avail)
+            self._book_written()
             self._state_step = -1  # every account in profit changed
             self.socialised_usd += take
             self.model.events.add(
@@ -634,6 +705,7 @@ class PerpVenue(MarginVenue):
             pay = b.size[:, k] * (mark * float(rate[k]))  # > 0 pays (size * mark * rate)
             pay[0] = -float(pay[1:].sum())  # the outside market makers balance the ledger
             b.collateral -= pay
+            self._book_written()
             paid = float(pay[pay > 0].sum())
             received = float(-pay[pay < 0].sum())
             longs_paid = float(pay[b.size[:, k] > 0].sum())
@@ -666,15 +738,28 @@ class PerpVenue(MarginVenue):
         b, p = self.book, self.params
         marks = self.marks()
         eq_local, mm = self.margin_state()
-        eq = eq_local + self.cross_credit()
-        rows = np.flatnonzero(eq < mm)
+        credit = self.cross_credit()
+        ratio = self._current_pre_ratio()
+        if ratio is not None:
+            # the top-ups' ratio, kept: eq < mm with mm > 0 gives eq / mm <= 1 (rounding is
+            # monotone and 1 is exact), so the accounts below maintenance are among those
+            # with a ratio <= 1; the check itself is the same sum and comparison
+            maybe = np.flatnonzero(ratio <= 1.0)
+            rows = maybe[eq_local[maybe] + credit[maybe] < mm[maybe]]
+            self._ratio = ratio  # handed over: the round writes to it (if any row is under)
+        else:
+            eq = eq_local + credit
+            rows = np.flatnonzero(eq < mm)
+            with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+                self._ratio = np.where(mm > 0, eq / mm, np.inf)
         rows = rows[(mm[rows] > 0) & (rows != 0)]  # open positions; never the outside row
-        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-            self._ratio = np.where(mm > 0, eq / mm, np.inf)
+        if rows.size and self._ratio is self._pre_ratio:
+            self._pre_ratio_gens = (-1, -1)  # no longer the top-ups' ratio
         self._ratio[rows] = np.inf
         self._ratio_step = self.model.steps
         if rows.size == 0:
             return
+        self._book_written()  # the round below trades, seizes and pays these rows
         # the closes below change these rows and row 0; ADL and clawbacks change many more
         # accounts (a clawback invalidates the state itself, ADL below)
         n_markets = b.markets
@@ -781,6 +866,7 @@ class PerpVenue(MarginVenue):
         else:
             market.outside_receives(market.numeraire, float(fee.sum()))
         b.collateral[rows] += seized + theta * need
+        self._book_written()
         residual = np.maximum(-b.collateral[rows], 0.0)
         if residual.sum() > 1e-6:
             self._socialise(rows, residual, bd)
@@ -880,6 +966,7 @@ class PerpVenue(MarginVenue):
         take = self._clawback(total, cause_id, exclude=rows)
         if take > 0:
             self.book.collateral[rows] += residual * (take / total)
+            self._book_written()
         if total - take > 1e-6:
             self.unresolved_usd += total - take
             if not self.defaulted:
@@ -910,6 +997,7 @@ class PerpVenue(MarginVenue):
         if b.series != k:  # a positions file holds no options: every series starts empty
             b.opt_size = np.zeros((len(b), k))
             b.opt_entry = np.zeros((len(b), k))
+            self._book_written()
         names = self.market_names
         by_asset = {vs.asset: vs.surface() for vs in model.scenario.vol_surfaces}
         self._surfaces: list[VolSurface | None] = [by_asset.get(a) for a in names]
@@ -1042,6 +1130,7 @@ class PerpVenue(MarginVenue):
             self.option_expiry_paid_usd += paid
             b.opt_size[:, j] = 0.0
             b.opt_entry[:, j] = 0.0
+            self._book_written()
             self._opt_expired[j] = True
             kind = "call" if call else "put"
             asset = self.market_names[col]
@@ -1091,6 +1180,7 @@ class PerpVenue(MarginVenue):
         if rows.size == 0:
             return
         self._state_step = -1
+        self._book_written()  # the round below trades, seizes and pays these rows
         st = self._pm_state(marks)
         m, n_inst = b.markets, st.instruments.size
         sizes0 = self._pm_sizes(rows)
@@ -1187,6 +1277,7 @@ class PerpVenue(MarginVenue):
                 self.fund_paid_usd += fund_paid
         theta = fund_paid / total_need if total_need > 0 else 1.0
         b.collateral[rows] += seized + theta * need
+        self._book_written()
         residual = np.where(flat, np.maximum(-b.collateral[rows], 0.0), 0.0)
         if residual.sum() > 1e-6:
             self._socialise(rows, residual, bd)
@@ -1237,3 +1328,15 @@ class PerpVenue(MarginVenue):
                     detail=f"equity below portfolio margin at {self.name}: the {strike:,.4g} "
                            f"{names[col]} {kind} position closed at rank {r}",
                     **common)
+
+
+def _ratio_of(eq: NDArray[np.float64], credit: NDArray[np.float64],
+              mm: NDArray[np.float64]) -> NDArray[np.float64]:
+    """``(equity + cross credit) / maintenance``, ``inf`` where the maintenance is not
+    positive (flat accounts); elementwise, so a row recomputed alone has the full pass's
+    bits. A tiny (subnormal) maintenance margin overflows the ratio to +-inf: its limit."""
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        r = np.add(eq, credit)
+        np.divide(r, mm, out=r)
+    np.copyto(r, np.inf, where=~(mm > 0))  # np.where(mm > 0, r, inf) in one pass less
+    return np.asarray(r, dtype=np.float64)

@@ -17,7 +17,7 @@ n_traders=n, steps=steps)``, seed 1) and times each ``model.step()`` with
 the median ms/step and account-steps/s (accounts = rows of every lending, perp and
 deposit book). Both sides run with one BLAS thread (``OPENBLAS_NUM_THREADS=1`` and the
 like, unless set), as the CLI and sweep workers do. Both sides also hash their series,
-events and venue table: the last line says whether the outputs are byte-identical.
+events, venue table and exposures: the last line says whether the outputs are byte-identical.
 """
 
 from __future__ import annotations
@@ -63,7 +63,7 @@ def time_steps(n: int, steps: int, seed: int) -> dict[str, Any]:
         times.append(time.perf_counter() - t)
     digest = hashlib.sha256()
     for frame in (model.datacollector.get_model_vars_dataframe(), model.events_frame,
-                  model.venue_frame()):
+                  model.venue_frame(), model.exposure_frame()):
         digest.update(pd.util.hash_pandas_object(frame, index=True).values.tobytes())
     shock = next(p for p in sc.paths if p.kind == "crash")
     return {"tree": os.path.dirname(os.path.dirname(os.path.abspath(contagion.__file__))),
@@ -167,7 +167,7 @@ def main(argv: list[str] | None = None) -> int:
                  f"| {accounts * args.steps / total_old / 1e6:,.1f} M "
                  f"| {accounts * args.steps / total_new / 1e6:,.1f} M |")
     digests = {x["digest"] for rs in runs.values() for x in rs}
-    lines += ["", "outputs (series, events, venues): "
+    lines += ["", "outputs (series, events, venues, exposures): "
               + ("byte-identical" if len(digests) == 1 else "DIFFER")]
     print("\n".join(lines), flush=True)
     return 0
